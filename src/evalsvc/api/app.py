@@ -1,0 +1,64 @@
+"""The Litestar application factory: settings in, ASGI app out (no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from evalsvc import __version__
+from evalsvc.api.controllers import CONTROLLERS
+from evalsvc.api.deps import provide_conn, provide_settings
+from evalsvc.api.errors import EXCEPTION_HANDLERS
+from evalsvc.api.guards import authorize, provide_principal
+from evalsvc.settings import Settings
+from evalsvc.store.database import create_pool
+
+
+def create_app(settings: Settings, dsn: str) -> Litestar:
+    """Build the app for an already-resolved (and migrated) database DSN.
+
+    The pool is created in the app's lifespan, on the event loop that serves requests.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        pool = await create_pool(
+            dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+        )
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    return Litestar(
+        route_handlers=list(CONTROLLERS),
+        lifespan=[lifespan],
+        dependencies={
+            "conn": Provide(provide_conn),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        guards=[authorize],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(
+            title="evalsvc",
+            version=__version__,
+            description=(
+                "Ratings of cadres and units: peer ballots, task completion, remediation, "
+                "Decree 335/2025 monthly and annual ratings, unit rankings. "
+                "Authenticate with 'Authorization: Bearer <API key>'."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )

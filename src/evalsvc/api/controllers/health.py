@@ -1,0 +1,27 @@
+"""Liveness and readiness: answers 200 only when the database answers."""
+
+from __future__ import annotations
+
+import asyncpg
+from litestar import Controller, Response, get
+
+from evalsvc.api.deps import Conn
+from evalsvc.api.guards import PUBLIC
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get("/", opt=PUBLIC, summary="Service and database health")
+    async def get_health(self, conn: Conn) -> Response[dict[str, object]]:
+        try:
+            version = await conn.fetchval("show server_version")
+            migrated = await conn.fetchval("select max(version) from schema_migrations")
+        except (asyncpg.PostgresError, OSError) as exc:
+            return Response(
+                {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+            )
+        return Response(
+            {"status": "ok", "database": {"server_version": version, "schema_version": migrated}}
+        )

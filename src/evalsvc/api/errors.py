@@ -1,0 +1,73 @@
+"""The one place where application errors become HTTP responses.
+
+Every error body has the shape ``{"status_code", "detail", "extra"}``; ``extra`` lists the
+problems, each naming the field, the reason and, for bulk uploads, the row.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.types import ExceptionHandlersMap
+
+from evalsvc.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RuleViolation: 422,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
+
+
+def _body(status: int, detail: str, extra: Any) -> dict[str, Any]:
+    return {"status_code": status, "detail": detail, "extra": extra}
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    status = status_of(exc)
+    return Response(
+        _body(status, exc.detail, [p.as_dict() for p in exc.problems]), status_code=status
+    )
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    extra = exc.extra if exc.extra is not None else []
+    return Response(
+        _body(exc.status_code, exc.detail, extra), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Only the path and the exception type: bodies may hold ballot tokens or personal data.
+    log.error(
+        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc
+    )
+    return Response(_body(500, "internal error", []), status_code=500)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: domain_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}

@@ -1,0 +1,66 @@
+"""Authentication and authorisation, checked in one guard for every route.
+
+Each handler declares who may call it through ``opt``: ``opt=allow(Role.ADMIN, ...)`` or
+``opt=PUBLIC``. A handler that declares nothing is refused to everyone, so forgetting is safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from evalsvc.domain.access import READ_ROLES, Principal, Role
+from evalsvc.store.keys import authenticate
+
+PUBLIC: dict[str, Any] = {"public": True}
+ROLES_KEY = "roles"
+
+
+def allow(*roles: Role) -> dict[str, Any]:
+    """Handler ``opt`` granting access to these roles."""
+    return {ROLES_KEY: frozenset(roles)}
+
+
+READERS = allow(*READ_ROLES)
+ADMIN = allow(Role.ADMIN)
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return connection.headers.get("x-api-key")
+
+
+async def authorize(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Litestar guard: attach the principal to the request state or refuse."""
+    if handler.opt.get("public") or _is_docs(connection):
+        return
+    roles: frozenset[Role] | None = handler.opt.get(ROLES_KEY)
+    token = bearer_token(connection)
+    if not token:
+        raise NotAuthorizedException("an API key is needed: 'Authorization: Bearer <key>'")
+    pool = connection.app.state.pool
+    async with pool.acquire() as conn:
+        principal = await authenticate(conn, token)
+    if principal is None:
+        raise NotAuthorizedException("unknown or revoked API key")
+    if not roles or principal.role not in roles:
+        raise PermissionDeniedException(f"role {principal.role.value} may not call this endpoint")
+    connection.state.principal = principal
+
+
+def _is_docs(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    path: str = connection.scope["path"]
+    return path == "/schema" or path.startswith("/schema/")
+
+
+def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Dependency: the caller that the guard authenticated."""
+    principal: Principal = request.state.principal
+    return principal

@@ -1,0 +1,173 @@
+"""Command line: the composition root that wires settings, database, app and jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+import click
+
+from evalsvc.domain.access import Role, generate_key
+from evalsvc.domain.errors import DomainError
+from evalsvc.settings import Settings, SettingsError, load_settings
+from evalsvc.store import keys as key_store
+from evalsvc.store.database import resolve_dsn
+from evalsvc.store.migrations import MigrationError, migrate
+
+T = TypeVar("T")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+async def prepare_database(settings: Settings) -> str:
+    """Resolve (start) the server, create and migrate the database; return its DSN."""
+    dsn = await resolve_dsn(settings.database_url, settings.pgdata)
+    conn = await asyncpg.connect(dsn)
+    try:
+        applied = await migrate(conn)
+    finally:
+        await conn.close()
+    for migration in applied:
+        click.echo(f"applied migration {migration.version:04d}_{migration.name}", err=True)
+    return dsn
+
+
+def run_with_connection(
+    settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    """Prepare the database, open one connection, run ``work`` on it; errors become messages."""
+
+    async def go() -> T:
+        dsn = await prepare_database(settings)
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(go())
+    except DomainError as exc:
+        lines = [exc.detail] + [
+            f"  row {p.row}: {p.field}: {p.reason}"
+            if p.row is not None
+            else f"  {p.field}: {p.reason}"
+            for p in exc.problems
+        ]
+        raise click.ClickException("\n".join(lines)) from exc
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """evalsvc: ratings of cadres and units (Directive 24-CT/TU, Decree 335/2025)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Listen address (EVALSVC_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (EVALSVC_PORT, default 8000).")
+@click.option("--demo", is_flag=True, help="Load a small demo city and print an admin key.")
+def serve(host: str | None, port: int | None, demo: bool) -> None:
+    """Start the database if needed, migrate, and serve the HTTP API."""
+    import uvicorn
+
+    from evalsvc.api.app import create_app
+
+    settings = _settings(host=host, port=port)
+    dsn = asyncio.run(prepare_database(settings))
+    if demo:
+        from evalsvc.jobs.demo import load_demo
+
+        token = run_with_connection(settings, load_demo)
+        click.echo(
+            f"\nDemo city loaded. Admin API key (shown once):\n  {token}\n"
+            f"Try: curl -H 'Authorization: Bearer {token}' "
+            f"http://{settings.host}:{settings.port}/units\n"
+            f"API docs: http://{settings.host}:{settings.port}/schema\n"
+        )
+    uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
+
+
+@main.command(name="migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations."""
+    settings = _settings()
+
+    async def noop(_: asyncpg.Connection) -> None:
+        return None
+
+    run_with_connection(settings, noop)
+    click.echo("database is up to date")
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command(name="create")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="What the key may do."
+)
+@click.option(
+    "--unit", "unit_code", default=None, help="Unit code whose subtree a scoped key acts in."
+)
+@click.option("--label", default="", help="Who holds the key.")
+def keys_create(role: str, unit_code: str | None, label: str) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    key = generate_key()
+
+    async def work(conn: asyncpg.Connection) -> None:
+        await key_store.create_key(conn, key, Role(role), unit_code, label)
+
+    run_with_connection(_settings(), work)
+    click.echo(key.token)
+
+
+@keys.command(name="list")
+def keys_list() -> None:
+    """List keys (prefix, role, scope, state), never secrets."""
+    rows = run_with_connection(_settings(), key_store.list_keys)
+    for row in rows:
+        state = "revoked" if row["revoked_at"] else "active"
+        fields = [row["id"], row["prefix"], row["role"], row["unit_code"] or "-", state]
+        click.echo("\t".join(str(f) for f in [*fields, row["label"]]))
+
+
+@keys.command(name="revoke")
+@click.argument("prefix_or_id")
+def keys_revoke(prefix_or_id: str) -> None:
+    """Revoke a key by its prefix or id; it stops working at once."""
+
+    async def work(conn: asyncpg.Connection) -> None:
+        await key_store.revoke_key(conn, prefix_or_id)
+
+    run_with_connection(_settings(), work)
+    click.echo(f"revoked {prefix_or_id}")
+
+
+def _path(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise click.ClickException(f"{value}: no such file")
+    return path
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Who may call what: roles, principals and API key format."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+
+class Role(enum.StrEnum):
+    """Roles carried by API keys.
+
+    admin: everything. personnel: a personnel department, writes within its unit subtree.
+    hr_system: a machine client (HR or document system), writes data within its subtree.
+    auditor: reads everything, writes nothing.
+    """
+
+    ADMIN = "admin"
+    PERSONNEL = "personnel"
+    HR_SYSTEM = "hr_system"
+    AUDITOR = "auditor"
+
+    @property
+    def scoped(self) -> bool:
+        """Scoped roles act only inside one unit subtree."""
+        return self in (Role.PERSONNEL, Role.HR_SYSTEM)
+
+
+READ_ROLES = frozenset(Role)
+"""Every role may read (scoped roles see only their subtree)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of one request."""
+
+    key_id: int
+    role: Role
+    scope_unit_id: int | None  # None: the whole city
+
+    @property
+    def city_wide(self) -> bool:
+        return self.scope_unit_id is None
+
+
+KEY_PREFIX = "evs"
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A freshly generated key: the full token is shown once, only the hash is kept."""
+
+    prefix: str
+    token: str
+    secret_hash: bytes
+
+
+def generate_key() -> NewKey:
+    """``evs_<prefix>_<secret>``: the prefix finds the row, the secret is checked by hash."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return NewKey(prefix, f"{KEY_PREFIX}_{prefix}_{secret}", hash_secret(secret))
+
+
+def hash_secret(secret: str) -> bytes:
+    """SHA-256 is enough: the secret is 256 random bits, not a password."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    """``(prefix, secret)`` of a well-formed token, else None."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def secret_matches(secret: str, stored_hash: bytes) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)

