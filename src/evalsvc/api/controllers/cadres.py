@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, FromQuery, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import ADMIN, READERS, allow
@@ -37,17 +37,17 @@ class CadreController(Controller):
         self,
         conn: Conn,
         principal: Caller,
-        unit: Annotated[str | None, Parameter(description="Members of this unit only")] = None,
+        unit: Annotated[str | None, QueryParameter(description="Members of this unit only")] = None,
         subtree: Annotated[
-            str | None, Parameter(description="Members of this unit and all units below it")
+            str | None, QueryParameter(description="Members of this unit and all units below it")
         ] = None,
-        position: Position | None = None,
-        personnel_type: str | None = None,
-        peer_group: str | None = None,
-        party_member: bool | None = None,
-        q: Annotated[str | None, Parameter(description="Name contains")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        position: FromQuery[Position | None] = None,
+        personnel_type: FromQuery[str | None] = None,
+        peer_group: FromQuery[str | None] = None,
+        party_member: FromQuery[bool | None] = None,
+        q: Annotated[str | None, QueryParameter(description="Name contains")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> CadrePage:
         items, total = await store.list_cadres(
             conn,
@@ -67,11 +67,13 @@ class CadreController(Controller):
         return CadrePage(items, total, limit, offset)
 
     @get("/{code:str}", opt=READERS, summary="One cadre with employment and absences")
-    async def get_cadre(self, conn: Conn, principal: Caller, code: str) -> Cadre:
+    async def get_cadre(self, conn: Conn, principal: Caller, code: FromPath[str]) -> Cadre:
         return await store.get_cadre(conn, code, principal)
 
     @post("/", opt=WRITERS, summary="Create one cadre (409 if the code exists)")
-    async def create_cadre(self, conn: Conn, principal: Caller, data: CadreCreate) -> Cadre:
+    async def create_cadre(
+        self, conn: Conn, principal: Caller, data: JSONBody[CadreCreate]
+    ) -> Cadre:
         return await store.create_cadre(conn, data, principal)
 
     @post(
@@ -92,7 +94,9 @@ class CadreController(Controller):
         return await store.upsert_cadres(conn, rows, principal)
 
     @post("/{code:str}/move", opt=MOVERS, status_code=200, summary="Move a cadre to another unit")
-    async def move_cadre(self, conn: Conn, principal: Caller, code: str, data: CadreMove) -> Cadre:
+    async def move_cadre(
+        self, conn: Conn, principal: Caller, code: FromPath[str], data: JSONBody[CadreMove]
+    ) -> Cadre:
         return await store.move_cadre(conn, code, data, principal)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, FromQuery, QueryParameter
 
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import ADMIN, READERS
@@ -25,11 +25,11 @@ class CatalogController(Controller):
         return await store.list_catalogs(conn)
 
     @get("/{catalog_id:int}", opt=READERS, summary="One catalog version with its items")
-    async def get_catalog(self, conn: Conn, catalog_id: int) -> Catalog:
+    async def get_catalog(self, conn: Conn, catalog_id: FromPath[int]) -> Catalog:
         return await store.get_catalog(conn, catalog_id, with_items=True)
 
     @post("/", opt=ADMIN, summary="Load a new catalog version from JSON")
-    async def create_catalog(self, conn: Conn, data: CatalogCreate) -> Catalog:
+    async def create_catalog(self, conn: Conn, data: JSONBody[CatalogCreate]) -> Catalog:
         return await store.create_catalog(conn, data)
 
     @post(
@@ -42,13 +42,13 @@ class CatalogController(Controller):
         self,
         conn: Conn,
         request: Request[Any, Any, Any],
-        name: Annotated[Code, Parameter(description="Catalog name (versions share it)")],
-        title: Annotated[Name, Parameter(description="Title shown on the ballot form")],
-        is_sample: bool = False,
-        publish: bool = False,
-        group1_points: Annotated[float, Parameter(ge=0, le=30)] = 3.0,
-        group2_points: Annotated[float, Parameter(ge=0, le=30)] = 2.0,
-        group3_points: Annotated[float, Parameter(ge=0, le=30)] = 2.0,
+        name: Annotated[Code, QueryParameter(description="Catalog name (versions share it)")],
+        title: Annotated[Name, QueryParameter(description="Title shown on the ballot form")],
+        is_sample: FromQuery[bool] = False,
+        publish: FromQuery[bool] = False,
+        group1_points: Annotated[float, QueryParameter(ge=0, le=30)] = 3.0,
+        group2_points: Annotated[float, QueryParameter(ge=0, le=30)] = 2.0,
+        group3_points: Annotated[float, QueryParameter(ge=0, le=30)] = 2.0,
     ) -> Catalog:
         items = parse_upload(
             await request.body(),
@@ -66,9 +66,9 @@ class CatalogController(Controller):
         return await store.create_catalog(conn, new)
 
     @post("/{catalog_id:int}/publish", opt=ADMIN, status_code=200, summary="Publish (freeze)")
-    async def publish_catalog(self, conn: Conn, catalog_id: int) -> Catalog:
+    async def publish_catalog(self, conn: Conn, catalog_id: FromPath[int]) -> Catalog:
         return await store.publish_catalog(conn, catalog_id)
 
     @delete("/{catalog_id:int}", opt=ADMIN, summary="Delete a draft (published ones are kept)")
-    async def delete_catalog(self, conn: Conn, catalog_id: int) -> None:
+    async def delete_catalog(self, conn: Conn, catalog_id: FromPath[int]) -> None:
         await store.delete_draft(conn, catalog_id)

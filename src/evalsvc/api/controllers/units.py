@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, FromQuery, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
@@ -36,13 +36,15 @@ class UnitController(Controller):
         conn: Conn,
         principal: Caller,
         parent: Annotated[
-            str | None, Parameter(description="Direct children of this unit code")
+            str | None, QueryParameter(description="Direct children of this unit code")
         ] = None,
-        kind: str | None = None,
-        ranking_block: str | None = None,
-        q: Annotated[str | None, Parameter(description="Name contains (accents matter)")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        kind: FromQuery[str | None] = None,
+        ranking_block: FromQuery[str | None] = None,
+        q: Annotated[
+            str | None, QueryParameter(description="Name contains (accents matter)")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> UnitPage:
         items, total = await store.list_units(
             conn,
@@ -54,11 +56,11 @@ class UnitController(Controller):
         return UnitPage(items, total, limit, offset)
 
     @get("/{code:str}", opt=READERS, summary="One unit")
-    async def get_unit(self, conn: Conn, principal: Caller, code: str) -> Unit:
+    async def get_unit(self, conn: Conn, principal: Caller, code: FromPath[str]) -> Unit:
         return await store.get_unit(conn, code, principal)
 
     @post("/", opt=WRITERS, summary="Create one unit (409 if the code exists)")
-    async def create_unit(self, conn: Conn, principal: Caller, data: UnitCreate) -> Unit:
+    async def create_unit(self, conn: Conn, principal: Caller, data: JSONBody[UnitCreate]) -> Unit:
         return await store.create_unit(conn, data, principal)
 
     @post(
