@@ -54,15 +54,15 @@ with recursive walk (start_id, id, path) as (
 )
 select distinct s.code from walk w join units s on s.id = w.start_id where w.id = w.start_id
 
--- name: set_outstanding
--- Replace the outstanding years of the listed units ($1 codes, $2 years as one flat array
--- paired by $3 codes).
-with gone as (
-    delete from unit_outstanding_years o using units u
-    where u.id = o.unit_id and u.code = any($1::text[])
-)
+-- name: clear_outstanding
+-- Two statements, not one CTE: a CTE's insert would still see the rows its delete removes.
+delete from unit_outstanding_years o using units u
+where u.id = o.unit_id and u.code = any($1::text[])
+
+-- name: add_outstanding
+-- $2 years as one flat array paired with the unit codes in $1.
 insert into unit_outstanding_years (unit_id, year)
-select u.id, x.year from unnest($3::text[], $2::int[]) as x(code, year)
+select u.id, x.year from unnest($1::text[], $2::int[]) as x(code, year)
 join units u on u.code = x.code
 on conflict do nothing
 

@@ -64,11 +64,11 @@ async def upsert_units(
             )
         with_years = [r for r in rows if r.outstanding_years is not msgspec.UNSET]
         if with_years:
+            await conn.execute(Q["clear_outstanding"], [r.code for r in with_years])
             await conn.execute(
-                Q["set_outstanding"],
-                [r.code for r in with_years],
-                [y for r in with_years for y in r.outstanding_years],  # type: ignore[union-attr]
+                Q["add_outstanding"],
                 [r.code for r in with_years for _ in r.outstanding_years],  # type: ignore[union-attr]
+                [y for r in with_years for y in r.outstanding_years],  # type: ignore[union-attr]
             )
     inserted = sum(1 for rec in written if rec["inserted"])
     changed = {rec["code"] for rec in written if not rec["inserted"]}

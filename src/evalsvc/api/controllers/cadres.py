@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import ADMIN, READERS, allow
@@ -45,7 +45,9 @@ class CadreController(Controller):
         personnel_type: FromQuery[str | None] = None,
         peer_group: FromQuery[str | None] = None,
         party_member: FromQuery[bool | None] = None,
-        q: Annotated[str | None, QueryParameter(description="Name contains")] = None,
+        q: Annotated[
+            str | None, QueryParameter(description="Name contains (tone marks ignored)")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> CadrePage:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
@@ -41,7 +41,7 @@ class UnitController(Controller):
         kind: FromQuery[str | None] = None,
         ranking_block: FromQuery[str | None] = None,
         q: Annotated[
-            str | None, QueryParameter(description="Name contains (accents matter)")
+            str | None, QueryParameter(description="Name contains (tone marks ignored)")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
