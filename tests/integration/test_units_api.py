@@ -144,3 +144,20 @@ async def test_list_is_in_vietnamese_order_and_paginates(
     assert first["total"] == 6
     bad_limit = await client.get("/units", params={"limit": 0}, headers=admin_headers)
     assert bad_limit.status_code == 400
+
+
+async def test_a_body_over_the_limit_is_refused_with_413(
+    db_dsn: str, tmp_path: object, conn: asyncpg.Connection
+) -> None:
+    from evalsvc.api.app import create_app
+    from evalsvc.domain.access import Role
+    from evalsvc.settings import Settings
+    from tests.conftest import make_key
+
+    headers = await make_key(conn, Role.ADMIN)
+    app = create_app(Settings(database_url=db_dsn, max_body_bytes=2048), db_dsn)
+    async with AsyncTestClient(app=app) as small:
+        rows = [{"code": f"U{i}", "name": "x" * 50, "kind": "ward"} for i in range(100)]
+        response = await small.post("/units/bulk", json=rows, headers=headers)
+    assert response.status_code == 413
+    assert await count_units(conn) == 0
