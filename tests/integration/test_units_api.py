@@ -161,3 +161,28 @@ async def test_a_body_over_the_limit_is_refused_with_413(
         response = await small.post("/units/bulk", json=rows, headers=headers)
     assert response.status_code == 413
     assert await count_units(conn) == 0
+
+
+async def test_changing_only_the_outstanding_years_counts_as_an_update(
+    client: Client, admin_headers: dict[str, str], conn: asyncpg.Connection
+) -> None:
+    unit = {"code": "HN", "name": "Hà Nội", "kind": "city", "outstanding_years": [2025]}
+    await client.post("/units/bulk", json=[unit], headers=admin_headers)
+    changed = await client.post(
+        "/units/bulk",
+        json=[{**unit, "outstanding_years": [2025, 2026, 2026]}],
+        headers=admin_headers,
+    )
+    assert changed.json() == {"inserted": 0, "updated": 1, "unchanged": 0}
+    same = await client.post(
+        "/units/bulk", json=[{**unit, "outstanding_years": [2026, 2025]}], headers=admin_headers
+    )
+    assert same.json() == {"inserted": 0, "updated": 0, "unchanged": 1}
+    kept = await client.post(
+        "/units/bulk",
+        json=[{"code": "HN", "name": "Hà Nội", "kind": "city"}],
+        headers=admin_headers,
+    )
+    assert kept.json()["unchanged"] == 1
+    years = await conn.fetchval("select array_agg(year order by year) from unit_outstanding_years")
+    assert years == [2025, 2026]
