@@ -67,15 +67,22 @@ def run_with_connection(
     try:
         return asyncio.run(go())
     except DomainError as exc:
-        lines = [exc.detail] + [
-            f"  row {p.row}: {p.field}: {p.reason}"
-            if p.row is not None
-            else f"  {p.field}: {p.reason}"
-            for p in exc.problems
-        ]
-        raise click.ClickException("\n".join(lines)) from exc
+        raise click.ClickException(_describe(exc)) from exc
     except (MigrationError, OSError, asyncpg.PostgresError) as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _describe(exc: DomainError) -> str:
+    """The error's summary and, one per line, each problem (row, field, reason)."""
+    lines = [exc.detail]
+    for p in exc.problems:
+        where = "file" if p.field == "body" else p.field
+        line = (
+            f"  row {p.row}: {where}: {p.reason}" if p.row is not None else f"  {where}: {p.reason}"
+        )
+        if line.strip() != exc.detail:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 @click.group()
@@ -240,7 +247,10 @@ def import_catalog(file: Path, name: str | None, title: str | None, publish: boo
     if fmt == "csv":
         if not name or not title:
             raise click.UsageError("a CSV catalog needs --name and --title")
-        items = parse_upload(data, fmt, uploads.CATALOG_ITEMS)
+        try:
+            items = parse_upload(data, fmt, uploads.CATALOG_ITEMS).valid_rows()
+        except DomainError as exc:
+            raise click.ClickException(_describe(exc)) from exc
         raw: object = {
             "name": name,
             "title": title,

@@ -64,7 +64,7 @@ async def test_unknown_field_wrong_type_and_bad_bytes_are_4xx_and_store_nothing(
     assert unknown.status_code == 422
     assert unknown.json()["extra"][0] == {
         "field": "size",
-        "reason": "Object contains unknown field `size`",
+        "reason": "unknown field",
         "row": 1,
     }
     wrong_type = await client.post(

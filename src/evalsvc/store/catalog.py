@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from evalsvc.domain.bulk import duplicate_problems, raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.catalog import Catalog, CatalogCreate, CatalogItem
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound
 from evalsvc.store.errors import translated
@@ -16,12 +16,8 @@ Q = queries("catalog")
 
 async def create_catalog(conn: asyncpg.Connection, new: CatalogCreate) -> Catalog:
     """Store a new version of catalog ``new.name`` (next number), optionally published."""
-    raise_if(
-        [
-            FieldProblem(f"items[{p.row}].code" if p.row else "code", p.reason, p.row)
-            for p in duplicate_problems([i.code for i in new.items], "code")
-        ]
-    )
+    checked = Upload.of(new.items)
+    checked.refuse_if(checked.duplicates([i.code for i in new.items], "code"))
     async with conn.transaction():
         # Two loads of the same name must not both take version N.
         await conn.execute("select pg_advisory_xact_lock(hashtext('catalog:' || $1))", new.name)

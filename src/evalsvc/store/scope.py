@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import Forbidden
+from evalsvc.domain.errors import FieldProblem, Forbidden
 from evalsvc.store.sqlfiles import queries
 
 QU = queries("units")
@@ -18,6 +18,23 @@ async def unit_in_subtree(conn: asyncpg.Connection, root_id: int, unit_id: int) 
 async def subtree_ids(conn: asyncpg.Connection, root_id: int) -> list[int]:
     ids: list[int] | None = await conn.fetchval(QU["subtree_ids"], root_id)
     return ids or []
+
+
+async def allowed_units(conn: asyncpg.Connection, principal: Principal) -> set[int] | None:
+    """The unit ids a scoped key may act on; None for city-wide keys."""
+    if principal.scope_unit_id is None:
+        return None
+    return set(await subtree_ids(conn, principal.scope_unit_id))
+
+
+def refuse_outside(problems: list[FieldProblem]) -> None:
+    """403 naming each row and unit that lies outside the key's subtree."""
+    if problems:
+        raise Forbidden(
+            f"{len(problems)} row(s) touch units outside the unit subtree of this API key; "
+            "nothing was stored",
+            problems,
+        )
 
 
 async def ensure_in_scope(

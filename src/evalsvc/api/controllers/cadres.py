@@ -46,7 +46,10 @@ class CadreController(Controller):
         peer_group: FromQuery[str | None] = None,
         party_member: FromQuery[bool | None] = None,
         q: Annotated[
-            str | None, QueryParameter(description="Name contains (tone marks ignored)")
+            str | None,
+            QueryParameter(
+                description="Name contains; accents and case are ignored ('nguyen' finds 'Nguyễn')"
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,

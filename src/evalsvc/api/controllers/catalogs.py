@@ -54,7 +54,7 @@ class CatalogController(Controller):
             await request.body(),
             format_of(request.headers.get("content-type")),
             uploads.CATALOG_ITEMS,
-        )
+        ).valid_rows()
         new = CatalogCreate(
             name=name,
             title=title,

@@ -41,7 +41,10 @@ class UnitController(Controller):
         kind: FromQuery[str | None] = None,
         ranking_block: FromQuery[str | None] = None,
         q: Annotated[
-            str | None, QueryParameter(description="Name contains (tone marks ignored)")
+            str | None,
+            QueryParameter(
+                description="Name contains; accents and case are ignored ('nguyen' finds 'Nguyễn')"
+            ),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
