@@ -264,11 +264,12 @@ def import_catalog(file: Path, name: str | None, title: str | None, publish: boo
     except msgspec.ValidationError as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
 
-    async def work(conn: asyncpg.Connection) -> Catalog:
+    async def work(conn: asyncpg.Connection) -> tuple[Catalog, bool]:
         return await catalog_store.create_catalog(conn, new)
 
-    catalog = run_with_connection(_settings(), work)
+    catalog, created = run_with_connection(_settings(), work)
     click.echo(
+        f"{'' if created else 'unchanged: '}"
         f"catalog {catalog.name} version {catalog.version} ({catalog.status}): "
         f"{catalog.leader_items} leader items, {catalog.staff_items} staff items"
     )
