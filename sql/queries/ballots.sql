@@ -82,13 +82,17 @@ from unnest($2::bigint[], $3::bigint[]) as v (cadre_id, group_id)
 order by v.cadre_id
 
 -- name: targets_set_eligible
--- Eligible voters of a target: the voters of its group, the target itself excluded.
-update ballot_round_targets t
-set eligible = (
-    select count(*) from ballot_round_voters v
-    where v.round_id = t.round_id and v.group_id = t.group_id and v.cadre_id <> t.cadre_id
+-- Eligible voters of a target: the voters of its group, the target itself excluded. One
+-- grouped pass over the round's voters; the self check uses ballot_round_voters_round_cadre_key.
+with g as (
+    select group_id, count(*)::int as n from ballot_round_voters where round_id = $1
+    group by group_id
 )
-where t.round_id = $1
+update ballot_round_targets t
+set eligible = g.n - (exists (select 1 from ballot_round_voters v
+                              where v.round_id = t.round_id and v.cadre_id = t.cadre_id))::int
+from g
+where t.round_id = $1 and g.group_id = t.group_id
 
 -- name: voters_for_tokens
 select v.id, c.code, c.full_name
@@ -135,8 +139,7 @@ insert into ballot_ledger (tag, round_id) values ($1, $2)
 select tag from ballot_ledger where tag = any($1::bytea[])
 
 -- name: ballot_insert
-insert into ballots (round_id, target_id, observed, no_basis, level, confidence)
-values ($1, $2, $3, $4, $5, $6)
+insert into ballots (round_id, target_id, n_ballots, marks) values ($1, $2, 1, $3)
 
 -- name: comment_insert
 insert into ballot_comments (round_id, target_id, comment) values ($1, $2, $3)
@@ -154,7 +157,7 @@ order by t.cadre_id
 
 -- name: ballots_per_target
 -- Internal only (paper upload cap check): never returned to a caller. ballots_round_idx.
-select target_id, count(*)::int as n from ballots where round_id = $1 group by target_id
+select target_id, sum(n_ballots)::int as n from ballots where round_id = $1 group by target_id
 
 -- name: upload_claim
 -- ballot_uploads_pkey: a concurrent retry with the same key waits here for the first one.
@@ -166,15 +169,21 @@ returning ballots
 -- name: upload_get
 select body_sha256, ballots from ballot_uploads where round_id = $1 and idempotency_key = $2
 
--- name: ballots_copy_out
--- The whole round, read once by the tally at close (ballots_round_idx).
-select target_id, observed, no_basis, level, confidence from ballots where round_id = $1
+-- name: ballots_read
+-- The whole round, read by the tally (and the compaction) at close (ballots_round_idx).
+select target_id, n_ballots, marks from ballots where round_id = $1
 
--- name: flags_insert
-insert into ballot_flags (round_id, target_id, item_code, group_no, flag, observed, rated)
-select $1, f.target_id, f.item_code, f.group_no, f.flag, f.observed, f.rated
-from unnest($2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::int[], $7::int[])
-    as f (target_id, item_code, group_no, flag, observed, rated)
+-- name: ballots_delete
+delete from ballots where round_id = $1
+
+-- name: round_has_online_ballots
+-- ballot_ledger_round_idx.
+select exists (select 1 from ballot_ledger where round_id = $1)
+
+-- name: comments_reshuffle
+with gone as (delete from ballot_comments where round_id = $1 returning target_id, comment)
+insert into ballot_comments (round_id, target_id, comment)
+select $1, target_id, comment from gone order by random()
 
 -- name: tally_summary
 -- Round-level figures only (no per-target counts): ballot_tallies_pkey.
@@ -185,16 +194,18 @@ select count(*)::int as targets,
 from ballot_tallies where round_id = $1
 
 -- name: tallies_list
--- ballot_tallies_pkey; flags from ballot_flags_pkey. Counts only for valid >= k_min ($2).
+-- ballot_tallies_pkey; flags decoded from the bitmaps. Counts only for valid >= k_min ($2).
 select c.code, c.full_name, t.form, t.eligible, t.valid, t.quorum, t.low_confidence,
        t.escalated, t.valid >= $2 as reported,
-       coalesce((select array_agg(f.item_code order by f.item_code) from ballot_flags f
-                 where f.round_id = t.round_id and f.target_id = t.target_id
-                   and f.flag = 'confirmed'), '{}') as confirmed,
-       coalesce((select array_agg(f.item_code order by f.item_code) from ballot_flags f
-                 where f.round_id = t.round_id and f.target_id = t.target_id
-                   and f.flag = 'watch'), '{}') as watch
-from ballot_tallies t join cadres c on c.id = t.target_id
+       coalesce((select array_agg(i.code order by i.code) from ballot_form_items i
+                 where i.catalog_id = r.catalog_id and i.form = t.form
+                   and (t.confirmed >> i.bit) & 1 = 1), '{}') as confirmed,
+       coalesce((select array_agg(i.code order by i.code) from ballot_form_items i
+                 where i.catalog_id = r.catalog_id and i.form = t.form
+                   and (t.watch >> i.bit) & 1 = 1), '{}') as watch
+from ballot_tallies t
+join ballot_rounds r on r.id = t.round_id
+join cadres c on c.id = t.target_id
 where t.round_id = $1
 order by c.name_key, c.code
 limit $3 offset $4
@@ -216,7 +227,7 @@ order by comment collate "C"
 -- For scoring: per cadre and covered month, the confirmed items (with groups) and the
 -- low-confidence flag of every closed round with quorum covering the months $2..$3
 -- (first days of months), for cadres $1 (null = all). ballot_rounds_period_idx,
--- ballot_tallies_pkey, ballot_flags_pkey.
+-- ballot_tallies_pkey; flags decoded from the tally bitmaps by the ballot_flags view.
 select t.target_id as cadre_id, m.month::date as month, r.id as round_id,
        t.low_confidence, t.escalated,
        coalesce(array_agg(f.item_code order by f.item_code)

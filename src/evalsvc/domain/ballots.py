@@ -56,6 +56,7 @@ def ledger_tag(keys: BallotKeys, voter_token_id: int, target_id: int, round_id: 
 FORMS: Final = ("leader", "staff")
 POSITIONS: Final = ("head", "deputy", "staff")
 MAX_FORM_ITEMS: Final = 64  # marks are two 64-bit maps per ballot
+MAX_ELIGIBLE: Final = 65_535  # tallies keep per-item counts as uint16
 
 LEVEL_CODES: Final[dict[str, int]] = {"KHT": 1, "HT": 2, "HTT": 3, "HTXS": 4}
 LEVEL_NAMES: Final[tuple[str, ...]] = ("KHT", "HT", "HTT", "HTXS")  # index = code - 1

@@ -17,7 +17,7 @@ HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big
 TRAILER = b"\xff\xff"
 INT4_OID = 23
 
-Kind = Literal["int8", "int4", "int2", "bool", "text", "int4[]"]
+Kind = Literal["int8", "int4", "int2", "bool", "text", "bytea", "int4[]"]
 _SCALAR = {"int8": ">i8", "int4": ">i4", "int2": ">i2", "bool": "u1"}
 
 
@@ -26,40 +26,46 @@ class Column:
     """One column of a batch. ``text`` columns hold one constant value for the whole batch."""
 
     kind: Kind
-    values: Any  # 1-D array (scalars), 2-D array (int4[]: rows x elements), or str (text)
+    values: Any  # 1-D array (scalars), 2-D array (int4[], bytea: one row each), str (text)
 
 
 def encode(n_rows: int, columns: list[Column]) -> bytes:
-    """The binary COPY stream (header, rows, trailer) of ``n_rows`` rows."""
-    fields: list[tuple[Any, ...]] = [("nfields", ">i2")]
-    for i, col in enumerate(columns):
-        fields.append((f"len{i}", ">i4"))
+    """The binary COPY stream (header, rows, trailer) of ``n_rows`` rows.
+
+    Each column becomes an (n_rows, k) block of bytes (length word + big-endian value); the
+    blocks are laid side by side with one ``hstack``.
+    """
+    blocks: list[npt.NDArray[np.uint8]] = [_const(n_rows, ">i2", len(columns))]
+    for col in columns:
         if col.kind in _SCALAR:
-            fields.append((f"v{i}", _SCALAR[col.kind]))
-        elif col.kind == "text":
-            fields.append((f"v{i}", f"S{len(col.values.encode())}"))
-        else:
-            width = np.asarray(col.values).shape[1]
-            fields.append((f"h{i}", ">i4", (5,)))
-            fields.append((f"v{i}", ">i4", (width, 2)))
-    rows = np.zeros(n_rows, dtype=np.dtype(fields))
-    rows["nfields"] = len(columns)
-    for i, col in enumerate(columns):
-        if col.kind in _SCALAR:
-            rows[f"len{i}"] = np.dtype(_SCALAR[col.kind]).itemsize
-            rows[f"v{i}"] = col.values
+            dtype = np.dtype(_SCALAR[col.kind])
+            blocks.append(_const(n_rows, ">i4", dtype.itemsize))
+            values = np.ascontiguousarray(np.asarray(col.values).astype(dtype))
+            blocks.append(values.view(np.uint8).reshape(n_rows, -1))
         elif col.kind == "text":
             raw = col.values.encode()
-            rows[f"len{i}"] = len(raw)
-            rows[f"v{i}"] = raw
+            blocks.append(_const(n_rows, ">i4", len(raw)))
+            blocks.append(np.tile(np.frombuffer(raw, np.uint8), (n_rows, 1)))
+        elif col.kind == "bytea":  # each row's array, raw (fixed width per batch)
+            cells = np.ascontiguousarray(col.values).view(np.uint8).reshape(n_rows, -1)
+            blocks.append(_const(n_rows, ">i4", cells.shape[1]))
+            blocks.append(cells)
         else:
             values = np.asarray(col.values)
             width = values.shape[1]
-            rows[f"len{i}"] = 20 + 8 * width
-            rows[f"h{i}"] = (1, 0, INT4_OID, width, 1)  # ndim, has nulls, element type, dim, lbound
-            rows[f"v{i}"][:, :, 0] = 4
-            rows[f"v{i}"][:, :, 1] = values
+            # ndim, has nulls, element type, dimension length, lower bound
+            head = np.array([20 + 8 * width, 1, 0, INT4_OID, width, 1], ">i4")
+            blocks.append(np.tile(head.view(np.uint8), (n_rows, 1)))
+            cells = np.empty((n_rows, width, 2), ">i4")
+            cells[:, :, 0] = 4
+            cells[:, :, 1] = values
+            blocks.append(cells.view(np.uint8).reshape(n_rows, -1))
+    rows = np.hstack(blocks) if n_rows else np.zeros((0, 0), np.uint8)
     return HEADER + rows.tobytes() + TRAILER
+
+
+def _const(n_rows: int, dtype: str, value: int) -> npt.NDArray[np.uint8]:
+    return np.full(n_rows, value, dtype).view(np.uint8).reshape(n_rows, -1)
 
 
 def decode(data: bytes, kinds: list[Literal["int8", "int4", "int2", "bool"]]) -> npt.NDArray[Any]:

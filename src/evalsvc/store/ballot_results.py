@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from evalsvc.domain.access import Principal
 from evalsvc.domain.ballots import CONFIDENCE_NAMES, LEVEL_NAMES, item_flag
@@ -79,9 +80,11 @@ async def target_tally(
     form_key = "for_leader" if row["form"] == "leader" else "for_staff"
     form = [r for r in catalog_items if r[form_key]]
     valid = row["valid"]
+    observed_counts = np.frombuffer(row["observed"], "<u2").tolist()
+    no_basis_counts = np.frombuffer(row["no_basis"], "<u2").tolist()
     items = []
     for m, item in enumerate(form):
-        observed, no_basis = row["observed"][m], row["no_basis"][m]
+        observed, no_basis = observed_counts[m], no_basis_counts[m]
         rated = valid - no_basis
         flag = item_flag(observed, no_basis, valid) if row["quorum"] else None
         items.append(

@@ -8,6 +8,7 @@ import asyncpg
 
 from evalsvc.domain.access import Principal
 from evalsvc.domain.ballots import (
+    MAX_ELIGIBLE,
     MAX_FORM_ITEMS,
     BallotKeys,
     RoundCreate,
@@ -25,6 +26,7 @@ from evalsvc.domain.errors import (
     field_error,
 )
 from evalsvc.domain.vietnamese import nfc
+from evalsvc.store.ballot_blocks import compact_round
 from evalsvc.store.ballot_tally import FormItems, tally_round
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
@@ -279,6 +281,13 @@ async def _materialize(
         Q["voters_insert"], round_id, [r["id"] for r in voters], [group(r) for r in voters]
     )
     await conn.execute(Q["targets_set_eligible"], round_id)
+    most = await conn.fetchval(
+        "select max(eligible) from ballot_round_targets where round_id = $1", round_id
+    )
+    if most is not None and most > MAX_ELIGIBLE:
+        raise field_error(
+            "voters", f"a target has {most} eligible voters; at most {MAX_ELIGIBLE} per target"
+        )
 
 
 async def open_round(
@@ -318,6 +327,10 @@ async def close_round(
         if current["status"] != "open":
             raise Conflict(f"round {round_id} is {current['status']}; only an open round closes")
         forms = await form_items(conn, current["catalog_id"])
+        if await conn.fetchval(Q["round_has_online_ballots"], round_id):
+            # Online ballots arrived one row each, in submission order: rewrite them.
+            await compact_round(conn, round_id)
+            await conn.execute(Q["comments_reshuffle"], round_id)
         await tally_round(conn, round_id, current["k_min"], forms)
         await conn.execute(Q["round_set_status"], round_id, "closed")
     out = await get_round(conn, principal, round_id)

@@ -1,6 +1,6 @@
 """The tally of a closing round: one binary COPY of its ballots, counted with numpy, stored.
 
-Scoring and remediation later read ``ballot_tallies`` and ``ballot_flags`` only, never the
+Scoring and remediation later read ``ballot_tallies`` (or the ``ballot_flags`` view) only, never the
 raw ballots. The counting rules are those of :mod:`evalsvc.domain.ballots`, applied to
 arrays with the same exact integer comparisons.
 """
@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.store import ballot_copy
+from evalsvc.store.ballot_blocks import pack_bits, read_blocks
 from evalsvc.store.ballot_copy import Column
 from evalsvc.store.sqlfiles import queries
 
@@ -119,22 +120,10 @@ class FormItems:
     groups: list[int]
 
 
-async def read_round_ballots(conn: asyncpg.Connection, round_id: int) -> npt.NDArray[Any]:
-    """All ballots of the round as a structured array (c0 target, c1 observed, c2 no basis,
-    c3 level, c4 confidence), through one binary COPY."""
-    chunks: list[bytes] = []
-
-    async def sink(chunk: bytes) -> None:
-        chunks.append(chunk)
-
-    await conn.copy_from_query(Q["ballots_copy_out"], round_id, output=sink, format="binary")
-    return ballot_copy.decode(b"".join(chunks), ["int8", "int8", "int8", "int2", "int2"])
-
-
 async def tally_round(
     conn: asyncpg.Connection, round_id: int, k_min: int, forms: dict[str, FormItems]
 ) -> None:
-    """Count the round's ballots and store ``ballot_tallies`` and ``ballot_flags``.
+    """Count the round's ballots and store ``ballot_tallies`` (flags as item bitmaps).
 
     Runs inside the close transaction, with the round row locked.
     """
@@ -145,15 +134,15 @@ async def tally_round(
     n_leader, n_staff = len(forms["leader"].codes), len(forms["staff"].codes)
     n_items = np.where(form_of, n_leader, n_staff).astype(np.int64)
 
-    rows = await read_round_ballots(conn, round_id)
-    index = np.searchsorted(target_ids, rows["c0"])
+    ballot_targets, recs = await read_blocks(conn, round_id)
+    index = np.searchsorted(target_ids, ballot_targets)
     counts = count_ballots(
         len(target_ids),
         index,
-        rows["c1"].astype(np.uint64),
-        rows["c2"].astype(np.uint64),
-        rows["c3"].astype(np.int64),
-        rows["c4"].astype(np.int64),
+        recs["observed"],
+        recs["no_basis"],
+        recs["level"].astype(np.int64),
+        recs["confidence"].astype(np.int64),
         max(n_leader, n_staff, 1),
     )
     decisions = decide(counts, eligible, n_items, k_min)
@@ -171,7 +160,6 @@ async def tally_round(
                 decisions,
                 len(forms[form].codes),
             )
-    await _write_flags(conn, round_id, target_ids, form_of, counts, decisions, forms)
 
 
 async def _write_tallies(
@@ -200,14 +188,16 @@ async def _write_tallies(
             Column("int4", eligible[sel]),
             Column("int4", counts.valid[sel]),
             Column("bool", decisions.quorum[sel]),
-            Column("int4[]", observed),
-            Column("int4[]", no_basis),
+            Column("bytea", observed.astype("<u2")),
+            Column("bytea", no_basis.astype("<u2")),
             Column("int4[]", counts.levels[sel, 1:]),
             Column("int4", counts.levels[sel, 0]),
             Column("int4[]", counts.confidence[sel, 1:]),
             Column("int4", counts.confidence[sel, 0]),
             Column("bool", decisions.low_confidence[sel]),
             Column("bool", decisions.escalated[sel]),
+            Column("int8", pack_bits(decisions.confirmed[sel, :width])),
+            Column("int8", pack_bits(decisions.watch[sel, :width])),
         ],
     )
     await conn.copy_to_table(
@@ -228,37 +218,8 @@ async def _write_tallies(
             "confidence_blank",
             "low_confidence",
             "escalated",
+            "confirmed",
+            "watch",
         ],
         format="binary",
     )
-
-
-async def _write_flags(
-    conn: asyncpg.Connection,
-    round_id: int,
-    target_ids: I64,
-    form_of: BoolArr,
-    counts: Counts,
-    decisions: Decisions,
-    forms: dict[str, FormItems],
-) -> None:
-    t_all: list[int] = []
-    codes: list[str] = []
-    groups: list[int] = []
-    flags: list[str] = []
-    observed: list[int] = []
-    rated: list[int] = []
-    for flag, matrix in (("confirmed", decisions.confirmed), ("watch", decisions.watch)):
-        ts, ms = np.nonzero(matrix)
-        for t, m in zip(ts.tolist(), ms.tolist(), strict=True):
-            items = forms["leader" if form_of[t] else "staff"]
-            t_all.append(int(target_ids[t]))
-            codes.append(items.codes[m])
-            groups.append(items.groups[m])
-            flags.append(flag)
-            observed.append(int(counts.observed[t, m]))
-            rated.append(int(counts.valid[t] - counts.no_basis[t, m]))
-    if t_all:
-        await conn.execute(
-            Q["flags_insert"], round_id, t_all, codes, groups, flags, observed, rated
-        )

@@ -11,6 +11,8 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -43,8 +45,7 @@ from evalsvc.domain.errors import (
     field_error,
 )
 from evalsvc.domain.vietnamese import nfc
-from evalsvc.store import ballot_copy
-from evalsvc.store.ballot_copy import Column
+from evalsvc.store.ballot_blocks import make_records, pack_bits, record_bytes, write_blocks
 from evalsvc.store.ballot_rounds import form_items
 from evalsvc.store.scope import ensure_in_scope
 from evalsvc.store.sqlfiles import queries
@@ -53,11 +54,6 @@ Q = queries("ballots")
 QU = queries("units")
 
 _MARK_BITS = {"observed": 1, "no_basis": 2}
-
-
-def _signed(bits: int) -> int:
-    """A 64-bit map as PostgreSQL's signed bigint."""
-    return bits - (1 << 64) if bits >= 1 << 63 else bits
 
 
 async def _voter(conn: asyncpg.Connection, keys: BallotKeys, token: str) -> asyncpg.Record:
@@ -150,15 +146,13 @@ async def submit_ballot(
             )
         except asyncpg.UniqueViolationError:
             raise Conflict("this voter has already submitted a ballot for this target") from None
-        await conn.execute(
-            Q["ballot_insert"],
-            rnd["id"],
-            target["cadre_id"],
-            _signed(observed),
-            _signed(no_basis),
+        record = record_bytes(
+            observed,
+            no_basis,
             LEVEL_CODES[data.level] if data.level else 0,
             CONFIDENCE_CODES[data.confidence] if data.confidence else 0,
         )
+        await conn.execute(Q["ballot_insert"], rnd["id"], target["cadre_id"], record)
         comment = nfc(data.comment or "")
         if comment:
             await conn.execute(Q["comment_insert"], rnd["id"], target["cadre_id"], comment)
@@ -219,45 +213,78 @@ def _parse_csv(body: bytes) -> PaperColumns:
         raise InvalidInput(
             "the CSV is not UTF-8", [FieldProblem("body", f"invalid UTF-8 at byte {exc.start}")]
         ) from None
-    try:
-        rows = list(csv.reader(io.StringIO(text), strict=True))
-    except csv.Error as exc:
-        raise InvalidInput("malformed CSV", [FieldProblem("body", str(exc))]) from None
-    while rows and not rows[-1]:
-        rows.pop()
-    if not rows:
+    text = text.replace("\r\n", "\n").rstrip("\n")
+    if not text:
         raise InvalidInput("empty CSV", [FieldProblem("body", "expected a header row")])
-    header = [h.strip().lower() for h in rows[0]]
-    unknown = [h for h in header if h not in PAPER_COLUMNS]
-    missing = [h for h in PAPER_REQUIRED_COLUMNS if h not in header]
-    if unknown or missing or len(set(header)) != len(header):
-        problems = [FieldProblem(h, "unknown column") for h in unknown]
-        problems += [FieldProblem(h, "missing column") for h in missing]
-        if len(set(header)) != len(header):
-            problems.append(FieldProblem("header", "a column appears twice"))
-        raise InvalidInput("bad CSV header", problems)
-    data = rows[1:]
-    width = len(header)
-    bad = [i for i, r in enumerate(data) if len(r) != width]
-    if bad:
-        raise InvalidInput(
-            f"{len(bad)} row(s) have the wrong number of fields",
-            [
-                FieldProblem("row", f"expected {width} fields", i + 1)
-                for i in bad[:MAX_REPORTED_PROBLEMS]
-            ],
-        )
-    columns = list(zip(*data, strict=True)) if data else [() for _ in header]
+    header_line, _, rest = text.partition("\n")
+    header = [h.strip().lower() for h in header_line.split(",")]
+    if '"' in text or "\r" in text:
+        data = _csv_rows(rest)  # quoted fields: the csv module
+        columns = _csv_columns(data, len(header))
+    else:
+        columns = _plain_columns(rest, len(header))  # no quoting: split in C, check with numpy
+    _check_header(header)
     by_name = dict(zip(header, columns, strict=True))
-    empty = [""] * len(data)
+    n = len(columns[0]) if columns else 0
+    empty = [""] * n
 
     def col(name: str) -> list[str]:
-        values = by_name.get(name)
-        return list(values) if values is not None else empty
+        return by_name.get(name, empty)
 
     return PaperColumns(
         col("target"), col("marks"), col("level"), col("confidence"), col("comment")
     )
+
+
+def _check_header(header: list[str]) -> None:
+    unknown = [h for h in header if h not in PAPER_COLUMNS]
+    missing = [h for h in PAPER_REQUIRED_COLUMNS if h not in header]
+    twice = len(set(header)) != len(header)
+    if unknown or missing or twice:
+        problems = [FieldProblem(h or "(empty)", "unknown column") for h in unknown]
+        problems += [FieldProblem(h, "missing column") for h in missing]
+        if twice:
+            problems.append(FieldProblem("header", "a column appears twice"))
+        raise InvalidInput("bad CSV header", problems)
+
+
+def _csv_rows(rest: str) -> list[list[str]]:
+    try:
+        return list(csv.reader(io.StringIO(rest), strict=True)) if rest else []
+    except csv.Error as exc:
+        raise InvalidInput("malformed CSV", [FieldProblem("body", str(exc))]) from None
+
+
+def _wrong_width(rows: list[int], width: int) -> InvalidInput:
+    return InvalidInput(
+        f"{len(rows)} row(s) have the wrong number of fields",
+        [
+            FieldProblem("row", f"expected {width} fields", i + 1)
+            for i in rows[:MAX_REPORTED_PROBLEMS]
+        ],
+    )
+
+
+def _csv_columns(data: list[list[str]], width: int) -> list[list[str]]:
+    bad = [i for i, r in enumerate(data) if len(r) != width]
+    if bad:
+        raise _wrong_width(bad, width)
+    return [list(c) for c in zip(*data, strict=True)] if data else [[] for _ in range(width)]
+
+
+def _plain_columns(rest: str, width: int) -> list[list[str]]:
+    """Columns of unquoted CSV lines: every line must have exactly ``width - 1`` commas."""
+    if not rest:
+        return [[] for _ in range(width)]
+    raw = np.frombuffer(rest.encode(), np.uint8)
+    line_ends = np.append(np.flatnonzero(raw == 10), len(raw))
+    commas = np.flatnonzero(raw == 44)
+    per_line = np.diff(np.searchsorted(commas, line_ends), prepend=0)
+    bad = np.flatnonzero(per_line != width - 1)
+    if len(bad):
+        raise _wrong_width(bad.tolist(), width)
+    fields = rest.replace("\n", ",").split(",")
+    return [fields[k::width] for k in range(width)]
 
 
 @dataclass(slots=True)
@@ -274,7 +301,7 @@ class _Checked:
 def _codes_of(
     values: list[str], table: dict[str, int], field: str, problems: list[FieldProblem]
 ) -> npt.NDArray[np.int16]:
-    out = np.fromiter((table.get(v, -1) for v in values), np.int16, len(values))
+    out = np.fromiter(map(table.get, values, repeat(-1)), np.int16, len(values))
     for i in np.nonzero(out < 0)[0][:MAX_REPORTED_PROBLEMS].tolist():
         problems.append(
             FieldProblem(
@@ -301,10 +328,10 @@ def check_paper(
     n = len(cols)
     problems: list[FieldProblem] = []
     form_names = ("leader", "staff")
-    lookup = {code: (cid, form_names.index(form)) for code, (cid, form) in targets.items()}
-    found = [lookup.get(c) for c in cols.target]
-    target_ids = np.fromiter((f[0] if f else -1 for f in found), np.int64, n)
-    form_idx = np.fromiter((f[1] if f else -1 for f in found), np.int8, n)
+    id_of = {code: cid for code, (cid, _) in targets.items()}
+    form_of = {code: form_names.index(form) for code, (_, form) in targets.items()}
+    target_ids = np.fromiter(map(id_of.get, cols.target, repeat(-1)), np.int64, n)
+    form_idx = np.fromiter(map(form_of.get, cols.target, repeat(-1)), np.int8, n)
     for i in np.nonzero(target_ids < 0)[0][:MAX_REPORTED_PROBLEMS].tolist():
         problems.append(
             FieldProblem("target", f"{cols.target[i]!r} is not a target of this round", i + 1)
@@ -325,7 +352,8 @@ def check_paper(
         rows = rows[lengths[rows] == width]
         if not len(rows) or not width:
             continue
-        joined = "".join([cols.marks[i] for i in rows.tolist()]).encode("utf-8")
+        picked = itemgetter(*rows.tolist())(cols.marks) if len(rows) > 1 else [cols.marks[rows[0]]]
+        joined = "".join(picked).encode("utf-8")
         if len(joined) != width * len(rows):  # some mark is not ASCII: find the rows
             for i in rows.tolist():
                 if not cols.marks[i].isascii():
@@ -337,13 +365,14 @@ def check_paper(
         bad = ~(is_obs | is_nb | (grid == ord("0"))).all(axis=1)
         for i in rows[bad][:MAX_REPORTED_PROBLEMS].tolist():
             problems.append(FieldProblem("marks", "only 1, 0 and x are allowed", i + 1))
-        observed[rows] = _pack(is_obs)
-        no_basis[rows] = _pack(is_nb)
+        observed[rows] = pack_bits(is_obs)
+        no_basis[rows] = pack_bits(is_nb)
     level = _codes_of(cols.level, {"": 0, **LEVEL_CODES}, "level", problems)
     confidence = _codes_of(cols.confidence, {"": 0, **CONFIDENCE_CODES}, "confidence", problems)
     comment_targets: list[int] = []
     comments: list[str] = []
-    for i, raw in enumerate(cols.comment):
+    for i in [i for i, c in enumerate(cols.comment) if c]:
+        raw = cols.comment[i]
         if raw:
             text = nfc(raw)
             if len(text) > MAX_COMMENT_CHARS:
@@ -360,14 +389,6 @@ def check_paper(
             problems[:MAX_REPORTED_PROBLEMS],
         )
     return _Checked(target_ids, observed, no_basis, level, confidence, comment_targets, comments)
-
-
-def _pack(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """(n, width ≤ 64) booleans -> (n,) bitmaps, bit m = column m."""
-    packed = np.packbits(flags, axis=1, bitorder="little")
-    padded = np.zeros((flags.shape[0], 8), np.uint8)
-    padded[:, : packed.shape[1]] = packed
-    return padded.view("<i8").reshape(-1)
 
 
 async def upload_paper(
@@ -454,26 +475,9 @@ async def _check_capacity(
 
 
 async def _copy_ballots(conn: asyncpg.Connection, round_id: int, c: _Checked) -> None:
-    # File order may follow a seating plan or a pile of forms: store in random order.
-    order = np.random.default_rng().permutation(len(c.target_ids))
-    n = len(order)
-    data = ballot_copy.encode(
-        n,
-        [
-            Column("int8", np.full(n, round_id, np.int64)),
-            Column("int8", c.target_ids[order]),
-            Column("int8", c.observed[order]),
-            Column("int8", c.no_basis[order]),
-            Column("int2", c.level[order]),
-            Column("int2", c.confidence[order]),
-        ],
-    )
-    await conn.copy_to_table(
-        "ballots",
-        source=memoryview(data),  # bytes would be taken for a path
-        columns=["round_id", "target_id", "observed", "no_basis", "level", "confidence"],
-        format="binary",
-    )
+    # File order may follow a seating plan or a pile of forms: blocks are shuffled.
+    recs = make_records(c.observed, c.no_basis, c.level, c.confidence)
+    await write_blocks(conn, round_id, c.target_ids, recs)
     if c.comments:
         shuffled = np.random.default_rng().permutation(len(c.comments)).tolist()
         await conn.execute(
