@@ -155,6 +155,11 @@ from ballot_round_targets t join cadres c on c.id = t.cadre_id
 where t.round_id = $1
 order by t.cadre_id
 
+-- name: round_targets_tally
+-- What the tally needs per target, without the cadre join (ballot_round_targets_pkey order).
+select cadre_id, form = 'leader' as leader, eligible
+from ballot_round_targets where round_id = $1 order by cadre_id
+
 -- name: ballots_per_target
 -- Internal only (paper upload cap check): never returned to a caller. ballots_round_idx.
 select target_id, sum(n_ballots)::int as n from ballots where round_id = $1 group by target_id

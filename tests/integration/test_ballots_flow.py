@@ -50,8 +50,11 @@ async def test_round_lifecycle_with_hand_checked_tally(
     round_id, tokens = await open_round(client, headers, round_body(catalog_id, "UB"))
     assert sorted(tokens) == ["D", "H", "S1", "S2", "S3", "S4", "S5", "S6"]
     rnd = (await client.get(f"/ballot-rounds/{round_id}", headers=headers)).json()
-    assert rnd["status"] == "open" and rnd["targets"] == 8 and rnd["voters"] == 8
-    assert rnd["period"] == "2026-Q1" and rnd["period_start"] == "2026-01-01"
+    assert rnd["status"] == "open"
+    assert rnd["targets"] == 8
+    assert rnd["voters"] == 8
+    assert rnd["period"] == "2026-Q1"
+    assert rnd["period_start"] == "2026-01-01"
 
     pending = (await client.get("/ballot/targets", headers=bearer(tokens["S1"]))).json()
     assert [t["code"] for t in pending["targets"]] == ["D", "H", "S2", "S3", "S4", "S5", "S6"]
@@ -143,7 +146,8 @@ async def test_round_lifecycle_with_hand_checked_tally(
     detail = (await client.get(f"/ballot-rounds/{round_id}/tallies/H", headers=auditor)).json()
     items = {i["code"]: i for i in detail["items"]}
     assert (items["C1"]["observed"], items["C1"]["no_basis"], items["C1"]["share"]) == (4, 1, 0.8)
-    assert items["C1"]["flag"] == "confirmed" and items["C1"]["group"] == 1
+    assert items["C1"]["flag"] == "confirmed"
+    assert items["C1"]["group"] == 1
     assert (items["C2"]["observed"], items["C2"]["share"], items["C2"]["flag"]) == (2, 0.3333, None)
     assert (items["L1"]["observed"], items["L1"]["no_basis"], items["L1"]["flag"]) == (
         2,
@@ -154,7 +158,9 @@ async def test_round_lifecycle_with_hand_checked_tally(
     assert detail["confidence"] == {"low": 4, "normal": 1, "high": 0, "blank": 1}
     assert detail["comments"] == ["A nhận xét", "b nhận xét"]
     withheld = (await client.get(f"/ballot-rounds/{round_id}/tallies/S2", headers=auditor)).json()
-    assert withheld["withheld"] is True and "items" not in withheld and "comments" not in withheld
+    assert withheld["withheld"] is True
+    assert "items" not in withheld
+    assert "comments" not in withheld
 
     # What scoring reads: one query, per cadre and covered month.
     from evalsvc.store.sqlfiles import queries
@@ -268,7 +274,8 @@ async def test_draft_rules_and_scope(client: Client, conn: asyncpg.Connection) -
         headers=personnel,
     )
     assert patched.status_code == 200, patched.text
-    assert patched.json()["targets"] == 2 and patched.json()["voters"] == 8
+    assert patched.json()["targets"] == 2
+    assert patched.json()["voters"] == 8
     forms = dict(
         await conn.fetch(
             "select c.code, t.form from ballot_round_targets t join cadres c on c.id = t.cadre_id"

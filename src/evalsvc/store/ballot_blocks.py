@@ -13,6 +13,7 @@ import asyncpg
 import numpy as np
 import numpy.typing as npt
 
+from evalsvc.store.ballot_copy import as_stream
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
@@ -100,7 +101,7 @@ async def write_blocks(
     parts.append(b"\xff\xff")
     await conn.copy_to_table(
         "ballots",
-        source=memoryview(b"".join(parts)),
+        source=as_stream(b"".join(parts)),
         columns=["round_id", "target_id", "n_ballots", "marks"],
         format="binary",
     )

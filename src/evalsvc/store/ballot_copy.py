@@ -7,6 +7,7 @@ Format: https://www.postgresql.org/docs/current/sql-copy.html (binary format).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -87,3 +88,8 @@ def decode(data: bytes, kinds: list[Literal["int8", "int4", "int2", "bool"]]) ->
     if len(rows) and (rows["nfields"] != len(kinds)).any():
         raise ValueError("binary COPY rows have an unexpected number of fields")
     return rows
+
+
+async def as_stream(data: bytes) -> AsyncIterator[bytes]:
+    """``copy_to_table`` source for bytes in memory (plain bytes would be taken for a path)."""
+    yield data

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from evalsvc.store import ballot_copy
 from evalsvc.store.ballot_blocks import pack_bits, read_blocks
-from evalsvc.store.ballot_copy import Column
+from evalsvc.store.ballot_copy import Column, as_stream
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
@@ -71,8 +71,10 @@ def count_ballots(
     out = []
     for bitmap in (observed, no_basis):
         counts = np.empty((n_targets, 4 * nibbles), dtype=np.int64)
+        as_bytes = np.ascontiguousarray(bitmap, dtype="<u8").view(np.uint8).reshape(-1, 8)
         for k in range(nibbles):
-            nib = ((bitmap >> np.uint64(4 * k)) & np.uint64(15)).astype(np.int64)
+            byte = as_bytes[:, k // 2]
+            nib = byte & 15 if k % 2 == 0 else byte >> 4  # uint8: 8x less memory traffic
             hist = np.bincount(base + nib, minlength=16 * n_targets).reshape(n_targets, 16)
             counts[:, 4 * k : 4 * k + 4] = hist @ _NIBBLE_BITS
         out.append(counts)
@@ -127,10 +129,16 @@ async def tally_round(
 
     Runs inside the close transaction, with the round row locked.
     """
-    targets = await conn.fetch(Q["round_targets_full"], round_id)
-    target_ids = np.fromiter((r["cadre_id"] for r in targets), np.int64, len(targets))
-    form_of = np.array([r["form"] == "leader" for r in targets], dtype=bool)  # True: leader
-    eligible = np.fromiter((r["eligible"] for r in targets), np.int64, len(targets))
+    chunks: list[bytes] = []
+
+    async def sink(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    await conn.copy_from_query(Q["round_targets_tally"], round_id, output=sink, format="binary")
+    targets = ballot_copy.decode(b"".join(chunks), ["int8", "bool", "int4"])
+    target_ids = targets["c0"].astype(np.int64)
+    form_of = targets["c1"].astype(bool)  # True: leader form
+    eligible = targets["c2"].astype(np.int64)
     n_leader, n_staff = len(forms["leader"].codes), len(forms["staff"].codes)
     n_items = np.where(form_of, n_leader, n_staff).astype(np.int64)
 
@@ -202,7 +210,7 @@ async def _write_tallies(
     )
     await conn.copy_to_table(
         "ballot_tallies",
-        source=memoryview(data),  # bytes would be taken for a path
+        source=as_stream(data),
         columns=[
             "round_id",
             "target_id",
