@@ -1,5 +1,7 @@
 """Every HTTP controller, registered with the app in this order."""
 
+from evalsvc.api.controllers.ballot_rounds import BallotRoundController
+from evalsvc.api.controllers.ballots import BallotController
 from evalsvc.api.controllers.cadres import CadreController, PeerGroupController
 from evalsvc.api.controllers.catalogs import CatalogController
 from evalsvc.api.controllers.health import HealthController
@@ -11,4 +13,6 @@ CONTROLLERS: list[type] = [
     CadreController,
     PeerGroupController,
     CatalogController,
+    BallotRoundController,
+    BallotController,
 ]
