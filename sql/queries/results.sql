@@ -92,3 +92,20 @@ select r.unit_id, r.rank
 from result_published p join result_units r on r.run_id = p.run_id
 where p.period = $1 and r.annual = $2
   and r.month = (select max(month) from result_units x where x.run_id = p.run_id and x.annual = $2)
+
+-- name: cadre_months
+-- result_cadre_months_pkey (run_id, cadre_id, month).
+select month, assigned, done, a, b, c, d, dd, e, kq, t, g_raw, deduction, g, bonus, m,
+       n_manifestations, level, reasons
+from result_cadre_months where run_id = $1 and cadre_id = $2 order by month
+
+-- name: cadre_year
+-- result_cadre_years_pkey.
+select y, periods_scored, worked, rem_due, rem_on_time, rem_verified, remediation_rate,
+       n_manifestations, violations, done_share, exceeded_share, late_share, level_base,
+       level_overrides, level_caps, level_gates, level_link, level, quota_keep_rank, reasons
+from result_cadre_years where run_id = $1 and cadre_id = $2
+
+-- name: cadre_runs
+-- Published runs that hold rows of the cadre, newest period first.
+select p.period, p.run_id from result_published p order by p.period desc

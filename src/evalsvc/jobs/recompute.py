@@ -116,6 +116,7 @@ async def run_job(
         timings[name] = round(now - clock[0], 4)
         clock[0] = now
 
+    run_id: int | None = None
     try:
         profile = profile_from_dict(row["profile"])
         await stage("reading", STAGES["reading"])
@@ -155,6 +156,8 @@ async def run_job(
         if isinstance(exc, asyncio.CancelledError):
             message = "cancelled"
         try:
+            if run_id is not None:
+                await asyncio.shield(result_store.discard_run(conn, run_id))
             await asyncio.shield(job_store.fail(conn, job_id, message, timings))
         finally:
             await asyncio.shield(job_store.release(conn, row["period"], scope))

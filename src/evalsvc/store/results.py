@@ -8,6 +8,7 @@ of that request from the same run, so they see the old set or the new one, never
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -115,6 +116,16 @@ async def read_unit_rows(
     return {name: (t, c) for (name, t), c in zip(UNIT_COLUMNS, cols, strict=True)}
 
 
+async def discard_run(conn: asyncpg.Connection, run_id: int) -> None:
+    """Delete an unpublished run and its rows (a job failed after writing it)."""
+    async with conn.transaction():
+        if await conn.fetchval("select 1 from result_published where run_id = $1", run_id):
+            return
+        for table in ("result_cadre_months", "result_cadre_years", "result_units"):
+            await conn.execute(f"delete from {table} where run_id = $1", run_id)
+        await conn.execute("delete from result_runs where id = $1", run_id)
+
+
 async def published_run(conn: asyncpg.Connection, period: str) -> int | None:
     run_id: int | None = await conn.fetchval(Q["published_run"], period)
     return run_id
@@ -191,3 +202,179 @@ async def resolve_run(conn: asyncpg.Connection, period: str | None, run_id: int 
             [FieldProblem("period", "nothing published")],
         )
     return published
+
+
+def clean(value: Any) -> Any:
+    """NaN (stored for "missing") -> None."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _record(row: asyncpg.Record) -> dict[str, Any]:
+    return {k: clean(v) for k, v in dict(row).items()}
+
+
+async def cadre_rows(
+    conn: asyncpg.Connection, run_id: int, cadre_id: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """A cadre's period rows and annual row (None for a month run) in a run."""
+    months = [_record(r) for r in await conn.fetch(Q["cadre_months"], run_id, cadre_id)]
+    year = await conn.fetchrow(Q["cadre_year"], run_id, cadre_id)
+    return months, (_record(year) if year is not None else None)
+
+
+async def member_rows(
+    conn: asyncpg.Connection,
+    *,
+    run_id: int,
+    annual: bool,
+    month: date,
+    unit_ids: list[int],
+    level: int | None,
+    position: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Members of ``unit_ids`` with their level in the run (Vietnamese name order).
+
+    Uses cadres_unit_idx for the members and the result table's pkey per member.
+    """
+    if annual:
+        source = (
+            "join result_cadre_years r on r.run_id = $1 and r.cadre_id = c.id "
+            "and $2::date is not null"
+        )
+        score = "r.y"
+    else:
+        source = (
+            "join result_cadre_months r on r.run_id = $1 and r.cadre_id = c.id and r.month = $2"
+        )
+        score = "r.m"
+    where = (
+        " where c.unit_id = any($3::bigint[]) and ($4::int is null or r.level = $4)"
+        " and ($5::text is null or c.position = $5)"
+    )
+    base = f" from cadres c join units u on u.id = c.unit_id {source}"
+    total: int = await conn.fetchval(
+        "select count(*)" + base + where, run_id, month, unit_ids, level, position
+    )
+    rows = await conn.fetch(
+        f"select c.code, c.full_name, c.position, u.code as unit_code, {score} as score, "
+        "r.level, r.reasons" + base + where + " order by c.name_key, c.code limit $6 offset $7",
+        run_id,
+        month,
+        unit_ids,
+        level,
+        position,
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows], total
+
+
+async def ranking_rows(
+    conn: asyncpg.Connection,
+    *,
+    run_id: int,
+    annual: bool,
+    month: date,
+    block: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Ranked units of a run by block and rank (result_units_pkey prefix)."""
+    where = (
+        " from result_units r join units u on u.id = r.unit_id"
+        " where r.run_id = $1 and r.annual = $2 and r.month = $3 and r.rank > 0"
+        " and ($4::text is null or u.ranking_block = $4)"
+    )
+    total: int = await conn.fetchval("select count(*)" + where, run_id, annual, month, block)
+    rows = await conn.fetch(
+        "select u.ranking_block as block, r.rank, u.code, u.name, r.u, r.u1, r.u2, r.u3, r.u4,"
+        " r.u5, r.level, r.members, r.kht, r.pairs, r.prev_rank, r.movement, r.rank_low,"
+        " r.rank_high" + where + " order by u.ranking_block, r.rank, u.code limit $5 offset $6",
+        run_id,
+        annual,
+        month,
+        block,
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows], total
+
+
+async def compare_cadres(
+    conn: asyncpg.Connection,
+    *,
+    run_a: int,
+    run_b: int,
+    annual: bool,
+    month: date,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Cadres whose level differs between two runs (both pkeys, joined on cadre_id)."""
+    if annual:
+        src = (
+            " from result_cadre_years a join result_cadre_years b"
+            " on b.run_id = $2 and b.cadre_id = a.cadre_id"
+            " join cadres c on c.id = a.cadre_id"
+            " where a.run_id = $1 and $3::date is not null"
+        )
+        score = "a.y as score_a, b.y as score_b"
+    else:
+        src = (
+            " from result_cadre_months a join result_cadre_months b"
+            " on b.run_id = $2 and b.cadre_id = a.cadre_id and b.month = a.month"
+            " join cadres c on c.id = a.cadre_id"
+            " where a.run_id = $1 and a.month = $3"
+        )
+        score = "a.m as score_a, b.m as score_b"
+    src += " and a.level <> b.level"
+    total: int = await conn.fetchval("select count(*)" + src, run_a, run_b, month)
+    rows = await conn.fetch(
+        f"select c.code, c.full_name, a.level as level_a, b.level as level_b, {score}"
+        + src
+        + " order by c.code limit $4 offset $5",
+        run_a,
+        run_b,
+        month,
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows], total
+
+
+async def compare_units(
+    conn: asyncpg.Connection,
+    *,
+    run_a: int,
+    run_b: int,
+    annual: bool,
+    month: date,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Units whose rank or level differs between two runs (result_units_pkey)."""
+    src = (
+        " from result_units a join result_units b on b.run_id = $2 and b.annual = a.annual"
+        " and b.month = a.month and b.unit_id = a.unit_id"
+        " join units u on u.id = a.unit_id"
+        " where a.run_id = $1 and a.annual = $3 and a.month = $4"
+        " and (a.rank <> b.rank or a.level <> b.level)"
+    )
+    total: int = await conn.fetchval("select count(*)" + src, run_a, run_b, annual, month)
+    rows = await conn.fetch(
+        "select u.code, u.name, u.ranking_block as block, a.rank as rank_a, b.rank as rank_b,"
+        " a.level as level_a, b.level as level_b, a.u as u_a, b.u as u_b"
+        + src
+        + " order by u.ranking_block, b.rank, u.code limit $5 offset $6",
+        run_a,
+        run_b,
+        annual,
+        month,
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows], total

@@ -3,6 +3,8 @@
 from evalsvc.api.controllers.cadres import CadreController, PeerGroupController
 from evalsvc.api.controllers.catalogs import CatalogController
 from evalsvc.api.controllers.health import HealthController
+from evalsvc.api.controllers.recompute import RecomputeController
+from evalsvc.api.controllers.results import ResultController, WhatIfController
 from evalsvc.api.controllers.units import UnitController
 
 CONTROLLERS: list[type] = [
@@ -11,4 +13,7 @@ CONTROLLERS: list[type] = [
     CadreController,
     PeerGroupController,
     CatalogController,
+    RecomputeController,
+    ResultController,
+    WhatIfController,
 ]
