@@ -109,7 +109,7 @@ async def run_job(
             await job_store.progress(conn, job_id, name, pct, timings)
             if on_progress is not None:
                 on_progress(name, pct)
-        clock[0] = now
+            clock[0] = now
 
     def lap(name: str) -> None:
         now = time.perf_counter()
@@ -136,7 +136,6 @@ async def run_job(
         run_id = await _write(conn, job_id, city, result, profile, fp, seed, scope, base, stage)
         lap("write")
         await stage("publishing", STAGES["publishing"])
-        timings["total"] = round(time.perf_counter() - t_all, 4)
         await result_store.publish(
             conn,
             run_id,
