@@ -78,3 +78,9 @@ from units u left join units p on p.id = u.parent_id
 
 -- name: count
 select count(*) from units u left join units p on p.id = u.parent_id
+
+-- name: outstanding_of
+select u.code, array_agg(o.year order by o.year) as years
+from units u join unit_outstanding_years o on o.unit_id = u.id
+where u.code = any($1::text[])
+group by u.code

@@ -202,6 +202,20 @@ def import_units(file: Path) -> None:
     _print_summary(run_with_connection(_settings(), work))
 
 
+@import_group.command(name="peer-groups")
+@click.argument("file", type=FILE)
+def import_peer_groups(file: Path) -> None:
+    """Peer groups (code, name) from FILE (.json array or .csv)."""
+    data, fmt = _read(file)
+
+    async def work(conn: asyncpg.Connection) -> UpsertSummary:
+        return await cadre_store.upsert_peer_groups(
+            conn, parse_upload(data, fmt, uploads.PEER_GROUPS)
+        )
+
+    _print_summary(run_with_connection(_settings(), work))
+
+
 @import_group.command(name="cadres")
 @click.argument("file", type=FILE)
 def import_cadres(file: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,29 @@ def test_catalog_import_from_csv_needs_name_and_title(data_dir: Path, tmp_path: 
     assert "catalog x version 1 (published): 1 leader items, 1 staff items" in loaded.stdout, (
         loaded.stderr
     )
+
+
+def test_the_readme_import_examples_run_as_written(tmp_path: Path) -> None:
+    """README.md's `evalsvc import` lines, run in order from the repository root."""
+    root = Path(__file__).resolve().parents[2]
+    lines = [
+        shlex.split(line.removeprefix(".venv/bin/evalsvc "))
+        for line in (root / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith(".venv/bin/evalsvc import ")
+    ]
+    assert len(lines) >= 4
+    for args in lines:
+        ran = subprocess.run(
+            [sys.executable, "-m", "evalsvc.cli", *args],
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("EVALSVC_")},
+                "EVALSVC_DATA_DIR": str(tmp_path),
+            },
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert ran.returncode == 0, (args, ran.stderr)
+        assert "inserted" in ran.stdout or "catalog" in ran.stdout

@@ -144,3 +144,45 @@ async def test_list_is_in_vietnamese_order_and_paginates(
     assert first["total"] == 6
     bad_limit = await client.get("/units", params={"limit": 0}, headers=admin_headers)
     assert bad_limit.status_code == 400
+
+
+async def test_a_body_over_the_limit_is_refused_with_413(
+    db_dsn: str, tmp_path: object, conn: asyncpg.Connection
+) -> None:
+    from evalsvc.api.app import create_app
+    from evalsvc.domain.access import Role
+    from evalsvc.settings import Settings
+    from tests.conftest import make_key
+
+    headers = await make_key(conn, Role.ADMIN)
+    app = create_app(Settings(database_url=db_dsn, max_body_bytes=2048), db_dsn)
+    async with AsyncTestClient(app=app) as small:
+        rows = [{"code": f"U{i}", "name": "x" * 50, "kind": "ward"} for i in range(100)]
+        response = await small.post("/units/bulk", json=rows, headers=headers)
+    assert response.status_code == 413
+    assert await count_units(conn) == 0
+
+
+async def test_changing_only_the_outstanding_years_counts_as_an_update(
+    client: Client, admin_headers: dict[str, str], conn: asyncpg.Connection
+) -> None:
+    unit = {"code": "HN", "name": "Hà Nội", "kind": "city", "outstanding_years": [2025]}
+    await client.post("/units/bulk", json=[unit], headers=admin_headers)
+    changed = await client.post(
+        "/units/bulk",
+        json=[{**unit, "outstanding_years": [2025, 2026, 2026]}],
+        headers=admin_headers,
+    )
+    assert changed.json() == {"inserted": 0, "updated": 1, "unchanged": 0}
+    same = await client.post(
+        "/units/bulk", json=[{**unit, "outstanding_years": [2026, 2025]}], headers=admin_headers
+    )
+    assert same.json() == {"inserted": 0, "updated": 0, "unchanged": 1}
+    kept = await client.post(
+        "/units/bulk",
+        json=[{"code": "HN", "name": "Hà Nội", "kind": "city"}],
+        headers=admin_headers,
+    )
+    assert kept.json()["unchanged"] == 1
+    years = await conn.fetchval("select array_agg(year order by year) from unit_outstanding_years")
+    assert years == [2025, 2026]

@@ -63,7 +63,17 @@ async def upsert_units(
                 ],
             )
         with_years = [r for r in rows if r.outstanding_years is not msgspec.UNSET]
+        years_changed: set[str] = set()
         if with_years:
+            before = {
+                rec["code"]: rec["years"]
+                for rec in await conn.fetch(Q["outstanding_of"], [r.code for r in with_years])
+            }
+            years_changed = {
+                r.code
+                for r in with_years
+                if sorted(set(r.outstanding_years)) != before.get(r.code, [])  # type: ignore[arg-type]
+            }
             await conn.execute(Q["clear_outstanding"], [r.code for r in with_years])
             await conn.execute(
                 Q["add_outstanding"],
@@ -72,7 +82,9 @@ async def upsert_units(
             )
     inserted = sum(1 for rec in written if rec["inserted"])
     changed = {rec["code"] for rec in written if not rec["inserted"]}
-    changed |= {rec["code"] for rec in moved} - {rec["code"] for rec in written if rec["inserted"]}
+    changed |= ({rec["code"] for rec in moved} | years_changed) - {
+        rec["code"] for rec in written if rec["inserted"]
+    }
     return UpsertSummary(
         inserted=inserted, updated=len(changed), unchanged=len(rows) - inserted - len(changed)
     )
