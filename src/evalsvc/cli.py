@@ -277,3 +277,72 @@ def import_catalog(file: Path, name: str | None, title: str | None, publish: boo
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+@main.command(name="recompute")
+@click.argument("period")
+@click.option("--unit", "unit_code", default=None, help="Recompute only this unit's subtree.")
+@click.option("--profile", default="nd335", show_default=True, help="Scoring profile.")
+def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
+    """Recompute PERIOD (a month 2026-05 or a year 2026) and publish the results."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from evalsvc.domain.recompute import Job, RecomputeRequest
+    from evalsvc.jobs.recompute import recompute
+
+    try:
+        req = msgspec.convert(
+            {"period": period, "unit_code": unit_code, "profile": profile}, RecomputeRequest
+        )
+    except msgspec.ValidationError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+    with Progress(
+        TextColumn("[bold]{task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f} %"),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task("starting", total=100)
+
+        def on_progress(stage: str, pct: float) -> None:
+            bar.update(task, description=stage, completed=pct)
+
+        async def work(conn: asyncpg.Connection) -> Job:
+            return await recompute(conn, req, SYSTEM, on_progress=on_progress)
+
+        job = run_with_connection(_settings(), work)
+    click.echo(
+        f"recomputation {job.id} of {job.period}: {job.state}, run {job.run_id} published; "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in job.timings.items())
+    )
+
+
+@main.command(name="seed")
+@click.option(
+    "--scale",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="1 = Hà Nội size: 200,000 cadres, 3,000 units.",
+)
+@click.option("--seed", "seed_value", type=int, default=24, show_default=True, help="RNG seed.")
+def seed_command(scale: float, seed_value: int) -> None:
+    """Load a seeded synthetic city through the same bulk paths users use."""
+    from evalsvc.jobs.synthetic import SeedSummary, seed_city
+
+    if not 0 < scale <= 5:
+        raise click.BadParameter("must be in (0, 5]", param_hint="--scale")
+
+    def report(what: str, done: int, total: int) -> None:
+        click.echo(f"  {what}: {done:,}/{total:,}", err=True)
+
+    async def work(conn: asyncpg.Connection) -> SeedSummary:
+        return await seed_city(conn, scale, seed_value, report)
+
+    summary = run_with_connection(_settings(), work)
+    click.echo(
+        f"seeded {summary.units:,} units and {summary.cadres:,} cadres "
+        f"({', '.join(f'{k} {v:.1f} s' for k, v in summary.seconds.items())})"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
@@ -35,6 +36,12 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         try:
             yield
         finally:
+            # Recomputations still running are cancelled (their jobs are marked failed and
+            # the published results stay as they were) before the pool closes.
+            background: set[asyncio.Task[None]] = app.state.background
+            for task in list(background):
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await pool.close()
 
     return Litestar(
@@ -48,7 +55,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         guards=[authorize],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "background": set()}),
         openapi_config=OpenAPIConfig(
             title="evalsvc",
             version=__version__,

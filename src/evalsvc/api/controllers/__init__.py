@@ -5,6 +5,8 @@ from evalsvc.api.controllers.ballots import BallotController
 from evalsvc.api.controllers.cadres import CadreController, PeerGroupController
 from evalsvc.api.controllers.catalogs import CatalogController
 from evalsvc.api.controllers.health import HealthController
+from evalsvc.api.controllers.recompute import RecomputeController
+from evalsvc.api.controllers.results import ResultController, WhatIfController
 from evalsvc.api.controllers.units import UnitController
 
 CONTROLLERS: list[type] = [
@@ -15,4 +17,7 @@ CONTROLLERS: list[type] = [
     CatalogController,
     BallotRoundController,
     BallotController,
+    RecomputeController,
+    ResultController,
+    WhatIfController,
 ]
