@@ -14,7 +14,7 @@ from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute, request, run_job
 from evalsvc.store.database import connect
 
-RESULT_COLUMNS = "cadre_id, month, m, level, reasons, t, g"
+RESULT_COLUMNS = "cadre_id, month, m, level, reasons, detail"
 
 
 async def _published(conn: asyncpg.Connection, period: str) -> int | None:
@@ -24,11 +24,19 @@ async def _published(conn: asyncpg.Connection, period: str) -> int | None:
     return run
 
 
+async def _month_runs(conn: asyncpg.Connection, run_id: int) -> list[int]:
+    runs: list[int] = await conn.fetchval(
+        "select month_runs from result_runs where id = $1", run_id
+    )
+    return runs
+
+
 async def _months(conn: asyncpg.Connection, run_id: int) -> list[tuple[object, ...]]:
+    """The run's cadre month rows, wherever they are stored (its month runs)."""
     rows = await conn.fetch(
-        f"select {RESULT_COLUMNS} from result_cadre_months where run_id = $1 "
-        "order by cadre_id, month",
-        run_id,
+        f"select {RESULT_COLUMNS} from result_cadre_months "
+        "where run_id = any($1::bigint[]) order by cadre_id, month",
+        await _month_runs(conn, run_id),
     )
     return _nan_safe([tuple(r) for r in rows])
 
@@ -54,10 +62,12 @@ async def test_year_run_rates_and_ranks(conn: asyncpg.Connection) -> None:
     assert job.state == "succeeded", job.error
     n = await conn.fetchval("select count(*) from cadres")
     run = job.run_id
-    assert (
-        await conn.fetchval("select count(*) from result_cadre_months where run_id = $1", run)
-        == 12 * n
-    )
+    assert run is not None
+    assert len(await _months(conn, run)) == 12 * n
+    # No month run existed: the job wrote the twelve months as month runs of its own.
+    sources = await _month_runs(conn, run)
+    assert len(set(sources)) == 12
+    assert run not in sources
     assert (
         await conn.fetchval("select count(*) from result_cadre_years where run_id = $1", run) == n
     )
@@ -155,8 +165,7 @@ async def test_same_inputs_give_identical_results(conn: asyncpg.Connection) -> N
         assert a.run_id != b.run_id
         assert await _months(conn, a.run_id) == await _months(conn, b.run_id)  # type: ignore[arg-type]
         for table in ("result_units", "result_cadre_years"):
-            cols = "* " if table == "result_cadre_years" else "*"
-            q = f"select {cols} from {table} where run_id = $1"
+            q = f"select * from {table} where run_id = $1"
             ra = [tuple(r)[1:] for r in await conn.fetch(q + " order by 2, 3", a.run_id)]
             rb = [tuple(r)[1:] for r in await conn.fetch(q + " order by 2, 3", b.run_id)]
             assert _nan_safe(ra) == _nan_safe(rb)
@@ -255,3 +264,36 @@ async def test_subtree_run_changes_only_that_subtree(conn: asyncpg.Connection) -
     city = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     after = {r[0]: r for r in await _months(conn, city.run_id)}  # type: ignore[arg-type]
     assert _nan_safe([after[other["id"]]]) != _nan_safe([old[other["id"]]])
+
+
+async def test_year_run_reuses_month_runs_of_identical_inputs(conn: asyncpg.Connection) -> None:
+    await load_demo(conn)
+    await _add_task_data(conn)
+    may = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    first = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert first.counts["months_reused"] == 1  # May's month run
+    sources = await _month_runs(conn, first.run_id)  # type: ignore[arg-type]
+    assert sources[4] == may.run_id
+    # Nothing changed: the second year run writes no month rows at all.
+    second = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert second.counts["months_reused"] == 12
+    assert second.counts["rows_cadre_months"] == 0
+    assert await _month_runs(conn, second.run_id) == sources  # type: ignore[arg-type]
+    assert await _months(conn, second.run_id) == await _months(conn, first.run_id)  # type: ignore[arg-type]
+    # One changed input in March: only March is written again.
+    cadre = await conn.fetchval("select id from cadres order by id limit 1")
+    await conn.execute(
+        "insert into absences (cadre_id, kind, start_date, end_date) "
+        "values ($1, 'sick', '2026-03-01', '2026-03-31')",
+        cadre,
+    )
+    third = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert third.counts["months_reused"] == 11
+    new_sources = await _month_runs(conn, third.run_id)  # type: ignore[arg-type]
+    assert [i for i in range(12) if new_sources[i] != sources[i]] == [2]
+    march = await conn.fetchrow(
+        "select level, reasons from result_cadre_months where run_id = $1 and cadre_id = $2",
+        new_sources[2],
+        cadre,
+    )
+    assert march["level"] == -1  # absent the whole month: not rated

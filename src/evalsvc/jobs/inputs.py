@@ -438,14 +438,31 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
     return City(period, cadre_ids, unit_ids, org, year, counts)
 
 
-def fingerprint(city: City, profile: Profile) -> str:
-    """blake2b of every input array and the profile: equal inputs give equal fingerprints."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Fingerprints:
+    """blake2b digests of a run's inputs (equal inputs give equal digests).
+
+    Attributes:
+        run: every input array and the profile (a month run: the same as its month's).
+        months: per month of the period, exactly what that month's cadre and unit scores
+            use: ids, the organisation, the year's remediation items, the month's inputs
+            and the profile. A year run reuses a month run with the same digest.
+    """
+
+    run: str
+    months: list[str]
+
+
+def _digest(*parts: Any) -> bytes:
     h = hashlib.blake2b(digest_size=20)
 
     def feed(x: Any) -> None:
         if isinstance(x, np.ndarray):
             h.update(str(x.dtype).encode())
+            h.update(str(x.shape).encode())
             h.update(np.ascontiguousarray(x).tobytes())
+        elif isinstance(x, bytes):
+            h.update(x)
         elif dataclasses.is_dataclass(x) and not isinstance(x, type):
             for f in dataclasses.fields(x):
                 feed(getattr(x, f.name))
@@ -455,9 +472,31 @@ def fingerprint(city: City, profile: Profile) -> str:
         else:
             h.update(repr(x).encode())
 
-    feed(city.cadre_ids)
-    feed(city.unit_ids)
-    feed(city.org)
-    feed(city.year)
-    h.update(repr(sorted(profile.to_dict().items())).encode())
-    return h.hexdigest()
+    for part in parts:
+        feed(part)
+    return h.digest()
+
+
+def fingerprints(city: City, profile: Profile) -> Fingerprints:
+    """Digests of the run's inputs and of each month's (:class:`Fingerprints`)."""
+    y = city.year
+    prof = repr(sorted(profile.to_dict().items())).encode()
+    shared = _digest(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
+    per_month = [_digest(m) for m in y.periods]
+    months = [_digest(b"month", shared, m, prof).hex() for m in per_month]
+    if city.period.kind == "month":
+        return Fingerprints(months[0], months)
+    rest = _digest(
+        y.months_employed,
+        y.months_absent,
+        y.discipline,
+        y.degradation,
+        y.corruption_in_charge,
+        y.confidence_low_share,
+    )
+    return Fingerprints(_digest(b"year", shared, *per_month, rest, prof).hex(), months)
+
+
+def fingerprint(city: City, profile: Profile) -> str:
+    """The run's digest (:func:`fingerprints`)."""
+    return fingerprints(city, profile).run

@@ -11,7 +11,7 @@ dtype describes the whole payload: writing is one ``tobytes()``, reading one
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final
 
 import asyncpg
@@ -46,21 +46,58 @@ def _to_pg(values: npt.ArrayLike, pg_type: str) -> npt.NDArray[Any]:
     arr = np.asarray(values)
     if pg_type == "date":
         return arr.astype("datetime64[D]").astype(np.int64) - PG_EPOCH_DAYS
+    if pg_type == "bytea":
+        return np.asarray(arr, dtype=np.float64)
     return arr
+
+
+def _row_dtype(types: Sequence[str], arrays: Sequence[npt.NDArray[Any]]) -> np.dtype[Any]:
+    fields: list[tuple[str, Any]] = [("n", ">i2")]
+    for i, (t, a) in enumerate(zip(types, arrays, strict=True)):
+        # "bytea": a (n, k) float array packed as k little-endian float8 (fixed width)
+        value = np.dtype(("<f8", (a.shape[-1],))) if t == "bytea" else np.dtype(PG_TYPES[t])
+        fields += [(f"l{i}", ">i4"), (f"v{i}", value)]
+    return np.dtype(fields)
+
+
+def _rows(
+    types: Sequence[str], arrays: Sequence[npt.NDArray[Any]], lo: int, hi: int
+) -> npt.NDArray[Any]:
+    dtype = _row_dtype(types, arrays)
+    template = np.zeros(1, dtype=dtype)
+    template["n"] = len(types)
+    for i in range(len(types)):
+        template[f"l{i}"] = dtype[f"v{i}"].itemsize
+    rec = np.empty(hi - lo, dtype=dtype)
+    rec.view(np.uint8).reshape(hi - lo, dtype.itemsize)[:] = template.view(np.uint8)
+    for i, (t, a) in enumerate(zip(types, arrays, strict=True)):
+        scalar = a.ndim == 0 or (t == "bytea" and a.ndim == 1)
+        rec[f"v{i}"] = a if scalar else a[lo:hi]
+    return rec
 
 
 def encode(columns: Sequence[tuple[str, npt.ArrayLike]], n: int) -> bytes:
     """A binary COPY payload of ``n`` rows from ``(pg_type, (n,) array)`` columns.
 
-    Scalars broadcast (e.g. the run id). No NULLs: store NaN for a missing float.
+    Scalars broadcast (e.g. the run id). No NULLs: store NaN for a missing float. A
+    ``"bytea"`` column takes an ``(n, k)`` float array, stored as ``k`` little-endian
+    float8 per row (read back with ``numpy.frombuffer(value, "<f8")``).
     """
     types = [t for t, _ in columns]
-    rec = np.empty(n, dtype=_dtype(types))
-    rec["n"] = len(columns)
-    for i, (t, values) in enumerate(columns):
-        rec[f"l{i}"] = np.dtype(PG_TYPES[t]).itemsize
-        rec[f"v{i}"] = _to_pg(values, t)
-    return HEADER + rec.tobytes() + TRAILER
+    arrays = [_to_pg(v, t) for t, v in columns]
+    return HEADER + _rows(types, arrays, 0, n).tobytes() + TRAILER
+
+
+async def _chunks(
+    columns: Sequence[tuple[str, npt.ArrayLike]], n: int, chunk: int
+) -> AsyncIterator[bytes]:
+    types = [t for t, _ in columns]
+    arrays = [_to_pg(v, t) for t, v in columns]
+    yield HEADER
+    for lo in range(0, n, chunk):
+        # Encoding the next chunk overlaps with the server parsing this one.
+        yield _rows(types, arrays, lo, min(n, lo + chunk)).tobytes()
+    yield TRAILER
 
 
 async def write(
@@ -68,6 +105,9 @@ async def write(
     table: str,
     columns: Mapping[str, tuple[str, npt.ArrayLike]],
     n: int,
+    *,
+    freeze: bool = False,
+    chunk: int = 25_000,
 ) -> int:
     """Append ``n`` rows to ``table`` with one binary COPY; returns ``n``.
 
@@ -76,12 +116,17 @@ async def write(
         table: target table.
         columns: column name -> ``(pg_type, values)``; values are ``(n,)`` or scalars.
         n: number of rows.
+        freeze: ``COPY ... FREEZE`` (the table was created in this transaction).
+        chunk: rows per message; encoding runs while the server parses the last one.
     """
     if n == 0:
         return 0
-    payload = encode(list(columns.values()), n)
     await conn.copy_to_table(
-        table, source=io.BytesIO(payload), columns=list(columns), format="binary"
+        table,
+        source=_chunks(list(columns.values()), n, chunk),
+        columns=list(columns),
+        format="binary",
+        freeze=freeze,
     )
     return n
 
