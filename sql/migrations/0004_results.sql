@@ -6,6 +6,11 @@
 -- stored as float8 'NaN' (not NULL) so every row is fixed-width and written with one binary
 -- COPY built from numpy arrays; read queries turn NaN into NULL.
 
+-- The recomputation reads every cadre in code order (the quota's last tie-break) with one
+-- index-only scan instead of a sort (jobs/inputs.py read_org).
+create index cadres_code_order_idx on cadres (code collate "C")
+    include (id, unit_id, position, peer_group_id);
+
 create table recompute_jobs (
     id              bigint generated always as identity primary key,
     period          text not null check (period ~ '^[0-9]{4}(-(0[1-9]|1[0-2]))?$'),

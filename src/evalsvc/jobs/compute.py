@@ -157,12 +157,15 @@ def compute(
         anc = ancestor_matrix(org.unit_parent)
         mi = year.periods[0]
         mr = score_month(org, mi, profile, year.remediation)
-        um = score_units_month(org, mi, mr, profile, year.remediation, year.unit_remediation, anc)
+        mx = member_matrix(org, mi, mr, year.remediation, profile)
+        um = score_units_month(
+            org, mi, mr, profile, year.remediation, year.unit_remediation, anc, members=mx
+        )
         ranking = _rank_month(city, um, prev)
         iv = None
         if intervals and org.u:
             iv = rank_intervals(
-                member_matrix(org, mi, mr, year.remediation, profile),
+                mx,
                 np.asarray(org.unit, dtype=np.int64),
                 unit_own_matrix(org, mr.period, year.unit_remediation, profile),
                 anc,

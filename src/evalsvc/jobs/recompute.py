@@ -120,9 +120,15 @@ async def run_job(
     try:
         profile = profile_from_dict(row["profile"])
         await stage("reading", STAGES["reading"])
-        city = await inputs.read_city(conn, period, profile)
-        base = await result_store.published_run(conn, period.text)
-        previous = await result_store.previous_ranks(conn, period.previous(), period.kind == "year")
+        # One snapshot for every input table; no JIT (compiling costs more than it saves
+        # on these scans).
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            await conn.execute("set local jit = off")
+            city = await inputs.read_city(conn, period, profile)
+            base = await result_store.published_run(conn, period.text)
+            previous = await result_store.previous_ranks(
+                conn, period.previous(), period.kind == "year"
+            )
         lap("read")
         await stage("scoring", STAGES["scoring"])
         fps = await asyncio.to_thread(inputs.fingerprints, city, profile)

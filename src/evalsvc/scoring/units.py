@@ -194,6 +194,7 @@ def score_units_month(
     remediation: Remediation | None = None,
     unit_remediation: Remediation | None = None,
     anc: Any = None,
+    members: F64 | None = None,
 ) -> UnitMonthResult:
     """Monthly unit scores (DOMAIN part 5), members = whole subtree.
 
@@ -205,6 +206,7 @@ def score_units_month(
         remediation: the cadres' items (for U2), ``None`` = none.
         unit_remediation: the units' own items (tasks for U1 and U2), ``None`` = none.
         anc: a precomputed :func:`ancestor_matrix` (optional).
+        members: the precomputed :func:`member_matrix` of this period (optional).
 
     Returns:
         :class:`UnitMonthResult`.
@@ -214,7 +216,7 @@ def score_units_month(
     anc = ancestor_matrix(org.unit_parent) if anc is None else anc
     rem = remediation if remediation is not None else Remediation.empty()
     urem = unit_remediation if unit_remediation is not None else Remediation.empty()
-    x = member_matrix(org, month, res, rem, profile)
+    x = member_matrix(org, month, res, rem, profile) if members is None else members
     unit = np.asarray(org.unit, dtype=np.int64)
     own = np.stack([wsum(unit, x[:, k], u) for k in range(x.shape[1])], axis=1)
     own += unit_own_matrix(org, res.period, urem, profile)
