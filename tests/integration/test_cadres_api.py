@@ -124,13 +124,19 @@ async def test_personnel_key_acts_only_in_its_subtree(
     snv = await make_key(conn, Role.PERSONNEL, "SNV")
     listed = (await client.get("/cadres", headers=snv)).json()
     assert [c["code"] for c in listed["items"]] == ["C1"]
-    assert (await client.get("/cadres/C2", headers=snv)).status_code == 403
+    # Outside the subtree reads as "not found": a scoped key cannot probe other units.
+    assert (await client.get("/cadres/C2", headers=snv)).status_code == 404
+    assert (await client.get("/cadres", params={"subtree": "PLB"}, headers=snv)).status_code == 404
+    assert (await client.get("/units/PLB", headers=snv)).status_code == 404
     inside = await client.post("/cadres/bulk", json=[cadre("C3", "Hà Văn Tú", "SNV")], headers=snv)
     assert inside.status_code == 200
     outside = await client.post(
         "/cadres/bulk", json=[cadre("C4", "Mai Thị Lan", "PLB")], headers=snv
     )
     assert outside.status_code == 403
+    assert outside.json()["extra"] == [
+        {"field": "unit_code", "reason": "unit 'PLB' is outside", "row": 1}
+    ]
     steal = await client.post(
         "/cadres/C2/move", json={"unit_code": "SNV", "effective_date": "2026-07-01"}, headers=snv
     )

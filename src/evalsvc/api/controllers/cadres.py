@@ -13,7 +13,14 @@ from evalsvc.api.guards import ADMIN, READERS, allow
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role
-from evalsvc.domain.cadres import Cadre, CadreCreate, CadreMove, PeerGroup, Position
+from evalsvc.domain.cadres import (
+    Cadre,
+    CadreCreate,
+    CadreMove,
+    PeerGroup,
+    PersonnelType,
+    Position,
+)
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store import cadres as store
 
@@ -42,7 +49,7 @@ class CadreController(Controller):
             str | None, QueryParameter(description="Members of this unit and all units below it")
         ] = None,
         position: FromQuery[Position | None] = None,
-        personnel_type: FromQuery[str | None] = None,
+        personnel_type: FromQuery[PersonnelType | None] = None,
         peer_group: FromQuery[str | None] = None,
         party_member: FromQuery[bool | None] = None,
         q: Annotated[
