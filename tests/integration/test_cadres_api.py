@@ -161,3 +161,19 @@ async def test_search_ignores_accents_and_case(
         assert [c["code"] for c in found["items"]] == expected, query
     units = (await client.get("/units", params={"q": "long bien"}, headers=admin_headers)).json()
     assert [u["code"] for u in units["items"]] == ["PLB"]
+
+
+async def test_lists_export_as_csv(client: Client, admin_headers: dict[str, str]) -> None:
+    await build_city(client, admin_headers)
+    await client.post(
+        "/cadres/bulk", json=[cadre("C1", "Đặng Thị Hằng", "SNV")], headers=admin_headers
+    )
+    response = await client.get("/cadres", params={"format": "csv"}, headers=admin_headers)
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["x-total-count"] == "1"
+    header, row = response.text.splitlines()[:2]
+    assert header.startswith("id,code,full_name,")
+    assert "Đặng Thị Hằng" in row
+    units = await client.get("/units", headers={**admin_headers, "accept": "text/csv"})
+    assert units.text.splitlines()[0].startswith("id,code,name,")
+    assert len(units.text.splitlines()) == 1 + 4

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
+from evalsvc.api.export import Format, Limit, Offset, struct_page
 from evalsvc.api.guards import ADMIN, READERS, allow
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain import uploads
@@ -44,6 +45,7 @@ class CadreController(Controller):
         self,
         conn: Conn,
         principal: Caller,
+        request: Request[Any, Any, Any],
         unit: Annotated[str | None, QueryParameter(description="Members of this unit only")] = None,
         subtree: Annotated[
             str | None, QueryParameter(description="Members of this unit and all units below it")
@@ -58,9 +60,10 @@ class CadreController(Controller):
                 description="Name contains; accents and case are ignored ('nguyen' finds 'Nguyễn')"
             ),
         ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> CadrePage:
+        limit: Limit = 100,
+        offset: Offset = 0,
+        format: FromQuery[Format | None] = None,
+    ) -> Response[CadrePage]:
         items, total = await store.list_cadres(
             conn,
             filters={
@@ -76,7 +79,7 @@ class CadreController(Controller):
             offset=offset,
             principal=principal,
         )
-        return CadrePage(items, total, limit, offset)
+        return struct_page(request, format, CadrePage(items, total, limit, offset), "cadres")
 
     @get("/{code:str}", opt=READERS, summary="One cadre with employment and absences")
     async def get_cadre(self, conn: Conn, principal: Caller, code: FromPath[str]) -> Cadre:
