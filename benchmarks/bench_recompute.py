@@ -59,6 +59,31 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _report(label: str, walls: list[float], jobs: list[Any]) -> None:
+    med = statistics.median(walls)
+    keys = [k for k in jobs[0].timings if k != "total"]
+    per = ", ".join(
+        f"{k} {statistics.median(j.timings.get(k, 0.0) for j in jobs):.3f}" for k in keys
+    )
+    print(
+        f"{label}: {med:.3f} s wall median (min {min(walls):.3f}, max {max(walls):.3f}); "
+        f"stages: {per}; RSS high-water so far {rss_mib():.0f} MiB; "
+        f"load average {os.getloadavg()[0]:.2f}; counts {jobs[-1].counts}"
+    )
+
+
+async def _runs(conn: asyncpg.Connection, runs: int, make: Any) -> tuple[list[float], list[Any]]:
+    walls: list[float] = []
+    jobs: list[Any] = []
+    for i in range(runs):
+        t = time.perf_counter()
+        job = await recompute(conn, make(i), SYSTEM)
+        walls.append(time.perf_counter() - t)
+        assert job.state == "succeeded", job.error
+        jobs.append(job)
+    return walls, jobs
+
+
 async def bench(runs: int, trace: bool) -> None:
     settings = load_settings()
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
@@ -68,29 +93,31 @@ async def bench(runs: int, trace: bool) -> None:
     u = await conn.fetchval("select count(*) from units")
     tasks = await conn.fetchval("select to_regclass('task_records') is not null")
     print(f"city: {n:,} cadres, {u:,} units; task tables installed: {tasks}")
-    print(f"machine: {os.cpu_count()} cores; runs: {runs} (median)")
-    for period in ("2026-05", "2026"):
-        walls: list[float] = []
-        stages: list[dict[str, float]] = []
-        if trace:
-            tracemalloc.start()
-        for _ in range(runs):
-            t = time.perf_counter()
-            job = await recompute(conn, RecomputeRequest(period=period), SYSTEM)
-            walls.append(time.perf_counter() - t)
-            stages.append(job.timings)
-        peak = tracemalloc.get_traced_memory()[1] if trace else 0
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}; runs: {runs}")
+    if trace:
+        tracemalloc.start()
+    # A month: always computed and written (its own partition).
+    walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026-05"))
+    _report("month 2026-05", walls, jobs)
+    month_run, month_wall = jobs[-1].run_id, statistics.median(walls)
+    # A year whose months were never computed with these inputs and this profile: every
+    # month is written (a profile change that touches only the rank intervals makes each
+    # run "new" for the month fingerprints).
+    walls, jobs = await _runs(
+        conn,
+        runs,
+        lambda i: RecomputeRequest(period="2026", changes={"bootstrap_resamples": 1000 - i - 1}),
+    )
+    _report("year 2026, cold (12 months written)", walls, jobs)
+    # The usual year run: the month runs of identical inputs exist and are referenced.
+    await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)  # completes the months
+    walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026"))
+    _report("year 2026, months reused", walls, jobs)
+    if trace:
+        print(f"tracemalloc peak {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MiB")
         tracemalloc.stop()
-        med = statistics.median(walls)
-        keys = [k for k in stages[0] if k != "total"]
-        per = ", ".join(f"{k} {statistics.median(s[k] for s in stages):.3f}" for k in keys)
-        print(
-            f"{period:>8}: {med:.3f} s wall (min {min(walls):.3f}); stages: {per}; "
-            f"peak Python {peak / 2**20:.0f} MiB, RSS high-water {rss_mib():.0f} MiB; "
-            f"rows {job.counts}"
-        )
-        if period == "2026-05" and tasks:
-            await compare_sql(conn, job.run_id, med, runs)  # type: ignore[arg-type]
+    if tasks:
+        await compare_sql(conn, month_run, month_wall, runs)
     await conn.close()
 
 

@@ -72,8 +72,8 @@ create table result_published (
     published_at    timestamptz not null default now()
 );
 
--- Cadre rows live in one partition per run (result_cadre_months_r<run id>,
--- result_cadre_years_r<run id>): the writer creates the partition as a plain table in its
+-- Result rows live in one partition per run and table (result_cadre_months_r<run id>,
+-- result_cadre_years_r<run id>, result_units_r<run id>): the writer creates the partition as a plain table in its
 -- transaction, loads it with one binary COPY (FREEZE), builds its index after the load and
 -- attaches it; dropping a run is dropping its partitions. The numbers only explanations
 -- need are packed into `detail` (little-endian float8, order in store/results.py): a row
@@ -129,6 +129,5 @@ create table result_units (
     prev_rank   int not null,       -- rank in the previous period's published set, -1 none
     movement    int not null,       -- prev_rank - rank (+ = up), 0 when new
     rank_low    float8 not null,    -- rank interval (5th-95th percentile), NaN = not computed
-    rank_high   float8 not null,
-    primary key (run_id, annual, month, unit_id)
-);
+    rank_high   float8 not null
+) partition by list (run_id);

@@ -97,7 +97,7 @@ where r.id = $1 and x.status = 'writing'
   and not exists (select 1 from result_published p where p.run_id = x.id)
 
 -- name: previous_ranks
--- The previous period's published ranks (movement); pkey prefix (run_id, annual).
+-- The previous period's published ranks (movement); that run's partition only.
 select r.unit_id, r.rank
 from result_published p join result_units r on r.run_id = p.run_id
 where p.period = $1 and r.annual = $2

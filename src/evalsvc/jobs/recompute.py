@@ -139,7 +139,9 @@ async def run_job(
         lap("score")
         await stage("writing", STAGES["writing"])
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
-        run_id = await _write(conn, job_id, city, result, profile, fps, scope, base, stage, counts)
+        run_id = await _write(
+            conn, job_id, city, result, profile, fps, scope, base, stage, counts, timings
+        )
         lap("write")
         await stage("publishing", STAGES["publishing"])
         await result_store.publish(
@@ -186,6 +188,7 @@ async def _write(
     base: int | None,
     stage: Callable[[str], Awaitable[None]],
     counts: dict[str, int],
+    timings: dict[str, float],
 ) -> int:
     """Write the run's rows in one transaction (all or nothing); return the run id.
 
@@ -199,6 +202,14 @@ async def _write(
     """
     period = city.period
     merging = scope is not None and base is not None
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        timings[name] = round(now - t0, 4)
+        t0 = now
+
     async with conn.transaction():
         run_id = await result_store.create_run(
             conn,
@@ -271,6 +282,7 @@ async def _write(
             sources.append(target)
             await stage("write:cadre_months")
         await result_store.set_month_runs(conn, run_id, sources)
+        lap("write_cadre_months")
         counts["rows_cadre_months"] = written
         counts["months_reused"] = reused
         if cy is not None:
@@ -284,9 +296,12 @@ async def _write(
                 carry_except=sub_cadres,
             )
             await stage("write:cadre_years")
+            lap("write_cadre_years")
         n_unit_rows = len(np.asarray(un["unit_id"][1]))
-        await result_store.write_rows(conn, "result_units", run_id, un, n_unit_rows)
+        await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
         await stage("write:units")
+        lap("write_units")
+    lap("write_commit")
     return run_id
 
 

@@ -99,8 +99,9 @@ YEAR_FLOATS = frozenset({"remediation_rate", "done_share", "exceeded_share", "la
 
 # Partitioned result tables -> the unique key of one run's partition (built after the load).
 PARTITIONED = {
-    "result_cadre_months": "(cadre_id, month)",
+    "result_cadre_months": "(cadre_id)",  # a month run's partition holds one month
     "result_cadre_years": "(cadre_id)",
+    "result_units": "(annual, month, unit_id)",
 }
 MONTH_COLUMNS = "cadre_id, month, unit_id, m, level, reasons, n_manifestations, detail"
 YEAR_COLUMNS = "cadre_id, unit_id, y, level, reasons, detail"
@@ -143,6 +144,8 @@ async def write_partition(
     )
     carried = 0
     if carry_from is not None:
+        if table == "result_units":
+            raise ValueError("unit rows are merged in Python (jobs/rerank.py), not carried")
         cols = MONTH_COLUMNS if table == "result_cadre_months" else YEAR_COLUMNS
         status = await conn.execute(
             f"insert into {name} (run_id, {cols}) select {int(run_id)}, {cols} from {table} "
@@ -157,15 +160,6 @@ async def write_partition(
     await conn.execute(f"create unique index {name}_key on {name} {PARTITIONED[table]}")
     await conn.execute(f"alter table {table} attach partition {name} for values in ({int(run_id)})")
     return carried + n
-
-
-async def write_rows(
-    conn: asyncpg.Connection, table: str, run_id: int, columns: ColumnSet, n: int
-) -> int:
-    """Append ``n`` rows of ``columns`` tagged with ``run_id`` (one binary COPY)."""
-    if table != "result_units":
-        raise ValueError(f"not an unpartitioned result table: {table}")
-    return await copyio.write(conn, table, {"run_id": ("int8", run_id), **columns}, n)
 
 
 async def set_month_runs(conn: asyncpg.Connection, run_id: int, month_runs: list[int]) -> None:
@@ -218,7 +212,7 @@ UNIT_COLUMNS: tuple[tuple[str, str], ...] = (
 async def read_unit_rows(
     conn: asyncpg.Connection, run_id: int
 ) -> dict[str, tuple[str, npt.NDArray[Any]]]:
-    """Every unit row of a run as columns (result_units_pkey range)."""
+    """Every unit row of a run as columns (its partition)."""
     names = ", ".join(name for name, _ in UNIT_COLUMNS)
     types = [t for _, t in UNIT_COLUMNS]
     cols = await copyio.read(
@@ -237,7 +231,6 @@ async def discard_run(conn: asyncpg.Connection, run_id: int) -> None:
         for rid in ids:
             for table in PARTITIONED:
                 await conn.execute(f"drop table if exists {partition_name(table, rid)}")
-        await conn.execute("delete from result_units where run_id = any($1::bigint[])", ids)
         await conn.execute("delete from result_runs where id = any($1::bigint[])", ids)
 
 
@@ -426,7 +419,7 @@ async def ranking_rows(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Ranked units of a run by block and rank (result_units_pkey prefix)."""
+    """Ranked units of a run by block and rank (its partition, (annual, month, unit_id))."""
     where = (
         " from result_units r join units u on u.id = r.unit_id"
         " where r.run_id = $1 and r.annual = $2 and r.month = $3 and r.rank > 0"
@@ -501,7 +494,7 @@ async def compare_units(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Units whose rank or level differs between two runs (result_units_pkey)."""
+    """Units whose rank or level differs between two runs (both partitions' unique keys)."""
     src = (
         " from result_units a join result_units b on b.run_id = $2 and b.annual = a.annual"
         " and b.month = a.month and b.unit_id = a.unit_id"
