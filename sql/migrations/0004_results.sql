@@ -49,7 +49,7 @@ create table result_runs (
     profile_name    text not null,
     profile_version text not null,
     profile         jsonb not null,
-    fingerprint     text not null,  -- blake2b of the input arrays and the profile; a month
+    fingerprint     text not null,  -- SHA-256 of the input arrays and the profile; a month
                                     -- run's covers exactly what its month's scores use
     month_runs      bigint[] not null default '{}',  -- per month of the period: the run
                                     -- whose result_cadre_months partition holds it

@@ -288,7 +288,7 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
             conn,
             "select coalesce(cadre_id, -1), coalesce(unit_id, -1), due_on, "
             "coalesce(verified_on, '0001-01-01'), status = 'cancelled' "
-            "from remediation_items where due_on between $1 and $2",
+            "from remediation_items where due_on between $1 and $2 order by id",
             ["int8", "int8", "date", "date", "bool"],
             date(period.year, 1, 1),
             date(period.year, 12, 31),
@@ -323,11 +323,12 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
         bal = await copyio.read(
             conn,
             """
-            select f.target_id, (dense_rank() over (order by f.item_code))::int8,
-                   f.group_no::int8, r.period_start, r.period_end
+            select f.target_id, hashtextextended(f.item_code, 0), f.group_no::int8,
+                   r.period_start, r.period_end
             from ballot_flags f join ballot_rounds r on r.id = f.round_id
             where r.status = 'closed' and f.flag = 'confirmed'
               and r.period_end >= $1 and r.period_start <= $2
+            order by 1, 2, 3, 4
             """,
             ["int8", "int8", "int8", "date", "date"],
             first,
@@ -340,6 +341,7 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
             from ballot_tallies t join ballot_rounds r on r.id = t.round_id
             where r.status = 'closed' and t.low_confidence
               and r.period_end >= $1 and r.period_start <= $2
+            order by 1, 2
             """,
             ["int8", "date", "date"],
             first,
@@ -356,10 +358,18 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
             sel = tm == ym
             rows, ok = _rows(cadre_ids, tc[sel])
             ka, kd, kq, kt, rec, exc, late = (x[sel][ok] for x in tsums)
+            rows = rows[ok]
+            if rows.size and not np.all(rows[1:] >= rows[:-1]):
+                # one order whatever the scan: equal inputs, equal month fingerprints
+                by_row = np.argsort(rows, kind="stable")
+                rows = rows[by_row]
+                ka, kd, kq, kt, rec, exc, late = (
+                    x[by_row] for x in (ka, kd, kq, kt, rec, exc, late)
+                )
             kdone = kd * MICRO
             share = 1.0 / np.maximum(rec, 1)
             tasks = TaskSums(
-                rows[ok],
+                rows,
                 ka * MICRO,
                 kdone,
                 kq * MICRO,
