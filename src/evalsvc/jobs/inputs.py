@@ -323,9 +323,13 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
         bal = await copyio.read(
             conn,
             """
-            select f.target_id, hashtextextended(f.item_code, 0), f.group_no::int8,
-                   r.period_start, r.period_end
+            with codes as (  -- one id per item code, the same whatever rounds are read
+                select code, (dense_rank() over (order by code))::int8 as item
+                from (select distinct code from catalog_items) c
+            )
+            select f.target_id, codes.item, f.group_no::int8, r.period_start, r.period_end
             from ballot_flags f join ballot_rounds r on r.id = f.round_id
+            join codes on codes.code = f.item_code
             where r.status = 'closed' and f.flag = 'confirmed'
               and r.period_end >= $1 and r.period_start <= $2
             order by 1, 2, 3, 4
