@@ -48,7 +48,8 @@ def row(
     source: str = "hr",
     product: str = "P1",
 ) -> str:
-    return f"{source},{ext},{cadre},{month},{product},{k},{assigned},{done},{exceeded},{ec},{eo},{ecb},{dc},{do},{dcb}\n"
+    fields = [source, ext, cadre, month, product, k, assigned, done, exceeded]
+    return ",".join([*fields, ec, eo, ecb, dc, do, dcb]) + "\n"
 
 
 async def pieces(data: bytes, size: int = 7) -> AsyncIterator[bytes]:

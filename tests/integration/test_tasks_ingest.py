@@ -13,7 +13,12 @@ from tests.integration.tasks_helpers import HEADER, make_city, pieces, recount, 
 async def ingest(conn: asyncpg.Connection, body: str | bytes, fmt: str = "csv", **kw: object):  # type: ignore[no-untyped-def]
     data = body.encode() if isinstance(body, str) else body
     return await ingest_stream(
-        conn, pieces(data), fmt=fmt, principal=None, origin="cli", **kw  # type: ignore[arg-type]
+        conn,
+        pieces(data),
+        fmt=fmt,
+        principal=None,
+        origin="cli",
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -40,7 +45,9 @@ async def test_correction_replaces_and_moves_totals(conn: asyncpg.Connection) ->
     a1 = await conn.fetchval("select id from cadres where code = 'A1'")
     assert (await stored_totals(conn))[(a1, 202605)][:3] == (2, 20_000_000, 16_000_000)
     # e1 corrected and moved to another cadre and month; e2 unchanged.
-    result = await ingest(conn, HEADER + row("e1", "B1", month="2026-06", done="10") + row("e2", dc="2"))
+    result = await ingest(
+        conn, HEADER + row("e1", "B1", month="2026-06", done="10") + row("e2", dc="2")
+    )
     assert (result.inserted, result.updated, result.unchanged) == (0, 1, 1)
     stored = await stored_totals(conn)
     b1 = await conn.fetchval("select id from cadres where code = 'B1'")
@@ -153,7 +160,9 @@ async def test_errors_are_capped_and_name_rows(conn: asyncpg.Connection) -> None
 
 async def test_non_utf8_stores_nothing(conn: asyncpg.Connection) -> None:
     await make_city(conn)
-    body = (HEADER + row("e1") + row("e2")).encode() + b"hr,e3,A1,2026-05,P\xff,1,1,1,false,0,0,,0,0,\n"
+    body = (
+        HEADER + row("e1") + row("e2")
+    ).encode() + b"hr,e3,A1,2026-05,P\xff,1,1,1,false,0,0,,0,0,\n"
     with pytest.raises(InvalidInput) as info:
         await ingest(conn, body)
     assert info.value.problems[0].row == 3
@@ -197,10 +206,17 @@ async def test_default_source_and_optional_columns(conn: asyncpg.Connection) -> 
 
 async def test_quoted_fields_and_crlf(conn: asyncpg.Connection) -> None:
     await make_city(conn)
-    body = HEADER.replace("\n", "\r\n") + 'hr,"e,1",A1,2026-05,"P ""x""",1,2,2,false,0,1,"Nguyễn Văn A",0,0,\r\n'
+    body = (
+        HEADER.replace("\n", "\r\n")
+        + 'hr,"e,1",A1,2026-05,"P ""x""",1,2,2,false,0,1,"Nguyễn Văn A",0,0,\r\n'
+    )
     await ingest(conn, body)
     r = await conn.fetchrow("select * from task_records")
-    assert (r["external_id"], r["product_code"], r["errors_confirmed_by"]) == ("e,1", 'P "x"', "Nguyễn Văn A")
+    assert (r["external_id"], r["product_code"], r["errors_confirmed_by"]) == (
+        "e,1",
+        'P "x"',
+        "Nguyễn Văn A",
+    )
 
 
 async def test_ndjson_and_json_array(conn: asyncpg.Connection) -> None:
@@ -218,7 +234,10 @@ async def test_ndjson_and_json_array(conn: asyncpg.Connection) -> None:
 
 async def test_ndjson_unknown_field_and_wrong_type_are_400(conn: asyncpg.Connection) -> None:
     await make_city(conn)
-    good = '{"source_system":"d","external_id":"j","cadre_code":"A2","month":"2026-05","product_code":"P","k":1,"assigned":4,"done":4}\n'
+    good = (
+        '{"source_system":"d","external_id":"j","cadre_code":"A2","month":"2026-05",'
+        '"product_code":"P","k":1,"assigned":4,"done":4}\n'
+    )
     bad = good.replace('"k":1', '"k":"one"')
     extra = good.replace('"k":1', '"k":1,"colour":"red"')
     with pytest.raises(InvalidInput) as info:
@@ -235,22 +254,26 @@ async def test_scoped_caller_cannot_write_other_subtree(conn: asyncpg.Connection
     hr = Principal(key_id=0, role=Role.HR_SYSTEM, scope_unit_id=dep_a)
     data = (HEADER + row("e1", "A1")).encode()
     await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
+    data = (HEADER + row("e2", "A2") + row("e3", "B1")).encode()
     with pytest.raises(Forbidden):
-        data = (HEADER + row("e2", "A2") + row("e3", "B1")).encode()
         await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
-    # nor move an existing record of theirs... into someone else's: moving e1 to B1 is refused
+    # nor move one of its records to a cadre outside the subtree
+    data = (HEADER + row("e1", "B1")).encode()
     with pytest.raises(Forbidden):
-        data = (HEADER + row("e1", "B1")).encode()
         await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
     assert await count(conn) == 1
 
 
-async def test_many_blocks_in_one_batch(conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_many_blocks_in_one_batch(
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import evalsvc.store.tasks as store
 
     monkeypatch.setattr(store, "BLOCK_BYTES", 200)
     await make_city(conn)
-    body = HEADER + "".join(row(f"e{i}", ["A1", "A2", "B1"][i % 3], done=str(i % 9)) for i in range(300))
+    body = HEADER + "".join(
+        row(f"e{i}", ["A1", "A2", "B1"][i % 3], done=str(i % 9)) for i in range(300)
+    )
     result = await ingest(conn, body)
     assert result.inserted == 300
     assert await stored_totals(conn) == await recount(conn)

@@ -142,7 +142,9 @@ class Problems:
     total: int = 0
     malformed: bool = False  # undecodable input (bad bytes, wrong shape or type): HTTP 400
 
-    def add(self, row: int | None, field_name: str, reason: str, *, malformed: bool = False) -> None:
+    def add(
+        self, row: int | None, field_name: str, reason: str, *, malformed: bool = False
+    ) -> None:
         self.total += 1
         self.malformed = self.malformed or malformed
         if len(self.items) < MAX_REPORTED_PROBLEMS:
@@ -158,7 +160,9 @@ class Problems:
             shown = len(self.items)
             more = f" (first {shown} shown)" if self.total > shown else ""
             cls = InvalidInput if self.malformed else RuleViolation
-            raise cls(f"{self.total} problem(s) in the {what}; nothing was stored{more}", self.items)
+            raise cls(
+                f"{self.total} problem(s) in the {what}; nothing was stored{more}", self.items
+            )
 
 
 # --------------------------------------------------------------------------- chunking
@@ -222,9 +226,7 @@ def decode_text(block: bytes, first_row: int, problems: Problems) -> str | None:
         text = block.decode("utf-8")
     except UnicodeDecodeError as exc:
         row = first_row + block.count(b"\n", 0, exc.start)
-        problems.add(
-            row, "body", f"not UTF-8 (byte 0x{block[exc.start]:02x})", malformed=True
-        )
+        problems.add(row, "body", f"not UTF-8 (byte 0x{block[exc.start]:02x})", malformed=True)
         return None
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
@@ -356,7 +358,9 @@ def parse_json_array(
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"malformed JSON: {exc}", [FieldProblem("body", str(exc))]) from exc
     if not isinstance(raw, list):
-        raise InvalidInput("expected a JSON array of task records", [FieldProblem("body", "not an array")])
+        raise InvalidInput(
+            "expected a JSON array of task records", [FieldProblem("body", "not an array")]
+        )
     rows: list[TaskRow] = []
     for i, item in enumerate(raw, start=1):
         try:
@@ -444,7 +448,7 @@ def _columns(
         if b"" in values:
             bad(np.fromiter(map(len, values), np.int64, n) == 0, name, "is required")
     for name in TEXT_FIELDS:
-        values = out.get(name) or texts(name)
+        values = out[name] if name in out else texts(name)
         out[name] = values
         lengths = np.fromiter(map(len, values), np.int64, n)
         if lengths.size and lengths.max() > MAX_TEXT:  # bytes ≥ characters: a cheap pre-check
@@ -460,9 +464,7 @@ def _columns(
                 "month",
                 f"not a month YYYY-MM between 2000-01 and 2100-12: {raw.decode()!r}",
             )
-    out["month"] = np.fromiter(
-        (month_values[m] or 0 for m in months or []), np.int32, n
-    )
+    out["month"] = np.fromiter((month_values[m] or 0 for m in months or []), np.int32, n)
 
     for name in FLOAT_FIELDS:
         values = cols[name]
@@ -473,11 +475,13 @@ def _columns(
         bad(~np.isfinite(arr), name, "not a finite number")
         out[name] = arr
     for name in INT_FIELDS:
-        values = cols.get(name)
-        if values is None:
+        raw_ints: Any = cols.get(name)
+        if raw_ints is None:
             out[name] = np.zeros(n, np.int32)
             continue
-        arr64 = values if isinstance(values, np.ndarray) else _ints(values, rows, name, problems)
+        arr64 = (
+            raw_ints if isinstance(raw_ints, np.ndarray) else _ints(raw_ints, rows, name, problems)
+        )
         if arr64 is None:
             continue
         bad(arr64 < 0, name, "must be 0 or more")

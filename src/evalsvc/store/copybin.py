@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+Lengths = npt.NDArray[np.int32]
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
 
@@ -42,7 +43,9 @@ def encode(columns: list[Column], *, header: bool = True, trailer: bool = True) 
     """Binary COPY data for ``len(columns[0])`` rows of these columns, in table column order."""
     n = len(columns[0].values)
     widths: list[npt.NDArray[np.int64] | int] = []
-    payloads: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64] | int, npt.NDArray[np.int32]]] = []
+    payloads: list[
+        tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64] | int, npt.NDArray[np.int32]]
+    ] = []
     for col in columns:
         if isinstance(col, Fixed):
             be = np.ascontiguousarray(col.values.astype(_BIG_ENDIAN[col.pg_type]))
@@ -76,7 +79,7 @@ def encode(columns: list[Column], *, header: bool = True, trailer: bool = True) 
     count = np.frombuffer(np.array([len(columns)], ">i2").tobytes(), np.uint8)
     _scatter_fixed(out, starts, np.broadcast_to(count, (n, 2)))
     pos = starts + 2
-    for (data, width, lengths) in payloads:
+    for data, width, lengths in payloads:
         _scatter_fixed(out, pos, lengths.astype(">i4").view(np.uint8).reshape(n, 4))
         pos = pos + 4
         if isinstance(width, int):

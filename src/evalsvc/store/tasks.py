@@ -249,6 +249,7 @@ async def _upsert_block(
     conn: asyncpg.Connection, batch_id: int, scope: list[int] | None, problems: Problems
 ) -> tuple[int, int] | None:
     """Upsert the staged block; on a problem, record it and return None (the caller stops)."""
+    row: asyncpg.Record | None = None
     try:
         async with conn.transaction():  # a savepoint: staging stays readable after an error
             row = await conn.fetchrow(Q["upsert_chunk"], batch_id, scope)
@@ -259,12 +260,14 @@ async def _upsert_block(
         await _report_repeats(conn, batch_id, problems)
         return None
     except _Rejected:
+        assert row is not None
         if row["unknown_cadres"]:
             for r in await conn.fetch(Q["unknown_cadre_rows"], MAX_REPORTED_PROBLEMS):
                 problems.add(r["row_no"], "cadre_code", f"no cadre with code {r['cadre_code']!r}")
         else:
             await _report_repeats(conn, batch_id, problems)
         return None
+    assert row is not None
     if row["out_of_scope"]:
         raise Forbidden(
             f"{row['out_of_scope']} row(s) concern cadres outside the unit subtree of this API key;"
@@ -347,8 +350,16 @@ async def month_totals_arrays(conn: asyncpg.Connection, month: int) -> dict[str,
     Weighted sums are int64 millionths of a converted unit; ratios are unit-free.
     """
     rows = await conn.fetch(Q["month_totals_arrays"], month)
-    names = ("cadre_id", "records", "k_assigned", "k_done", "k_done_quality", "k_done_timely",
-             "exceeded_records", "late_records")
+    names = (
+        "cadre_id",
+        "records",
+        "k_assigned",
+        "k_done",
+        "k_done_quality",
+        "k_done_timely",
+        "exceeded_records",
+        "late_records",
+    )
     return {n: np.fromiter((r[n] for r in rows), np.int64, len(rows)) for n in names}
 
 
