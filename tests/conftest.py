@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 from evalsvc.api.app import create_app
 from evalsvc.domain.access import Role, generate_key
 from evalsvc.settings import Settings
-from evalsvc.store.database import start_embedded, with_database
+from evalsvc.store.database import connect, start_embedded, with_database
 from evalsvc.store.keys import create_key
 from evalsvc.store.migrations import migrate
 
@@ -67,7 +67,7 @@ async def db_dsn(pg_server_dsn: str, template_db: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection to the test's database, for arranging and checking."""
-    connection = await asyncpg.connect(db_dsn)
+    connection = await connect(db_dsn)
     try:
         yield connection
     finally:

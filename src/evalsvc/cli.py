@@ -11,12 +11,21 @@ from typing import TypeVar
 
 import asyncpg
 import click
+import msgspec
 
+from evalsvc.domain import uploads
 from evalsvc.domain.access import Role, generate_key
+from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
+from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
+from evalsvc.domain.units import UpsertSummary
+from evalsvc.jobs.demo import SYSTEM
 from evalsvc.settings import Settings, SettingsError, load_settings
+from evalsvc.store import cadres as cadre_store
+from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
-from evalsvc.store.database import resolve_dsn
+from evalsvc.store import units as unit_store
+from evalsvc.store.database import connect, resolve_dsn
 from evalsvc.store.migrations import MigrationError, migrate
 
 T = TypeVar("T")
@@ -32,7 +41,7 @@ def _settings(**overrides: object) -> Settings:
 async def prepare_database(settings: Settings) -> str:
     """Resolve (start) the server, create and migrate the database; return its DSN."""
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(dsn)
     try:
         applied = await migrate(conn)
     finally:
@@ -49,7 +58,7 @@ def run_with_connection(
 
     async def go() -> T:
         dsn = await prepare_database(settings)
-        conn = await asyncpg.connect(dsn)
+        conn = await connect(dsn)
         try:
             return await work(conn)
         finally:
@@ -164,14 +173,102 @@ def keys_revoke(prefix_or_id: str) -> None:
 
 @main.group(name="import")
 def import_group() -> None:
-    """Bulk imports from files (all or nothing per file)."""
+    """Load units, cadres or a catalog from a JSON or CSV file (all-or-nothing)."""
 
 
-_FORMAT_OF_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json"}
+def _read(path: Path) -> tuple[bytes, Format]:
+    fmt: Format = "csv" if path.suffix.lower() == ".csv" else "json"
+    return path.read_bytes(), fmt
+
+
+def _print_summary(summary: UpsertSummary) -> None:
+    click.echo(
+        f"inserted {summary.inserted}, updated {summary.updated}, unchanged {summary.unchanged}"
+    )
+
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@import_group.command(name="units")
+@click.argument("file", type=FILE)
+def import_units(file: Path) -> None:
+    """Units from FILE (.json array or .csv)."""
+    data, fmt = _read(file)
+
+    async def work(conn: asyncpg.Connection) -> UpsertSummary:
+        return await unit_store.upsert_units(conn, parse_upload(data, fmt, uploads.UNITS), SYSTEM)
+
+    _print_summary(run_with_connection(_settings(), work))
+
+
+@import_group.command(name="peer-groups")
+@click.argument("file", type=FILE)
+def import_peer_groups(file: Path) -> None:
+    """Peer groups (code, name) from FILE (.json array or .csv)."""
+    data, fmt = _read(file)
+
+    async def work(conn: asyncpg.Connection) -> UpsertSummary:
+        return await cadre_store.upsert_peer_groups(
+            conn, parse_upload(data, fmt, uploads.PEER_GROUPS)
+        )
+
+    _print_summary(run_with_connection(_settings(), work))
+
+
+@import_group.command(name="cadres")
+@click.argument("file", type=FILE)
+def import_cadres(file: Path) -> None:
+    """Cadres from FILE (.json array or .csv)."""
+    data, fmt = _read(file)
+
+    async def work(conn: asyncpg.Connection) -> UpsertSummary:
+        rows = parse_upload(data, fmt, uploads.CADRES)
+        return await cadre_store.upsert_cadres(conn, rows, SYSTEM)
+
+    _print_summary(run_with_connection(_settings(), work))
+
+
+@import_group.command(name="catalog")
+@click.argument("file", type=FILE)
+@click.option("--name", help="Catalog name (CSV only; JSON carries it).")
+@click.option("--title", help="Catalog title (CSV only).")
+@click.option("--publish", is_flag=True, help="Publish the new version at once (CSV only).")
+def import_catalog(file: Path, name: str | None, title: str | None, publish: bool) -> None:
+    """A new catalog version from FILE: a JSON document, or CSV items (code,text,group,forms)."""
+    data, fmt = _read(file)
+    if fmt == "csv":
+        if not name or not title:
+            raise click.UsageError("a CSV catalog needs --name and --title")
+        items = parse_upload(data, fmt, uploads.CATALOG_ITEMS)
+        raw: object = {
+            "name": name,
+            "title": title,
+            "publish": publish,
+            "items": [msgspec.to_builtins(i) for i in items],
+        }
+    else:
+        raw = raw_json_object(data)
+    try:
+        new = msgspec.convert(raw, CatalogCreate)
+    except msgspec.ValidationError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+
+    async def work(conn: asyncpg.Connection) -> Catalog:
+        return await catalog_store.create_catalog(conn, new)
+
+    catalog = run_with_connection(_settings(), work)
+    click.echo(
+        f"catalog {catalog.name} version {catalog.version} ({catalog.status}): "
+        f"{catalog.leader_items} leader items, {catalog.staff_items} staff items"
+    )
+
+
+_TASK_FORMAT_OF_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json"}
 
 
 @import_group.command(name="tasks")
-@click.argument("file")
+@click.argument("file", type=FILE)
 @click.option(
     "--format",
     "fmt",
@@ -181,7 +278,7 @@ _FORMAT_OF_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".j
 )
 @click.option("--source", default=None, help="source_system for rows that name none.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def import_tasks(file: str, fmt: str | None, source: str | None, quiet: bool) -> None:
+def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -> None:
     """Import task records from FILE: upsert by (source_system, external_id), all or nothing."""
     from rich.progress import (
         BarColumn,
@@ -194,8 +291,8 @@ def import_tasks(file: str, fmt: str | None, source: str | None, quiet: bool) ->
 
     from evalsvc.store.tasks import ingest_stream
 
-    path = _path(file)
-    fmt = fmt or _FORMAT_OF_SUFFIX.get(path.suffix.lower())
+    path = file
+    fmt = fmt or _TASK_FORMAT_OF_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise click.ClickException(f"{file}: unknown format; pass --format csv|ndjson|json")
     settings = _settings()
@@ -241,13 +338,6 @@ def import_tasks(file: str, fmt: str | None, source: str | None, quiet: bool) ->
         "batch {batch_id}: {rows} rows, {inserted} inserted, {updated} updated, "
         "{unchanged} unchanged".format(**summary)
     )
-
-
-def _path(value: str) -> Path:
-    path = Path(value)
-    if not path.is_file():
-        raise click.ClickException(f"{value}: no such file")
-    return path
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,7 +49,7 @@ class SettingsError(ValueError):
     """An ``EVALSVC_*`` variable has a value the service cannot use."""
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
     """Build settings from the environment (``EVALSVC_DATABASE_URL`` → ``database_url``).
 
     Raises:

@@ -59,16 +59,9 @@ def _letters_and_tones(word: str) -> tuple[str, str]:
     return "".join(primary), "".join(tones)
 
 
-def sort_key(text: str, *, given_name_first: bool = False) -> str:
-    """A string whose byte order (``COLLATE "C"``) is Vietnamese alphabetical order.
-
-    Args:
-        text: the name (any normalisation).
-        given_name_first: for person names, compare the last word first.
-    """
+def sort_key(text: str) -> str:
+    """A string whose byte order (``COLLATE "C"``) is Vietnamese alphabetical order."""
     words = nfc(text).split(" ")
-    if given_name_first and len(words) > 1:
-        words = [words[-1], *words]
     parts = [_letters_and_tones(w) for w in words]
     primary = _SEP.join(p for p, _ in parts)
     tones = _SEP.join(t for _, t in parts)
@@ -78,4 +71,7 @@ def sort_key(text: str, *, given_name_first: bool = False) -> str:
 
 def person_sort_key(full_name: str) -> str:
     """Sort key for a person's full name: by given name, then family and middle names."""
-    return sort_key(full_name, given_name_first=True)
+    words = nfc(full_name).split(" ")
+    # "\x1e" sorts below every character of a key: the given name is compared whole
+    # (letters, then tones) before the rest of the name is looked at.
+    return sort_key(words[-1]) + "\x1e" + sort_key(" ".join(words))

