@@ -1,10 +1,12 @@
 -- name: create_staging
--- One staging table per ingest transaction (temporary: no WAL), refilled per chunk.
+-- Per ingest transaction (temporary: no WAL): the block being written, and its changed rows.
+-- Joins to task_records must probe task_records_pkey per staged row, never hash all of it.
+-- task_staging has task_records' columns in the same order, with row_no in batch_id's place,
+-- so one binary COPY payload serves both (only the last 8 bytes of each row differ).
 create temp table task_staging (
-    row_no              bigint not null,
     source_system       text collate "C" not null,
     external_id         text collate "C" not null,
-    cadre_code          text not null,
+    cadre_id            bigint not null,
     month               int not null,
     product_code        text not null,
     k                   double precision not null,
@@ -16,11 +18,39 @@ create temp table task_staging (
     errors_confirmed_by text,
     delays_counted      int not null,
     delays_objective    int not null,
-    delays_confirmed_by text
-) on commit drop
+    delays_confirmed_by text,
+    row_no              bigint not null
+) on commit drop;
+create temp table task_totals_delta (
+    cadre_id            bigint not null,
+    month               int not null,
+    records             bigint not null,
+    k_assigned          bigint not null,
+    k_done              bigint not null,
+    k_done_quality      bigint not null,
+    k_done_timely       bigint not null,
+    exceeded_records    bigint not null,
+    late_records        bigint not null
+) on commit drop;
+create temp table task_changed (
+    like task_staging,
+    existed         boolean not null,
+    old_cadre_id    bigint,
+    old_month       int,
+    old_k           double precision,
+    old_assigned    double precision,
+    old_done        double precision,
+    old_exceeded    boolean,
+    old_errors      int,
+    old_delays      int,
+    old_batch_id    bigint
+) on commit drop;
+set local enable_hashjoin = off;
+set local enable_mergejoin = off;
+set local temp_buffers = '64MB'
 
 -- name: lock_ingest
--- Task writes are serialised: the replaced rows read in upsert_chunk must not change under us.
+-- Task writes are serialised: the replaced rows read by diff_block must not change under us.
 select pg_advisory_xact_lock(7301)
 
 -- name: new_batch
@@ -29,111 +59,133 @@ insert into task_batches (key_id, origin, format) values ($1, $2, $3) returning 
 -- name: finish_batch
 update task_batches set rows_received = $2, rows_inserted = $3, rows_updated = $4 where id = $1
 
--- name: upsert_chunk
--- One set-based step per chunk: resolve cadre codes (hash join on cadres or cadres_code_key),
--- upsert by task_records_pkey, and move the monthly totals by the difference (new rows add,
--- the rows they replace subtract). All CTEs share one snapshot, so "old" holds the values from
--- before "up" ran; "up" returns each key at most once (a second hit raises 21000).
--- $1 batch id, $2 unit ids the caller may write (null: city-wide).
-with resolved as (
-    select s.source_system, s.external_id, c.id as cadre_id, c.unit_id, s.month, s.product_code,
-           s.k, s.assigned, s.done, s.exceeded, s.errors_counted, s.errors_objective,
-           s.errors_confirmed_by, s.delays_counted, s.delays_objective, s.delays_confirmed_by
-    from task_staging s join cadres c on c.code = s.cadre_code
-),
-up as (
-    insert into task_records as t (
-        source_system, external_id, cadre_id, month, product_code, k, assigned, done, exceeded,
-        errors_counted, errors_objective, errors_confirmed_by, delays_counted, delays_objective,
-        delays_confirmed_by, batch_id)
-    select source_system, external_id, cadre_id, month, product_code, k, assigned, done, exceeded,
-           errors_counted, errors_objective, errors_confirmed_by, delays_counted, delays_objective,
-           delays_confirmed_by, $1
-    from resolved
-    on conflict (source_system, external_id) do update set
-        cadre_id = excluded.cadre_id, month = excluded.month, product_code = excluded.product_code,
-        k = excluded.k, assigned = excluded.assigned, done = excluded.done,
-        exceeded = excluded.exceeded, errors_counted = excluded.errors_counted,
-        errors_objective = excluded.errors_objective,
-        errors_confirmed_by = excluded.errors_confirmed_by,
-        delays_counted = excluded.delays_counted, delays_objective = excluded.delays_objective,
-        delays_confirmed_by = excluded.delays_confirmed_by, batch_id = excluded.batch_id
-    where (t.cadre_id, t.month, t.product_code, t.k, t.assigned, t.done, t.exceeded,
-           t.errors_counted, t.errors_objective, t.errors_confirmed_by, t.delays_counted,
-           t.delays_objective, t.delays_confirmed_by)
-        is distinct from
-          (excluded.cadre_id, excluded.month, excluded.product_code, excluded.k,
-           excluded.assigned, excluded.done, excluded.exceeded, excluded.errors_counted,
-           excluded.errors_objective, excluded.errors_confirmed_by, excluded.delays_counted,
-           excluded.delays_objective, excluded.delays_confirmed_by)
-    returning source_system, external_id, cadre_id, month, k, assigned, done, exceeded,
-              errors_counted, delays_counted
-),
-old as (
-    select t.source_system, t.external_id, t.cadre_id, t.month, t.k, t.assigned, t.done,
-           t.exceeded, t.errors_counted, t.delays_counted, t.batch_id
-    from task_records t join up using (source_system, external_id)
-),
-delta as (
-    select cadre_id, month, 1 as sign, k, assigned, done, exceeded, errors_counted, delays_counted
-    from up
-    union all
-    select cadre_id, month, -1, k, assigned, done, exceeded, errors_counted, delays_counted
-    from old
-),
-totals as (
-    insert into task_month_totals as m (
-        cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
-        exceeded_records, late_records)
-    select cadre_id, month, sum(sign),
-           sum(sign * task_units(k * assigned)),
-           sum(sign * task_units(k * done)),
-           sum(sign * task_units(k * done * greatest(0, 1 - 0.25 * errors_counted))),
-           sum(sign * task_units(k * done * greatest(0, 1 - 0.25 * delays_counted))),
-           coalesce(sum(sign) filter (where exceeded), 0),
-           coalesce(sum(sign) filter (where delays_counted > 0), 0)
-    from delta
-    group by cadre_id, month
-    on conflict (cadre_id, month) do update set
-        records = m.records + excluded.records,
-        k_assigned = m.k_assigned + excluded.k_assigned,
-        k_done = m.k_done + excluded.k_done,
-        k_done_quality = m.k_done_quality + excluded.k_done_quality,
-        k_done_timely = m.k_done_timely + excluded.k_done_timely,
-        exceeded_records = m.exceeded_records + excluded.exceeded_records,
-        late_records = m.late_records + excluded.late_records,
-        updated_at = now()
-    returning 1
-)
-select
-    (select count(*) from task_staging) - (select count(*) from resolved) as unknown_cadres,
-    (select count(*) from resolved where $2::bigint[] is not null and unit_id <> all($2::bigint[]))
-      + (select count(*) from old o join cadres c on c.id = o.cadre_id
-         where $2::bigint[] is not null and c.unit_id <> all($2::bigint[])) as out_of_scope,
-    (select count(*) from up) as changed,
-    (select count(*) from old) as replaced,
-    (select count(*) from old where batch_id = $1) as repeated,
-    (select count(*) from totals) as totals_touched
+-- name: totals_add
+-- Sums computed by the ingester for blocks of new rows (copied into task_totals_delta);
+-- task_month_totals_pkey for the upsert.
+insert into task_month_totals as m (
+    cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
+    exceeded_records, late_records)
+select cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
+       exceeded_records, late_records
+from task_totals_delta
+on conflict (cadre_id, month) do update set
+    records = m.records + excluded.records,
+    k_assigned = m.k_assigned + excluded.k_assigned,
+    k_done = m.k_done + excluded.k_done,
+    k_done_quality = m.k_done_quality + excluded.k_done_quality,
+    k_done_timely = m.k_done_timely + excluded.k_done_timely,
+    exceeded_records = m.exceeded_records + excluded.exceeded_records,
+    late_records = m.late_records + excluded.late_records,
+    updated_at = now()
 
--- name: unknown_cadre_rows
--- Staging rows whose cadre code matches no cadre (cadres_code_key).
-select s.row_no, s.cadre_code
+-- name: diff_block
+-- Staged rows that are new or differ from the stored row, with the stored values they replace.
+-- One task_records_pkey probe per staged row (nested loop; hash and merge joins are off).
+insert into task_changed
+select s.*, t.source_system is not null, t.cadre_id, t.month, t.k, t.assigned, t.done,
+       t.exceeded, t.errors_counted, t.delays_counted, t.batch_id
 from task_staging s
-where not exists (select 1 from cadres c where c.code = s.cadre_code)
-order by s.row_no
-limit $1
+left join task_records t
+       on t.source_system = s.source_system and t.external_id = s.external_id
+where t.source_system is null
+   or (t.cadre_id, t.month, t.product_code, t.k, t.assigned, t.done, t.exceeded,
+       t.errors_counted, t.errors_objective, t.errors_confirmed_by, t.delays_counted,
+       t.delays_objective, t.delays_confirmed_by)
+      is distinct from
+      (s.cadre_id, s.month, s.product_code, s.k, s.assigned, s.done, s.exceeded,
+       s.errors_counted, s.errors_objective, s.errors_confirmed_by, s.delays_counted,
+       s.delays_objective, s.delays_confirmed_by)
+
+-- name: changed_stats
+-- $1 batch id; $2 unit ids the caller may write (null: city-wide). cadres_pkey per old cadre.
+select count(*) filter (where existed) as replacing,
+       count(*) filter (where not existed) as adding,
+       count(*) filter (where old_batch_id = $1) as repeated,
+       (select count(*) from task_changed c join cadres d on d.id = c.old_cadre_id
+        where c.existed and $2::bigint[] is not null
+          and d.unit_id <> all($2::bigint[])) as out_of_scope
+from task_changed
+
+-- name: update_changed
+-- task_records_pkey per changed row; a key staged twice updates once (the caller compares counts).
+update task_records t set
+    cadre_id = c.cadre_id, month = c.month, product_code = c.product_code, k = c.k,
+    assigned = c.assigned, done = c.done, exceeded = c.exceeded,
+    errors_counted = c.errors_counted, errors_objective = c.errors_objective,
+    errors_confirmed_by = c.errors_confirmed_by, delays_counted = c.delays_counted,
+    delays_objective = c.delays_objective, delays_confirmed_by = c.delays_confirmed_by,
+    batch_id = $1
+from task_changed c
+where c.existed and t.source_system = c.source_system and t.external_id = c.external_id
+
+-- name: insert_changed
+insert into task_records (
+    source_system, external_id, cadre_id, month, product_code, k, assigned, done, exceeded,
+    errors_counted, errors_objective, errors_confirmed_by, delays_counted, delays_objective,
+    delays_confirmed_by, batch_id)
+select source_system, external_id, cadre_id, month, product_code, k, assigned, done, exceeded,
+       errors_counted, errors_objective, errors_confirmed_by, delays_counted, delays_objective,
+       delays_confirmed_by, $1
+from task_changed
+where not existed
+
+-- name: totals_changed
+-- New values add, the replaced values subtract (a correction may move a record to another
+-- cadre or month); task_month_totals_pkey for the upsert.
+insert into task_month_totals as m (
+    cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
+    exceeded_records, late_records)
+select cadre_id, month, sum(sign),
+       sum(sign * task_units(k * assigned)),
+       sum(sign * task_units(k * done)),
+       sum(sign * task_units(k * done * greatest(0, 1 - 0.25 * errors_counted))),
+       sum(sign * task_units(k * done * greatest(0, 1 - 0.25 * delays_counted))),
+       coalesce(sum(sign) filter (where exceeded), 0),
+       coalesce(sum(sign) filter (where delays_counted > 0), 0)
+from (
+    select cadre_id, month, 1 as sign, k, assigned, done, exceeded, errors_counted,
+           delays_counted
+    from task_changed
+    union all
+    select old_cadre_id, old_month, -1, old_k, old_assigned, old_done, old_exceeded,
+           old_errors, old_delays
+    from task_changed
+    where existed
+) d
+group by cadre_id, month
+on conflict (cadre_id, month) do update set
+    records = m.records + excluded.records,
+    k_assigned = m.k_assigned + excluded.k_assigned,
+    k_done = m.k_done + excluded.k_done,
+    k_done_quality = m.k_done_quality + excluded.k_done_quality,
+    k_done_timely = m.k_done_timely + excluded.k_done_timely,
+    exceeded_records = m.exceeded_records + excluded.exceeded_records,
+    late_records = m.late_records + excluded.late_records,
+    updated_at = now()
+
+-- name: cadres_by_codes
+-- cadres_code_key.
+select code, id, unit_id from cadres where code = any($1::text[])
+
+-- name: all_cadres
+select code, id, unit_id from cadres
 
 -- name: repeated_rows
--- Staging rows whose key appears twice in the batch (earlier in this chunk or an earlier chunk).
-select s.row_no, s.source_system, s.external_id
-from task_staging s
-where exists (select 1 from task_staging d
-              where d.source_system = s.source_system and d.external_id = s.external_id
-                and d.row_no <> s.row_no)
+-- Staged rows whose key appears twice in the batch (in this block: a sort of the block; or
+-- written by an earlier block of this batch: a task_records_pkey probe). Only runs to explain
+-- a rejected batch.
+with counted as (
+    select row_no, source_system, external_id,
+           count(*) over (partition by source_system, external_id) as times
+    from task_staging
+)
+select c.row_no, c.source_system, c.external_id
+from counted c
+where c.times > 1
    or exists (select 1 from task_records t
-              where t.source_system = s.source_system and t.external_id = s.external_id
+              where t.source_system = c.source_system and t.external_id = c.external_id
                 and t.batch_id = $1)
-order by s.row_no
+order by c.row_no
 limit $2
 
 -- name: list_records

@@ -283,3 +283,11 @@ async def test_many_blocks_in_one_batch(
         await ingest(conn, body2)
     assert 51 in {p.row for p in info.value.problems}
     assert await count(conn) == 300
+
+
+async def test_cadre_with_task_records_cannot_be_deleted(conn: asyncpg.Connection) -> None:
+    await make_city(conn)
+    await ingest(conn, HEADER + row("e1", "A1"))
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await conn.execute("delete from cadres where code = 'A1'")
+    await conn.execute("delete from cadres where code = 'A2'")  # no records: fine

@@ -24,6 +24,14 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.errors import MAX_REPORTED_PROBLEMS, FieldProblem, InvalidInput, RuleViolation
+from evalsvc.domain.fastcsv import (
+    TextCol,
+    pack_token,
+    pack_tokens,
+    parse_decimal,
+    parse_months,
+    split_fields,
+)
 
 TEXT_FIELDS = (
     "source_system",
@@ -110,25 +118,25 @@ class TaskRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 @dataclass
 class TaskColumns:
-    """A validated chunk of task records, column-wise. Text is UTF-8 (NFC) bytes; an empty
-    confirmed_by means none."""
+    """A validated chunk of task records, column-wise. Text columns are byte spans (UTF-8,
+    NFC); an empty confirmed_by means none."""
 
     row_no: npt.NDArray[np.int64]
-    source_system: list[bytes]
-    external_id: list[bytes]
-    cadre_code: list[bytes]
+    source_system: TextCol
+    external_id: TextCol
+    cadre_code: TextCol
     month: IntArray
-    product_code: list[bytes]
+    product_code: TextCol
     k: FloatArray
     assigned: FloatArray
     done: FloatArray
     exceeded: npt.NDArray[np.bool_]
     errors_counted: IntArray
     errors_objective: IntArray
-    errors_confirmed_by: list[bytes]
+    errors_confirmed_by: TextCol
     delays_counted: IntArray
     delays_objective: IntArray
-    delays_confirmed_by: list[bytes]
+    delays_confirmed_by: TextCol
 
     def __len__(self) -> int:
         return len(self.row_no)
@@ -271,24 +279,31 @@ def parse_csv_block(
     text = decode_text(block, first_row, problems)
     if text is None:
         return None
-    data = text.encode("utf-8") if not text.isascii() or "\r" in text else block
+    data = block if text.isascii() and "\r" not in text else text.encode("utf-8")
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
     ncol = len(header.names)
-    lines = data.split(b"\n")
-    lines.pop()  # the block ends with a line break
-    n = len(lines)
-    flat: list[bytes] | None = None
+    raw: dict[str, TextCol] | None = None
     if b'"' not in data:
-        flat = b",".join(lines).split(b",")
-        if len(flat) != n * ncol:
-            flat = None
-    if flat is None:
+        buf = np.frombuffer(data, np.uint8)
+        spans = split_fields(buf, ncol)
+        if spans is not None:
+            starts, ends = spans
+            n = len(starts)
+            raw = {
+                name: TextCol(buf, starts[:, i], ends[:, i] - starts[:, i])
+                for i, name in enumerate(header.names)
+            }
+    if raw is None:
+        lines = data.split(b"\n")
+        lines.pop()  # the block ends with a line break
+        n = len(lines)
         flat = _slow_csv(lines, ncol, first_row, problems)
         if flat is None:
             return None
-    cols = {name: flat[i::ncol] for i, name in enumerate(header.names)}
-    return _columns(cols, n, first_row, header.default_source, problems)
+        raw = {name: TextCol.from_list(flat[i::ncol]) for i, name in enumerate(header.names)}
+    rows = np.arange(first_row, first_row + n, dtype=np.int64)
+    return _from_text(raw, n, rows, header.default_source, problems)
 
 
 def _slow_csv(
@@ -298,7 +313,7 @@ def _slow_csv(
     text = b"\n".join(lines).decode("utf-8")
     flat: list[bytes] = []
     ok = True
-    reader = csv.reader(io.StringIO(text + "\n"), strict=True)
+    reader = csv.reader(io.StringIO(text + "\n", newline=""), strict=True)
     row = first_row
     try:
         for fields in reader:
@@ -314,6 +329,85 @@ def _slow_csv(
         problems.add(row, "row", f"malformed CSV: {exc}", malformed=True)
         return None
     return flat if ok else None
+
+
+def _from_text(
+    raw: dict[str, TextCol],
+    n: int,
+    rows: npt.NDArray[np.int64],
+    default_source: str | None,
+    problems: Problems,
+) -> TaskColumns | None:
+    """CSV cells (byte spans) to typed columns, vectorised; odd cells fall back to Python."""
+    start = problems.total
+    out: dict[str, Any] = {"row_no": rows}
+    for name in TEXT_FIELDS:
+        col = raw.get(name)
+        if name == "source_system" and default_source:
+            fallback = TextCol.constant(default_source.encode("utf-8"), n)
+            if col is None:
+                col = fallback
+            elif (col.lens == 0).any():
+                empty = col.lens == 0
+                merged = col.to_list()
+                value = default_source.encode("utf-8")
+                col = TextCol.from_list(
+                    [value if e else v for v, e in zip(merged, empty, strict=True)]
+                )
+        out[name] = col if col is not None else TextCol.constant(b"", n)
+
+    month = raw["month"]
+    out["month"], ok = parse_months(month.data, month.starts, month.lens)
+    for i in np.flatnonzero(~ok)[:MAX_REPORTED_PROBLEMS]:
+        shown = month.value(int(i)).decode("utf-8", "replace")
+        problems.add(
+            int(rows[i]), "month", f"not a month YYYY-MM between 2000-01 and 2100-12: {shown!r}"
+        )
+    problems.total += max(0, int((~ok).sum()) - MAX_REPORTED_PROBLEMS)
+
+    for name in (*FLOAT_FIELDS, *INT_FIELDS):
+        col = raw.get(name)
+        integer = name in INT_FIELDS
+        if col is None:
+            out[name] = np.zeros(n, np.int32 if integer else np.float64)
+            continue
+        values, ok = parse_decimal(col.data, col.starts, col.lens, integer=integer)
+        for i in np.flatnonzero(~ok):
+            cell = col.value(int(i))
+            parsed = _python_number(cell, integer=integer, optional=integer)
+            if isinstance(parsed, str):
+                problems.add(int(rows[i]), name, parsed, malformed=True)
+                if problems.full:
+                    return None
+            else:
+                values[i] = parsed
+        out[name] = values.astype(np.int64) if integer else values
+
+    out["exceeded"] = np.zeros(n, np.bool_)
+    col = raw.get("exceeded")
+    if col is not None:
+        packed = pack_tokens(col.data, col.starts, col.lens)
+        true = np.isin(packed, [pack_token(t) for t in _TRUE])
+        false = np.isin(packed, [pack_token(t) for t in _FALSE])
+        for i in np.flatnonzero(~(true | false))[:MAX_REPORTED_PROBLEMS]:
+            word = col.value(int(i)).decode("utf-8", "replace")
+            problems.add(int(rows[i]), "exceeded", f"not true/false: {word!r}", malformed=True)
+        out["exceeded"] = true
+    if problems.total > start:
+        return None
+    return _validate(out, rows, problems)
+
+
+def _python_number(cell: bytes, *, integer: bool, optional: bool) -> float | int | str:
+    """A cell the vectorised parser left: the number, or the reason it is not one."""
+    text = cell.decode("utf-8", "replace").strip()
+    if not text:
+        return 0 if optional else "is required"
+    try:
+        return int(text) if integer else float(text)
+    except ValueError:
+        kind = "a whole number" if integer else "a number"
+        return f"not {kind}: {text!r}"
 
 
 # --------------------------------------------------------------------------- NDJSON / JSON
@@ -386,14 +480,14 @@ def _json_field(exc: Exception) -> str:
 def rows_to_columns(
     rows: list[TaskRow], row_nos: list[int], default_source: str | None, problems: Problems
 ) -> TaskColumns | None:
-    def text(values: Iterable[str | None]) -> list[bytes]:
-        return [(v or "").encode("utf-8") for v in values]
+    def text(values: Iterable[str | None]) -> TextCol:
+        return TextCol.from_list([(v or "").encode("utf-8") for v in values])
 
     cols: dict[str, Any] = {
-        "source_system": text(r.source_system for r in rows),
+        "source_system": text(r.source_system or default_source for r in rows),
         "external_id": text(r.external_id for r in rows),
         "cadre_code": text(r.cadre_code for r in rows),
-        "month": [r.month.encode() for r in rows],
+        "month": [r.month for r in rows],
         "product_code": text(r.product_code for r in rows),
         "k": np.fromiter((r.k for r in rows), np.float64, len(rows)),
         "assigned": np.fromiter((r.assigned for r in rows), np.float64, len(rows)),
@@ -406,24 +500,27 @@ def rows_to_columns(
         "delays_objective": np.fromiter((r.delays_objective for r in rows), np.int64, len(rows)),
         "delays_confirmed_by": text(r.delays_confirmed_by for r in rows),
     }
-    return _columns(
-        cols, len(rows), 0, default_source, problems, row_nos=np.asarray(row_nos, np.int64)
-    )
+    rows_arr = np.asarray(row_nos, np.int64)
+    months = {m: parse_month(m) for m in set(cols["month"])}
+    for i, m in enumerate(cols["month"]):
+        if months[m] is None:
+            problems.add(
+                row_nos[i], "month", f"not a month YYYY-MM between 2000-01 and 2100-12: {m!r}"
+            )
+    if problems.total:
+        return None
+    cols["month"] = np.fromiter((months[m] or 0 for m in cols["month"]), np.int32, len(rows))
+    cols["row_no"] = rows_arr
+    return _validate(cols, rows_arr, problems)
 
 
 # --------------------------------------------------------------------------- validation
 
 
-def _columns(
-    cols: dict[str, Any],
-    n: int,
-    first_row: int,
-    default_source: str | None,
-    problems: Problems,
-    row_nos: npt.NDArray[np.int64] | None = None,
+def _validate(
+    out: dict[str, Any], rows: npt.NDArray[np.int64], problems: Problems
 ) -> TaskColumns | None:
-    """Convert raw columns (bytes lists or arrays) and apply every per-row rule, vectorised."""
-    rows = row_nos if row_nos is not None else np.arange(first_row, first_row + n, dtype=np.int64)
+    """Every per-row rule, vectorised over typed columns."""
     start = problems.total
 
     def bad(mask: npt.NDArray[np.bool_], field_name: str, reason: str) -> None:
@@ -432,70 +529,23 @@ def _columns(
             problems.add(int(rows[i]), field_name, reason)
         problems.total += max(0, len(hits) - MAX_REPORTED_PROBLEMS)
 
-    def texts(name: str, default: bytes = b"") -> list[bytes]:
-        values: list[bytes] | None = cols.get(name)
-        if values is None:
-            return [default] * n
-        if default and b"" in values:
-            values = [v or default for v in values]
-        return values
-
-    source = texts("source_system", (default_source or "").encode("utf-8"))
-    out: dict[str, Any] = {"row_no": rows, "source_system": source}
     for name in ("source_system", "external_id", "cadre_code", "product_code"):
-        values = source if name == "source_system" else texts(name)
-        out[name] = values
-        if b"" in values:
-            bad(np.fromiter(map(len, values), np.int64, n) == 0, name, "is required")
+        bad(out[name].lens == 0, name, "is required")
     for name in TEXT_FIELDS:
-        values = out[name] if name in out else texts(name)
-        out[name] = values
-        lengths = np.fromiter(map(len, values), np.int64, n)
-        if lengths.size and lengths.max() > MAX_TEXT:  # bytes ≥ characters: a cheap pre-check
-            long = np.array([len(v.decode("utf-8")) > MAX_TEXT for v in values])
+        col: TextCol = out[name]
+        over = np.flatnonzero(col.lens > MAX_TEXT)  # bytes ≥ characters: a cheap pre-check
+        if len(over):
+            long = np.zeros(len(col), np.bool_)
+            long[over] = [len(col.value(int(i)).decode("utf-8")) > MAX_TEXT for i in over]
             bad(long, name, f"longer than {MAX_TEXT} characters")
-
-    months = cols.get("month")
-    month_values = {m: parse_month(m.decode("utf-8").strip()) for m in set(months or [])}
-    for raw, parsed in month_values.items():
-        if parsed is None:
-            bad(
-                np.array([m == raw for m in months or []]),
-                "month",
-                f"not a month YYYY-MM between 2000-01 and 2100-12: {raw.decode()!r}",
-            )
-    out["month"] = np.fromiter((month_values[m] or 0 for m in months or []), np.int32, n)
-
     for name in FLOAT_FIELDS:
-        values = cols[name]
-        arr = values if isinstance(values, np.ndarray) else _floats(values, rows, name, problems)
-        if arr is None:
-            continue
-        arr = arr.astype(np.float64, copy=False)
-        bad(~np.isfinite(arr), name, "not a finite number")
-        out[name] = arr
+        bad(~np.isfinite(out[name]), name, "not a finite number")
     for name in INT_FIELDS:
-        raw_ints: Any = cols.get(name)
-        if raw_ints is None:
-            out[name] = np.zeros(n, np.int32)
-            continue
-        arr64 = (
-            raw_ints if isinstance(raw_ints, np.ndarray) else _ints(raw_ints, rows, name, problems)
-        )
-        if arr64 is None:
-            continue
-        bad(arr64 < 0, name, "must be 0 or more")
-        bad(arr64 > 1000, name, "must be at most 1000")
-        out[name] = arr64.astype(np.int32)
-    exceeded = cols.get("exceeded")
-    if exceeded is None:
-        out["exceeded"] = np.zeros(n, np.bool_)
-    elif isinstance(exceeded, np.ndarray):
-        out["exceeded"] = exceeded
-    else:
-        out["exceeded"] = _bools(exceeded, rows, problems)
-
-    if problems.total > start or problems.full:
+        values = out[name]
+        bad(values < 0, name, "must be 0 or more")
+        bad(values > 1000, name, "must be at most 1000")
+        out[name] = np.clip(values, -1, 1001).astype(np.int32)
+    if problems.total > start:
         return None
     k, assigned, done = out["k"], out["assigned"], out["done"]
     bad(~(k > 0), "k", "conversion factor k must be greater than 0")
@@ -510,61 +560,11 @@ def _columns(
         "done exceeds assigned but the record is not marked exceeded",
     )
     for kind in ("errors", "delays"):
-        who = np.fromiter(map(len, out[f"{kind}_confirmed_by"]), np.int64, n)
         bad(
-            (out[f"{kind}_objective"] > 0) & (who == 0),
+            (out[f"{kind}_objective"] > 0) & (out[f"{kind}_confirmed_by"].lens == 0),
             f"{kind}_confirmed_by",
             f"{kind} with an objective cause need who confirmed the cause",
         )
     if problems.total > start:
         return None
     return TaskColumns(**out)
-
-
-def _floats(
-    values: list[bytes], rows: npt.NDArray[np.int64], name: str, problems: Problems
-) -> FloatArray | None:
-    try:
-        return np.fromiter(map(float, values), np.float64, len(values))
-    except ValueError:
-        for i, v in enumerate(values):
-            try:
-                float(v)
-            except ValueError:
-                reason = "is required" if not v.strip() else f"not a number: {v.decode()!r}"
-                problems.add(int(rows[i]), name, reason, malformed=True)
-        return None
-
-
-def _ints(
-    values: list[bytes], rows: npt.NDArray[np.int64], name: str, problems: Problems
-) -> npt.NDArray[np.int64] | None:
-    if b"" in values:
-        values = [v or b"0" for v in values]
-    try:
-        return np.fromiter(map(int, values), np.int64, len(values))
-    except ValueError:
-        for i, v in enumerate(values):
-            try:
-                int(v)
-            except ValueError:
-                problems.add(
-                    int(rows[i]), name, f"not a whole number: {v.decode()!r}", malformed=True
-                )
-        return None
-
-
-def _bools(
-    values: list[bytes], rows: npt.NDArray[np.int64], problems: Problems
-) -> npt.NDArray[np.bool_]:
-    uniq = set(values)
-    if uniq <= _FALSE:
-        return np.zeros(len(values), np.bool_)
-    table = {v: v.strip().lower() in _TRUE for v in uniq}
-    for v in uniq:
-        if v.strip().lower() not in _TRUE | _FALSE:
-            for i in (i for i, x in enumerate(values) if x == v):
-                problems.add(
-                    int(rows[i]), "exceeded", f"not true/false: {v.decode()!r}", malformed=True
-                )
-    return np.fromiter(map(table.__getitem__, values), np.bool_, len(values))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from evalsvc.domain.fastcsv import TextCol
+
 Lengths = npt.NDArray[np.int32]
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
@@ -30,10 +32,16 @@ class Fixed:
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A text column of UTF-8 bytes; with ``empty_is_null`` an empty value is written as NULL."""
+    """A text column of UTF-8 bytes (a list, or spans of one buffer); with ``empty_is_null``
+    an empty value is written as NULL."""
 
-    values: list[bytes]
+    values: list[bytes] | TextCol
     empty_is_null: bool = False
+
+    def spans(self) -> TextCol:
+        if isinstance(self.values, TextCol):
+            return self.values
+        return TextCol.from_list(self.values)
 
 
 Column = Fixed | Text
@@ -41,8 +49,16 @@ Column = Fixed | Text
 
 def encode(columns: list[Column], *, header: bool = True, trailer: bool = True) -> bytes:
     """Binary COPY data for ``len(columns[0])`` rows of these columns, in table column order."""
+    return encode_with_row_ends(columns, header=header, trailer=trailer)[0]
+
+
+def encode_with_row_ends(
+    columns: list[Column], *, header: bool = True, trailer: bool = True
+) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """Like :func:`encode`, also giving the offset just past each row (to patch its last field)."""
     n = len(columns[0].values)
     widths: list[npt.NDArray[np.int64] | int] = []
+    texts: list[TextCol] = []
     payloads: list[
         tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64] | int, npt.NDArray[np.int32]]
     ] = []
@@ -55,13 +71,14 @@ def encode(columns: list[Column], *, header: bool = True, trailer: bool = True) 
             widths.append(size)
             payloads.append((data, size, lengths))
         else:
-            data = np.frombuffer(b"".join(col.values), np.uint8)
-            lens = np.fromiter(map(len, col.values), np.int64, n)
+            spans = col.spans()
+            lens = spans.lens
             lengths = lens.astype(np.int32)
             if col.empty_is_null:
                 lengths[lens == 0] = -1
             widths.append(lens)
-            payloads.append((data, lens, lengths))
+            texts.append(spans)
+            payloads.append((spans.data, lens, lengths))
     row_size = np.full(n, 2, np.int64)
     for w in widths:
         row_size += 4 + w
@@ -79,6 +96,7 @@ def encode(columns: list[Column], *, header: bool = True, trailer: bool = True) 
     count = np.frombuffer(np.array([len(columns)], ">i2").tobytes(), np.uint8)
     _scatter_fixed(out, starts, np.broadcast_to(count, (n, 2)))
     pos = starts + 2
+    text_cols = iter(texts)
     for data, width, lengths in payloads:
         _scatter_fixed(out, pos, lengths.astype(">i4").view(np.uint8).reshape(n, 4))
         pos = pos + 4
@@ -86,13 +104,24 @@ def encode(columns: list[Column], *, header: bool = True, trailer: bool = True) 
             _scatter_fixed(out, pos, data.reshape(n, width))
             pos = pos + width
         else:
+            spans = next(text_cols)
             total = int(width.sum())
             if total:
-                src_start = np.zeros(n, np.int64)
-                np.cumsum(width[:-1], out=src_start[1:])
-                dest = np.repeat(pos - src_start, width) + np.arange(total, dtype=np.int64)
-                out[dest] = data
+                packed_start = np.zeros(n, np.int64)
+                np.cumsum(width[:-1], out=packed_start[1:])
+                within = np.arange(total, dtype=np.int64) - np.repeat(packed_start, width)
+                out[np.repeat(pos, width) + within] = data[np.repeat(spans.starts, width) + within]
             pos = pos + width
+    return out.tobytes(), pos
+
+
+def patch_last_int8_values(
+    data: bytes, row_ends: npt.NDArray[np.int64], values: npt.NDArray[np.int64]
+) -> bytes:
+    """A copy of ``data`` whose rows end in these int8 values."""
+    out = np.frombuffer(data, np.uint8).copy()
+    block = values.astype(">i8").view(np.uint8).reshape(len(values), 8)
+    _scatter_fixed(out, row_ends - 8, block)
     return out.tobytes()
 
 

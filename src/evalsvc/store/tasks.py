@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import asyncpg
 import numpy as np
+import numpy.typing as npt
 
 from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import MAX_REPORTED_PROBLEMS, Forbidden, InvalidInput
@@ -61,21 +62,143 @@ class IngestResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Block:
+    """A parsed block; the payloads are set once its cadre codes are resolved and encoded.
+
+    ``records_data`` is binary COPY for task_records (batch_id last); the staging payload is
+    the same with row numbers in that last column. ``totals_data`` holds the block's sums per
+    (cadre, month) for task_totals_delta, used when every row of the block is new.
+    """
+
     rows: int
     first_row: int
-    copy_data: bytes
+    cols: TaskColumns | None
+    codes: list[bytes]
+    records_data: bytes | None = None
+    row_ends: npt.NDArray[np.int64] | None = None
+    row_no: npt.NDArray[np.int64] | None = None
+    totals_data: bytes | None = None
+
+    def staging_data(self) -> bytes:
+        assert self.records_data is not None
+        assert self.row_ends is not None
+        assert self.row_no is not None
+        return copybin.patch_last_int8_values(self.records_data, self.row_ends, self.row_no)
 
 
-def _encode(cols: TaskColumns) -> bytes:
-    f, t = copybin.Fixed, copybin.Text
+class _CodeMap(dict[bytes, int]):
+    def __missing__(self, key: bytes) -> int:
+        return -1
+
+
+class _Cadres:
+    """Cadre code → (id, unit id) for one batch: the whole table for big batches (one read),
+    else just the codes seen."""
+
+    BULK_ROWS = 10_000
+
+    def __init__(self) -> None:
+        self.ids = _CodeMap()
+        self.units = _CodeMap()
+        self.complete = False
+
+    def _add(self, rows: list[asyncpg.Record]) -> None:
+        for r in rows:
+            code = r["code"].encode("utf-8")
+            self.ids[code] = r["id"]
+            self.units[code] = r["unit_id"]
+
+    async def load(self, conn: asyncpg.Connection, block: _Block) -> None:
+        if self.complete:
+            return
+        if block.rows >= self.BULK_ROWS:
+            self._add(await conn.fetch(Q["all_cadres"]))
+            self.complete = True
+            return
+        missing = {c for c in set(block.codes) if c not in self.ids}
+        if missing:
+            found = await conn.fetch(Q["cadres_by_codes"], [c.decode("utf-8") for c in missing])
+            self._add(found)
+
+
+def _resolve_and_encode(
+    block: _Block,
+    cadres: _Cadres,
+    scope: frozenset[int] | None,
+    problems: Problems,
+    batch_id: int,
+) -> None:
+    """Cadre ids from codes (unknown codes and out-of-scope cadres are problems), then the
+    binary COPY data of the block."""
+    cols = block.cols
+    assert cols is not None
+    n = len(cols)
+    ids = np.fromiter(map(cadres.ids.__getitem__, block.codes), np.int64, n)
+    unknown = np.flatnonzero(ids < 0)
+    for i in unknown[:MAX_REPORTED_PROBLEMS]:
+        code = block.codes[i].decode("utf-8", "replace")
+        problems.add(int(cols.row_no[i]), "cadre_code", f"no cadre with code {code!r}")
+    problems.total += max(0, len(unknown) - MAX_REPORTED_PROBLEMS)
+    if len(unknown):
+        return
+    if scope is not None:
+        units = np.fromiter(map(cadres.units.__getitem__, block.codes), np.int64, n)
+        outside = int((~np.isin(units, np.fromiter(scope, np.int64, len(scope)))).sum())
+        if outside:
+            raise Forbidden(
+                f"{outside} row(s) concern cadres outside the unit subtree of this API key; "
+                "nothing was stored"
+            )
+    block.records_data, block.row_ends = _encode(cols, ids, batch_id)
+    block.row_no = cols.row_no
+    block.totals_data = _block_totals(cols, ids)
+    block.cols = None  # the COPY data is all that is needed now
+
+
+def units(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Millionths, rounded half up: the same float64 operations as SQL ``task_units``."""
+    return np.floor(x * 1000000.0 + 0.5).astype(np.int64)
+
+
+def _block_totals(cols: TaskColumns, cadre_ids: npt.NDArray[np.int64]) -> bytes:
+    """Binary COPY of the block's Decree 335 sums per (cadre, month), exact in int64."""
+    k, assigned, done = cols.k, cols.assigned, cols.done
+    quality = np.maximum(0.0, 1 - 0.25 * cols.errors_counted)
+    timely = np.maximum(0.0, 1 - 0.25 * cols.delays_counted)
+    parts = [
+        np.ones(len(k), np.int64),
+        units(k * assigned),
+        units(k * done),
+        units(k * done * quality),
+        units(k * done * timely),
+        cols.exceeded.astype(np.int64),
+        (cols.delays_counted > 0).astype(np.int64),
+    ]
+    key = (cadre_ids << 20) | cols.month.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    groups = sorted_key[first]
+    sums = [np.add.reduceat(p[order], first) for p in parts]
     return copybin.encode(
         [
-            f(cols.row_no, "int8"),
+            copybin.Fixed(groups >> 20, "int8"),
+            copybin.Fixed((groups & ((1 << 20) - 1)).astype(np.int32), "int4"),
+            *(copybin.Fixed(s, "int8") for s in sums),
+        ]
+    )
+
+
+def _encode(
+    cols: TaskColumns, cadre_ids: npt.NDArray[np.int64], batch_id: int
+) -> tuple[bytes, npt.NDArray[np.int64]]:
+    f, t = copybin.Fixed, copybin.Text
+    return copybin.encode_with_row_ends(
+        [
             t(cols.source_system),
             t(cols.external_id),
-            t(cols.cadre_code),
+            f(cadre_ids, "int8"),
             f(cols.month, "int4"),
             t(cols.product_code),
             f(cols.k, "float8"),
@@ -88,14 +211,28 @@ def _encode(cols: TaskColumns) -> bytes:
             f(cols.delays_counted, "int4"),
             f(cols.delays_objective, "int4"),
             t(cols.delays_confirmed_by, empty_is_null=True),
+            f(np.full(len(cols), batch_id, np.int64), "int8"),
         ]
     )
 
 
 async def _blocks(
-    pieces: AsyncIterator[bytes], fmt: Format, default_source: str | None, problems: Problems
+    pieces: AsyncIterator[bytes],
+    fmt: Format,
+    default_source: str | None,
+    problems: Problems,
+    finish: Callable[[_Block], None],
 ) -> AsyncIterator[_Block]:
-    """Parse the byte stream into encoded blocks; stops producing once problems are full."""
+    """Parse the byte stream into blocks (in a worker thread); ``finish`` resolves and encodes
+    a block in the same thread when it can (the cadre map is complete)."""
+
+    def wrap(cols: TaskColumns | None, first_row: int) -> _Block | None:
+        if cols is None or not len(cols):
+            return None
+        block = _Block(len(cols), first_row, cols, cols.cadre_code.to_list())
+        finish(block)
+        return block
+
     if fmt == "json":
         body = bytearray()
         async for piece in pieces:
@@ -106,8 +243,9 @@ async def _blocks(
                     "send NDJSON or CSV for large batches"
                 )
         cols = await asyncio.to_thread(parse_json_array, bytes(body), default_source, problems)
-        if cols is not None and len(cols):
-            yield _Block(len(cols), 1, await asyncio.to_thread(_encode, cols))
+        parsed = await asyncio.to_thread(wrap, cols, 1)
+        if parsed is not None:
+            yield parsed
         return
 
     chunker = LineChunker(BLOCK_BYTES)
@@ -121,9 +259,7 @@ async def _blocks(
             cols = parse_csv_block(block, header, first_row, problems)
         else:
             cols = parse_ndjson_block(block, default_source, first_row, problems)
-        if cols is None or not len(cols):
-            return None
-        return _Block(len(cols), first_row, _encode(cols))
+        return wrap(cols, first_row)
 
     async def stream() -> AsyncIterator[bytes]:
         nonlocal header, header_buf
@@ -214,23 +350,50 @@ async def ingest_stream(
         Forbidden: rows for cadres outside the caller's unit subtree.
     """
     problems = Problems()
-    scope: list[int] | None = None
+    scope: frozenset[int] | None = None
+    scope_list: list[int] | None = None
     if principal is not None and not principal.city_wide:
         assert principal.scope_unit_id is not None
-        scope = await subtree_ids(conn, principal.scope_unit_id)
+        scope_list = await subtree_ids(conn, principal.scope_unit_id)
+        scope = frozenset(scope_list)
+    cadres = _Cadres()
+
+    batch_id = 0
+
+    def finish(block: _Block) -> None:
+        if cadres.complete and not problems.total:
+            _resolve_and_encode(block, cadres, scope, problems, batch_id)
+
     received = inserted = updated = 0
+    fresh = True  # no key of this batch existed so far: copy straight into task_records
     async with conn.transaction():
         await conn.execute(Q["lock_ingest"])
         await conn.execute(Q["create_staging"])
         key_id = principal.key_id if principal is not None and principal.key_id > 0 else None
-        batch_id: int = await conn.fetchval(Q["new_batch"], key_id, origin, fmt)
-        async for block in _prefetch(_blocks(pieces, fmt, default_source, problems)):
+        batch_id = await conn.fetchval(Q["new_batch"], key_id, origin, fmt)
+        source = _blocks(pieces, fmt, default_source, problems, finish)
+        async for block in _prefetch(source):
             received += block.rows
             if problems.total:
                 continue  # keep parsing to report more problems, but write nothing more
+            if block.records_data is None:
+                await cadres.load(conn, block)
+                await asyncio.to_thread(
+                    _resolve_and_encode, block, cadres, scope, problems, batch_id
+                )
+                if block.records_data is None:
+                    continue
+            if fresh:
+                if await _copy_fresh(conn, block):
+                    inserted += block.rows
+                    if on_rows is not None:
+                        on_rows(block.rows)
+                    continue
+                fresh = False
             await conn.execute("truncate task_staging")
-            await conn.copy_to_table("task_staging", source=_once(block.copy_data), format="binary")
-            stats = await _upsert_block(conn, batch_id, scope, problems)
+            staging = await asyncio.to_thread(block.staging_data)
+            await conn.copy_to_table("task_staging", source=_once(staging), format="binary")
+            stats = await _upsert_block(conn, batch_id, scope_list, problems)
             if stats is not None:
                 inserted += stats[0]
                 updated += stats[1]
@@ -245,36 +408,54 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
+async def _copy_fresh(conn: asyncpg.Connection, block: _Block) -> bool:
+    """COPY the block straight into task_records and add its sums to the totals, under a
+    savepoint; False (nothing written) when some key already exists (task_records_pkey)."""
+    assert block.records_data is not None
+    assert block.totals_data is not None
+    try:
+        async with conn.transaction():
+            await conn.copy_to_table(
+                "task_records", source=_once(block.records_data), format="binary"
+            )
+            await conn.execute("truncate task_totals_delta")
+            await conn.copy_to_table(
+                "task_totals_delta", source=_once(block.totals_data), format="binary"
+            )
+            await conn.execute(Q["totals_add"])
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
 async def _upsert_block(
     conn: asyncpg.Connection, batch_id: int, scope: list[int] | None, problems: Problems
 ) -> tuple[int, int] | None:
-    """Upsert the staged block; on a problem, record it and return None (the caller stops)."""
-    row: asyncpg.Record | None = None
-    try:
-        async with conn.transaction():  # a savepoint: staging stays readable after an error
-            row = await conn.fetchrow(Q["upsert_chunk"], batch_id, scope)
-            assert row is not None
-            if row["unknown_cadres"] or row["repeated"]:
-                raise _Rejected
-    except asyncpg.CardinalityViolationError:
+    """Write the staged rows that are new or changed; returns (inserted, updated), or None
+    after recording the problems (repeated keys)."""
+    await conn.execute("truncate task_changed")
+    await conn.execute(Q["diff_block"])
+    stats = await conn.fetchrow(Q["changed_stats"], batch_id, scope)
+    assert stats is not None
+    if stats["out_of_scope"]:
+        raise Forbidden(
+            f"{stats['out_of_scope']} row(s) would replace records of cadres outside the unit "
+            "subtree of this API key; nothing was stored"
+        )
+    if stats["repeated"]:
         await _report_repeats(conn, batch_id, problems)
         return None
-    except _Rejected:
-        assert row is not None
-        if row["unknown_cadres"]:
-            for r in await conn.fetch(Q["unknown_cadre_rows"], MAX_REPORTED_PROBLEMS):
-                problems.add(r["row_no"], "cadre_code", f"no cadre with code {r['cadre_code']!r}")
-        else:
-            await _report_repeats(conn, batch_id, problems)
+    try:
+        async with conn.transaction():
+            updated = int((await conn.execute(Q["update_changed"], batch_id)).rsplit(" ", 1)[1])
+            if updated != stats["replacing"]:
+                raise _Rejected
+            status = await conn.execute(Q["insert_changed"], batch_id)
+            await conn.execute(Q["totals_changed"])
+    except (asyncpg.UniqueViolationError, _Rejected):
+        await _report_repeats(conn, batch_id, problems)
         return None
-    assert row is not None
-    if row["out_of_scope"]:
-        raise Forbidden(
-            f"{row['out_of_scope']} row(s) concern cadres outside the unit subtree of this API key;"
-            " nothing was stored"
-        )
-    changed, replaced = int(row["changed"]), int(row["replaced"])
-    return changed - replaced, replaced
+    return int(status.rsplit(" ", 1)[1]), updated
 
 
 class _Rejected(Exception):
