@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import numpy as np
@@ -37,6 +38,7 @@ from evalsvc.store.scope import subtree_ids
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("tasks")
+T = TypeVar("T")
 Format = Literal["csv", "ndjson", "json"]
 BLOCK_BYTES = 4 << 20
 """Bytes of input per block: ~60,000 CSV rows; memory holds about three blocks at a time."""
@@ -85,6 +87,17 @@ class _Block:
         assert self.row_ends is not None
         assert self.row_no is not None
         return copybin.patch_last_int8_values(self.records_data, self.row_ends, self.row_no)
+
+
+class _Worker:
+    """Runs CPU work of one batch on its own worker thread, off the event loop."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self.executor = executor
+
+    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, fn, *args)
 
 
 class _CodeMap(dict[bytes, int]):
@@ -222,6 +235,7 @@ async def _blocks(
     default_source: str | None,
     problems: Problems,
     finish: Callable[[_Block], None],
+    work: _Worker,
 ) -> AsyncIterator[_Block]:
     """Parse the byte stream into blocks (in a worker thread); ``finish`` resolves and encodes
     a block in the same thread when it can (the cadre map is complete)."""
@@ -242,8 +256,8 @@ async def _blocks(
                     f"a JSON array may hold at most {MAX_JSON_ARRAY_BYTES >> 20} MiB; "
                     "send NDJSON or CSV for large batches"
                 )
-        cols = await asyncio.to_thread(parse_json_array, bytes(body), default_source, problems)
-        parsed = await asyncio.to_thread(wrap, cols, 1)
+        cols = await work(parse_json_array, bytes(body), default_source, problems)
+        parsed = await work(wrap, cols, 1)
         if parsed is not None:
             yield parsed
         return
@@ -287,13 +301,13 @@ async def _blocks(
         for block in chunker.feed(piece):
             rows = block.count(b"\n")
             if not problems.full:
-                parsed = await asyncio.to_thread(parse, block, next_row)
+                parsed = await work(parse, block, next_row)
                 if parsed is not None:
                     yield parsed
             next_row += rows
     for block in chunker.finish():
         if not problems.full:
-            parsed = await asyncio.to_thread(parse, block, next_row)
+            parsed = await work(parse, block, next_row)
             if parsed is not None:
                 yield parsed
 
@@ -364,6 +378,49 @@ async def ingest_stream(
         if cadres.complete and not problems.total:
             _resolve_and_encode(block, cadres, scope, problems, batch_id)
 
+    # One worker thread for all CPU work of the batch: numpy's large temporaries then come
+    # from one malloc arena, so memory stays flat however long the upload is.
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalsvc-ingest")
+    work = _Worker(executor)
+    try:
+        return await _ingest(
+            conn,
+            pieces,
+            fmt,
+            principal,
+            origin,
+            default_source,
+            on_rows,
+            problems,
+            scope,
+            scope_list,
+            cadres,
+            work,
+        )
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _ingest(
+    conn: asyncpg.Connection,
+    pieces: AsyncIterator[bytes],
+    fmt: Format,
+    principal: Principal | None,
+    origin: Literal["http", "cli"],
+    default_source: str | None,
+    on_rows: Callable[[int], None] | None,
+    problems: Problems,
+    scope: frozenset[int] | None,
+    scope_list: list[int] | None,
+    cadres: _Cadres,
+    work: _Worker,
+) -> IngestResult:
+    batch_id = 0
+
+    def finish(block: _Block) -> None:
+        if cadres.complete and not problems.total:
+            _resolve_and_encode(block, cadres, scope, problems, batch_id)
+
     received = inserted = updated = 0
     fresh = True  # no key of this batch existed so far: copy straight into task_records
     async with conn.transaction():
@@ -371,16 +428,14 @@ async def ingest_stream(
         await conn.execute(Q["create_staging"])
         key_id = principal.key_id if principal is not None and principal.key_id > 0 else None
         batch_id = await conn.fetchval(Q["new_batch"], key_id, origin, fmt)
-        source = _blocks(pieces, fmt, default_source, problems, finish)
+        source = _blocks(pieces, fmt, default_source, problems, finish, work)
         async for block in _prefetch(source):
             received += block.rows
             if problems.total:
                 continue  # keep parsing to report more problems, but write nothing more
             if block.records_data is None:
                 await cadres.load(conn, block)
-                await asyncio.to_thread(
-                    _resolve_and_encode, block, cadres, scope, problems, batch_id
-                )
+                await work(_resolve_and_encode, block, cadres, scope, problems, batch_id)
                 if block.records_data is None:
                     continue
             if fresh:
@@ -391,7 +446,7 @@ async def ingest_stream(
                     continue
                 fresh = False
             await conn.execute("truncate task_staging")
-            staging = await asyncio.to_thread(block.staging_data)
+            staging = await work(block.staging_data)
             await conn.copy_to_table("task_staging", source=_once(staging), format="binary")
             stats = await _upsert_block(conn, batch_id, scope_list, problems)
             if stats is not None:

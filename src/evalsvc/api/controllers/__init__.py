@@ -1,9 +1,14 @@
 """Every HTTP controller, registered with the app in this order."""
 
+from evalsvc.api.controllers.assessments import AssessmentController
 from evalsvc.api.controllers.cadres import CadreController, PeerGroupController
 from evalsvc.api.controllers.catalogs import CatalogController
+from evalsvc.api.controllers.confidence_votes import ConfidenceVoteController
+from evalsvc.api.controllers.discipline import DisciplineController
 from evalsvc.api.controllers.health import HealthController
+from evalsvc.api.controllers.remediation import RemediationController
 from evalsvc.api.controllers.tasks import TaskController
+from evalsvc.api.controllers.unit_indicators import UnitIndicatorController
 from evalsvc.api.controllers.units import UnitController
 
 CONTROLLERS: list[type] = [
@@ -13,4 +18,9 @@ CONTROLLERS: list[type] = [
     PeerGroupController,
     CatalogController,
     TaskController,
+    RemediationController,
+    DisciplineController,
+    AssessmentController,
+    ConfidenceVoteController,
+    UnitIndicatorController,
 ]
