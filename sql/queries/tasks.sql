@@ -45,8 +45,12 @@ create temp table task_changed (
     old_delays      int,
     old_batch_id    bigint
 ) on commit drop;
+-- Plans must probe task_records_pkey per staged row whatever the statistics say (a temp
+-- table has none; a freshly loaded task_records may have stale ones): a hash join or a
+-- sequential scan of millions of rows per block would be disastrous.
 set local enable_hashjoin = off;
 set local enable_mergejoin = off;
+set local enable_seqscan = off;
 set local temp_buffers = '64MB'
 
 -- name: lock_ingest
