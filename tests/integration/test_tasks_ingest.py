@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncpg
 import pytest
 
@@ -291,3 +293,44 @@ async def test_cadre_with_task_records_cannot_be_deleted(conn: asyncpg.Connectio
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         await conn.execute("delete from cadres where code = 'A1'")
     await conn.execute("delete from cadres where code = 'A2'")  # no records: fine
+
+
+async def test_body_that_breaks_off_stores_nothing(
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that goes away mid-upload: the blocks already written are rolled back."""
+    import evalsvc.store.tasks as store
+
+    monkeypatch.setattr(store, "BLOCK_BYTES", 300)
+    await make_city(conn)
+    data = (HEADER + "".join(row(f"e{i}") for i in range(200))).encode()
+
+    async def breaks_off() -> AsyncIterator[bytes]:
+        yield data[: len(data) // 2]
+        raise InvalidInput("the upload was cut off before its end; nothing was stored")
+
+    with pytest.raises(InvalidInput, match="cut off"):
+        await ingest_stream(conn, breaks_off(), fmt="csv", principal=None, origin="cli")
+    assert await count(conn) == 0
+    assert await count(conn, "task_month_totals") == 0
+
+
+async def test_controller_turns_a_disconnect_into_invalid_input() -> None:
+    from litestar.exceptions import InternalServerException
+
+    from evalsvc.api.controllers.tasks import _body
+
+    class Disconnecting:
+        async def stream(self) -> AsyncIterator[bytes]:
+            yield b"source_system,"
+            raise InternalServerException("client disconnected prematurely")
+
+    pieces_seen: list[bytes] = []
+
+    async def drain() -> None:
+        async for piece in _body(Disconnecting()):  # type: ignore[arg-type]
+            pieces_seen.append(piece)
+
+    with pytest.raises(InvalidInput, match="cut off"):
+        await drain()
+    assert pieces_seen == [b"source_system,"]
