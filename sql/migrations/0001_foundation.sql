@@ -1,7 +1,8 @@
 -- 0001_foundation: organisation registry (units, peer groups, cadres, employment, absences),
 -- versioned manifestation catalogs, and API keys.
--- Names are stored in NFC; name_key is a Vietnamese sort key computed by the application
--- (evalsvc.domain.vietnamese) so ordering works on any server, with or without ICU.
+-- Names are stored in NFC; name_key is a Vietnamese sort key and search_text the name folded
+-- to plain lowercase ASCII letters, both computed by the application (evalsvc.domain.vietnamese)
+-- so ordering and searching work on any server, with or without ICU or unaccent.
 
 create table peer_groups (
     id          bigint generated always as identity primary key,
@@ -14,6 +15,7 @@ create table units (
     code            text not null constraint units_code_key unique,
     name            text not null,
     name_key        text collate "C" not null,
+    search_text     text not null,
     parent_id       bigint constraint units_parent_fkey references units (id),
     kind            text not null,
     ranking_block   text,
@@ -36,6 +38,7 @@ create table cadres (
     code            text not null constraint cadres_code_key unique,
     full_name       text not null,
     name_key        text collate "C" not null,
+    search_text     text not null,
     personnel_type  text not null
         check (personnel_type in ('can_bo', 'cong_chuc', 'vien_chuc', 'nguoi_lao_dong')),
     position        text not null check (position in ('head', 'deputy', 'staff')),

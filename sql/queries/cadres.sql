@@ -5,11 +5,13 @@ select id, code, unit_id from cadres where code = any($1::text[])
 -- name: upsert
 -- cadres_code_key arbitrates; an unchanged row is not rewritten.
 insert into cadres as c
-    (code, full_name, name_key, personnel_type, position, unit_id, peer_group_id, party_member)
-select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-                     $7::bigint[], $8::bool[])
+    (code, full_name, name_key, search_text, personnel_type, position, unit_id, peer_group_id,
+     party_member)
+select * from unnest($1::text[], $2::text[], $3::text[], $9::text[], $4::text[], $5::text[],
+                     $6::bigint[], $7::bigint[], $8::bool[])
 on conflict (code) do update
 set full_name = excluded.full_name, name_key = excluded.name_key,
+    search_text = excluded.search_text,
     personnel_type = excluded.personnel_type, position = excluded.position,
     unit_id = excluded.unit_id, peer_group_id = excluded.peer_group_id,
     party_member = excluded.party_member, updated_at = now()

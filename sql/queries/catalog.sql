@@ -36,3 +36,7 @@ from catalog_items where catalog_id = $1 order by ordinal
 
 -- name: delete_draft
 delete from catalogs where id = $1 and status = 'draft' returning id
+
+-- name: latest
+-- catalogs_name_version_key: the newest version of a name.
+select id from catalogs where name = $1 order by version desc limit 1

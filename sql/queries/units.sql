@@ -25,10 +25,11 @@ select array_agg(id) from down
 
 -- name: upsert
 -- units_code_key arbitrates; an unchanged row is not rewritten (updated_at keeps its value).
-insert into units as u (code, name, name_key, kind, ranking_block)
-select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+insert into units as u (code, name, name_key, search_text, kind, ranking_block)
+select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
 on conflict (code) do update
-set name = excluded.name, name_key = excluded.name_key, kind = excluded.kind,
+set name = excluded.name, name_key = excluded.name_key, search_text = excluded.search_text,
+    kind = excluded.kind,
     ranking_block = excluded.ranking_block, updated_at = now()
 where (u.name, u.kind, u.ranking_block) is distinct from
       (excluded.name, excluded.kind, excluded.ranking_block)
@@ -58,6 +59,9 @@ select distinct s.code from walk w join units s on s.id = w.start_id where w.id 
 -- Two statements, not one CTE: a CTE's insert would still see the rows its delete removes.
 delete from unit_outstanding_years o using units u
 where u.id = o.unit_id and u.code = any($1::text[])
+
+-- name: touch
+update units set updated_at = now() where code = any($1::text[])
 
 -- name: add_outstanding
 -- $2 years as one flat array paired with the unit codes in $1.

@@ -67,15 +67,22 @@ def run_with_connection(
     try:
         return asyncio.run(go())
     except DomainError as exc:
-        lines = [exc.detail] + [
-            f"  row {p.row}: {p.field}: {p.reason}"
-            if p.row is not None
-            else f"  {p.field}: {p.reason}"
-            for p in exc.problems
-        ]
-        raise click.ClickException("\n".join(lines)) from exc
+        raise click.ClickException(_describe(exc)) from exc
     except (MigrationError, OSError, asyncpg.PostgresError) as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _describe(exc: DomainError) -> str:
+    """The error's summary and, one per line, each problem (row, field, reason)."""
+    lines = [exc.detail]
+    for p in exc.problems:
+        where = "file" if p.field == "body" else p.field
+        line = (
+            f"  row {p.row}: {where}: {p.reason}" if p.row is not None else f"  {where}: {p.reason}"
+        )
+        if line.strip() != exc.detail:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 @click.group()
@@ -153,6 +160,7 @@ def keys_create(role: str, unit_code: str | None, label: str) -> None:
 def keys_list() -> None:
     """List keys (prefix, role, scope, state), never secrets."""
     rows = run_with_connection(_settings(), key_store.list_keys)
+    click.echo("id\tprefix\trole\tunit\tstate\tlabel")
     for row in rows:
         state = "revoked" if row["revoked_at"] else "active"
         fields = [row["id"], row["prefix"], row["role"], row["unit_code"] or "-", state]
@@ -162,7 +170,10 @@ def keys_list() -> None:
 @keys.command(name="revoke")
 @click.argument("prefix_or_id")
 def keys_revoke(prefix_or_id: str) -> None:
-    """Revoke a key by its prefix or id; it stops working at once."""
+    """Revoke a key by its prefix, id or whole token; it stops working at once."""
+    parts = prefix_or_id.split("_")
+    if len(parts) >= 2 and parts[0] == "evs":
+        prefix_or_id = parts[1]
 
     async def work(conn: asyncpg.Connection) -> None:
         await key_store.revoke_key(conn, prefix_or_id)
@@ -240,7 +251,10 @@ def import_catalog(file: Path, name: str | None, title: str | None, publish: boo
     if fmt == "csv":
         if not name or not title:
             raise click.UsageError("a CSV catalog needs --name and --title")
-        items = parse_upload(data, fmt, uploads.CATALOG_ITEMS)
+        try:
+            items = parse_upload(data, fmt, uploads.CATALOG_ITEMS).valid_rows()
+        except DomainError as exc:
+            raise click.ClickException(_describe(exc)) from exc
         raw: object = {
             "name": name,
             "title": title,
@@ -254,11 +268,12 @@ def import_catalog(file: Path, name: str | None, title: str | None, publish: boo
     except msgspec.ValidationError as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
 
-    async def work(conn: asyncpg.Connection) -> Catalog:
+    async def work(conn: asyncpg.Connection) -> tuple[Catalog, bool]:
         return await catalog_store.create_catalog(conn, new)
 
-    catalog = run_with_connection(_settings(), work)
+    catalog, created = run_with_connection(_settings(), work)
     click.echo(
+        f"{'' if created else 'unchanged: '}"
         f"catalog {catalog.name} version {catalog.version} ({catalog.status}): "
         f"{catalog.leader_items} leader items, {catalog.staff_items} staff items"
     )
@@ -342,3 +357,72 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+@main.command(name="recompute")
+@click.argument("period")
+@click.option("--unit", "unit_code", default=None, help="Recompute only this unit's subtree.")
+@click.option("--profile", default="nd335", show_default=True, help="Scoring profile.")
+def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
+    """Recompute PERIOD (a month 2026-05 or a year 2026) and publish the results."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from evalsvc.domain.recompute import Job, RecomputeRequest
+    from evalsvc.jobs.recompute import recompute
+
+    try:
+        req = msgspec.convert(
+            {"period": period, "unit_code": unit_code, "profile": profile}, RecomputeRequest
+        )
+    except msgspec.ValidationError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+    with Progress(
+        TextColumn("[bold]{task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f} %"),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task("starting", total=100)
+
+        def on_progress(stage: str, pct: float) -> None:
+            bar.update(task, description=stage, completed=pct)
+
+        async def work(conn: asyncpg.Connection) -> Job:
+            return await recompute(conn, req, SYSTEM, on_progress=on_progress)
+
+        job = run_with_connection(_settings(), work)
+    click.echo(
+        f"recomputation {job.id} of {job.period}: {job.state}, run {job.run_id} published; "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in job.timings.items())
+    )
+
+
+@main.command(name="seed")
+@click.option(
+    "--scale",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="1 = Hà Nội size: 200,000 cadres, 3,000 units.",
+)
+@click.option("--seed", "seed_value", type=int, default=24, show_default=True, help="RNG seed.")
+def seed_command(scale: float, seed_value: int) -> None:
+    """Load a seeded synthetic city through the same bulk paths users use."""
+    from evalsvc.jobs.synthetic import SeedSummary, seed_city
+
+    if not 0 < scale <= 5:
+        raise click.BadParameter("must be in (0, 5]", param_hint="--scale")
+
+    def report(what: str, done: int, total: int) -> None:
+        click.echo(f"  {what}: {done:,}/{total:,}", err=True)
+
+    async def work(conn: asyncpg.Connection) -> SeedSummary:
+        return await seed_city(conn, scale, seed_value, report)
+
+    summary = run_with_connection(_settings(), work)
+    click.echo(
+        f"seeded {summary.units:,} units and {summary.cadres:,} cadres "
+        f"({', '.join(f'{k} {v:.1f} s' for k, v in summary.seconds.items())})"
+    )

@@ -40,7 +40,11 @@ async def test_json_load_gets_version_numbers_and_publish_freezes(
         1,
     )
     assert body["points"] == {"group1": 4.0, "group2": 2.0, "group3": 1.5}
-    second = (await client.post("/catalogs", json=doc, headers=admin_headers)).json()
+    same = await client.post("/catalogs", json=doc, headers=admin_headers)
+    assert same.status_code == 200  # identical content: no new version
+    assert same.json()["version"] == 1
+    changed = {**doc, "title": "Bộ biểu hiện (sửa)"}
+    second = (await client.post("/catalogs", json=changed, headers=admin_headers)).json()
     assert second["version"] == 2
 
     published = await client.post(f"/catalogs/{body['id']}/publish", headers=admin_headers)
@@ -81,7 +85,7 @@ async def test_csv_load_and_its_errors(
     assert refused.status_code == 422
     assert {(p["row"], p["field"]) for p in refused.json()["extra"]} == {
         (1, "group"),
-        (2, "forms[0]"),
+        (2, "forms"),
     }
     assert await conn.fetchval("select count(*) from catalogs") == 1
 

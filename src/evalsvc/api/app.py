@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from evalsvc import __version__
 from evalsvc.api.controllers import CONTROLLERS
@@ -35,6 +37,12 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         try:
             yield
         finally:
+            # Recomputations still running are cancelled (their jobs are marked failed and
+            # the published results stay as they were) before the pool closes.
+            background: set[asyncio.Task[None]] = app.state.background
+            for task in list(background):
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await pool.close()
 
     return Litestar(
@@ -48,7 +56,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         guards=[authorize],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "background": set()}),
         openapi_config=OpenAPIConfig(
             title="evalsvc",
             version=__version__,
@@ -58,6 +66,16 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
                 "Authenticate with 'Authorization: Bearer <API key>'."
             ),
             path="/schema",
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key from `evalsvc keys create` (or serve --demo).",
+                    )
+                }
+            ),
+            security=[{"apiKey": []}],
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,

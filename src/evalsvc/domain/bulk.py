@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -81,7 +82,7 @@ def raw_json_object(data: bytes) -> Any:
 
 def raw_csv_rows(
     data: bytes, columns: Sequence[str], required: Iterable[str]
-) -> list[dict[str, str]]:
+) -> list[dict[str, str] | None]:
     """CSV with a header row: known columns only, required ones present, one dict per row.
 
     Empty cells are left out of the row dict, so optional fields take their defaults.
@@ -101,18 +102,12 @@ def raw_csv_rows(
             if len(set(header)) != len(header):
                 problems.append(FieldProblem("header", "a column appears twice"))
             raise InvalidInput(f"bad CSV header; columns are: {', '.join(columns)}", problems)
-        rows: list[dict[str, str]] = []
-        problems = []
-        for number, record in enumerate(reader, start=1):
+        rows: list[dict[str, str] | None] = []
+        for record in reader:
             if not record:
                 continue
             if len(record) != len(header):
-                problems.append(
-                    FieldProblem(
-                        "row", f"has {len(record)} fields, the header has {len(header)}", number
-                    )
-                )
-                rows.append({})
+                rows.append(None)  # reported by the caller with its row number
                 continue
             rows.append({h: v.strip() for h, v in zip(header, record, strict=True) if v.strip()})
     except csv.Error as exc:
@@ -120,9 +115,53 @@ def raw_csv_rows(
             f"malformed CSV at line {reader.line_num}: {exc}",
             [FieldProblem("body", f"line {reader.line_num}: {exc}")],
         ) from exc
-    if problems:
-        raise RuleViolation(_summary(problems), problems[:MAX_REPORTED_PROBLEMS])
     return rows
+
+
+@dataclass
+class Upload(Generic[T]):
+    """The rows of an upload that passed validation, with their row numbers, and the
+    problems found so far. Store functions add their own checks (references, duplicates)
+    and refuse the whole upload if anything is wrong, listing every problem found.
+    """
+
+    rows: list[T]
+    numbers: list[int]
+    problems: list[FieldProblem] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rows: Sequence[T] | Upload[T]) -> Upload[T]:
+        """Wrap rows that are already valid (single creates, internal loaders)."""
+        if isinstance(rows, Upload):
+            return rows
+        return cls(list(rows), list(range(1, len(rows) + 1)))
+
+    def numbered(self) -> Iterable[tuple[int, T]]:
+        return zip(self.numbers, self.rows, strict=True)
+
+    def duplicates(self, keys: Sequence[str], name: str) -> list[FieldProblem]:
+        """Rows whose ``name`` repeats an earlier row of the same upload."""
+        seen: dict[str, int] = {}
+        found = []
+        for number, key in zip(self.numbers, keys, strict=True):
+            if key in seen:
+                found.append(
+                    FieldProblem(name, f"{key!r} already appears in row {seen[key]}", number)
+                )
+            else:
+                seen.setdefault(key, number)
+        return found
+
+    def valid_rows(self) -> list[T]:
+        """The rows, when no problem was found (for uploads with no further checks)."""
+        self.refuse_if()
+        return self.rows
+
+    def refuse_if(self, more: Iterable[FieldProblem] = ()) -> None:
+        """Raise with every problem (sorted by row) when there is any."""
+        problems = sorted([*self.problems, *more], key=lambda p: (p.row or 0, p.field))
+        if problems:
+            raise RuleViolation(_summary(problems), problems[:MAX_REPORTED_PROBLEMS])
 
 
 def convert_rows(
@@ -130,77 +169,66 @@ def convert_rows(
     row_type: type[T],
     *,
     strict: bool,
-    check: Callable[[T], None] | None = None,
-) -> list[T]:
-    """Validate each raw row into ``row_type``; collect the problems of every bad row.
+    rename: dict[str, str] | None = None,
+) -> Upload[T]:
+    """Validate each raw row into ``row_type``, keeping the good rows and every problem.
 
     Args:
-        raw: decoded rows (dicts).
+        raw: decoded rows (dicts); ``None`` marks a CSV line with the wrong number of cells.
         row_type: a msgspec Struct with its constraints; ``__post_init__`` may raise ValueError.
         strict: False for CSV, where every cell is text ("12" → int, "true" → bool).
-        check: an extra per-row rule raising ValueError.
-
-    Raises:
-        RuleViolation: naming row, field and reason for the first rows that fail.
+        rename: problem field names to report under another name (JSON path → CSV column).
     """
     if not raw:
         raise RuleViolation("the upload has no rows", [FieldProblem("body", "no rows")])
-    out: list[T] = []
-    problems: list[FieldProblem] = []
+    upload: Upload[T] = Upload([], [])
     for number, item in enumerate(raw, start=1):
+        if item is None:
+            upload.problems.append(
+                FieldProblem("row", "has a different number of cells than the header", number)
+            )
+            continue
         try:
             row = msgspec.convert(item, row_type, strict=strict)
-            if check is not None:
-                check(row)
         except msgspec.ValidationError as exc:
-            problems.append(problem_from_validation(exc, number))
+            upload.problems.append(problem_from_validation(exc, number, rename or {}))
             continue
-        except ValueError as exc:
-            problems.append(FieldProblem(getattr(exc, "field", "row"), str(exc), number))
-            continue
-        out.append(row)
-    if problems:
-        raise RuleViolation(_summary(problems), problems[:MAX_REPORTED_PROBLEMS])
-    return out
+        upload.rows.append(row)
+        upload.numbers.append(number)
+    return upload
 
 
-def problem_from_validation(exc: msgspec.ValidationError, row: int | None) -> FieldProblem:
+_CLEARER = {
+    "Invalid RFC3339 encoded date": "expected a date as YYYY-MM-DD",
+    "Invalid RFC3339 encoded datetime": "expected a date-time as YYYY-MM-DDTHH:MM:SS+07:00",
+}
+
+
+def problem_from_validation(
+    exc: msgspec.ValidationError, row: int | None, rename: dict[str, str] | None = None
+) -> FieldProblem:
     """msgspec says "Expected `int`, got `str` - at `$.quantity`": split field from reason."""
-    text = str(exc)
-    field = "row"
+    field_name, text = split_message(str(exc))
+    renamed = (rename or {}).get(field_name)
+    return FieldProblem(renamed or field_name, text, row)
+
+
+def split_message(text: str) -> tuple[str, str]:
+    """A msgspec validation message as (field, reason in plain words); field "row" if none."""
+    field_name = "row"
     if " - at `$" in text:
         text, _, where = text.rpartition(" - at `$")
-        field = where.rstrip("`").lstrip(".") or "row"
-    elif text.startswith(("Object missing required field", "Object contains unknown field")):
-        field = text.split("`")[1] if "`" in text else field
-    return FieldProblem(field, text, row)
-
-
-def duplicate_problems(keys: Sequence[str], field: str) -> list[FieldProblem]:
-    """Rows whose ``field`` repeats an earlier row of the same upload."""
-    seen: dict[str, int] = {}
-    problems = []
-    for number, key in enumerate(keys, start=1):
-        if key in seen:
-            problems.append(
-                FieldProblem(field, f"{key!r} already appears in row {seen[key]}", number)
-            )
-        else:
-            seen[key] = number
-    return problems
-
-
-def raise_if(problems: list[FieldProblem]) -> None:
-    if problems:
-        raise RuleViolation(_summary(problems), problems[:MAX_REPORTED_PROBLEMS])
-
-
-def _summary(problems: list[FieldProblem]) -> str:
-    rows = {p.row for p in problems if p.row is not None}
-    shown = min(len(problems), MAX_REPORTED_PROBLEMS)
-    return f"{len(problems)} problem(s) in {len(rows)} row(s); nothing was stored" + (
-        f" (first {shown} listed)" if shown < len(problems) else ""
-    )
+        field_name = where.rstrip("`").lstrip(".") or "row"
+    elif text.startswith("Object missing required field"):
+        field_name = text.split("`")[1]
+        text = "is required (missing or empty)"
+    elif text.startswith("Object contains unknown field"):
+        field_name = text.split("`")[1]
+        text = "unknown field"
+    head, sep, rest = text.partition(": ")
+    if sep and head.replace("_", "").isalnum() and field_name == "row":
+        field_name, text = head, rest  # a ValueError("field: reason") from __post_init__
+    return field_name, _CLEARER.get(text, text)
 
 
 class UploadSpec(msgspec.Struct, frozen=True):
@@ -210,12 +238,32 @@ class UploadSpec(msgspec.Struct, frozen=True):
     columns: tuple[str, ...]
     required: tuple[str, ...]
     csv_row: Callable[[dict[str, str]], dict[str, object]] | None = None
+    csv_fields: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-def parse_upload(data: bytes, fmt: Format, spec: UploadSpec) -> list[Any]:
-    """Every row of an upload validated into ``spec.row_type``, or the problems."""
+def parse_upload(data: bytes, fmt: Format, spec: UploadSpec) -> Upload[Any]:
+    """Every row of an upload validated into ``spec.row_type``, with the problems found."""
     if fmt == "csv":
         cells = raw_csv_rows(data, spec.columns, spec.required)
-        mapped = [spec.csv_row(r) if spec.csv_row else r for r in cells]
-        return convert_rows(mapped, spec.row_type, strict=False)
+        mapped = [spec.csv_row(r) if spec.csv_row and r is not None else r for r in cells]
+        return convert_rows(mapped, spec.row_type, strict=False, rename=spec.csv_fields)
     return convert_rows(raw_json_rows(data), spec.row_type, strict=True)
+
+
+def csv_bool(value: str) -> bool | str:
+    """Spreadsheet booleans: true/false, 1/0, yes/no, x/empty, có/không; else left as is."""
+    folded = value.strip().lower()
+    if folded in ("true", "1", "yes", "y", "x", "có", "co"):
+        return True
+    if folded in ("false", "0", "no", "n", "không", "khong"):
+        return False
+    return value
+
+
+def _summary(problems: list[FieldProblem]) -> str:
+    rows = {p.row for p in problems if p.row is not None}
+    shown = min(len(problems), MAX_REPORTED_PROBLEMS)
+    where = f" in {len(rows)} row(s)" if rows else ""
+    return f"{len(problems)} problem(s){where}; nothing was stored" + (
+        f" (first {shown} listed)" if shown < len(problems) else ""
+    )

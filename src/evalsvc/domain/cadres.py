@@ -7,6 +7,7 @@ from typing import Literal
 
 import msgspec
 
+from evalsvc.domain.bulk import csv_bool
 from evalsvc.domain.codes import Code, Name
 from evalsvc.domain.vietnamese import nfc
 
@@ -70,6 +71,11 @@ CADRE_CSV_COLUMNS = (
     "employment_end",
 )
 CADRE_CSV_REQUIRED = ("code", "full_name", "personnel_type", "position", "unit_code")
+CADRE_CSV_FIELDS = {
+    "employment[0].start": "employment_start",
+    "employment[0].end": "employment_end",
+    "employment[0]": "employment_end",
+}
 
 
 def cadre_csv_row(row: dict[str, str]) -> dict[str, object]:
@@ -77,6 +83,8 @@ def cadre_csv_row(row: dict[str, str]) -> dict[str, object]:
     out: dict[str, object] = {
         k: v for k, v in row.items() if k not in ("employment_start", "employment_end")
     }
+    if "party_member" in row:
+        out["party_member"] = csv_bool(row["party_member"])
     if "employment_start" in row:
         spell: dict[str, str] = {"start": row["employment_start"]}
         if "employment_end" in row:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from evalsvc.domain.bulk import UploadSpec
 from evalsvc.domain.cadres import (
     CADRE_CSV_COLUMNS,
+    CADRE_CSV_FIELDS,
     CADRE_CSV_REQUIRED,
     CadreCreate,
     PeerGroupCreate,
@@ -18,9 +19,21 @@ from evalsvc.domain.catalog import (
 )
 from evalsvc.domain.units import UNIT_CSV_COLUMNS, UNIT_CSV_REQUIRED, UnitCreate, unit_csv_row
 
-UNITS = UploadSpec(UnitCreate, UNIT_CSV_COLUMNS, UNIT_CSV_REQUIRED, unit_csv_row)
-CADRES = UploadSpec(CadreCreate, CADRE_CSV_COLUMNS, CADRE_CSV_REQUIRED, cadre_csv_row)
+UNITS = UploadSpec(
+    UnitCreate,
+    UNIT_CSV_COLUMNS,
+    UNIT_CSV_REQUIRED,
+    unit_csv_row,
+    {f"outstanding_years[{i}]": "outstanding_years" for i in range(100)},
+)
+CADRES = UploadSpec(
+    CadreCreate, CADRE_CSV_COLUMNS, CADRE_CSV_REQUIRED, cadre_csv_row, CADRE_CSV_FIELDS
+)
 PEER_GROUPS = UploadSpec(PeerGroupCreate, ("code", "name"), ("code", "name"))
 CATALOG_ITEMS = UploadSpec(
-    CatalogItemIn, CATALOG_CSV_COLUMNS, CATALOG_CSV_REQUIRED, catalog_csv_row
+    CatalogItemIn,
+    CATALOG_CSV_COLUMNS,
+    CATALOG_CSV_REQUIRED,
+    catalog_csv_row,
+    {"forms[0]": "forms", "forms[1]": "forms"},
 )

@@ -75,3 +75,9 @@ def person_sort_key(full_name: str) -> str:
     # "\x1e" sorts below every character of a key: the given name is compared whole
     # (letters, then tones) before the rest of the name is looked at.
     return sort_key(words[-1]) + "\x1e" + sort_key(" ".join(words))
+
+
+def fold(text: str) -> str:
+    """Lowercase ASCII letters for searching: every mark dropped, đ → d ("Đặng" → "dang")."""
+    decomposed = unicodedata.normalize("NFD", nfc(text).lower().replace("đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

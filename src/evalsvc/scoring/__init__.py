@@ -12,6 +12,7 @@ from evalsvc.scoring.inputs import (
     Org,
     Remediation,
     TaskRecords,
+    TaskSums,
     YearInputs,
 )
 from evalsvc.scoring.monthly import MonthResult, score_month
@@ -32,6 +33,7 @@ __all__ = [
     "Profile",
     "Remediation",
     "TaskRecords",
+    "TaskSums",
     "WhatIf",
     "YearInputs",
     "YearRating",

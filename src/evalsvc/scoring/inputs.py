@@ -86,6 +86,39 @@ class TaskRecords:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class TaskSums:
+    """Task records pre-aggregated per (cadre, period): the city-scale input path.
+
+    The ingestion keeps per-(cadre, month) sums so a recomputation never rescans raw
+    records; the sums are the ones :func:`~evalsvc.scoring.tasks.aggregate_tasks` would
+    build (Decree 335 Art. 14-15), with the error and delay penalties they were made
+    with. Several rows per cadre are summed. A profile with other penalties cannot use
+    them (``ValueError``); what-if with changed penalties needs raw :class:`TaskRecords`.
+
+    Attributes:
+        cadre: ``(r,)`` int cadre row.
+        assigned: ``(r,)`` Σ k·assigned.
+        done: ``(r,)`` Σ k·done.
+        quality: ``(r,)`` Σ k·done·max(0, 1 − error_penalty·errors).
+        timely: ``(r,)`` Σ k·done·max(0, 1 − delay_penalty·delays).
+        exceeded: ``(r,)`` Σ k·done over records flagged exceeded.
+        late: ``(r,)`` Σ k·done over records with at least one counted delay.
+        error_penalty: penalty per major error the quality sums were built with.
+        delay_penalty: penalty per delay the timeliness sums were built with.
+    """
+
+    cadre: npt.NDArray[np.integer[Any]]
+    assigned: F64
+    done: F64
+    quality: F64
+    timely: F64
+    exceeded: F64
+    late: F64
+    error_penalty: float = 0.25
+    delay_penalty: float = 0.25
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Remediation:
     """Remediation items "khắc phục tồn tại, hạn chế" (DOMAIN part 2 and 3).
 
@@ -137,7 +170,8 @@ class MonthInputs:
 
     Attributes:
         period: ``datetime64[M]``, first month of the period.
-        tasks: task records of the period (remediation items are added by the core).
+        tasks: task records of the period, raw or pre-aggregated (:class:`TaskSums`);
+            remediation items are added by the core.
         active: ``(n,)`` bool, employed and not absent (any kind) in the period.
         sub_criteria: ``(n, 3)`` float, supervisor's three sub-criteria (Decree 335 Art. 12).
         has_assessment: ``(n,)`` bool, a supervisor assessment exists.
@@ -152,7 +186,7 @@ class MonthInputs:
     """
 
     period: np.datetime64
-    tasks: TaskRecords
+    tasks: TaskRecords | TaskSums
     active: BOOL
     sub_criteria: F64
     has_assessment: BOOL
@@ -257,11 +291,15 @@ def check_month(org: Org, m: MonthInputs) -> None:
     _need("month.sub_criteria", m.sub_criteria, (n, 3))
     _need("month.satisfaction", m.satisfaction, (org.u,))
     r = np.shape(m.tasks.cadre)
-    for name in ("k", "assigned", "done", "errors", "delays", "exceeded"):
+    if isinstance(m.tasks, TaskSums):
+        fields: tuple[str, ...] = ("assigned", "done", "quality", "timely", "exceeded", "late")
+    else:
+        fields = ("k", "assigned", "done", "errors", "delays", "exceeded")
+    for name in fields:
         _need(f"month.tasks.{name}", getattr(m.tasks, name), r)
     if r[0] and (m.tasks.cadre.min() < 0 or m.tasks.cadre.max() >= n):
         raise ValueError("month.tasks.cadre: cadre rows must be in 0..n-1")
-    if r[0] and np.any(m.tasks.k <= 0):
+    if isinstance(m.tasks, TaskRecords) and r[0] and np.any(m.tasks.k <= 0):
         raise ValueError("month.tasks.k: conversion factors must be > 0")
     mr = np.shape(m.manifestations.cadre)
     _need("month.manifestations.item", m.manifestations.item, mr)

@@ -12,7 +12,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from evalsvc.scoring.inputs import Remediation, TaskRecords
+from evalsvc.scoring.inputs import Remediation, TaskRecords, TaskSums
 from evalsvc.scoring.profiles import Profile
 
 F64 = npt.NDArray[np.float64]
@@ -91,17 +91,34 @@ def _sums(
     )
 
 
-def aggregate_tasks(tasks: TaskRecords, n: int, profile: Profile) -> TaskTotals:
+def aggregate_tasks(tasks: TaskRecords | TaskSums, n: int, profile: Profile) -> TaskTotals:
     """Sum task records per cadre (Decree 335 Art. 14-15; DOMAIN part 3).
 
     Args:
-        tasks: ``(r,)`` task records of one period.
+        tasks: ``(r,)`` task records of one period, or their per-cadre sums.
         n: number of cadres.
         profile: uses ``error_penalty`` and ``delay_penalty``.
 
     Returns:
         :class:`TaskTotals` of shape ``(n,)``.
+
+    Raises:
+        ValueError: pre-aggregated sums built with other penalties than the profile's.
     """
+    if isinstance(tasks, TaskSums):
+        if (tasks.error_penalty, tasks.delay_penalty) != (
+            profile.error_penalty,
+            profile.delay_penalty,
+        ):
+            raise ValueError(
+                "month.tasks: sums were aggregated with error/delay penalties "
+                f"{tasks.error_penalty}/{tasks.delay_penalty}, the profile uses "
+                f"{profile.error_penalty}/{profile.delay_penalty}; raw task records are needed"
+            )
+        rows = np.asarray(tasks.cadre, dtype=np.int64)
+        return TaskTotals(
+            *(wsum(rows, np.asarray(getattr(tasks, f), dtype=np.float64), n) for f in _FIELDS)
+        )
     errors = np.asarray(tasks.errors, dtype=np.float64)
     delays = np.asarray(tasks.delays, dtype=np.float64)
     return _sums(
@@ -241,3 +258,31 @@ def manifestation_deductions(
     c, g = c[first], np.asarray(group, dtype=np.int64)[first]
     pts = np.asarray(deductions, dtype=np.float64)[g - 1]
     return wsum(c, pts, n), np.bincount(c, minlength=n).astype(np.int64)
+
+
+def task_sums(tasks: TaskRecords, profile: Profile) -> TaskSums:
+    """Pre-aggregate raw task records into one :class:`TaskSums` row per cadre.
+
+    ``score_month`` gives the same result on either form (up to float summation order)
+    under any profile with the same penalties.
+    """
+    cadre = np.asarray(tasks.cadre, dtype=np.int64)
+    rows, inverse = np.unique(cadre, return_inverse=True)
+    totals = aggregate_tasks(
+        TaskRecords(
+            inverse, tasks.k, tasks.assigned, tasks.done, tasks.errors, tasks.delays, tasks.exceeded
+        ),
+        int(rows.size),
+        profile,
+    )
+    return TaskSums(
+        rows,
+        totals.assigned,
+        totals.done,
+        totals.quality,
+        totals.timely,
+        totals.exceeded,
+        totals.late,
+        error_penalty=profile.error_penalty,
+        delay_penalty=profile.delay_penalty,
+    )

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.bulk import duplicate_problems, raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.cadres import (
     Absence,
     Cadre,
@@ -22,9 +22,15 @@ from evalsvc.domain.cadres import (
 )
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound, RuleViolation
 from evalsvc.domain.units import UpsertSummary
-from evalsvc.domain.vietnamese import nfc, person_sort_key, sort_key
+from evalsvc.domain.vietnamese import fold, nfc, person_sort_key
 from evalsvc.store.listing import Filters, fetch_page
-from evalsvc.store.scope import ensure_in_scope, subtree_ids
+from evalsvc.store.scope import (
+    allowed_units,
+    ensure_in_scope,
+    ensure_visible,
+    refuse_outside,
+    subtree_ids,
+)
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("cadres")
@@ -32,18 +38,26 @@ QU = queries("units")
 
 
 async def upsert_cadres(
-    conn: asyncpg.Connection, rows: Sequence[CadreCreate], principal: Principal
+    conn: asyncpg.Connection,
+    cadres: Upload[CadreCreate] | Sequence[CadreCreate],
+    principal: Principal,
 ) -> UpsertSummary:
     """Insert or update cadres by code in one transaction; any bad row stores nothing.
 
     A changed unit is recorded as a move effective today. Employment spells and absences
     are replaced only for rows that send them.
+
+    Raises:
+        RuleViolation: every problem found: bad rows, duplicates, unknown units or groups.
+        Forbidden: rows that touch units outside a scoped key's subtree.
     """
+    upload = Upload.of(cadres)
+    rows = upload.rows
     codes = [r.code for r in rows]
-    problems = duplicate_problems(codes, "code")
     unit_ids = await _ids(conn, QU["ids_by_codes"], {r.unit_code for r in rows})
     group_ids = await _ids(conn, Q["peer_group_ids"], {r.peer_group for r in rows if r.peer_group})
-    for number, row in enumerate(rows, start=1):
+    problems = upload.duplicates(codes, "code")
+    for number, row in upload.numbered():
         if row.unit_code not in unit_ids:
             problems.append(
                 FieldProblem("unit_code", f"no unit with code {row.unit_code!r}", number)
@@ -52,15 +66,23 @@ async def upsert_cadres(
             problems.append(
                 FieldProblem("peer_group", f"no peer group with code {row.peer_group!r}", number)
             )
-    raise_if(problems)
+    upload.refuse_if(problems)
 
     async with conn.transaction():
         before = {r["code"]: r for r in await conn.fetch(Q["existing"], codes)}
-        await ensure_in_scope(
-            conn,
-            principal,
-            {unit_ids[r.unit_code] for r in rows} | {r["unit_id"] for r in before.values()},
-        )
+        allowed = await allowed_units(conn, principal)
+        if allowed is not None:
+            outside = []
+            for number, row in upload.numbered():
+                if unit_ids[row.unit_code] not in allowed:
+                    outside.append(
+                        FieldProblem("unit_code", f"unit {row.unit_code!r} is outside", number)
+                    )
+                elif row.code in before and before[row.code]["unit_id"] not in allowed:
+                    outside.append(
+                        FieldProblem("code", "the cadre's current unit is outside", number)
+                    )
+            refuse_outside(outside)
         old_lists = await _lists_of(conn, [r["id"] for r in before.values()])
         names = [r.full_name for r in rows]
         written = await conn.fetch(
@@ -73,6 +95,7 @@ async def upsert_cadres(
             [unit_ids[r.unit_code] for r in rows],
             [group_ids[r.peer_group] if r.peer_group else None for r in rows],
             [r.party_member for r in rows],
+            [fold(n) for n in names],
         )
         ids = {rec["code"]: rec["id"] for rec in written} | {
             code: rec["id"] for code, rec in before.items()
@@ -175,7 +198,7 @@ _LIST_FILTERS: dict[str, str] = {
     "personnel_type": "c.personnel_type = ${}",
     "peer_group": "g.code = ${}",
     "party_member": "c.party_member = ${}",
-    "q": "c.name_key like '%' || ${} || '%'",
+    "q": "c.search_text like '%' || ${} || '%'",
 }
 
 
@@ -191,12 +214,17 @@ async def list_cadres(
     """Cadres in Vietnamese alphabetical order (given name first); scoped keys see their subtree."""
     active = {k: v for k, v in filters.items() if v is not None}
     if "q" in active:
-        active["q"] = sort_key(nfc(str(active["q"]))).split("\x1f")[0]
-    if subtree is not None:
-        root = await conn.fetchval(QU["id_by_code"], subtree)
-        if root is None:
-            raise NotFound(f"no unit with code {subtree!r}", [FieldProblem("subtree", "not found")])
-        active["within"] = await subtree_ids(conn, root)
+        active["q"] = fold(str(active["q"]))
+    for name, code in (("unit", active.get("unit")), ("subtree", subtree)):
+        if code is None:
+            continue
+        found = await conn.fetchval(QU["id_by_code"], code)
+        missing = NotFound(f"no unit with code {code!r}", [FieldProblem(name, "not found")])
+        if found is None:
+            raise missing
+        await ensure_visible(conn, principal, found, missing)
+        if name == "subtree":
+            active["within"] = await subtree_ids(conn, found)
     if not principal.city_wide:
         active["scope"] = await subtree_ids(conn, principal.scope_unit_id)  # type: ignore[arg-type]
     page = await fetch_page(
@@ -226,10 +254,11 @@ def _cadre(row: asyncpg.Record) -> Cadre:
 
 async def get_cadre(conn: asyncpg.Connection, code: str, principal: Principal) -> Cadre:
     row = await conn.fetchrow(Q["select"] + " where c.code = $1", code)
+    missing = NotFound(f"no cadre with code {code!r}", [FieldProblem("code", "not found")])
     if row is None:
-        raise NotFound(f"no cadre with code {code!r}", [FieldProblem("code", "not found")])
+        raise missing
     unit = await conn.fetchval(QU["id_by_code"], row["unit_code"])
-    await ensure_in_scope(conn, principal, [unit])
+    await ensure_visible(conn, principal, unit, missing)
     return _cadre(row)
 
 
@@ -264,9 +293,11 @@ async def move_cadre(
 
 
 async def upsert_peer_groups(
-    conn: asyncpg.Connection, rows: Sequence[PeerGroupCreate]
+    conn: asyncpg.Connection, groups: Upload[PeerGroupCreate] | Sequence[PeerGroupCreate]
 ) -> UpsertSummary:
-    raise_if(duplicate_problems([r.code for r in rows], "code"))
+    upload = Upload.of(groups)
+    rows = upload.rows
+    upload.refuse_if(upload.duplicates([r.code for r in rows], "code"))
     written = await conn.fetch(
         Q["upsert_peer_groups"], [r.code for r in rows], [nfc(r.name) for r in rows]
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from evalsvc.domain.bulk import duplicate_problems, raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.catalog import Catalog, CatalogCreate, CatalogItem
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound
 from evalsvc.store.errors import translated
@@ -14,17 +14,25 @@ from evalsvc.store.sqlfiles import queries
 Q = queries("catalog")
 
 
-async def create_catalog(conn: asyncpg.Connection, new: CatalogCreate) -> Catalog:
-    """Store a new version of catalog ``new.name`` (next number), optionally published."""
-    raise_if(
-        [
-            FieldProblem(f"items[{p.row}].code" if p.row else "code", p.reason, p.row)
-            for p in duplicate_problems([i.code for i in new.items], "code")
-        ]
-    )
+async def create_catalog(conn: asyncpg.Connection, new: CatalogCreate) -> tuple[Catalog, bool]:
+    """Store a new version of catalog ``new.name`` (next number), optionally published.
+
+    Loading the same content as the newest version again stores nothing (it only publishes
+    that version if asked to): returns it with ``False`` for "not created".
+    """
+    checked = Upload.of(new.items)
+    checked.refuse_if(checked.duplicates([i.code for i in new.items], "code"))
     async with conn.transaction():
         # Two loads of the same name must not both take version N.
         await conn.execute("select pg_advisory_xact_lock(hashtext('catalog:' || $1))", new.name)
+        latest_id = await conn.fetchval(Q["latest"], new.name)
+        if latest_id is not None:
+            latest = await get_catalog(conn, latest_id, with_items=True)
+            if _same_content(latest, new):
+                if new.publish and latest.status == "draft":
+                    await conn.execute(Q["publish"], latest_id)
+                    latest = await get_catalog(conn, latest_id, with_items=True)
+                return latest, False
         version: int = await conn.fetchval(Q["next_version"], new.name)
         catalog_id: int = await conn.fetchval(
             Q["insert"],
@@ -49,7 +57,18 @@ async def create_catalog(conn: asyncpg.Connection, new: CatalogCreate) -> Catalo
         )
         if new.publish:
             await conn.execute(Q["publish"], catalog_id)
-    return await get_catalog(conn, catalog_id, with_items=True)
+    return await get_catalog(conn, catalog_id, with_items=True), True
+
+
+def _same_content(stored: Catalog, new: CatalogCreate) -> bool:
+    items = [(i.code, i.text, i.group, sorted(i.forms)) for i in stored.items or []]
+    wanted = [(i.code, i.text, i.group, sorted(i.forms)) for i in new.items]
+    return (
+        stored.title == new.title
+        and stored.is_sample == new.is_sample
+        and stored.points == new.points
+        and items == wanted
+    )
 
 
 async def publish_catalog(conn: asyncpg.Connection, catalog_id: int) -> Catalog:

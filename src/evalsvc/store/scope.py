@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import Forbidden
+from evalsvc.domain.errors import FieldProblem, Forbidden, NotFound
 from evalsvc.store.sqlfiles import queries
 
 QU = queries("units")
@@ -20,6 +20,23 @@ async def subtree_ids(conn: asyncpg.Connection, root_id: int) -> list[int]:
     return ids or []
 
 
+async def allowed_units(conn: asyncpg.Connection, principal: Principal) -> set[int] | None:
+    """The unit ids a scoped key may act on; None for city-wide keys."""
+    if principal.scope_unit_id is None:
+        return None
+    return set(await subtree_ids(conn, principal.scope_unit_id))
+
+
+def refuse_outside(problems: list[FieldProblem]) -> None:
+    """403 naming each row and unit that lies outside the key's subtree."""
+    if problems:
+        raise Forbidden(
+            f"{len(problems)} row(s) touch units outside the unit subtree of this API key; "
+            "nothing was stored",
+            problems,
+        )
+
+
 async def ensure_in_scope(
     conn: asyncpg.Connection, principal: Principal, unit_ids: list[int] | set[int]
 ) -> None:
@@ -30,3 +47,14 @@ async def ensure_in_scope(
     outside = sorted(set(unit_ids) - allowed)
     if outside:
         raise Forbidden(f"{len(outside)} unit(s) lie outside the unit subtree of this API key")
+
+
+async def ensure_visible(
+    conn: asyncpg.Connection, principal: Principal, unit_id: int, not_found: NotFound
+) -> None:
+    """Reads outside a scoped key's subtree answer "not found": a key must not learn which
+    codes exist elsewhere."""
+    if principal.scope_unit_id is not None and not await unit_in_subtree(
+        conn, principal.scope_unit_id, unit_id
+    ):
+        raise not_found

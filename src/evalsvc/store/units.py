@@ -8,38 +8,46 @@ import asyncpg
 import msgspec
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.bulk import duplicate_problems, raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound, RuleViolation
 from evalsvc.domain.units import Unit, UnitCreate, UpsertSummary
-from evalsvc.domain.vietnamese import nfc, sort_key
+from evalsvc.domain.vietnamese import fold, nfc, sort_key
 from evalsvc.store.listing import Filters, fetch_page
-from evalsvc.store.scope import ensure_in_scope, subtree_ids
+from evalsvc.store.scope import allowed_units, ensure_visible, refuse_outside, subtree_ids
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("units")
 
 
 async def upsert_units(
-    conn: asyncpg.Connection, rows: Sequence[UnitCreate], principal: Principal | None = None
+    conn: asyncpg.Connection,
+    units: Upload[UnitCreate] | Sequence[UnitCreate],
+    principal: Principal | None = None,
 ) -> UpsertSummary:
     """Insert or update units by code, in one transaction; any bad row stores nothing.
 
     Raises:
-        RuleViolation: duplicate codes in the upload, unknown parents, or a cycle.
+        RuleViolation: every problem found: bad rows, duplicate codes, unknown parents, a cycle.
+        Forbidden: rows outside a scoped key's subtree.
     """
+    upload = Upload.of(units)
+    rows = upload.rows
     codes = [r.code for r in rows]
-    problems = duplicate_problems(codes, "code")
     in_upload = set(codes)
     parents = {r.parent_code for r in rows if r.parent_code and r.parent_code not in in_upload}
     known = {rec["code"] for rec in await conn.fetch(Q["existing_codes"], list(parents))}
-    problems += [
-        FieldProblem("parent_code", f"no unit with code {r.parent_code!r}", n)
-        for n, r in enumerate(rows, start=1)
-        if r.parent_code and r.parent_code not in in_upload and r.parent_code not in known
-    ]
-    raise_if(problems)
+    upload.refuse_if(
+        [
+            *upload.duplicates(codes, "code"),
+            *(
+                FieldProblem("parent_code", f"no unit with code {r.parent_code!r}", n)
+                for n, r in upload.numbered()
+                if r.parent_code and r.parent_code not in in_upload and r.parent_code not in known
+            ),
+        ]
+    )
     if principal is not None and not principal.city_wide:
-        await _check_unit_scope(conn, principal, rows)
+        await _check_unit_scope(conn, principal, upload)
 
     names = [nfc(r.name) for r in rows]
     async with conn.transaction():
@@ -48,6 +56,7 @@ async def upsert_units(
             codes,
             names,
             [sort_key(n) for n in names],
+            [fold(n) for n in names],
             [nfc(r.kind) for r in rows],
             [nfc(r.ranking_block) if r.ranking_block else None for r in rows],
         )
@@ -58,7 +67,7 @@ async def upsert_units(
                 "the upload would make a unit its own ancestor; nothing was stored",
                 [
                     FieldProblem("parent_code", "creates a cycle in the unit tree", n)
-                    for n, code in enumerate(codes, start=1)
+                    for n, code in zip(upload.numbers, codes, strict=True)
                     if code in cyclic
                 ],
             )
@@ -80,6 +89,8 @@ async def upsert_units(
                 [r.code for r in with_years for _ in r.outstanding_years],  # type: ignore[union-attr]
                 [y for r in with_years for y in r.outstanding_years],  # type: ignore[union-attr]
             )
+        if years_changed:
+            await conn.execute(Q["touch"], list(years_changed))
     inserted = sum(1 for rec in written if rec["inserted"])
     changed = {rec["code"] for rec in written if not rec["inserted"]}
     changed |= ({rec["code"] for rec in moved} | years_changed) - {
@@ -102,26 +113,26 @@ async def create_unit(conn: asyncpg.Connection, row: UnitCreate, principal: Prin
 
 
 async def _check_unit_scope(
-    conn: asyncpg.Connection, principal: Principal, rows: Sequence[UnitCreate]
+    conn: asyncpg.Connection, principal: Principal, upload: Upload[UnitCreate]
 ) -> None:
-    """A scoped key may add or change units only below its own subtree root."""
-    ids = {
-        rec["code"]: rec["id"]
-        for rec in await conn.fetch(Q["ids_by_codes"], [r.code for r in rows])
-    }
-    parents = {
-        rec["code"]: rec["id"]
-        for rec in await conn.fetch(
-            Q["ids_by_codes"], [r.parent_code for r in rows if r.parent_code]
-        )
-    }
-    touched = set(ids.values()) | set(parents.values())
-    if principal.scope_unit_id in ids.values():
-        raise RuleViolation(
-            "a scoped key cannot change the root of its own subtree",
-            [FieldProblem("code", "is the root unit of this key's scope")],
-        )
-    await ensure_in_scope(conn, principal, touched)
+    """A scoped key may add or change units only strictly below its subtree root."""
+    rows = upload.rows
+    wanted = [r.code for r in rows] + [r.parent_code for r in rows if r.parent_code]
+    ids = {rec["code"]: rec["id"] for rec in await conn.fetch(Q["ids_by_codes"], wanted)}
+    allowed = await allowed_units(conn, principal) or set()
+    problems = []
+    for number, row in upload.numbered():
+        if ids.get(row.code) == principal.scope_unit_id:
+            problems.append(FieldProblem("code", "is the root unit of this key's scope", number))
+        elif row.code in ids and ids[row.code] not in allowed:
+            problems.append(FieldProblem("code", f"unit {row.code!r} is outside", number))
+        elif row.parent_code in ids and ids[row.parent_code] not in allowed:
+            problems.append(
+                FieldProblem("parent_code", f"unit {row.parent_code!r} is outside", number)
+            )
+        elif row.parent_code is None and row.code not in ids:
+            problems.append(FieldProblem("parent_code", "a new root unit is outside", number))
+    refuse_outside(problems)
 
 
 _LIST_FILTERS: dict[str, str] = {
@@ -129,7 +140,7 @@ _LIST_FILTERS: dict[str, str] = {
     "kind": "u.kind = ${}",
     "ranking_block": "u.ranking_block = ${}",
     "within": "u.id = any(${}::bigint[])",
-    "q": "u.name_key like '%' || ${} || '%'",
+    "q": "u.search_text like '%' || ${} || '%'",
 }
 
 
@@ -144,7 +155,7 @@ async def list_units(
     """Units in Vietnamese alphabetical order of name, filtered; scoped keys see their subtree."""
     active = {k: v for k, v in filters.items() if v is not None}
     if "q" in active:
-        active["q"] = sort_key(str(active["q"])).split("\x1f")[0]
+        active["q"] = fold(str(active["q"]))
     if not principal.city_wide:
         active["within"] = await subtree_ids(conn, principal.scope_unit_id)  # type: ignore[arg-type]
     page = await fetch_page(
@@ -159,10 +170,10 @@ async def list_units(
 
 async def get_unit(conn: asyncpg.Connection, code: str, principal: Principal) -> Unit:
     row = await conn.fetchrow(Q["select"] + " where u.code = $1", code)
+    missing = NotFound(f"no unit with code {code!r}", [FieldProblem("code", "not found")])
     if row is None:
-        raise NotFound(f"no unit with code {code!r}", [FieldProblem("code", "not found")])
-    if not principal.city_wide:
-        await ensure_in_scope(conn, principal, [row["id"]])
+        raise missing
+    await ensure_visible(conn, principal, row["id"], missing)
     return msgspec.convert(dict(row), Unit)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Conn
@@ -28,9 +28,15 @@ class CatalogController(Controller):
     async def get_catalog(self, conn: Conn, catalog_id: FromPath[int]) -> Catalog:
         return await store.get_catalog(conn, catalog_id, with_items=True)
 
-    @post("/", opt=ADMIN, summary="Load a new catalog version from JSON")
-    async def create_catalog(self, conn: Conn, data: JSONBody[CatalogCreate]) -> Catalog:
-        return await store.create_catalog(conn, data)
+    @post(
+        "/",
+        opt=ADMIN,
+        summary="Load a new catalog version from JSON",
+        description="201 with the new version; 200 with the newest version when its content "
+        "is identical (re-sending a catalog creates no new version).",
+    )
+    async def create_catalog(self, conn: Conn, data: JSONBody[CatalogCreate]) -> Response[Catalog]:
+        return _created(*await store.create_catalog(conn, data))
 
     @post(
         "/csv",
@@ -49,12 +55,12 @@ class CatalogController(Controller):
         group1_points: Annotated[float, QueryParameter(ge=0, le=30)] = 3.0,
         group2_points: Annotated[float, QueryParameter(ge=0, le=30)] = 2.0,
         group3_points: Annotated[float, QueryParameter(ge=0, le=30)] = 2.0,
-    ) -> Catalog:
+    ) -> Response[Catalog]:
         items = parse_upload(
             await request.body(),
             format_of(request.headers.get("content-type")),
             uploads.CATALOG_ITEMS,
-        )
+        ).valid_rows()
         new = CatalogCreate(
             name=name,
             title=title,
@@ -63,7 +69,7 @@ class CatalogController(Controller):
             publish=publish,
             points=GroupPoints(group1=group1_points, group2=group2_points, group3=group3_points),
         )
-        return await store.create_catalog(conn, new)
+        return _created(*await store.create_catalog(conn, new))
 
     @post("/{catalog_id:int}/publish", opt=ADMIN, status_code=200, summary="Publish (freeze)")
     async def publish_catalog(self, conn: Conn, catalog_id: FromPath[int]) -> Catalog:
@@ -72,3 +78,7 @@ class CatalogController(Controller):
     @delete("/{catalog_id:int}", opt=ADMIN, summary="Delete a draft (published ones are kept)")
     async def delete_catalog(self, conn: Conn, catalog_id: FromPath[int]) -> None:
         await store.delete_draft(conn, catalog_id)
+
+
+def _created(catalog: Catalog, created: bool) -> Response[Catalog]:
+    return Response(catalog, status_code=201 if created else 200)

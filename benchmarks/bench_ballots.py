@@ -1,0 +1,219 @@
+"""Peer ballot benchmarks: paper upload rate and the tally of a 3,000,000-ballot round.
+
+Targets (issue 3): upload ≥ 100,000 ballots/s; tally ≤ 2 s on a 2-core machine.
+Creates its own embedded PostgreSQL under a temporary folder. Seeded, synthetic city:
+units of 16 cadres (1 head, 1 deputy, 14 staff), every cadre ballots the 15 colleagues of
+their unit, so each target gets 15 ballots.
+
+    .venv/bin/python benchmarks/bench_ballots.py [--runs 3] [--upload 1000000] [--tally 3000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import numpy as np
+
+from evalsvc.domain.access import Principal, Role
+from evalsvc.domain.ballots import RoundCreate
+from evalsvc.store import ballot_rounds, ballots
+from evalsvc.store.ballot_blocks import read_blocks
+from evalsvc.store.ballot_rounds import form_items
+from evalsvc.store.ballot_tally import tally_round
+from evalsvc.store.database import ensure_database, start_embedded, with_database
+from evalsvc.store.migrations import migrate
+
+UNIT_SIZE = 16
+ADMIN = Principal(key_id=0, role=Role.ADMIN, scope_unit_id=None)
+N_LEADER, N_STAFF = 41, 36
+
+
+async def seed_city(conn: asyncpg.Connection, root_code: str, n_units: int) -> None:
+    """A root unit with ``n_units`` sub-units of 16 cadres each, by UNNEST batches."""
+    root = await conn.fetchval(
+        "insert into units (code, name, name_key, kind) values ($1, $1, $1, 'city') returning id",
+        root_code,
+    )
+    codes = [f"{root_code}-U{i}" for i in range(n_units)]
+    unit_ids = await conn.fetch(
+        "insert into units (code, name, name_key, parent_id, kind)"
+        " select c, c, c, $2, 'x' from unnest($1::text[]) c returning id",
+        codes,
+        root,
+    )
+    ids = np.repeat(np.array([r["id"] for r in unit_ids], np.int64), UNIT_SIZE)
+    positions = np.tile(np.array(["head", "deputy"] + ["staff"] * (UNIT_SIZE - 2)), n_units)
+    cadre_codes = [f"{root_code}-C{i}" for i in range(len(ids))]
+    await conn.execute(
+        "insert into cadres (code, full_name, name_key, personnel_type, position, unit_id)"
+        " select c, c, c, 'cong_chuc', p, u from unnest($1::text[], $2::text[], $3::bigint[])"
+        " as x (c, p, u)",
+        cadre_codes,
+        positions.tolist(),
+        ids.tolist(),
+    )
+
+
+async def seed_catalog(conn: asyncpg.Connection) -> int:
+    catalog_id = await conn.fetchval(
+        "insert into catalogs (name, version, title, is_sample) values ('bench', 1, 'bench', true)"
+        " returning id"
+    )
+    # 36 items on both forms, 5 more for leaders: leader form 41, staff form 36.
+    rows = [(catalog_id, f"I{i:02d}", f"item {i}", i % 3 + 1, True, i < 36, i) for i in range(41)]
+    await conn.executemany(
+        "insert into catalog_items (catalog_id, code, text, group_no, for_leader, for_staff,"
+        " ordinal) values ($1, $2, $3, $4, $5, $6, $7)",
+        rows,
+    )
+    await conn.execute("update catalogs set status = 'published' where id = $1", catalog_id)
+    return int(catalog_id)
+
+
+async def make_round(conn: asyncpg.Connection, root_code: str, catalog_id: int) -> int:
+    now = datetime.now(UTC)
+    data = RoundCreate(
+        title="bench",
+        unit=root_code,
+        period="2026-Q1",
+        catalog_id=catalog_id,
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+        include_subunits=True,
+    )
+    created = await ballot_rounds.create_round(conn, ADMIN, data)
+    await conn.execute("update ballot_rounds set status = 'open' where id = $1", created["id"])
+    return int(created["id"])
+
+
+def paper_csv(root_code: str, n_cadres: int, per_target: int, seed: int) -> bytes:
+    """``per_target`` ballots for each cadre; most items rarely observed, a few targets often."""
+    rng = np.random.default_rng(seed)
+    target = np.repeat(np.arange(n_cadres), per_target)
+    is_leader = target % UNIT_SIZE < 2
+    n = len(target)
+    propensity = np.where(rng.random(n_cadres) < 0.05, 0.45, 0.03)[target]
+    draw = rng.random((n, N_LEADER))
+    grid = np.full((n, N_LEADER), ord("0"), np.uint8)
+    grid[draw < propensity[:, None]] = ord("1")
+    grid[draw > 0.96] = ord("x")
+    levels = np.array(["", "KHT", "HT", "HTT", "HTXS"])[rng.integers(0, 5, n)]
+    confidence = np.array(["", "low", "normal", "high"])[rng.integers(0, 4, n)]
+    lines = ["target,marks,level,confidence"]
+    rows = grid.tobytes()
+    for i in range(n):
+        width = N_LEADER if is_leader[i] else N_STAFF
+        marks = rows[i * N_LEADER : i * N_LEADER + width].decode()
+        lines.append(f"{root_code}-C{target[i]},{marks},{levels[i]},{confidence[i]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def bench_upload(
+    conn: asyncpg.Connection, catalog_id: int, n_ballots: int, runs: int
+) -> None:
+    n_units = n_ballots // (UNIT_SIZE * (UNIT_SIZE - 1)) + 1
+    await seed_city(conn, "UP", n_units)
+    n_cadres = n_units * UNIT_SIZE
+    body = paper_csv("UP", n_cadres, UNIT_SIZE - 1, seed=1)
+    total = n_cadres * (UNIT_SIZE - 1)
+    rates = []
+    for run in range(runs):
+        round_id = await make_round(conn, "UP", catalog_id)
+        start = time.perf_counter()
+        result = await ballots.upload_paper(conn, ADMIN, round_id, body, "text/csv", f"run-{run}")
+        elapsed = time.perf_counter() - start
+        assert result["ballots"] == total
+        rates.append(total / elapsed)
+        print(
+            f"  upload run {run + 1}: {total:,} ballots in {elapsed:.2f} s "
+            f"({total / elapsed:,.0f} ballots/s)"
+        )
+    print(
+        f"UPLOAD median: {statistics.median(rates):,.0f} ballots/s for {total:,} paper ballots "
+        f"({len(body) / 1e6:.0f} MB CSV; target >= 100,000/s)"
+    )
+
+
+async def bench_tally(conn: asyncpg.Connection, catalog_id: int, n_ballots: int, runs: int) -> None:
+    n_units = n_ballots // (UNIT_SIZE * (UNIT_SIZE - 1))
+    await seed_city(conn, "TL", n_units)
+    round_id = await make_round(conn, "TL", catalog_id)
+    n_cadres = n_units * UNIT_SIZE
+    chunk_units = 4000
+    for part, first in enumerate(range(0, n_units, chunk_units)):
+        # Upload in slices of units (each a valid CSV for its targets).
+        units = range(first, min(first + chunk_units, n_units))
+        sub = paper_csv("TL", n_cadres, UNIT_SIZE - 1, seed=10 + part)
+        lines = sub.split(b"\n")
+        keep = [lines[0]] + [
+            lines[1 + i]
+            for u in units
+            for i in range(u * UNIT_SIZE * (UNIT_SIZE - 1), (u + 1) * UNIT_SIZE * (UNIT_SIZE - 1))
+        ]
+        await ballots.upload_paper(
+            conn, ADMIN, round_id, b"\n".join(keep) + b"\n", "text/csv", f"load-{part}"
+        )
+    total = await conn.fetchval("select sum(n_ballots) from ballots where round_id = $1", round_id)
+    await conn.execute("vacuum analyze ballots")
+    forms = await form_items(conn, catalog_id)
+    timings = []
+    for run in range(runs):
+        tx = conn.transaction()
+        await tx.start()
+        start = time.perf_counter()
+        _, recs = await read_blocks(conn, round_id)
+        read = time.perf_counter() - start
+        await tally_round(conn, round_id, 5, forms)
+        elapsed = time.perf_counter() - start
+        flags = await conn.fetchval(
+            "select count(*) from ballot_flags where round_id = $1", round_id
+        )
+        await tx.rollback()
+        timings.append(elapsed)
+        print(
+            f"  tally run {run + 1}: {elapsed:.2f} s for {len(recs):,} ballots, "
+            f"{n_cadres:,} targets, {flags:,} flags (reading the blocks alone took {read:.2f} s)"
+        )
+    print(
+        f"TALLY median: {statistics.median(timings):.2f} s for {total:,} ballots "
+        f"(read blocks + count + store tallies and flags; target <= 2 s)"
+    )
+    start = time.perf_counter()
+    await ballot_rounds.close_round(conn, ADMIN, round_id)
+    print(f"CLOSE (tally + status, paper-only round, once): {time.perf_counter() - start:.2f} s")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--upload", type=int, default=1_000_000)
+    parser.add_argument("--tally", type=int, default=3_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="evalsvc-bench-") as tmp:
+        server = await asyncio.to_thread(start_embedded, Path(tmp) / "pgdata")
+        await ensure_database(server, "bench")
+        conn = await asyncpg.connect(with_database(server, "bench"))
+        try:
+            await migrate(conn)
+            catalog_id = await seed_catalog(conn)
+            await bench_upload(conn, catalog_id, args.upload, args.runs)
+            await bench_tally(conn, catalog_id, args.tally, args.runs)
+        finally:
+            await conn.close()
+    print(f"peak RSS {peak_rss_mib():,.0f} MiB; {__import__('os').cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,99 @@
+"""Recomputation jobs and result periods (vocabulary only; no I/O)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from evalsvc.domain.codes import Code
+from evalsvc.domain.errors import field_error
+
+PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$"
+Period = Annotated[
+    str,
+    msgspec.Meta(pattern=PERIOD_PATTERN, description="A month 'YYYY-MM' or a year 'YYYY'."),
+]
+JobState = Literal["queued", "running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodSpan:
+    """A rating period: a month or a whole year."""
+
+    text: str
+    kind: Literal["month", "year"]
+    first_month: date
+    months: int
+
+    @property
+    def year(self) -> int:
+        return self.first_month.year
+
+    def month_starts(self) -> list[date]:
+        return [date(self.year, self.first_month.month + i, 1) for i in range(self.months)]
+
+    def previous(self) -> str:
+        """The period before (movement in rankings is against it)."""
+        if self.kind == "year":
+            return str(self.year - 1)
+        y, m = self.year, self.first_month.month - 1
+        if m == 0:
+            y, m = y - 1, 12
+        return f"{y:04d}-{m:02d}"
+
+
+def parse_period(text: str, field: str = "period") -> PeriodSpan:
+    """``"2026-05"`` -> the month, ``"2026"`` -> the year.
+
+    Raises:
+        RuleViolation: naming ``field``.
+    """
+    if not re.fullmatch(PERIOD_PATTERN, text or ""):
+        raise field_error(field, "must be a month 'YYYY-MM' or a year 'YYYY'")
+    year = int(text[:4])
+    if not 2000 <= year <= 2100:
+        raise field_error(field, "year must be between 2000 and 2100")
+    if len(text) == 4:
+        return PeriodSpan(text, "year", date(year, 1, 1), 12)
+    return PeriodSpan(text, "month", date(year, int(text[5:]), 1), 1)
+
+
+class RecomputeRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /recomputations``: what to recompute.
+
+    Attributes:
+        period: ``YYYY-MM`` (a month) or ``YYYY`` (a year).
+        unit_code: recompute only this unit's subtree (the rest of the published set is
+            carried forward); omitted = the whole city.
+        profile: a built-in profile name (``nd335``, ``qd366``, ``hn3814``).
+        changes: optional profile field changes on top of ``profile``.
+    """
+
+    period: Period
+    unit_code: Code | None = None
+    profile: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "nd335"
+    changes: dict[str, Any] | None = None
+
+
+class Job(msgspec.Struct, kw_only=True):
+    """A recomputation job as callers see it."""
+
+    id: int
+    period: str
+    unit_code: str | None
+    profile_name: str
+    profile_version: str
+    state: JobState
+    stage: str
+    percent: float
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    timings: dict[str, float]
+    counts: dict[str, int]
+    error: str | None
+    run_id: int | None

@@ -1,0 +1,463 @@
+"""Read a city-period from PostgreSQL into the scoring core's input arrays.
+
+Every table is read with one binary COPY into numpy arrays (``store.copyio``); ids are
+mapped to rows with ``np.searchsorted`` on the sorted id arrays. Tasks come from the
+per-(cadre, month) totals the ingestion keeps (``task_month_totals``), never from the raw
+records. Tables of parts that are not installed (ingestion, ballots) read as empty, so a
+registry-only database still recomputes (every month then lacks a task basis).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import date
+from typing import Any
+
+import asyncpg
+import numpy as np
+import numpy.typing as npt
+
+from evalsvc.domain.recompute import PeriodSpan
+from evalsvc.scoring import (
+    DisciplineRecords,
+    Manifestations,
+    MonthInputs,
+    Org,
+    Profile,
+    Remediation,
+    TaskSums,
+    YearInputs,
+)
+from evalsvc.store import copyio
+
+I64 = npt.NDArray[np.int64]
+MICRO = 1e-6  # task_month_totals keeps weighted sums in millionths of a converted unit
+DISCIPLINE_FORMS = (
+    "khien_trach",
+    "canh_cao",
+    "ha_bac_luong",
+    "giang_chuc",
+    "cach_chuc",
+    "buoc_thoi_viec",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class City:
+    """One period's inputs with the ids behind the rows.
+
+    Attributes:
+        period: the period read.
+        cadre_ids: ``(n,)`` sorted cadre ids (row i is cadre ``cadre_ids[i]``).
+        unit_ids: ``(u,)`` sorted unit ids.
+        org: the organisation.
+        year: the year's inputs; for a month run ``periods`` holds that one month.
+        counts: rows read per table.
+    """
+
+    period: PeriodSpan
+    cadre_ids: I64
+    unit_ids: I64
+    org: Org
+    year: YearInputs
+    counts: dict[str, int]
+
+
+def yyyymm(d: date) -> int:
+    return d.year * 100 + d.month
+
+
+def _rows(ids: I64, values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """Rows of ``values`` in the sorted ``ids`` and whether each value was found."""
+    pos = np.searchsorted(ids, values)
+    pos = np.minimum(pos, max(len(ids) - 1, 0))
+    found = (ids[pos] == values) if len(ids) else np.zeros(len(values), dtype=bool)
+    return pos.astype(np.int64), found
+
+
+async def _tables(conn: asyncpg.Connection) -> set[str]:
+    names = (
+        "task_month_totals",
+        "supervisor_assessments",
+        "remediation_items",
+        "discipline_records",
+        "confidence_votes",
+        "unit_indicators",
+        "ballot_flags",
+        "ballot_tallies",
+        "ballot_rounds",
+    )
+    rows = await conn.fetch(
+        "select t from unnest($1::text[]) t where to_regclass(t) is not null", list(names)
+    )
+    return {r["t"] for r in rows}
+
+
+async def read_org(conn: asyncpg.Connection, year: int) -> tuple[I64, I64, Org]:
+    """Cadres and units as arrays (cadres_pkey / units_pkey order)."""
+    cid, cunit, pos, peer, code_rank = await copyio.read(
+        conn,
+        """
+        select id, unit_id,
+               (case position when 'head' then 2 when 'deputy' then 1 else 0 end)::int2,
+               coalesce(peer_group_id, 0),
+               (rank() over (order by code collate "C"))::int4
+        from cadres order by id
+        """,
+        ["int8", "int8", "int2", "int8", "int4"],
+    )
+    uid, parent, block, outstanding = await copyio.read(
+        conn,
+        """
+        select u.id, coalesce(u.parent_id, -1),
+               (case when u.ranking_block is null then -1
+                     else dense_rank() over (order by u.ranking_block nulls last) - 1 end)::int4,
+               exists (select 1 from unit_outstanding_years o
+                       where o.unit_id = u.id and o.year = $1)
+        from units u order by u.id
+        """,
+        ["int8", "int8", "int4", "bool"],
+        year,
+    )
+    unit_rows, _ = _rows(uid, cunit)
+    parent_rows, has_parent = _rows(uid, parent)
+    org = Org(
+        position=pos.astype(np.int8),
+        unit=unit_rows,
+        peer_group=peer,
+        code=code_rank.astype(np.int64),
+        unit_parent=np.where(has_parent, parent_rows, -1).astype(np.int64),
+        unit_block=block.astype(np.int64),
+        unit_outstanding=outstanding,
+    )
+    return cid, uid, org
+
+
+def _whole_months(start: npt.NDArray[Any], end: npt.NDArray[Any]) -> tuple[I64, I64]:
+    """First and last whole calendar month (as months since 1970) of date spans."""
+    s = start.astype("datetime64[D]")
+    e = end.astype("datetime64[D]")
+    sm = s.astype("datetime64[M]")
+    first = sm.astype(np.int64) + (s != sm.astype("datetime64[D]"))
+    em = e.astype("datetime64[M]")
+    month_end = (em + 1).astype("datetime64[D]") - 1
+    last = em.astype(np.int64) - (e != month_end)
+    return first.astype(np.int64), last.astype(np.int64)
+
+
+async def read_months(
+    conn: asyncpg.Connection, cadre_ids: I64, period: PeriodSpan
+) -> tuple[npt.NDArray[np.bool_], I64, I64]:
+    """Activity per cadre and month of the year (Decree 90: whole calendar months).
+
+    Returns:
+        ``(active (12, n) employed and not absent, months_employed (n,),
+        months_absent_non_maternity (n,))`` over the calendar year.
+    """
+    n = len(cadre_ids)
+    y0 = (np.datetime64(f"{period.year}-01", "M")).astype(np.int64)
+    sc, ss, se = await copyio.read(
+        conn,
+        "select cadre_id, start_date, coalesce(end_date, '2999-12-31') from employment_spells",
+        ["int8", "date", "date"],
+    )
+    ac, ak, a_s, a_e = await copyio.read(
+        conn,
+        "select cadre_id, kind = 'maternity', start_date, end_date from absences "
+        "where end_date >= $1 and start_date <= $2",
+        ["int8", "bool", "date", "date"],
+        date(period.year, 1, 1),
+        date(period.year, 12, 31),
+    )
+    employed = np.zeros((12, n), dtype=bool)
+    absent_any = np.zeros((12, n), dtype=bool)
+    absent_other = np.zeros((12, n), dtype=bool)
+    rows, ok = _rows(cadre_ids, sc)
+    f, last = _whole_months(ss, se)
+    arows, aok = _rows(cadre_ids, ac)
+    af, al = _whole_months(a_s, a_e)
+    for i in range(12):
+        m = y0 + i
+        employed[i, rows[ok & (f <= m) & (last >= m)]] = True
+        hit = aok & (af <= m) & (al >= m)
+        absent_any[i, arows[hit]] = True
+        absent_other[i, arows[hit & ~ak]] = True
+    active = employed & ~absent_any
+    months_employed = employed.sum(axis=0).astype(np.int64)
+    months_absent = (absent_other & employed).sum(axis=0).astype(np.int64)
+    return active, months_employed, months_absent
+
+
+async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profile) -> City:
+    """Everything the scoring core needs for ``period`` (a month, or a whole year)."""
+    tables = await _tables(conn)
+    counts: dict[str, int] = {}
+    cadre_ids, unit_ids, org = await read_org(conn, period.year)
+    n, u = org.n, org.u
+    counts["cadres"], counts["units"] = n, u
+    active, months_employed, months_absent = await read_months(conn, cadre_ids, period)
+    first, last = period.month_starts()[0], period.month_starts()[-1]
+    lo, hi = yyyymm(first), yyyymm(last)
+    last_day = ((np.datetime64(last, "M") + 1).astype("datetime64[D]") - 1).item()
+
+    # Task totals of the period's months (task_month_totals_month_idx).
+    tm = tc = None
+    if "task_month_totals" in tables:
+        tc_, tm_, ka, kd, kq, kt, rec, exc, late = await copyio.read(
+            conn,
+            "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
+            "records, exceeded_records, late_records "
+            "from task_month_totals where month between $1 and $2",
+            ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
+            lo,
+            hi,
+        )
+        tc, tm = tc_, tm_
+        counts["task_month_totals"] = len(tc_)
+        tsums = (ka, kd, kq, kt, rec, exc, late)
+
+    # Supervisor assessments (supervisor_assessments_month_idx).
+    if "supervisor_assessments" in tables:
+        sa = await copyio.read(
+            conn,
+            "select cadre_id, month, politics, capacity, innovation, "
+            "coalesce(organising, 'NaN'), coalesce(cohesion, 'NaN') "
+            "from supervisor_assessments where month between $1 and $2",
+            ["int8", "int4", "float8", "float8", "float8", "float8", "float8"],
+            lo,
+            hi,
+        )
+        counts["supervisor_assessments"] = len(sa[0])
+    else:
+        sa = None
+
+    # Unit indicators (unit_indicators_month_idx).
+    if "unit_indicators" in tables:
+        ui = await copyio.read(
+            conn,
+            "select unit_id, month, coalesce(satisfaction_pct, 'NaN') from unit_indicators "
+            "where month between $1 and $2",
+            ["int8", "int4", "float8"],
+            lo,
+            hi,
+        )
+    else:
+        ui = None
+
+    # Discipline effective in the year (discipline_records_effective_idx).
+    disc_cadre = disc_month = disc_form = disc_violation = np.zeros(0, dtype=np.int64)
+    disc_before = np.zeros(0, dtype=bool)
+    if "discipline_records" in tables:
+        dc, dm, dform, dviol, dbefore = await copyio.read(
+            conn,
+            """
+            select d.cadre_id, (extract(year from d.effective_on) * 100
+                                + extract(month from d.effective_on))::int4,
+                   (array_position($3::text[], d.form) - 1)::int4,
+                   (dense_rank() over (order by d.cadre_id, d.violation_id))::int8,
+                   exists (select 1 from discipline_records e
+                           where e.cadre_id = d.cadre_id and e.violation_id = d.violation_id
+                             and e.effective_on < $1)
+            from discipline_records d
+            where d.effective_on between $1 and $2
+            """,
+            ["int8", "int4", "int4", "int8", "bool"],
+            date(period.year, 1, 1),
+            date(period.year, 12, 31),
+            list(DISCIPLINE_FORMS),
+        )
+        disc_cadre, disc_month, disc_form, disc_violation, disc_before = (
+            dc,
+            dm.astype(np.int64),
+            dform.astype(np.int64),
+            dviol,
+            dbefore,
+        )
+        counts["discipline_records"] = len(dc)
+
+    # Remediation items due up to the end of the year (remediation_items_due_idx).
+    rem_c = rem_u = Remediation.empty()
+    if "remediation_items" in tables:
+        rc, ru, rdue, rver, rcanc = await copyio.read(
+            conn,
+            "select coalesce(cadre_id, -1), coalesce(unit_id, -1), due_on, "
+            "coalesce(verified_on, '0001-01-01'), status = 'cancelled' "
+            "from remediation_items where due_on between $1 and $2",
+            ["int8", "int8", "date", "date", "bool"],
+            date(period.year, 1, 1),
+            date(period.year, 12, 31),
+        )
+        ver = np.where(rver == np.datetime64("0001-01-01"), np.datetime64("NaT"), rver).astype(
+            "datetime64[D]"
+        )
+        crow, cok = _rows(cadre_ids, rc)
+        urow, uok = _rows(unit_ids, ru)
+        rem_c = Remediation(crow[cok], rdue[cok], ver[cok], rcanc[cok])
+        rem_u = Remediation(urow[uok], rdue[uok], ver[uok], rcanc[uok])
+        counts["remediation_items"] = len(rc)
+
+    # Formal QĐ 96 votes in the year: the latest vote's low share.
+    conf = np.full(n, np.nan)
+    if "confidence_votes" in tables:
+        vc, vlow = await copyio.read(
+            conn,
+            "select distinct on (cadre_id) cadre_id, low::float8 / greatest(present, 1) "
+            "from confidence_votes where vote_date between $1 and $2 "
+            "order by cadre_id, vote_date desc",
+            ["int8", "float8"],
+            date(period.year, 1, 1),
+            date(period.year, 12, 31),
+        )
+        r, ok = _rows(cadre_ids, vc)
+        conf[r[ok]] = vlow[ok]
+
+    # Ballots: confirmed items and low-confidence flags of closed rounds covering a month.
+    bal = low = None
+    if {"ballot_flags", "ballot_tallies", "ballot_rounds"} <= tables:
+        bal = await copyio.read(
+            conn,
+            """
+            select f.target_id, (dense_rank() over (order by f.item_code))::int8,
+                   f.group_no::int8, r.period_start, r.period_end
+            from ballot_flags f join ballot_rounds r on r.id = f.round_id
+            where r.status = 'closed' and f.flag = 'confirmed'
+              and r.period_end >= $1 and r.period_start <= $2
+            """,
+            ["int8", "int8", "int8", "date", "date"],
+            first,
+            last_day,
+        )
+        low = await copyio.read(
+            conn,
+            """
+            select t.target_id, r.period_start, r.period_end
+            from ballot_tallies t join ballot_rounds r on r.id = t.round_id
+            where r.status = 'closed' and t.low_confidence
+              and r.period_end >= $1 and r.period_start <= $2
+            """,
+            ["int8", "date", "date"],
+            first,
+            last_day,
+        )
+        counts["ballot_flags"] = len(bal[0])
+
+    periods: list[MonthInputs] = []
+    full = profile.sub_criterion_max
+    for start in period.month_starts():
+        ym = yyyymm(start)
+        mi = start.month - 1
+        if tm is not None and tc is not None:
+            sel = tm == ym
+            rows, ok = _rows(cadre_ids, tc[sel])
+            ka, kd, kq, kt, rec, exc, late = (x[sel][ok] for x in tsums)
+            kdone = kd * MICRO
+            share = 1.0 / np.maximum(rec, 1)
+            tasks = TaskSums(
+                rows[ok],
+                ka * MICRO,
+                kdone,
+                kq * MICRO,
+                kt * MICRO,
+                # The totals count exceeded / late records, not their k·done: the gates
+                # (qd366) use the record share as the k·done share (docs/recompute.md).
+                kdone * exc * share,
+                kdone * late * share,
+                error_penalty=0.25,
+                delay_penalty=0.25,
+            )
+        else:
+            z = np.zeros(0)
+            tasks = TaskSums(np.zeros(0, dtype=np.int64), z, z, z, z, z, z)
+        sub = np.full((n, 3), full)
+        has = np.zeros(n, dtype=bool)
+        capacity = np.full(n, np.nan)
+        cohesion = np.full(n, np.nan)
+        if sa is not None:
+            sel = sa[1] == ym
+            rows, ok = _rows(cadre_ids, sa[0][sel])
+            rr = rows[ok]
+            scale = full / 10.0  # stored on the decree's 0-10 scale
+            sub[rr] = np.stack([sa[2][sel][ok], sa[3][sel][ok], sa[4][sel][ok]], axis=1) * scale
+            has[rr] = True
+            capacity[rr] = sa[5][sel][ok]
+            cohesion[rr] = sa[6][sel][ok]
+        sat = np.full(u, np.nan)
+        if ui is not None:
+            sel = ui[1] == ym
+            rows, ok = _rows(unit_ids, ui[0][sel])
+            sat[rows[ok]] = ui[2][sel][ok]
+        discipline = np.zeros(n, dtype=np.int64)
+        if len(disc_cadre):
+            rows, ok = _rows(cadre_ids, disc_cadre[disc_month == ym])
+            discipline = np.bincount(rows[ok], minlength=n).astype(np.int64)
+        man = Manifestations.empty()
+        low_conf = np.zeros(n, dtype=bool)
+        month_end = np.datetime64(start, "M") + 1
+        covers = None
+        if bal is not None and low is not None:
+            m0 = np.datetime64(start, "D")
+            m1 = month_end.astype("datetime64[D]") - 1
+            covers = (bal[3] <= m1) & (bal[4] >= m0)
+            rows, ok = _rows(cadre_ids, bal[0][covers])
+            man = Manifestations(rows[ok], bal[1][covers][ok], bal[2][covers][ok])
+            lc = (low[1] <= m1) & (low[2] >= m0)
+            rows, ok = _rows(cadre_ids, low[0][lc])
+            low_conf[rows[ok]] = True
+        periods.append(
+            MonthInputs(
+                period=np.datetime64(start, "M"),
+                tasks=tasks,
+                active=active[mi],
+                sub_criteria=sub,
+                has_assessment=has,
+                capacity=capacity,
+                cohesion=cohesion,
+                manifestations=man,
+                discipline=discipline,
+                low_confidence=low_conf,
+                bonus=np.zeros(n),
+                satisfaction=sat,
+            )
+        )
+
+    drow, dok = _rows(cadre_ids, disc_cadre)
+    year = YearInputs(
+        periods=periods,
+        remediation=rem_c,
+        unit_remediation=rem_u,
+        months_employed=months_employed,
+        months_absent=months_absent,
+        discipline=DisciplineRecords(
+            drow[dok], disc_violation[dok], disc_form[dok], disc_before[dok]
+        ),
+        degradation=np.zeros(n, dtype=bool),
+        corruption_in_charge=np.zeros(n, dtype=bool),
+        confidence_low_share=conf,
+    )
+    return City(period, cadre_ids, unit_ids, org, year, counts)
+
+
+def fingerprint(city: City, profile: Profile) -> str:
+    """blake2b of every input array and the profile: equal inputs give equal fingerprints."""
+    h = hashlib.blake2b(digest_size=20)
+
+    def feed(x: Any) -> None:
+        if isinstance(x, np.ndarray):
+            h.update(str(x.dtype).encode())
+            h.update(np.ascontiguousarray(x).tobytes())
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                feed(getattr(x, f.name))
+        elif isinstance(x, list | tuple):
+            for item in x:
+                feed(item)
+        else:
+            h.update(repr(x).encode())
+
+    feed(city.cadre_ids)
+    feed(city.unit_ids)
+    feed(city.org)
+    feed(city.year)
+    h.update(repr(sorted(profile.to_dict().items())).encode())
+    return h.hexdigest()

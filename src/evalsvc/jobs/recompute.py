@@ -1,0 +1,240 @@
+"""City-wide and subtree recomputation: read → score (off the event loop) → write → publish.
+
+A job is created by :func:`request` (one unfinished job per period and scope, see
+``store.jobs``) and run by :func:`run_job` on a connection it holds for the whole run
+(its worker advisory lock lives on that session). Stages and their share of the progress
+bar: reading 0-30 %, scoring 30-60 %, writing 60-95 %, publishing 95-100 %.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import numpy as np
+
+from evalsvc.domain.access import Principal
+from evalsvc.domain.errors import DomainError, RuleViolation, field_error
+from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
+from evalsvc.jobs import inputs
+from evalsvc.jobs.compute import Columns, Computed, compute
+from evalsvc.jobs.rerank import merge_units
+from evalsvc.scoring import Profile, profile_from_dict
+from evalsvc.scoring.profiles import PROFILES
+from evalsvc.store import jobs as job_store
+from evalsvc.store import results as result_store
+from evalsvc.store.scope import ensure_in_scope, subtree_ids
+from evalsvc.store.units import unit_id as unit_id_of
+
+Hook = Callable[[str], Awaitable[None]]
+"""Called at every stage boundary with the stage name (tests inject failures here)."""
+Progress = Callable[[str, float], None]
+
+STAGES = {"reading": 0.0, "scoring": 30.0, "writing": 60.0, "publishing": 95.0}
+
+
+def resolve_profile(name: str, changes: dict[str, Any] | None) -> Profile:
+    """A built-in profile, optionally changed (validated by the scoring core).
+
+    Raises:
+        RuleViolation: unknown profile or a bad change, naming the field.
+    """
+    if name not in PROFILES:
+        raise field_error("profile", f"unknown profile; one of {', '.join(sorted(PROFILES))}")
+    base = PROFILES[name]
+    if not changes:
+        return base
+    try:
+        return profile_from_dict({**base.to_dict(), **changes})
+    except ValueError as exc:
+        field, _, reason = str(exc).partition(": ")
+        raise field_error(f"changes.{field}", reason or str(exc)) from exc
+
+
+async def request(
+    conn: asyncpg.Connection, req: RecomputeRequest, principal: Principal
+) -> tuple[Job, bool]:
+    """Create a queued job (or find the unfinished one of the same period and scope)."""
+    parse_period(req.period)
+    profile = resolve_profile(req.profile, req.changes)
+    scope = None
+    if req.unit_code is not None:
+        scope = await unit_id_of(conn, req.unit_code, "unit_code")
+        await ensure_in_scope(conn, principal, [scope])
+    return await job_store.request_job(
+        conn,
+        period=req.period,
+        scope_unit_id=scope,
+        profile=profile.to_dict(),
+        requested_by=principal.key_id,
+    )
+
+
+def _select(columns: Columns, mask: np.ndarray[Any, Any]) -> Columns:
+    out: Columns = {}
+    for name, (t, v) in columns.items():
+        arr = np.asarray(v)
+        out[name] = (t, arr[mask] if arr.ndim else v)
+    return out
+
+
+async def run_job(
+    conn: asyncpg.Connection,
+    job_id: int,
+    *,
+    hook: Hook | None = None,
+    on_progress: Progress | None = None,
+    intervals: bool = True,
+) -> Job:
+    """Run a queued job to the end: succeeded with a published run, or failed with why.
+
+    Cancellation (or any error) marks the job failed and leaves the published set as it
+    was; rows of the unfinished run are rolled back with their transaction.
+    """
+    row = await job_store.start_job(conn, job_id)
+    period = parse_period(row["period"])
+    scope: int | None = row["scope_unit_id"]
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    clock = [t_all]
+
+    async def stage(name: str, pct: float | None = None) -> None:
+        now = time.perf_counter()
+        if hook is not None:
+            await hook(name)
+        if pct is not None:
+            await job_store.progress(conn, job_id, name, pct, timings)
+            if on_progress is not None:
+                on_progress(name, pct)
+            clock[0] = now
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = round(now - clock[0], 4)
+        clock[0] = now
+
+    run_id: int | None = None
+    try:
+        profile = profile_from_dict(row["profile"])
+        await stage("reading", STAGES["reading"])
+        city = await inputs.read_city(conn, period, profile)
+        base = await result_store.published_run(conn, period.text)
+        previous = await result_store.previous_ranks(conn, period.previous(), period.kind == "year")
+        lap("read")
+        await stage("scoring", STAGES["scoring"])
+        fp = await asyncio.to_thread(inputs.fingerprint, city, profile)
+        seed = int(fp[:15], 16)
+        result: Computed = await asyncio.to_thread(
+            compute, city, profile, seed, previous, intervals
+        )
+        lap("score")
+        await stage("writing", STAGES["writing"])
+        counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
+        run_id = await _write(conn, job_id, city, result, profile, fp, seed, scope, base, stage)
+        lap("write")
+        await stage("publishing", STAGES["publishing"])
+        await result_store.publish(
+            conn,
+            run_id,
+            period.text,
+            base,
+            scope is not None and base is not None,
+            timings,
+            counts,
+        )
+        lap("publish")
+        timings["total"] = round(time.perf_counter() - t_all, 4)
+        await job_store.succeed(conn, job_id, run_id, timings, counts)
+        if on_progress is not None:
+            on_progress("done", 100.0)
+    except BaseException as exc:
+        message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, asyncio.CancelledError):
+            message = "cancelled"
+        try:
+            if run_id is not None:
+                await asyncio.shield(result_store.discard_run(conn, run_id))
+            await asyncio.shield(job_store.fail(conn, job_id, message, timings))
+        finally:
+            await asyncio.shield(job_store.release(conn, row["period"], scope))
+        raise
+    await job_store.release(conn, row["period"], scope)
+    return await job_store.get_job(conn, job_id)
+
+
+async def _write(
+    conn: asyncpg.Connection,
+    job_id: int,
+    city: inputs.City,
+    result: Computed,
+    profile: Profile,
+    fp: str,
+    seed: int,
+    scope: int | None,
+    base: int | None,
+    stage: Callable[[str], Awaitable[None]],
+) -> int:
+    """Write the run's rows in one transaction (all or nothing); return the run id."""
+    period = city.period
+    async with conn.transaction():
+        run_id = await result_store.create_run(
+            conn,
+            job_id=job_id,
+            period=period.text,
+            kind=period.kind,
+            first_month=period.first_month,
+            months=period.months,
+            scope_unit_id=scope,
+            base_run_id=base if scope is not None else None,
+            profile=profile.to_dict(),
+            fingerprint=fp,
+            seed=seed,
+        )
+        cm, cy, un = result.cadre_months, result.cadre_years, result.units
+        n = city.org.n
+        months = period.months if period.kind == "year" else 1
+        if scope is not None and base is not None:
+            sub_units = np.asarray(await subtree_ids(conn, scope), dtype=np.int64)
+            cadre_in = np.isin(city.unit_ids[city.org.unit], sub_units)
+            sub_cadres = city.cadre_ids[cadre_in]
+            cm = _select(cm, np.tile(cadre_in, months))
+            if cy is not None:
+                cy = _select(cy, cadre_in)
+            un = await merge_units(conn, city, base, un, sub_units)
+            n = int(cadre_in.sum())
+            await result_store.copy_forward(conn, run_id, base, sub_cadres.tolist(), cy is not None)
+            await stage("write:copied_forward")
+        await result_store.write_rows(conn, "result_cadre_months", run_id, cm, n * months)
+        await stage("write:cadre_months")
+        if cy is not None:
+            await result_store.write_rows(conn, "result_cadre_years", run_id, cy, n)
+            await stage("write:cadre_years")
+        n_unit_rows = len(np.asarray(un["unit_id"][1]))
+        await result_store.write_rows(conn, "result_units", run_id, un, n_unit_rows)
+        await stage("write:units")
+    return run_id
+
+
+async def recompute(
+    conn: asyncpg.Connection,
+    req: RecomputeRequest,
+    principal: Principal,
+    *,
+    on_progress: Progress | None = None,
+    hook: Hook | None = None,
+) -> Job:
+    """Request and run a job in this process (the CLI path).
+
+    Raises:
+        RuleViolation: a job of the same period and scope is already running elsewhere.
+    """
+    job, created = await request(conn, req, principal)
+    if not created:
+        raise RuleViolation(
+            f"recomputation {job.id} of {job.period} is already {job.state}; "
+            f"follow it with GET /recomputations/{job.id}"
+        )
+    return await run_job(conn, job.id, on_progress=on_progress, hook=hook)

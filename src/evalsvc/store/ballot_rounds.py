@@ -1,0 +1,339 @@
+"""Ballot rounds: create and edit drafts, open (issue voter tokens), close (tally)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from evalsvc.domain.access import Principal
+from evalsvc.domain.ballots import (
+    MAX_ELIGIBLE,
+    MAX_FORM_ITEMS,
+    BallotKeys,
+    RoundCreate,
+    RoundUpdate,
+    new_voter_token,
+    parse_period,
+    token_hash,
+)
+from evalsvc.domain.errors import (
+    MAX_REPORTED_PROBLEMS,
+    Conflict,
+    FieldProblem,
+    NotFound,
+    RuleViolation,
+    field_error,
+)
+from evalsvc.domain.vietnamese import nfc
+from evalsvc.store.ballot_blocks import compact_round
+from evalsvc.store.ballot_tally import FormItems, tally_round
+from evalsvc.store.scope import ensure_in_scope, subtree_ids
+from evalsvc.store.sqlfiles import queries
+
+Q = queries("ballots")
+QU = queries("units")
+
+
+async def get_round(
+    conn: asyncpg.Connection, principal: Principal, round_id: int
+) -> dict[str, Any]:
+    """The round as the API shows it; outside the caller's subtree it does not exist."""
+    row = await conn.fetchrow(Q["round_get"], round_id)
+    if row is None or not await _visible(conn, principal, row["unit_id"]):
+        raise NotFound(f"no ballot round {round_id}")
+    out = dict(row)
+    period = parse_period(f"{row['period_start']:%Y}")
+    assert period is not None
+    out["period"] = _period_code(row["period_kind"], row["period_start"])
+    return out
+
+
+def _period_code(kind: str, start: Any) -> str:
+    if kind == "year":
+        return f"{start.year}"
+    if kind == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year}-{start.month:02d}"
+
+
+async def _visible(conn: asyncpg.Connection, principal: Principal, unit_id: int) -> bool:
+    if principal.city_wide:
+        return True
+    root = principal.scope_unit_id
+    assert root is not None
+    return bool(await conn.fetchval(QU["in_subtree"], root, unit_id))
+
+
+async def list_rounds(
+    conn: asyncpg.Connection, principal: Principal, status: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    scope = None if principal.city_wide else await subtree_ids(conn, principal.scope_unit_id)  # type: ignore[arg-type]
+    rows = await conn.fetch(Q["round_list"], scope, status, limit, offset)
+    return [dict(r) | {"period": _period_code(r["period_kind"], r["period_start"])} for r in rows]
+
+
+async def _unit_id(conn: asyncpg.Connection, code: str) -> int:
+    unit_id: int | None = await conn.fetchval(QU["id_by_code"], code)
+    if unit_id is None:
+        raise field_error("unit", f"no unit with code {code!r}")
+    return unit_id
+
+
+async def _check_catalog(conn: asyncpg.Connection, catalog_id: int) -> dict[str, FormItems]:
+    status = await conn.fetchval(Q["catalog_status"], catalog_id)
+    if status is None:
+        raise field_error("catalog_id", f"no catalog {catalog_id}")
+    if status != "published":
+        raise field_error("catalog_id", "the catalog must be published before a round uses it")
+    forms = await form_items(conn, catalog_id)
+    for form, items in forms.items():
+        if len(items.codes) > MAX_FORM_ITEMS:
+            raise field_error(
+                "catalog_id",
+                f"the {form} form has {len(items.codes)} items, at most {MAX_FORM_ITEMS}",
+            )
+    return forms
+
+
+async def form_items(conn: asyncpg.Connection, catalog_id: int) -> dict[str, FormItems]:
+    """Items of the leader and staff forms in catalog order (= bit order of the marks)."""
+    rows = await conn.fetch(Q["form_items"], catalog_id)
+    return {
+        "leader": FormItems(
+            [r["code"] for r in rows if r["for_leader"]],
+            [r["group_no"] for r in rows if r["for_leader"]],
+        ),
+        "staff": FormItems(
+            [r["code"] for r in rows if r["for_staff"]],
+            [r["group_no"] for r in rows if r["for_staff"]],
+        ),
+    }
+
+
+async def create_round(
+    conn: asyncpg.Connection, principal: Principal, data: RoundCreate
+) -> dict[str, Any]:
+    period = parse_period(data.period)
+    assert period is not None  # checked on decode
+    async with conn.transaction():
+        unit_id = await _unit_id(conn, data.unit)
+        await ensure_in_scope(conn, principal, [unit_id])
+        await _check_catalog(conn, data.catalog_id)
+        round_id: int = await conn.fetchval(
+            Q["round_insert"],
+            nfc(data.title),
+            unit_id,
+            data.include_subunits,
+            data.voting_scope,
+            period.kind,
+            period.start,
+            period.end,
+            data.catalog_id,
+            sorted(set(data.leader_positions)),
+            data.k_min,
+            data.opens_at,
+            data.closes_at,
+        )
+        await _materialize(
+            conn,
+            round_id,
+            unit_id,
+            data.include_subunits,
+            data.voting_scope,
+            set(data.leader_positions),
+            data.targets,
+            data.voters,
+        )
+    return await get_round(conn, principal, round_id)
+
+
+async def update_round(
+    conn: asyncpg.Connection, principal: Principal, round_id: int, data: RoundUpdate
+) -> dict[str, Any]:
+    """Edit a draft; targets and voters are re-derived when the scope or lists change."""
+    async with conn.transaction():
+        current = await _lock_visible(conn, principal, round_id)
+        if current["status"] != "draft":
+            raise Conflict(f"round {round_id} is {current['status']}; only a draft can be edited")
+        row = await conn.fetchrow(Q["round_get"], round_id)
+        assert row is not None
+        unit_id = row["unit_id"] if data.unit is None else await _unit_id(conn, data.unit)
+        await ensure_in_scope(conn, principal, [unit_id])
+        catalog_id = row["catalog_id"] if data.catalog_id is None else data.catalog_id
+        if data.catalog_id is not None:
+            await _check_catalog(conn, catalog_id)
+        period_text = data.period or _period_code(row["period_kind"], row["period_start"])
+        period = parse_period(period_text)
+        assert period is not None
+        opens_at = data.opens_at or row["opens_at"]
+        closes_at = data.closes_at or row["closes_at"]
+        if closes_at <= opens_at:
+            raise field_error("closes_at", "must be after opens_at")
+        include = (
+            row["include_subunits"] if data.include_subunits is None else data.include_subunits
+        )
+        scope = row["voting_scope"] if data.voting_scope is None else data.voting_scope
+        leaders = (
+            row["leader_positions"] if data.leader_positions is None else data.leader_positions
+        )
+        await conn.execute(
+            Q["round_update"],
+            round_id,
+            nfc(data.title) if data.title else row["title"],
+            unit_id,
+            include,
+            scope,
+            period.kind,
+            period.start,
+            period.end,
+            catalog_id,
+            sorted(set(leaders)),
+            data.k_min or row["k_min"],
+            opens_at,
+            closes_at,
+        )
+        scope_changed = unit_id != row["unit_id"] or include != row["include_subunits"]
+        targets, voters = data.targets, data.voters
+        if not scope_changed:
+            if targets is None:
+                targets = await _codes(conn, "ballot_round_targets", round_id)
+            if voters is None:
+                voters = await _codes(conn, "ballot_round_voters", round_id)
+        await _materialize(conn, round_id, unit_id, include, scope, set(leaders), targets, voters)
+    return await get_round(conn, principal, round_id)
+
+
+async def _codes(conn: asyncpg.Connection, table: str, round_id: int) -> list[str]:
+    # table is one of two literals chosen above, never input.
+    rows = await conn.fetch(
+        f"select c.code from {table} x join cadres c on c.id = x.cadre_id where x.round_id = $1",
+        round_id,
+    )
+    return [r["code"] for r in rows]
+
+
+async def delete_round(conn: asyncpg.Connection, principal: Principal, round_id: int) -> None:
+    async with conn.transaction():
+        current = await _lock_visible(conn, principal, round_id)
+        if current["status"] != "draft":
+            raise Conflict(f"round {round_id} is {current['status']}; only a draft can be deleted")
+        await conn.execute(Q["round_delete"], round_id)
+
+
+async def _lock_visible(
+    conn: asyncpg.Connection, principal: Principal, round_id: int
+) -> asyncpg.Record:
+    row = await conn.fetchrow(Q["round_lock"], round_id)
+    if row is None or not await _visible(conn, principal, row["unit_id"]):
+        raise NotFound(f"no ballot round {round_id}")
+    if not principal.city_wide:
+        await ensure_in_scope(conn, principal, [row["unit_id"]])
+    return row
+
+
+async def _materialize(
+    conn: asyncpg.Connection,
+    round_id: int,
+    unit_id: int,
+    include_subunits: bool,
+    voting_scope: str,
+    leader_positions: set[str],
+    target_codes: list[str] | None,
+    voter_codes: list[str] | None,
+) -> None:
+    units = await subtree_ids(conn, unit_id) if include_subunits else [unit_id]
+    cadres = {r["code"]: r for r in await conn.fetch(Q["scope_cadres"], units)}
+    problems: list[FieldProblem] = []
+
+    def pick(field: str, codes: list[str] | None) -> list[asyncpg.Record]:
+        if codes is None:
+            return sorted(cadres.values(), key=lambda r: r["id"])
+        chosen: dict[int, asyncpg.Record] = {}
+        for code in codes:
+            row = cadres.get(code)
+            if row is None:
+                problems.append(
+                    FieldProblem(field, f"{code!r} is not a cadre of the round's units")
+                )
+            else:
+                chosen[row["id"]] = row
+        return sorted(chosen.values(), key=lambda r: r["id"])
+
+    targets = pick("targets", target_codes)
+    voters = pick("voters", voter_codes)
+    if problems:
+        raise RuleViolation("targets or voters outside the round", problems[:MAX_REPORTED_PROBLEMS])
+
+    def group(row: asyncpg.Record) -> int:
+        return int(row["unit_id"]) if voting_scope == "unit" else unit_id
+
+    await conn.execute(Q["targets_clear"], round_id)
+    await conn.execute(Q["voters_clear"], round_id)
+    await conn.execute(
+        Q["targets_insert"],
+        round_id,
+        [r["id"] for r in targets],
+        ["leader" if r["position"] in leader_positions else "staff" for r in targets],
+        [group(r) for r in targets],
+    )
+    await conn.execute(
+        Q["voters_insert"], round_id, [r["id"] for r in voters], [group(r) for r in voters]
+    )
+    await conn.execute(Q["targets_set_eligible"], round_id)
+    most = await conn.fetchval(
+        "select max(eligible) from ballot_round_targets where round_id = $1", round_id
+    )
+    if most is not None and most > MAX_ELIGIBLE:
+        raise field_error(
+            "voters", f"a target has {most} eligible voters; at most {MAX_ELIGIBLE} per target"
+        )
+
+
+async def open_round(
+    conn: asyncpg.Connection, principal: Principal, round_id: int, keys: BallotKeys
+) -> dict[str, Any]:
+    """Open a draft and issue one token per eligible voter, returned only here, once."""
+    async with conn.transaction():
+        current = await _lock_visible(conn, principal, round_id)
+        if current["status"] != "draft":
+            raise Conflict(f"round {round_id} is {current['status']}; only a draft can be opened")
+        await _check_catalog(conn, current["catalog_id"])
+        voters = await conn.fetch(Q["voters_for_tokens"], round_id)
+        targets = await conn.fetchval(
+            "select count(*) from ballot_round_targets where round_id = $1", round_id
+        )
+        if not voters or not targets:
+            raise field_error("round", "a round needs at least one target and one voter to open")
+        tokens = [new_voter_token() for _ in voters]
+        await conn.execute(
+            Q["voters_set_tokens"], [v["id"] for v in voters], [token_hash(keys, t) for t in tokens]
+        )
+        await conn.execute(Q["round_set_status"], round_id, "open")
+    out = await get_round(conn, principal, round_id)
+    out["tokens"] = [
+        {"voter": v["code"], "full_name": v["full_name"], "token": t}
+        for v, t in zip(voters, tokens, strict=True)
+    ]
+    return out
+
+
+async def close_round(
+    conn: asyncpg.Connection, principal: Principal, round_id: int
+) -> dict[str, Any]:
+    """Close an open round and store its tally; ballots taken after this are refused."""
+    async with conn.transaction():
+        current = await _lock_visible(conn, principal, round_id)
+        if current["status"] != "open":
+            raise Conflict(f"round {round_id} is {current['status']}; only an open round closes")
+        forms = await form_items(conn, current["catalog_id"])
+        if await conn.fetchval(Q["round_has_online_ballots"], round_id):
+            # Online ballots arrived one row each, in submission order: rewrite them.
+            await compact_round(conn, round_id)
+            await conn.execute(Q["comments_reshuffle"], round_id)
+        await tally_round(conn, round_id, current["k_min"], forms)
+        await conn.execute(Q["round_set_status"], round_id, "closed")
+    out = await get_round(conn, principal, round_id)
+    summary = await conn.fetchrow(Q["tally_summary"], round_id, current["k_min"])
+    out["tally"] = dict(summary) if summary else {}
+    return out

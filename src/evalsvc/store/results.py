@@ -1,0 +1,380 @@
+"""Result sets: write a run with binary COPY, carry rows forward, publish, read.
+
+Publication (docs/recompute.md): a run's rows are written in one transaction (a run
+killed midway leaves nothing behind), then :func:`publish` moves the period's pointer in
+one short transaction. Readers resolve the pointer once per request and read every row
+of that request from the same run, so they see the old set or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import asyncpg
+import numpy.typing as npt
+
+from evalsvc.domain.errors import Conflict, FieldProblem, NotFound
+from evalsvc.store import copyio
+from evalsvc.store.sqlfiles import queries
+
+Q = queries("results")
+ColumnSet = Mapping[str, tuple[str, npt.ArrayLike]]
+
+
+async def create_run(
+    conn: asyncpg.Connection,
+    *,
+    job_id: int | None,
+    period: str,
+    kind: str,
+    first_month: date,
+    months: int,
+    scope_unit_id: int | None,
+    base_run_id: int | None,
+    profile: dict[str, Any],
+    fingerprint: str,
+    seed: int,
+) -> int:
+    run_id: int = await conn.fetchval(
+        Q["run_insert"],
+        job_id,
+        period,
+        kind,
+        first_month,
+        months,
+        scope_unit_id,
+        base_run_id,
+        str(profile["name"]),
+        str(profile["version"]),
+        profile,
+        fingerprint,
+        seed,
+    )
+    return run_id
+
+
+async def write_rows(
+    conn: asyncpg.Connection, table: str, run_id: int, columns: ColumnSet, n: int
+) -> int:
+    """Append ``n`` rows of ``columns`` tagged with ``run_id`` (one binary COPY)."""
+    if table not in ("result_cadre_months", "result_cadre_years", "result_units"):
+        raise ValueError(f"not a result table: {table}")
+    return await copyio.write(conn, table, {"run_id": ("int8", run_id), **columns}, n)
+
+
+async def copy_forward(
+    conn: asyncpg.Connection,
+    run_id: int,
+    base_run_id: int,
+    cadre_ids: list[int],
+    with_years: bool,
+) -> int:
+    """Carry the cadre rows of ``base_run_id`` except those of ``cadre_ids`` (server-side)."""
+    status = await conn.execute(Q["copy_forward_months"], run_id, base_run_id, cadre_ids)
+    total = int(status.split()[-1])
+    if with_years:
+        status = await conn.execute(Q["copy_forward_years"], run_id, base_run_id, cadre_ids)
+        total += int(status.split()[-1])
+    return total
+
+
+UNIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("unit_id", "int8"),
+    ("month", "date"),
+    ("annual", "bool"),
+    ("u", "float8"),
+    ("u1", "float8"),
+    ("u2", "float8"),
+    ("u3", "float8"),
+    ("u4", "float8"),
+    ("u5", "float8"),
+    ("members", "int4"),
+    ("kht", "int4"),
+    ("pairs", "int4"),
+    ("level_base", "int2"),
+    ("level", "int2"),
+    ("rank", "int4"),
+    ("prev_rank", "int4"),
+    ("movement", "int4"),
+    ("rank_low", "float8"),
+    ("rank_high", "float8"),
+)
+
+
+async def read_unit_rows(
+    conn: asyncpg.Connection, run_id: int
+) -> dict[str, tuple[str, npt.NDArray[Any]]]:
+    """Every unit row of a run as columns (result_units_pkey range)."""
+    names = ", ".join(name for name, _ in UNIT_COLUMNS)
+    types = [t for _, t in UNIT_COLUMNS]
+    cols = await copyio.read(
+        conn, f"select {names} from result_units where run_id = $1", types, run_id
+    )
+    return {name: (t, c) for (name, t), c in zip(UNIT_COLUMNS, cols, strict=True)}
+
+
+async def discard_run(conn: asyncpg.Connection, run_id: int) -> None:
+    """Delete an unpublished run and its rows (a job failed after writing it)."""
+    async with conn.transaction():
+        if await conn.fetchval("select 1 from result_published where run_id = $1", run_id):
+            return
+        for table in ("result_cadre_months", "result_cadre_years", "result_units"):
+            await conn.execute(f"delete from {table} where run_id = $1", run_id)
+        await conn.execute("delete from result_runs where id = $1", run_id)
+
+
+async def published_run(conn: asyncpg.Connection, period: str) -> int | None:
+    run_id: int | None = await conn.fetchval(Q["published_run"], period)
+    return run_id
+
+
+async def publish(
+    conn: asyncpg.Connection,
+    run_id: int,
+    period: str,
+    expected_base: int | None,
+    check_base: bool,
+    timings: dict[str, float],
+    counts: dict[str, int],
+) -> None:
+    """Point ``period`` at ``run_id`` in one short transaction.
+
+    Raises:
+        Conflict: ``check_base`` (a subtree run carried rows forward from
+            ``expected_base``) and another run was published meanwhile.
+    """
+    async with conn.transaction():
+        current = await conn.fetchval(Q["published_lock"], period)
+        if check_base and current != expected_base:
+            raise Conflict(
+                f"the published result set of {period} changed while this subtree run was "
+                f"computed (run {current} replaced {expected_base}); run it again"
+            )
+        await conn.execute(Q["publish"], period, run_id)
+        await conn.execute(Q["run_complete"], run_id, timings, counts)
+
+
+async def previous_ranks(conn: asyncpg.Connection, period: str, annual: bool) -> dict[int, int]:
+    """Unit id -> rank in the published set of ``period`` (movement)."""
+    rows = await conn.fetch(Q["previous_ranks"], period, annual)
+    return {r["unit_id"]: r["rank"] for r in rows}
+
+
+async def get_run(conn: asyncpg.Connection, run_id: int) -> dict[str, Any]:
+    row = await conn.fetchrow(Q["run_select"] + " where r.id = $1", run_id)
+    if row is None:
+        raise NotFound(f"no result run {run_id}", [FieldProblem("run", "not found")])
+    return dict(row)
+
+
+async def list_runs(
+    conn: asyncpg.Connection, period: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    where = " where ($1::text is null or r.period = $1)"
+    total: int = await conn.fetchval("select count(*) from result_runs r" + where, period)
+    rows = await conn.fetch(
+        Q["run_select"] + where + " order by r.id desc limit $2 offset $3", period, limit, offset
+    )
+    return [dict(r) for r in rows], total
+
+
+async def resolve_run(conn: asyncpg.Connection, period: str | None, run_id: int | None) -> int:
+    """The run a read uses: the given run id, else the period's published run.
+
+    Raises:
+        NotFound: no such run, or nothing published for the period yet.
+        RuleViolation-like NotFound naming ``period`` when neither is given.
+    """
+    if run_id is not None:
+        found = await conn.fetchval("select id from result_runs where id = $1", run_id)
+        if found is None:
+            raise NotFound(f"no result run {run_id}", [FieldProblem("run", "not found")])
+        return run_id
+    if period is None:
+        raise NotFound("give a period or a run", [FieldProblem("period", "missing")])
+    published = await published_run(conn, period)
+    if published is None:
+        raise NotFound(
+            f"no published results for {period}; recompute it first",
+            [FieldProblem("period", "nothing published")],
+        )
+    return published
+
+
+def clean(value: Any) -> Any:
+    """NaN (stored for "missing") -> None."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _record(row: asyncpg.Record) -> dict[str, Any]:
+    return {k: clean(v) for k, v in dict(row).items()}
+
+
+async def cadre_rows(
+    conn: asyncpg.Connection, run_id: int, cadre_id: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """A cadre's period rows and annual row (None for a month run) in a run."""
+    months = [_record(r) for r in await conn.fetch(Q["cadre_months"], run_id, cadre_id)]
+    year = await conn.fetchrow(Q["cadre_year"], run_id, cadre_id)
+    return months, (_record(year) if year is not None else None)
+
+
+async def member_rows(
+    conn: asyncpg.Connection,
+    *,
+    run_id: int,
+    annual: bool,
+    month: date,
+    unit_ids: list[int],
+    level: int | None,
+    position: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Members of ``unit_ids`` with their level in the run (Vietnamese name order).
+
+    Uses cadres_unit_idx for the members and the result table's pkey per member.
+    """
+    if annual:
+        source = (
+            "join result_cadre_years r on r.run_id = $1 and r.cadre_id = c.id "
+            "and $2::date is not null"
+        )
+        score = "r.y"
+    else:
+        source = (
+            "join result_cadre_months r on r.run_id = $1 and r.cadre_id = c.id and r.month = $2"
+        )
+        score = "r.m"
+    where = (
+        " where c.unit_id = any($3::bigint[]) and ($4::int is null or r.level = $4)"
+        " and ($5::text is null or c.position = $5)"
+    )
+    base = f" from cadres c join units u on u.id = c.unit_id {source}"
+    total: int = await conn.fetchval(
+        "select count(*)" + base + where, run_id, month, unit_ids, level, position
+    )
+    rows = await conn.fetch(
+        f"select c.code, c.full_name, c.position, u.code as unit_code, {score} as score, "
+        "r.level, r.reasons" + base + where + " order by c.name_key, c.code limit $6 offset $7",
+        run_id,
+        month,
+        unit_ids,
+        level,
+        position,
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows], total
+
+
+async def ranking_rows(
+    conn: asyncpg.Connection,
+    *,
+    run_id: int,
+    annual: bool,
+    month: date,
+    block: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Ranked units of a run by block and rank (result_units_pkey prefix)."""
+    where = (
+        " from result_units r join units u on u.id = r.unit_id"
+        " where r.run_id = $1 and r.annual = $2 and r.month = $3 and r.rank > 0"
+        " and ($4::text is null or u.ranking_block = $4)"
+    )
+    total: int = await conn.fetchval("select count(*)" + where, run_id, annual, month, block)
+    rows = await conn.fetch(
+        "select u.ranking_block as block, r.rank, u.code, u.name, r.u, r.u1, r.u2, r.u3, r.u4,"
+        " r.u5, r.level, r.members, r.kht, r.pairs, r.prev_rank, r.movement, r.rank_low,"
+        " r.rank_high" + where + " order by u.ranking_block, r.rank, u.code limit $5 offset $6",
+        run_id,
+        annual,
+        month,
+        block,
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows], total
+
+
+async def compare_cadres(
+    conn: asyncpg.Connection,
+    *,
+    run_a: int,
+    run_b: int,
+    annual: bool,
+    month: date,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Cadres whose level differs between two runs (both pkeys, joined on cadre_id)."""
+    if annual:
+        src = (
+            " from result_cadre_years a join result_cadre_years b"
+            " on b.run_id = $2 and b.cadre_id = a.cadre_id"
+            " join cadres c on c.id = a.cadre_id"
+            " where a.run_id = $1 and $3::date is not null"
+        )
+        score = "a.y as score_a, b.y as score_b"
+    else:
+        src = (
+            " from result_cadre_months a join result_cadre_months b"
+            " on b.run_id = $2 and b.cadre_id = a.cadre_id and b.month = a.month"
+            " join cadres c on c.id = a.cadre_id"
+            " where a.run_id = $1 and a.month = $3"
+        )
+        score = "a.m as score_a, b.m as score_b"
+    src += " and a.level <> b.level"
+    total: int = await conn.fetchval("select count(*)" + src, run_a, run_b, month)
+    rows = await conn.fetch(
+        f"select c.code, c.full_name, a.level as level_a, b.level as level_b, {score}"
+        + src
+        + " order by c.code limit $4 offset $5",
+        run_a,
+        run_b,
+        month,
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows], total
+
+
+async def compare_units(
+    conn: asyncpg.Connection,
+    *,
+    run_a: int,
+    run_b: int,
+    annual: bool,
+    month: date,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Units whose rank or level differs between two runs (result_units_pkey)."""
+    src = (
+        " from result_units a join result_units b on b.run_id = $2 and b.annual = a.annual"
+        " and b.month = a.month and b.unit_id = a.unit_id"
+        " join units u on u.id = a.unit_id"
+        " where a.run_id = $1 and a.annual = $3 and a.month = $4"
+        " and (a.rank <> b.rank or a.level <> b.level)"
+    )
+    total: int = await conn.fetchval("select count(*)" + src, run_a, run_b, annual, month)
+    rows = await conn.fetch(
+        "select u.code, u.name, u.ranking_block as block, a.rank as rank_a, b.rank as rank_b,"
+        " a.level as level_a, b.level as level_b, a.u as u_a, b.u as u_b"
+        + src
+        + " order by u.ranking_block, b.rank, u.code limit $5 offset $6",
+        run_a,
+        run_b,
+        annual,
+        month,
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows], total

@@ -1,0 +1,78 @@
+"""Seeding for the ballot tests: units and cadres through the registry store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from evalsvc.domain.cadres import CadreCreate
+from evalsvc.domain.units import UnitCreate
+from evalsvc.jobs.demo import SYSTEM
+from evalsvc.store.cadres import upsert_cadres
+from evalsvc.store.units import upsert_units
+
+# Leader form: C1, C2, L1 (in ordinal order); staff form: C1, C2, S1.
+ITEMS = [
+    ("C1", "Đi muộn, về sớm", 1, True, True, 1),
+    ("C2", "Đùn đẩy công việc", 2, True, True, 2),
+    ("L1", "Thiếu kiểm tra, đôn đốc cấp dưới", 3, True, False, 3),
+    ("S1", "Không chấp hành phân công", 2, False, True, 4),
+]
+
+
+async def add_unit(conn: asyncpg.Connection, code: str, parent: int | None = None) -> int:
+    parent_code = None
+    if parent is not None:
+        parent_code = await conn.fetchval("select code from units where id = $1", parent)
+    unit = UnitCreate(code=code, name=f"Đơn vị {code}", kind="x", parent_code=parent_code)
+    await upsert_units(conn, [unit], SYSTEM)
+    unit_id: int = await conn.fetchval("select id from units where code = $1", code)
+    return unit_id
+
+
+async def add_cadre(conn: asyncpg.Connection, code: str, unit_id: int, position: str) -> int:
+    unit_code = await conn.fetchval("select code from units where id = $1", unit_id)
+    cadre = CadreCreate(
+        code=code,
+        full_name=f"Nguyễn Văn {code}",
+        personnel_type="cong_chuc",
+        position=position,  # type: ignore[arg-type]
+        unit_code=unit_code,
+    )
+    await upsert_cadres(conn, [cadre], SYSTEM)
+    cadre_id: int = await conn.fetchval("select id from cadres where code = $1", code)
+    return cadre_id
+
+
+async def add_catalog(conn: asyncpg.Connection, published: bool = True) -> int:
+    catalog_id: int = await conn.fetchval(
+        "insert into catalogs (name, version, title, is_sample) values ('mau', 1, 'Mẫu', true)"
+        " returning id"
+    )
+    await conn.executemany(
+        "insert into catalog_items (catalog_id, code, text, group_no, for_leader, for_staff,"
+        " ordinal) values ($1, $2, $3, $4, $5, $6, $7)",
+        [(catalog_id, *item) for item in ITEMS],
+    )
+    if published:
+        await conn.execute(
+            "update catalogs set status = 'published', published_at = now() where id = $1",
+            catalog_id,
+        )
+    return catalog_id
+
+
+def round_body(catalog_id: int, unit: str, **extra: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    body: dict[str, Any] = {
+        "title": "Lấy phiếu quý 1",
+        "unit": unit,
+        "period": "2026-Q1",
+        "catalog_id": catalog_id,
+        "opens_at": (now - timedelta(hours=1)).isoformat(),
+        "closes_at": (now + timedelta(days=7)).isoformat(),
+    }
+    body.update(extra)
+    return body

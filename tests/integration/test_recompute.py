@@ -1,0 +1,257 @@
+"""Recomputation jobs: publication, determinism, failure midway, subtree runs."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+import asyncpg
+import pytest
+
+from evalsvc.domain.recompute import RecomputeRequest
+from evalsvc.jobs.demo import SYSTEM, load_demo
+from evalsvc.jobs.recompute import recompute, request, run_job
+from evalsvc.store.database import connect
+
+RESULT_COLUMNS = "cadre_id, month, m, level, reasons, t, g"
+
+
+async def _published(conn: asyncpg.Connection, period: str) -> int | None:
+    run: int | None = await conn.fetchval(
+        "select run_id from result_published where period = $1", period
+    )
+    return run
+
+
+async def _months(conn: asyncpg.Connection, run_id: int) -> list[tuple[object, ...]]:
+    rows = await conn.fetch(
+        f"select {RESULT_COLUMNS} from result_cadre_months where run_id = $1 "
+        "order by cadre_id, month",
+        run_id,
+    )
+    return _nan_safe([tuple(r) for r in rows])
+
+
+async def test_month_run_publishes_a_complete_set(conn: asyncpg.Connection) -> None:
+    await load_demo(conn)
+    job = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    assert job.state == "succeeded", job.error
+    assert job.run_id == await _published(conn, "2026-05")
+    n = await conn.fetchval("select count(*) from cadres")
+    assert (
+        await conn.fetchval(
+            "select count(*) from result_cadre_months where run_id = $1", job.run_id
+        )
+        == n
+    )
+    assert set(job.timings) >= {"read", "score", "write", "publish", "total"}
+
+
+async def test_year_run_rates_and_ranks(conn: asyncpg.Connection) -> None:
+    await load_demo(conn)
+    job = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert job.state == "succeeded", job.error
+    n = await conn.fetchval("select count(*) from cadres")
+    run = job.run_id
+    assert (
+        await conn.fetchval("select count(*) from result_cadre_months where run_id = $1", run)
+        == 12 * n
+    )
+    assert (
+        await conn.fetchval("select count(*) from result_cadre_years where run_id = $1", run) == n
+    )
+    # Without task data (registry only) every month lacks a task basis: not rated.
+    levels = await conn.fetch(
+        "select distinct level from result_cadre_years where run_id = $1", run
+    )
+    assert [r["level"] for r in levels] == [-1]
+
+
+class Boom(Exception):
+    pass
+
+
+async def _fail_at(stage: str) -> Any:
+    async def hook(name: str) -> None:
+        if name == stage:
+            raise Boom(f"injected failure at {name}")
+
+    return hook
+
+
+@pytest.mark.parametrize("stage", ["scoring", "write:cadre_months", "write:units", "publishing"])
+async def test_failure_midway_keeps_the_previous_set(conn: asyncpg.Connection, stage: str) -> None:
+    await load_demo(conn)
+    first = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    before = await _months(conn, first.run_id)  # type: ignore[arg-type]
+    runs_before = await conn.fetchval("select count(*) from result_runs")
+    with pytest.raises(Boom):
+        await recompute(
+            conn, RecomputeRequest(period="2026-05"), SYSTEM, hook=await _fail_at(stage)
+        )
+    failed = await conn.fetchrow("select state, error from recompute_jobs order by id desc limit 1")
+    assert failed["state"] == "failed"
+    assert "injected failure" in failed["error"]
+    # Readers still get the previous complete set; the failed run left no rows behind.
+    assert await _published(conn, "2026-05") == first.run_id
+    assert await _months(conn, first.run_id) == before  # type: ignore[arg-type]
+    assert await conn.fetchval("select count(*) from result_runs") == runs_before
+    assert (
+        await conn.fetchval(
+            "select count(*) from result_cadre_months where run_id <> $1", first.run_id
+        )
+        == 0
+    )
+    # A rerun succeeds (the worker lock was released).
+    again = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    assert again.state == "succeeded"
+    assert await _published(conn, "2026-05") == again.run_id
+
+
+async def test_cancelled_midway_keeps_the_previous_set(
+    conn: asyncpg.Connection, db_dsn: str
+) -> None:
+    await load_demo(conn)
+    first = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    reached = asyncio.Event()
+
+    async def hang(name: str) -> None:
+        if name == "write:cadre_months":
+            reached.set()
+            await asyncio.sleep(3600)
+
+    worker = await connect(db_dsn)
+    try:
+        job, _ = await request(worker, RecomputeRequest(period="2026-05"), SYSTEM)
+        task = asyncio.create_task(run_job(worker, job.id, hook=hang))
+        await asyncio.wait_for(reached.wait(), 30)
+        # Mid-write: readers see the old set, the new rows are invisible (uncommitted).
+        assert await _published(conn, "2026-05") == first.run_id
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        state = await conn.fetchrow("select state, error from recompute_jobs where id = $1", job.id)
+        assert (state["state"], state["error"]) == ("failed", "cancelled")
+    finally:
+        await worker.close()
+    assert await _published(conn, "2026-05") == first.run_id
+    assert (
+        await conn.fetchval(
+            "select count(*) from result_cadre_months where run_id <> $1", first.run_id
+        )
+        == 0
+    )
+    again = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    assert again.state == "succeeded"
+
+
+async def test_same_inputs_give_identical_results(conn: asyncpg.Connection) -> None:
+    await load_demo(conn)
+    await _add_task_data(conn)
+    for period in ("2026-05", "2026"):
+        a = await recompute(conn, RecomputeRequest(period=period), SYSTEM)
+        b = await recompute(conn, RecomputeRequest(period=period), SYSTEM)
+        assert a.run_id != b.run_id
+        assert await _months(conn, a.run_id) == await _months(conn, b.run_id)  # type: ignore[arg-type]
+        for table in ("result_units", "result_cadre_years"):
+            cols = "* " if table == "result_cadre_years" else "*"
+            q = f"select {cols} from {table} where run_id = $1"
+            ra = [tuple(r)[1:] for r in await conn.fetch(q + " order by 2, 3", a.run_id)]
+            rb = [tuple(r)[1:] for r in await conn.fetch(q + " order by 2, 3", b.run_id)]
+            assert _nan_safe(ra) == _nan_safe(rb)
+        fa, fb = await conn.fetch(
+            "select fingerprint, seed from result_runs where id = any($1::bigint[]) order by id",
+            [a.run_id, b.run_id],
+        )
+        assert tuple(fa) == tuple(fb)
+
+
+def _nan_safe(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [tuple("NaN" if isinstance(v, float) and math.isnan(v) else v for v in r) for r in rows]
+
+
+async def _has(conn: asyncpg.Connection, table: str) -> bool:
+    return bool(await conn.fetchval("select to_regclass($1) is not null", table))
+
+
+async def _add_task_data(conn: asyncpg.Connection) -> None:
+    """Monthly task totals for every cadre (when the ingestion tables exist)."""
+    if not await _has(conn, "task_month_totals"):
+        return
+    await conn.execute(
+        """
+        insert into task_month_totals (cadre_id, month, records, k_assigned, k_done,
+            k_done_quality, k_done_timely, exceeded_records, late_records)
+        select c.id, 202600 + m, 20, 20000000, 20000000 - (c.id % 7) * 1000000,
+               20000000 - (c.id % 7) * 1000000 - (c.id % 3) * 500000,
+               20000000 - (c.id % 7) * 1000000 - ((c.id + m) % 4) * 500000, 0, (c.id % 4)
+        from cadres c cross join generate_series(1, 12) m
+        """
+    )
+
+
+async def test_subtree_run_changes_only_that_subtree(conn: asyncpg.Connection) -> None:
+    await load_demo(conn)
+    await _add_task_data(conn)
+    with_tasks = await _has(conn, "task_month_totals")
+    base = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    target = await conn.fetchrow(
+        "select c.id, c.code from cadres c join units u on u.id = c.unit_id "
+        "where u.code = 'STC-CM' and c.position = 'staff' order by c.id limit 1"
+    )
+    other = await conn.fetchrow(
+        "select c.id from cadres c join units u on u.id = c.unit_id "
+        "where u.code = 'SNV-CM' and c.position = 'staff' order by c.id limit 1"
+    )
+    if with_tasks:
+        # A correction of one cadre's task totals in May, and an unrelated change elsewhere
+        # that the subtree run must not pick up.
+        for cid in (target["id"], other["id"]):
+            await conn.execute(
+                "update task_month_totals set k_done = k_done / 2, k_done_quality = "
+                "k_done_quality / 2, k_done_timely = k_done_timely / 2 "
+                "where cadre_id = $1 and month = 202605",
+                cid,
+            )
+    else:
+        # Registry only: an absence over May makes the cadre inactive that month.
+        for cid in (target["id"], other["id"]):
+            await conn.execute(
+                "insert into absences (cadre_id, kind, start_date, end_date) "
+                "values ($1, 'sick', '2026-05-01', '2026-05-31')",
+                cid,
+            )
+    sub = await recompute(conn, RecomputeRequest(period="2026-05", unit_code="STC-CM"), SYSTEM)
+    assert sub.state == "succeeded", sub.error
+    assert await _published(conn, "2026-05") == sub.run_id
+    old = {r[0]: r for r in await _months(conn, base.run_id)}  # type: ignore[arg-type]
+    new = {r[0]: r for r in await _months(conn, sub.run_id)}  # type: ignore[arg-type]
+    assert old.keys() == new.keys()
+    changed = {cid for cid in old if _nan_safe([old[cid]]) != _nan_safe([new[cid]])}
+    in_unit = {
+        r["id"]
+        for r in await conn.fetch(
+            "select c.id from cadres c join units u on u.id = c.unit_id where u.code = 'STC-CM'"
+        )
+    }
+    assert target["id"] in changed
+    assert other["id"] not in changed  # outside the subtree: carried forward
+    assert changed <= in_unit
+    run = await conn.fetchrow(
+        "select base_run_id, scope_unit_id from result_runs where id = $1", sub.run_id
+    )
+    assert run["base_run_id"] == base.run_id
+    # Units outside the subtree keep their scores; ranks are re-derived per block.
+    q = (
+        "select unit_id, u, u1, u2, u3, u4, u5, members, kht, pairs from result_units "
+        "where run_id = $1 and unit_id <> (select id from units where code = 'STC-CM') "
+        "order by unit_id"
+    )
+    assert _nan_safe([tuple(r) for r in await conn.fetch(q, base.run_id)]) == _nan_safe(
+        [tuple(r) for r in await conn.fetch(q, sub.run_id)]
+    )
+    # A city run then picks up the change outside the subtree too.
+    city = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    after = {r[0]: r for r in await _months(conn, city.run_id)}  # type: ignore[arg-type]
+    assert _nan_safe([after[other["id"]]]) != _nan_safe([old[other["id"]]])

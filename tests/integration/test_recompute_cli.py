@@ -1,0 +1,30 @@
+"""`evalsvc seed` and `evalsvc recompute` as a user runs them (docs/recompute.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from evalsvc.cli import main
+
+
+def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"EVALSVC_DATABASE_URL": db_dsn, "EVALSVC_DATA_DIR": str(tmp_path)}
+    seeded = runner.invoke(main, ["seed", "--scale", "0.01"], env=env)
+    assert seeded.exit_code == 0, seeded.output
+    assert "seeded 30 units and 2,000 cadres" in seeded.output
+    again = runner.invoke(main, ["seed", "--scale", "0.01"], env=env)
+    assert again.exit_code == 0, again.output  # idempotent
+    for args in (["2026-05"], ["2026"], ["2026", "--unit", "P001"]):
+        done = runner.invoke(main, ["recompute", *args], env=env)
+        assert done.exit_code == 0, done.output
+        assert "succeeded" in done.output
+    bad = runner.invoke(main, ["recompute", "2026-13"], env=env)
+    assert bad.exit_code != 0
+    unknown = runner.invoke(main, ["recompute", "2026", "--unit", "NOPE"], env=env)
+    assert unknown.exit_code != 0
+    assert "NOPE" in unknown.output
+    assert os.environ.get("EVALSVC_DATABASE_URL") != db_dsn

@@ -1,0 +1,101 @@
+"""Counting rules, the vectorised tally against a slow reference, periods, the keyring."""
+
+from __future__ import annotations
+
+import stat
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from evalsvc.domain.ballots import (
+    has_quorum,
+    is_escalated,
+    is_low_confidence,
+    item_flag,
+    parse_period,
+)
+from evalsvc.keyring import KEY_FILE, ballot_keys, master_key
+from evalsvc.settings import Settings
+from evalsvc.store.ballot_blocks import pack_bits
+from evalsvc.store.ballot_tally import count_ballots, decide
+
+
+def test_thresholds_at_their_edges() -> None:
+    assert has_quorum(5, 7, 5)  # ⌈14/3⌉ = 5
+    assert has_quorum(4, 6, 3)  # ⌈12/3⌉ = 4
+    assert has_quorum(4, 6, 4)
+    assert not has_quorum(4, 7, 3)  # needs 5
+    assert not has_quorum(4, 4, 5)  # k_min
+    assert item_flag(3, 0, 6) == "watch"  # exactly 1/2 is not > 1/2
+    assert item_flag(4, 1, 6) == "confirmed"  # 4/5
+    assert item_flag(2, 0, 6) is None  # exactly 1/3
+    assert item_flag(2, 1, 6) == "watch"  # 2/5
+    assert item_flag(0, 6, 6) is None  # nobody could judge
+    assert is_low_confidence(4, 6)
+    assert not is_low_confidence(3, 6)
+    assert is_escalated(4, 6)
+    assert not is_escalated(3, 5)
+
+
+def test_periods() -> None:
+    q = parse_period("2026-Q1")
+    assert q is not None
+    assert (q.kind, q.start, q.end) == (
+        "quarter",
+        date(2026, 1, 1),
+        date(2026, 3, 31),
+    )
+    m = parse_period("2028-02")
+    assert m is not None
+    assert m.end == date(2028, 2, 29)
+    y = parse_period("2026")
+    assert y is not None
+    assert y.end == date(2026, 12, 31)
+    for bad in ("2026-13", "2026-Q5", "26-01", "1999", ""):
+        assert parse_period(bad) is None
+
+
+def test_vectorised_tally_matches_a_slow_reference() -> None:
+    rng = np.random.default_rng(7)
+    n_targets, n, width = 40, 900, 41
+    target = rng.integers(0, n_targets, n)
+    marks = rng.choice(3, size=(n, width), p=[0.6, 0.3, 0.1])  # 0 not, 1 observed, 2 no basis
+    level = rng.integers(0, 5, n)
+    conf = rng.integers(0, 4, n)
+    obs = pack_bits(marks == 1).view(np.uint64)
+    nb = pack_bits(marks == 2).view(np.uint64)
+    counts = count_ballots(n_targets, target, obs, nb, level, conf, width)
+    eligible = rng.integers(10, 40, n_targets)
+    n_items = np.where(np.arange(n_targets) % 2 == 0, width, 36)
+    decisions = decide(counts, eligible, n_items, 5)
+    for t in range(n_targets):
+        rows = target == t
+        valid = int(rows.sum())
+        assert counts.valid[t] == valid
+        assert decisions.quorum[t] == has_quorum(valid, int(eligible[t]), 5)
+        low = int((conf[rows] == 1).sum())
+        assert decisions.low_confidence[t] == (
+            decisions.quorum[t] and is_low_confidence(low, valid)
+        )
+        assert list(counts.levels[t]) == [int((level[rows] == v).sum()) for v in range(5)]
+        for m in range(width):
+            o = int((marks[rows, m] == 1).sum())
+            b = int((marks[rows, m] == 2).sum())
+            assert (counts.observed[t, m], counts.no_basis[t, m]) == (o, b)
+            flag = item_flag(o, b, valid) if decisions.quorum[t] and m < n_items[t] else None
+            assert decisions.confirmed[t, m] == (flag == "confirmed")
+            assert decisions.watch[t, m] == (flag == "watch")
+
+
+def test_keyring_persists_a_private_key(tmp_path: Path) -> None:
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    first = master_key(settings)
+    assert master_key(settings) == first
+    mode = stat.S_IMODE((tmp_path / "data" / KEY_FILE).stat().st_mode)
+    assert mode == 0o600
+    explicit = Settings(data_dir=str(tmp_path / "other"), secret_key="k" * 32)
+    assert master_key(explicit) == b"k" * 32
+    assert not (tmp_path / "other" / KEY_FILE).exists()
+    keys = ballot_keys(explicit)
+    assert keys.token != keys.ledger
