@@ -49,6 +49,9 @@ TUNING = {
     "max_wal_size": "16GB",
     "checkpoint_timeout": "30min",
     "wal_init_zero": "off",
+    # Evidence if a statement is ever slow: its plan goes to the server log (printed at the end).
+    "session_preload_libraries": "auto_explain",
+    "auto_explain.log_min_duration": "20s",
 }
 HEADER = (
     "source_system,external_id,cadre_code,month,product_code,k,assigned,done,exceeded,"
@@ -88,12 +91,14 @@ async def setup_city(dsn: str, cadres: int, units: int) -> None:
     try:
         await migrate(conn)
         await conn.execute(
-            "insert into units (code, name, name_key, kind) values ('CITY', 'City', 'city', 'city')"
+            "insert into units (code, name, name_key, search_text, kind) "
+            "values ('CITY', 'City', 'city', 'city', 'city')"
         )
         city = await conn.fetchval("select id from units where code = 'CITY'")
         codes = [f"U{i:05d}".encode() for i in range(units)]
         data = copybin.encode(
             [
+                copybin.Text(codes),
                 copybin.Text(codes),
                 copybin.Text(codes),
                 copybin.Text(codes),
@@ -104,7 +109,7 @@ async def setup_city(dsn: str, cadres: int, units: int) -> None:
         await conn.copy_to_table(
             "units",
             source=_once(data),
-            columns=["code", "name", "name_key", "parent_id", "kind"],
+            columns=["code", "name", "name_key", "search_text", "parent_id", "kind"],
             format="binary",
         )
         first_unit = await conn.fetchval("select min(id) from units where code <> 'CITY'")
@@ -116,6 +121,7 @@ async def setup_city(dsn: str, cadres: int, units: int) -> None:
                 copybin.Text(ccodes),
                 copybin.Text(ccodes),
                 copybin.Text(ccodes),
+                copybin.Text(ccodes),
                 copybin.Text([b"cong_chuc"] * cadres),
                 copybin.Text([b"staff"] * cadres),
                 copybin.Fixed(unit_ids, "int8"),
@@ -124,7 +130,15 @@ async def setup_city(dsn: str, cadres: int, units: int) -> None:
         await conn.copy_to_table(
             "cadres",
             source=_once(data),
-            columns=["code", "full_name", "name_key", "personnel_type", "position", "unit_id"],
+            columns=[
+                "code",
+                "full_name",
+                "name_key",
+                "search_text",
+                "personnel_type",
+                "position",
+                "unit_id",
+            ],
             format="binary",
         )
         print(
@@ -383,6 +397,13 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            slow = [
+                line
+                for line in (tmpdir / "pgdata" / "log").read_text(errors="replace").splitlines()
+                if "duration:" in line or "->" in line or "Insert on" in line
+            ]
+            if slow:
+                print("\nslow statements (auto_explain):\n" + "\n".join(slow[:60]))
 
 
 if __name__ == "__main__":

@@ -84,13 +84,20 @@ on conflict (cadre_id, month) do update set
 
 -- name: diff_block
 -- Staged rows that are new or differ from the stored row, with the stored values they replace.
--- One task_records_pkey probe per staged row (nested loop; hash and merge joins are off).
+-- The LATERAL ... LIMIT 1 can only run as one task_records_pkey probe per staged row, whatever
+-- the statistics say.
 insert into task_changed
 select s.*, t.source_system is not null, t.cadre_id, t.month, t.k, t.assigned, t.done,
        t.exceeded, t.errors_counted, t.delays_counted, t.batch_id
 from task_staging s
-left join task_records t
-       on t.source_system = s.source_system and t.external_id = s.external_id
+left join lateral (
+    select r.source_system, r.cadre_id, r.month, r.product_code, r.k, r.assigned, r.done,
+           r.exceeded, r.errors_counted, r.errors_objective, r.errors_confirmed_by,
+           r.delays_counted, r.delays_objective, r.delays_confirmed_by, r.batch_id
+    from task_records r
+    where r.source_system = s.source_system and r.external_id = s.external_id
+    limit 1
+) t on true
 where t.source_system is null
    or (t.cadre_id, t.month, t.product_code, t.k, t.assigned, t.done, t.exceeded,
        t.errors_counted, t.errors_objective, t.errors_confirmed_by, t.delays_counted,

@@ -18,13 +18,14 @@ async def make_city(conn: asyncpg.Connection) -> None:
     """Units CITY > DEP-A, DEP-B; cadres A1, A2 in DEP-A and B1 in DEP-B."""
     await conn.execute(
         """
-        insert into units (code, name, name_key, parent_id, kind)
-        values ('CITY', 'Thành phố', 'x', null, 'city');
-        insert into units (code, name, name_key, parent_id, kind)
-        select c, c, c, (select id from units where code = 'CITY'), 'department'
+        insert into units (code, name, name_key, search_text, parent_id, kind)
+        values ('CITY', 'Thành phố', 'x', 'x', null, 'city');
+        insert into units (code, name, name_key, search_text, parent_id, kind)
+        select c, c, c, c, (select id from units where code = 'CITY'), 'department'
         from unnest(array['DEP-A', 'DEP-B']) c;
-        insert into cadres (code, full_name, name_key, personnel_type, position, unit_id)
-        select c, c, c, 'cong_chuc', 'staff', (select id from units where code = u)
+        insert into cadres (code, full_name, name_key, search_text, personnel_type, position,
+                            unit_id)
+        select c, c, c, c, 'cong_chuc', 'staff', (select id from units where code = u)
         from (values ('A1', 'DEP-A'), ('A2', 'DEP-A'), ('B1', 'DEP-B')) v(c, u);
         """
     )

@@ -15,8 +15,9 @@ CSV = {"Content-Type": "text/csv"}
 
 async def make_leader(conn: asyncpg.Connection) -> None:
     await conn.execute(
-        "insert into cadres (code, full_name, name_key, personnel_type, position, unit_id) "
-        "select 'H1', 'Head', 'h', 'cong_chuc', 'head', id from units where code = 'DEP-A'"
+        "insert into cadres (code, full_name, name_key, search_text, personnel_type, position, "
+        "unit_id) select 'H1', 'Head', 'h', 'h', 'cong_chuc', 'head', id from units "
+        "where code = 'DEP-A'"
     )
 
 

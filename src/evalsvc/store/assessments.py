@@ -8,14 +8,14 @@ import asyncpg
 
 from evalsvc.domain.access import Principal
 from evalsvc.domain.assessments import Assessment, AssessmentIn
-from evalsvc.domain.bulk import duplicate_problems, raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.cadres import LEADER_POSITIONS
 from evalsvc.domain.errors import FieldProblem
 from evalsvc.domain.tasks import format_month, parse_month
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import resolve, scope_filter, upsert_counts
+from evalsvc.store.subjects import check_scope, resolve, scope_filter, upsert_counts
 
 Q = queries("assessments")
 _FILTERS = {
@@ -26,23 +26,34 @@ _FILTERS = {
 
 
 async def upsert_assessments(
-    conn: asyncpg.Connection, rows: Sequence[AssessmentIn], principal: Principal | None
+    conn: asyncpg.Connection,
+    upload: Upload[AssessmentIn] | Sequence[AssessmentIn],
+    principal: Principal | None,
 ) -> UpsertSummary:
     """Insert or update by (cadre, month), all or nothing. đ and e are for leaders only."""
-    raise_if(duplicate_problems([f"{r.cadre_code}/{r.month}" for r in rows], "month"))
+    upload = Upload.of(upload)
+    rows = upload.rows
     async with conn.transaction():
-        subjects = await resolve(conn, principal, cadre_codes=[r.cadre_code for r in rows])
-        problems = [
-            FieldProblem(
-                "organising" if r.organising is not None else "cohesion",
-                "đ and e are given to leaders (heads and deputies) only",
-                number,
-            )
-            for number, r in enumerate(rows, start=1)
-            if (r.organising is not None or r.cohesion is not None)
-            and subjects.cadres[r.cadre_code].position not in LEADER_POSITIONS
-        ]
-        raise_if(problems)
+        subjects, problems = await resolve(
+            conn, upload.numbers, cadre_codes=[r.cadre_code for r in rows]
+        )
+        problems += upload.duplicates([f"{r.cadre_code}/{r.month}" for r in rows], "month")
+        for number, r in upload.numbered():
+            cadre = subjects.cadres.get(r.cadre_code)
+            if (
+                cadre is not None
+                and (r.organising is not None or r.cohesion is not None)
+                and cadre.position not in LEADER_POSITIONS
+            ):
+                problems.append(
+                    FieldProblem(
+                        "organising" if r.organising is not None else "cohesion",
+                        "đ and e are given to leaders (heads and deputies) only",
+                        number,
+                    )
+                )
+        upload.refuse_if(problems)
+        await check_scope(conn, principal, subjects)
         written = await conn.fetch(
             Q["upsert"],
             [subjects.cadres[r.cadre_code].id for r in rows],

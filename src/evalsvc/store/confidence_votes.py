@@ -8,12 +8,12 @@ from datetime import date
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.bulk import duplicate_problems, raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.confidence_votes import ConfidenceVote, ConfidenceVoteIn, derived
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import resolve, scope_filter, upsert_counts
+from evalsvc.store.subjects import check_scope, resolve, scope_filter, upsert_counts
 
 Q = queries("confidence_votes")
 _FILTERS = {
@@ -25,11 +25,19 @@ _FILTERS = {
 
 
 async def upsert_votes(
-    conn: asyncpg.Connection, rows: Sequence[ConfidenceVoteIn], principal: Principal | None
+    conn: asyncpg.Connection,
+    upload: Upload[ConfidenceVoteIn] | Sequence[ConfidenceVoteIn],
+    principal: Principal | None,
 ) -> UpsertSummary:
-    raise_if(duplicate_problems([f"{r.cadre_code}/{r.vote_date}" for r in rows], "vote_date"))
+    upload = Upload.of(upload)
+    rows = upload.rows
     async with conn.transaction():
-        subjects = await resolve(conn, principal, cadre_codes=[r.cadre_code for r in rows])
+        subjects, problems = await resolve(
+            conn, upload.numbers, cadre_codes=[r.cadre_code for r in rows]
+        )
+        keys = [f"{r.cadre_code}/{r.vote_date}" for r in rows]
+        upload.refuse_if([*problems, *upload.duplicates(keys, "vote_date")])
+        await check_scope(conn, principal, subjects)
         written = await conn.fetch(
             Q["upsert"],
             [subjects.cadres[r.cadre_code].id for r in rows],

@@ -8,12 +8,12 @@ from datetime import date
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.bulk import duplicate_problems, raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.discipline import Discipline, DisciplineIn
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import resolve, scope_filter, upsert_counts
+from evalsvc.store.subjects import check_scope, resolve, scope_filter, upsert_counts
 
 Q = queries("discipline")
 _FILTERS = {
@@ -27,17 +27,20 @@ _FILTERS = {
 
 
 async def upsert_discipline(
-    conn: asyncpg.Connection, rows: Sequence[DisciplineIn], principal: Principal | None
+    conn: asyncpg.Connection,
+    upload: Upload[DisciplineIn] | Sequence[DisciplineIn],
+    principal: Principal | None,
 ) -> UpsertSummary:
     """Insert or update by (cadre, track, violation_id), all or nothing."""
-    raise_if(
-        duplicate_problems(
-            [f"{r.cadre_code}/{r.track}/{r.violation_id}" for r in rows],
-            "violation_id",
-        )
-    )
+    upload = Upload.of(upload)
+    rows = upload.rows
     async with conn.transaction():
-        subjects = await resolve(conn, principal, cadre_codes=[r.cadre_code for r in rows])
+        subjects, problems = await resolve(
+            conn, upload.numbers, cadre_codes=[r.cadre_code for r in rows]
+        )
+        keys = [f"{r.cadre_code}/{r.track}/{r.violation_id}" for r in rows]
+        upload.refuse_if([*problems, *upload.duplicates(keys, "violation_id")])
+        await check_scope(conn, principal, subjects)
         written = await conn.fetch(
             Q["upsert"],
             [subjects.cadres[r.cadre_code].id for r in rows],

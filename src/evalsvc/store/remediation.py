@@ -8,7 +8,7 @@ from datetime import date
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.bulk import raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound, RuleViolation
 from evalsvc.domain.remediation import (
     NewItem,
@@ -21,7 +21,7 @@ from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.scope import ensure_in_scope
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import resolve, scope_filter
+from evalsvc.store.subjects import check_scope, resolve, scope_filter
 
 Q = queries("remediation")
 _FILTERS = {
@@ -67,26 +67,31 @@ async def open_items(conn: asyncpg.Connection, items: Sequence[NewItem]) -> list
 
 
 async def create_items(
-    conn: asyncpg.Connection, rows: Sequence[RemediationIn], principal: Principal | None
+    conn: asyncpg.Connection,
+    upload: Upload[RemediationIn] | Sequence[RemediationIn],
+    principal: Principal | None,
 ) -> tuple[UpsertSummary, list[int]]:
     """Items from an upload (codes), all or nothing; existing idempotent ones are unchanged."""
+    upload = Upload.of(upload)
+    rows = upload.rows
     seen: dict[tuple[object, ...], int] = {}
     problems = []
-    for number, r in enumerate(rows, start=1):
+    for number, r in upload.numbered():
         if r.origin_ref is None:
             continue
         key = (r.origin, r.origin_ref, r.cadre_code, r.unit_code, r.item_code)
         if key in seen:
             problems.append(FieldProblem("origin_ref", f"same item as row {seen[key]}", number))
         seen.setdefault(key, number)
-    raise_if(problems)
     async with conn.transaction():
-        subjects = await resolve(
+        subjects, unknown = await resolve(
             conn,
-            principal,
+            upload.numbers,
             cadre_codes=[r.cadre_code for r in rows],
             unit_codes=[r.unit_code for r in rows],
         )
+        upload.refuse_if([*unknown, *problems])
+        await check_scope(conn, principal, subjects)
         ids = await open_items(
             conn,
             [

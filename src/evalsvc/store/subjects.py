@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.bulk import raise_if
 from evalsvc.domain.errors import FieldProblem
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
 
@@ -32,17 +31,13 @@ class Subjects:
 
 async def resolve(
     conn: asyncpg.Connection,
-    principal: Principal | None,
+    numbers: Sequence[int],
     *,
     cadre_codes: Sequence[str | None] = (),
     unit_codes: Sequence[str | None] = (),
-) -> Subjects:
-    """Ids for the codes of rows 1..n (None: the row has no such code).
-
-    Raises:
-        RuleViolation: naming each row whose code matches nothing.
-        Forbidden: when a cadre or unit lies outside a scoped caller's subtree.
-    """
+) -> tuple[Subjects, list[FieldProblem]]:
+    """Ids for the codes of the rows numbered ``numbers`` (None: the row has no such code),
+    and a problem for each row whose code matches nothing."""
     subjects = Subjects()
     wanted_cadres = sorted({c for c in cadre_codes if c is not None})
     if wanted_cadres:
@@ -58,21 +53,25 @@ async def resolve(
         )
         subjects.units = {r["code"]: r["id"] for r in rows}
     problems: list[FieldProblem] = []
-    for number, code in enumerate(cadre_codes, start=1):
+    for number, code in zip(numbers, cadre_codes, strict=False):
         if code is not None and code not in subjects.cadres:
             problems.append(FieldProblem("cadre_code", f"no cadre with code {code!r}", number))
-    for number, code in enumerate(unit_codes, start=1):
+    for number, code in zip(numbers, unit_codes, strict=False):
         if code is not None and code not in subjects.units:
             problems.append(FieldProblem("unit_code", f"no unit with code {code!r}", number))
-    problems.sort(key=lambda p: p.row or 0)
-    raise_if(problems)
+    return subjects, problems
+
+
+async def check_scope(
+    conn: asyncpg.Connection, principal: Principal | None, subjects: Subjects
+) -> None:
+    """Forbidden when a cadre or unit lies outside a scoped caller's subtree."""
     if principal is not None:
         await ensure_in_scope(
             conn,
             principal,
             {c.unit_id for c in subjects.cadres.values()} | set(subjects.units.values()),
         )
-    return subjects
 
 
 async def scope_filter(conn: asyncpg.Connection, principal: Principal) -> list[int] | None:

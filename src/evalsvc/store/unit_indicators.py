@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.bulk import duplicate_problems, raise_if
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.tasks import format_month, parse_month
 from evalsvc.domain.unit_indicators import UnitIndicator, UnitIndicatorIn
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import resolve, scope_filter, upsert_counts
+from evalsvc.store.subjects import check_scope, resolve, scope_filter, upsert_counts
 
 Q = queries("unit_indicators")
 _FILTERS = {
@@ -24,11 +24,19 @@ _FILTERS = {
 
 
 async def upsert_indicators(
-    conn: asyncpg.Connection, rows: Sequence[UnitIndicatorIn], principal: Principal | None
+    conn: asyncpg.Connection,
+    upload: Upload[UnitIndicatorIn] | Sequence[UnitIndicatorIn],
+    principal: Principal | None,
 ) -> UpsertSummary:
-    raise_if(duplicate_problems([f"{r.unit_code}/{r.month}" for r in rows], "month"))
+    upload = Upload.of(upload)
+    rows = upload.rows
     async with conn.transaction():
-        subjects = await resolve(conn, principal, unit_codes=[r.unit_code for r in rows])
+        subjects, problems = await resolve(
+            conn, upload.numbers, unit_codes=[r.unit_code for r in rows]
+        )
+        keys = [f"{r.unit_code}/{r.month}" for r in rows]
+        upload.refuse_if([*problems, *upload.duplicates(keys, "month")])
+        await check_scope(conn, principal, subjects)
         written = await conn.fetch(
             Q["upsert"],
             [subjects.units[r.unit_code] for r in rows],
