@@ -1,0 +1,131 @@
+"""Task records: the streaming bulk upload, raw rows and the monthly totals."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import HTTPException, InternalServerException
+from litestar.params import Parameter
+
+from evalsvc.api.deps import Caller, Conn
+from evalsvc.api.guards import READERS, allow
+from evalsvc.domain.access import Role
+from evalsvc.domain.errors import FieldProblem, InvalidInput
+from evalsvc.domain.tasks import parse_month
+from evalsvc.store import tasks as store
+from evalsvc.store.tasks import Format
+
+WRITERS = allow(Role.ADMIN, Role.PERSONNEL, Role.HR_SYSTEM)
+FORMATS: dict[str, Format] = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "application/json": "json",
+}
+
+Limit = Annotated[int, Parameter(ge=1, le=1000, description="Page size (1-1000).")]
+Offset = Annotated[int, Parameter(ge=0, description="Rows to skip.")]
+
+
+def month_param(value: str) -> int:
+    month = parse_month(value)
+    if month is None:
+        raise InvalidInput(
+            "month must be YYYY-MM", [FieldProblem("month", f"not a month YYYY-MM: {value!r}")]
+        )
+    return month
+
+
+async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    try:
+        async for piece in request.stream():
+            if piece:
+                yield piece
+    except InternalServerException as exc:  # the client went away mid-upload
+        raise InvalidInput(
+            "the upload was cut off before its end; nothing was stored",
+            [FieldProblem("body", "client disconnected")],
+        ) from exc
+
+
+class TaskController(Controller):
+    path = "/tasks"
+    tags = ["tasks"]
+
+    @post(
+        "/batches",
+        opt=WRITERS,
+        status_code=201,
+        summary="Upload a batch of task records (CSV, NDJSON or a JSON array), all or nothing",
+        description=(
+            "Streams the body: `text/csv` with a header line, `application/x-ndjson` (one JSON "
+            "object per line) or `application/json` (an array, for small batches). Rows are "
+            "upserted by (source_system, external_id): re-sending changes nothing, a changed "
+            "row replaces the stored one. Every row must end with a line break; a body that "
+            "ends mid-row is treated as truncated. Any problem rejects the whole batch and the "
+            "error lists the first rows with field and reason."
+        ),
+    )
+    async def upload_batch(
+        self,
+        request: Request[Any, Any, Any],
+        conn: Conn,
+        principal: Caller,
+        source: Annotated[
+            str | None,
+            Parameter(description="source_system for rows that name none", max_length=200),
+        ] = None,
+    ) -> dict[str, int]:
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        fmt = FORMATS.get(media)
+        if fmt is None:
+            raise HTTPException(
+                status_code=415,
+                detail="send text/csv, application/x-ndjson or application/json",
+                extra=[{"field": "content-type", "reason": f"unsupported: {media or 'none'}"}],
+            )
+        result = await store.ingest_stream(
+            conn,
+            _body(request),
+            fmt=fmt,
+            principal=principal,
+            origin="http",
+            default_source=source or None,
+        )
+        return result.as_dict()
+
+    @get("/", opt=READERS, summary="Task records of a month (optionally one cadre)")
+    async def list_records(
+        self,
+        conn: Conn,
+        principal: Caller,
+        month: Annotated[str, Parameter(description="YYYY-MM")],
+        cadre: Annotated[str | None, Parameter(description="cadre code")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> list[dict[str, Any]]:
+        return await store.list_records(
+            conn, principal, month=month_param(month), cadre_code=cadre, limit=limit, offset=offset
+        )
+
+    @get(
+        "/totals",
+        opt=READERS,
+        summary="Monthly task totals per cadre (the Decree 335 sums and derived shares)",
+    )
+    async def list_totals(
+        self,
+        conn: Conn,
+        principal: Caller,
+        month: Annotated[str, Parameter(description="YYYY-MM")],
+        cadre: Annotated[str | None, Parameter(description="cadre code")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> list[dict[str, Any]]:
+        return await store.list_totals(
+            conn, principal, month=month_param(month), cadre_code=cadre, limit=limit, offset=offset
+        )

@@ -1,0 +1,157 @@
+"""Vectorised CSV reading for large uploads: field spans and numbers parsed with numpy.
+
+A block of whole lines without quote characters is split by locating every comma and line
+break at once; fields stay as (start, end) offsets into the block, so no Python object is made
+per field. Numbers in plain decimal notation (``-12.5``) are parsed arithmetically; anything
+else (exponents, spaces, ``nan``) falls back to Python's ``float``/``int`` for those cells only,
+so the results equal the stdlib's. Blocks with quotes go through the ``csv`` module instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Bytes = npt.NDArray[np.uint8]
+Offsets = npt.NDArray[np.int64]
+COMMA, NEWLINE, DOT, MINUS, ZERO, NINE = 44, 10, 46, 45, 48, 57
+MAX_DIGITS = 15  # float64 holds every integer of up to 15 decimal digits exactly
+
+
+@dataclass(frozen=True, slots=True)
+class TextCol:
+    """A text column as spans of one byte buffer: value i is ``data[start:start + len]``."""
+
+    data: Bytes
+    starts: Offsets
+    lens: Offsets
+
+    @classmethod
+    def from_list(cls, values: list[bytes]) -> TextCol:
+        lens = np.fromiter(map(len, values), np.int64, len(values))
+        starts = np.zeros(len(values), np.int64)
+        if len(values):
+            np.cumsum(lens[:-1], out=starts[1:])
+        return cls(np.frombuffer(b"".join(values) or b"\0", np.uint8), starts, lens)
+
+    @classmethod
+    def constant(cls, value: bytes, n: int) -> TextCol:
+        data = np.frombuffer(value or b"\0", np.uint8)
+        return cls(data, np.zeros(n, np.int64), np.full(n, len(value), np.int64))
+
+    def __len__(self) -> int:
+        return len(self.lens)
+
+    def value(self, i: int) -> bytes:
+        start = int(self.starts[i])
+        return self.data[start : start + int(self.lens[i])].tobytes()
+
+    def to_list(self) -> list[bytes]:
+        raw = self.data.tobytes()
+        return [
+            raw[s : s + n] for s, n in zip(self.starts.tolist(), self.lens.tolist(), strict=True)
+        ]
+
+    def take(self, index: npt.NDArray[np.intp]) -> TextCol:
+        return TextCol(self.data, self.starts[index], self.lens[index])
+
+
+def split_fields(buf: Bytes, ncol: int) -> tuple[Offsets, Offsets] | None:
+    """Start and end offsets, shape (rows, ncol), of the fields of whole ``\\n``-ended lines.
+
+    Returns None when some line has another number of fields (the caller reports which).
+    """
+    seps = np.flatnonzero((buf == COMMA) | (buf == NEWLINE))
+    if len(seps) % ncol:
+        return None
+    n = len(seps) // ncol
+    ends = seps.reshape(n, ncol)
+    if n and (not (buf[ends[:, -1]] == NEWLINE).all() or (buf[ends[:, :-1]] == NEWLINE).any()):
+        return None
+    starts = np.empty_like(ends)
+    starts[:, 1:] = ends[:, :-1] + 1
+    if n:
+        starts[0, 0] = 0
+        starts[1:, 0] = ends[:-1, -1] + 1
+    return starts, ends
+
+
+def _cells(
+    buf: Bytes, starts: Offsets, lens: Offsets, width: int
+) -> tuple[Bytes, npt.NDArray[np.bool_]]:
+    cols = np.arange(width)
+    valid = cols < lens[:, None]
+    idx = np.minimum(starts[:, None] + cols, len(buf) - 1)
+    return np.where(valid, buf[idx], 0).astype(np.uint8), valid
+
+
+def parse_decimal(
+    buf: Bytes, starts: Offsets, lens: Offsets, *, integer: bool = False
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Plain decimals (``-?digits[.digits]``) as float64, and a mask of the cells parsed.
+
+    Cells not parsed here (empty, exponent, spaces, too many digits) are left for the caller.
+    """
+    n = len(lens)
+    width = int(min(lens.max(initial=0), MAX_DIGITS + 2))
+    if n == 0 or width == 0:
+        return np.zeros(n, np.float64), np.zeros(n, np.bool_)
+    ch, valid = _cells(buf, starts, lens, width)
+    digit = valid & (ch >= ZERO) & (ch <= NINE)
+    dot = valid & (ch == DOT)
+    minus = np.zeros_like(valid)
+    minus[:, 0] = valid[:, 0] & (ch[:, 0] == MINUS)
+    ndigits = digit.sum(1)
+    ok = (
+        (lens <= width)
+        & ~(valid & ~(digit | dot | minus)).any(1)
+        & (ndigits > 0)
+        & (ndigits <= MAX_DIGITS)
+        & (dot.sum(1) <= (0 if integer else 1))
+    )
+    after = digit[:, ::-1].cumsum(1)[:, ::-1] - digit  # digits to the right of each digit
+    value = (np.where(digit, ch.astype(np.float64) - ZERO, 0.0) * 10.0**after).sum(1)
+    frac = (digit & (np.cumsum(dot, 1) > 0)).sum(1)
+    value = value / 10.0**frac
+    value = np.where(minus[:, 0], -value, value)
+    return value, ok
+
+
+def parse_months(
+    buf: Bytes, starts: Offsets, lens: Offsets
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    """``YYYY-MM`` cells as yyyymm ints (2000-01 .. 2100-12) and a mask of the valid ones."""
+    n = len(lens)
+    if n == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.bool_)
+    ch, _ = _cells(buf, starts, np.minimum(lens, 7), 7)
+    d = ch.astype(np.int32) - ZERO
+    digits = (d[:, [0, 1, 2, 3, 5, 6]] >= 0) & (d[:, [0, 1, 2, 3, 5, 6]] <= 9)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month = d[:, 5] * 10 + d[:, 6]
+    ok = (
+        (lens == 7)
+        & digits.all(1)
+        & (ch[:, 4] == MINUS)
+        & (year >= 2000)
+        & (year <= 2100)
+        & (month >= 1)
+        & (month <= 12)
+    )
+    return np.where(ok, year * 100 + month, 0).astype(np.int32), ok
+
+
+def pack_tokens(
+    buf: Bytes, starts: Offsets, lens: Offsets, width: int = 6
+) -> npt.NDArray[np.int64]:
+    """Short cells, lower-cased, packed into one int64 each (longer cells get -1)."""
+    ch, _ = _cells(buf, starts, np.minimum(lens, width), width)
+    lower = np.where((ch >= 65) & (ch <= 90), ch + 32, ch).astype(np.int64)
+    packed = (lower << (8 * np.arange(width))).sum(1)
+    return np.where(lens <= width, packed, -1)
+
+
+def pack_token(token: bytes) -> int:
+    return sum(b << (8 * i) for i, b in enumerate(token.lower()))

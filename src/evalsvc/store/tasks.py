@@ -1,0 +1,614 @@
+"""Task records: streaming, all-or-nothing ingestion and the monthly totals.
+
+One path serves the HTTP endpoint and the CLI: byte pieces in, a summary out. The pieces are
+cut into blocks of whole lines, parsed and validated column-wise in a worker thread (the next
+block is parsed while the database writes the previous one), written to a temporary staging
+table with binary COPY, then upserted into ``task_records`` by one set-based statement per
+block that also moves ``task_month_totals``. Everything happens in one transaction: any
+problem, a truncated body or a dropped connection rolls the whole batch back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import asyncpg
+import numpy as np
+import numpy.typing as npt
+
+from evalsvc.domain.access import Principal
+from evalsvc.domain.errors import MAX_REPORTED_PROBLEMS, Forbidden, InvalidInput
+from evalsvc.domain.tasks import (
+    CsvHeader,
+    LineChunker,
+    Problems,
+    TaskColumns,
+    format_month,
+    parse_csv_block,
+    parse_json_array,
+    parse_ndjson_block,
+)
+from evalsvc.store import copybin
+from evalsvc.store.scope import subtree_ids
+from evalsvc.store.sqlfiles import queries
+
+Q = queries("tasks")
+T = TypeVar("T")
+Format = Literal["csv", "ndjson", "json"]
+BLOCK_BYTES = 4 << 20
+"""Bytes of input per block: ~60,000 CSV rows; memory holds about three blocks at a time."""
+MAX_JSON_ARRAY_BYTES = 64 << 20
+"""A JSON array is parsed whole, so it is for small batches; larger ones use NDJSON or CSV."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    batch_id: int
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "batch_id": self.batch_id,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+
+@dataclass(slots=True)
+class _Block:
+    """A parsed block; the payloads are set once its cadre codes are resolved and encoded.
+
+    ``records_data`` is binary COPY for task_records (batch_id last); the staging payload is
+    the same with row numbers in that last column. ``totals_data`` holds the block's sums per
+    (cadre, month) for task_totals_delta, used when every row of the block is new.
+    """
+
+    rows: int
+    first_row: int
+    cols: TaskColumns | None
+    codes: list[bytes]
+    records_data: bytes | None = None
+    row_ends: npt.NDArray[np.int64] | None = None
+    row_no: npt.NDArray[np.int64] | None = None
+    totals_data: bytes | None = None
+
+    def staging_data(self) -> bytes:
+        assert self.records_data is not None
+        assert self.row_ends is not None
+        assert self.row_no is not None
+        return copybin.patch_last_int8_values(self.records_data, self.row_ends, self.row_no)
+
+
+class _Worker:
+    """Runs CPU work of one batch on its own worker thread, off the event loop."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self.executor = executor
+
+    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, fn, *args)
+
+
+class _CodeMap(dict[bytes, int]):
+    def __missing__(self, key: bytes) -> int:
+        return -1
+
+
+class _Cadres:
+    """Cadre code → (id, unit id) for one batch: the whole table for big batches (one read),
+    else just the codes seen."""
+
+    BULK_ROWS = 10_000
+
+    def __init__(self) -> None:
+        self.ids = _CodeMap()
+        self.units = _CodeMap()
+        self.complete = False
+
+    def _add(self, rows: list[asyncpg.Record]) -> None:
+        for r in rows:
+            code = r["code"].encode("utf-8")
+            self.ids[code] = r["id"]
+            self.units[code] = r["unit_id"]
+
+    async def load(self, conn: asyncpg.Connection, block: _Block) -> None:
+        if self.complete:
+            return
+        if block.rows >= self.BULK_ROWS:
+            self._add(await conn.fetch(Q["all_cadres"]))
+            self.complete = True
+            return
+        missing = {c for c in set(block.codes) if c not in self.ids}
+        if missing:
+            found = await conn.fetch(Q["cadres_by_codes"], [c.decode("utf-8") for c in missing])
+            self._add(found)
+
+
+def _resolve_and_encode(
+    block: _Block,
+    cadres: _Cadres,
+    scope: frozenset[int] | None,
+    problems: Problems,
+    batch_id: int,
+) -> None:
+    """Cadre ids from codes (unknown codes and out-of-scope cadres are problems), then the
+    binary COPY data of the block."""
+    cols = block.cols
+    assert cols is not None
+    n = len(cols)
+    ids = np.fromiter(map(cadres.ids.__getitem__, block.codes), np.int64, n)
+    unknown = np.flatnonzero(ids < 0)
+    for i in unknown[:MAX_REPORTED_PROBLEMS]:
+        code = block.codes[i].decode("utf-8", "replace")
+        problems.add(int(cols.row_no[i]), "cadre_code", f"no cadre with code {code!r}")
+    problems.total += max(0, len(unknown) - MAX_REPORTED_PROBLEMS)
+    if len(unknown):
+        return
+    if scope is not None:
+        units = np.fromiter(map(cadres.units.__getitem__, block.codes), np.int64, n)
+        outside = int((~np.isin(units, np.fromiter(scope, np.int64, len(scope)))).sum())
+        if outside:
+            raise Forbidden(
+                f"{outside} row(s) concern cadres outside the unit subtree of this API key; "
+                "nothing was stored"
+            )
+    block.records_data, block.row_ends = _encode(cols, ids, batch_id)
+    block.row_no = cols.row_no
+    block.totals_data = _block_totals(cols, ids)
+    block.cols = None  # the COPY data is all that is needed now
+
+
+def units(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Millionths, rounded half up: the same float64 operations as SQL ``task_units``."""
+    return np.floor(x * 1000000.0 + 0.5).astype(np.int64)
+
+
+def _block_totals(cols: TaskColumns, cadre_ids: npt.NDArray[np.int64]) -> bytes:
+    """Binary COPY of the block's Decree 335 sums per (cadre, month), exact in int64."""
+    k, assigned, done = cols.k, cols.assigned, cols.done
+    quality = np.maximum(0.0, 1 - 0.25 * cols.errors_counted)
+    timely = np.maximum(0.0, 1 - 0.25 * cols.delays_counted)
+    parts = [
+        np.ones(len(k), np.int64),
+        units(k * assigned),
+        units(k * done),
+        units(k * done * quality),
+        units(k * done * timely),
+        cols.exceeded.astype(np.int64),
+        (cols.delays_counted > 0).astype(np.int64),
+    ]
+    key = (cadre_ids << 20) | cols.month.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    groups = sorted_key[first]
+    sums = [np.add.reduceat(p[order], first) for p in parts]
+    return copybin.encode(
+        [
+            copybin.Fixed(groups >> 20, "int8"),
+            copybin.Fixed((groups & ((1 << 20) - 1)).astype(np.int32), "int4"),
+            *(copybin.Fixed(s, "int8") for s in sums),
+        ]
+    )
+
+
+def _encode(
+    cols: TaskColumns, cadre_ids: npt.NDArray[np.int64], batch_id: int
+) -> tuple[bytes, npt.NDArray[np.int64]]:
+    f, t = copybin.Fixed, copybin.Text
+    return copybin.encode_with_row_ends(
+        [
+            t(cols.source_system),
+            t(cols.external_id),
+            f(cadre_ids, "int8"),
+            f(cols.month, "int4"),
+            t(cols.product_code),
+            f(cols.k, "float8"),
+            f(cols.assigned, "float8"),
+            f(cols.done, "float8"),
+            f(cols.exceeded, "bool"),
+            f(cols.errors_counted, "int4"),
+            f(cols.errors_objective, "int4"),
+            t(cols.errors_confirmed_by, empty_is_null=True),
+            f(cols.delays_counted, "int4"),
+            f(cols.delays_objective, "int4"),
+            t(cols.delays_confirmed_by, empty_is_null=True),
+            f(np.full(len(cols), batch_id, np.int64), "int8"),
+        ]
+    )
+
+
+async def _blocks(
+    pieces: AsyncIterator[bytes],
+    fmt: Format,
+    default_source: str | None,
+    problems: Problems,
+    finish: Callable[[_Block], None],
+    work: _Worker,
+) -> AsyncIterator[_Block]:
+    """Parse the byte stream into blocks (in a worker thread); ``finish`` resolves and encodes
+    a block in the same thread when it can (the cadre map is complete)."""
+
+    def wrap(cols: TaskColumns | None, first_row: int) -> _Block | None:
+        if cols is None or not len(cols):
+            return None
+        block = _Block(len(cols), first_row, cols, cols.cadre_code.to_list())
+        finish(block)
+        return block
+
+    if fmt == "json":
+        body = bytearray()
+        async for piece in pieces:
+            body += piece
+            if len(body) > MAX_JSON_ARRAY_BYTES:
+                raise InvalidInput(
+                    f"a JSON array may hold at most {MAX_JSON_ARRAY_BYTES >> 20} MiB; "
+                    "send NDJSON or CSV for large batches"
+                )
+        cols = await work(parse_json_array, bytes(body), default_source, problems)
+        parsed = await work(wrap, cols, 1)
+        if parsed is not None:
+            yield parsed
+        return
+
+    chunker = LineChunker(BLOCK_BYTES)
+    header: CsvHeader | None = None
+    header_buf = b""
+    next_row = 1
+
+    def parse(block: bytes, first_row: int) -> _Block | None:
+        if fmt == "csv":
+            assert header is not None
+            cols = parse_csv_block(block, header, first_row, problems)
+        else:
+            cols = parse_ndjson_block(block, default_source, first_row, problems)
+        return wrap(cols, first_row)
+
+    async def stream() -> AsyncIterator[bytes]:
+        nonlocal header, header_buf
+        async for piece in pieces:
+            if fmt == "csv" and header is None:
+                header_buf += piece
+                end = header_buf.find(b"\n")
+                if end < 0:
+                    if len(header_buf) > 1 << 16:
+                        raise InvalidInput("the CSV header line is missing or too long")
+                    continue
+                header = CsvHeader(header_buf[: end + 1], default_source)
+                piece, header_buf = header_buf[end + 1 :], b""
+            yield piece
+        if fmt == "csv" and header is None:
+            if header_buf.strip():
+                header = CsvHeader(header_buf, default_source)
+                raise InvalidInput(
+                    "the upload ends in the middle of a row (no line break after the header); "
+                    "it looks truncated, nothing was stored"
+                )
+            raise InvalidInput("the CSV upload is empty (no header line)")
+
+    async for piece in stream():
+        for block in chunker.feed(piece):
+            rows = block.count(b"\n")
+            if not problems.full:
+                parsed = await work(parse, block, next_row)
+                if parsed is not None:
+                    yield parsed
+            next_row += rows
+    for block in chunker.finish():
+        if not problems.full:
+            parsed = await work(parse, block, next_row)
+            if parsed is not None:
+                yield parsed
+
+
+async def _prefetch(source: AsyncIterator[_Block], depth: int = 1) -> AsyncIterator[_Block]:
+    """Run ``source`` one step ahead in a task, so parsing overlaps the database work."""
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=depth)
+
+    async def pump() -> None:
+        try:
+            async for item in source:
+                await queue.put(("item", item))
+            await queue.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            await queue.put(("error", exc))
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def ingest_stream(
+    conn: asyncpg.Connection,
+    pieces: AsyncIterator[bytes],
+    *,
+    fmt: Format,
+    principal: Principal | None,
+    origin: Literal["http", "cli"],
+    default_source: str | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Ingest one batch of task records, all or nothing.
+
+    Args:
+        pieces: the body as it arrives (any piece sizes).
+        fmt: ``csv`` (with header), ``ndjson`` or ``json`` (an array; small batches).
+        principal: the caller; scoped roles may only write cadres of their unit subtree.
+        default_source: source_system for rows that do not name one.
+        on_rows: called with the number of rows of each block written (progress).
+
+    Raises:
+        InvalidInput: undecodable input (bad bytes, malformed CSV/JSON, truncated body).
+        RuleViolation: rows breaking a rule (each problem names row, field and reason).
+        Forbidden: rows for cadres outside the caller's unit subtree.
+    """
+    problems = Problems()
+    scope: frozenset[int] | None = None
+    scope_list: list[int] | None = None
+    if principal is not None and not principal.city_wide:
+        assert principal.scope_unit_id is not None
+        scope_list = await subtree_ids(conn, principal.scope_unit_id)
+        scope = frozenset(scope_list)
+    cadres = _Cadres()
+
+    batch_id = 0
+
+    def finish(block: _Block) -> None:
+        if cadres.complete and not problems.total:
+            _resolve_and_encode(block, cadres, scope, problems, batch_id)
+
+    # One worker thread for all CPU work of the batch: numpy's large temporaries then come
+    # from one malloc arena, so memory stays flat however long the upload is.
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalsvc-ingest")
+    work = _Worker(executor)
+    try:
+        return await _ingest(
+            conn,
+            pieces,
+            fmt,
+            principal,
+            origin,
+            default_source,
+            on_rows,
+            problems,
+            scope,
+            scope_list,
+            cadres,
+            work,
+        )
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _ingest(
+    conn: asyncpg.Connection,
+    pieces: AsyncIterator[bytes],
+    fmt: Format,
+    principal: Principal | None,
+    origin: Literal["http", "cli"],
+    default_source: str | None,
+    on_rows: Callable[[int], None] | None,
+    problems: Problems,
+    scope: frozenset[int] | None,
+    scope_list: list[int] | None,
+    cadres: _Cadres,
+    work: _Worker,
+) -> IngestResult:
+    batch_id = 0
+
+    def finish(block: _Block) -> None:
+        if cadres.complete and not problems.total:
+            _resolve_and_encode(block, cadres, scope, problems, batch_id)
+
+    received = inserted = updated = 0
+    fresh = True  # no key of this batch existed so far: copy straight into task_records
+    async with conn.transaction():
+        await conn.execute(Q["lock_ingest"])
+        await conn.execute(Q["create_staging"])
+        key_id = principal.key_id if principal is not None and principal.key_id > 0 else None
+        batch_id = await conn.fetchval(Q["new_batch"], key_id, origin, fmt)
+        source = _blocks(pieces, fmt, default_source, problems, finish, work)
+        async for block in _prefetch(source):
+            received += block.rows
+            if problems.total:
+                continue  # keep parsing to report more problems, but write nothing more
+            if block.records_data is None:
+                await cadres.load(conn, block)
+                await work(_resolve_and_encode, block, cadres, scope, problems, batch_id)
+                if block.records_data is None:
+                    continue
+            if fresh:
+                if await _copy_fresh(conn, block):
+                    inserted += block.rows
+                    if on_rows is not None:
+                        on_rows(block.rows)
+                    continue
+                fresh = False
+            await conn.execute("truncate task_staging")
+            staging = await work(block.staging_data)
+            await conn.copy_to_table("task_staging", source=_once(staging), format="binary")
+            stats = await _upsert_block(conn, batch_id, scope_list, problems)
+            if stats is not None:
+                inserted += stats[0]
+                updated += stats[1]
+            if on_rows is not None:
+                on_rows(block.rows)
+        problems.raise_if_any()
+        await conn.execute(Q["finish_batch"], batch_id, received, inserted, updated)
+    return IngestResult(batch_id, received, inserted, updated, received - inserted - updated)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _copy_fresh(conn: asyncpg.Connection, block: _Block) -> bool:
+    """COPY the block straight into task_records and add its sums to the totals, under a
+    savepoint; False (nothing written) when some key already exists (task_records_pkey)."""
+    assert block.records_data is not None
+    assert block.totals_data is not None
+    try:
+        async with conn.transaction():
+            await conn.copy_to_table(
+                "task_records", source=_once(block.records_data), format="binary"
+            )
+            await conn.execute("truncate task_totals_delta")
+            await conn.copy_to_table(
+                "task_totals_delta", source=_once(block.totals_data), format="binary"
+            )
+            await conn.execute(Q["totals_add"])
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
+async def _upsert_block(
+    conn: asyncpg.Connection, batch_id: int, scope: list[int] | None, problems: Problems
+) -> tuple[int, int] | None:
+    """Write the staged rows that are new or changed; returns (inserted, updated), or None
+    after recording the problems (repeated keys)."""
+    await conn.execute("truncate task_changed")
+    await conn.execute(Q["diff_block"])
+    stats = await conn.fetchrow(Q["changed_stats"], batch_id, scope)
+    assert stats is not None
+    if stats["out_of_scope"]:
+        raise Forbidden(
+            f"{stats['out_of_scope']} row(s) would replace records of cadres outside the unit "
+            "subtree of this API key; nothing was stored"
+        )
+    if stats["repeated"]:
+        await _report_repeats(conn, batch_id, problems)
+        return None
+    try:
+        async with conn.transaction():
+            updated = int((await conn.execute(Q["update_changed"], batch_id)).rsplit(" ", 1)[1])
+            if updated != stats["replacing"]:
+                raise _Rejected
+            status = await conn.execute(Q["insert_changed"], batch_id)
+            await conn.execute(Q["totals_changed"])
+    except (asyncpg.UniqueViolationError, _Rejected):
+        await _report_repeats(conn, batch_id, problems)
+        return None
+    return int(status.rsplit(" ", 1)[1]), updated
+
+
+class _Rejected(Exception):
+    pass
+
+
+async def _report_repeats(conn: asyncpg.Connection, batch_id: int, problems: Problems) -> None:
+    rows = await conn.fetch(Q["repeated_rows"], batch_id, MAX_REPORTED_PROBLEMS)
+    for r in rows:
+        problems.add(
+            r["row_no"],
+            "external_id",
+            f"({r['source_system']}, {r['external_id']}) appears more than once in the batch",
+        )
+    if not rows:  # cannot happen unless staging changed; still never store the batch
+        problems.add(None, "external_id", "a key appears more than once in the batch")
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def list_records(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    month: int,
+    cadre_code: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    cadre_id, scope = await _filters(conn, principal, cadre_code)
+    rows = await conn.fetch(Q["list_records"], month, cadre_id, scope, limit, offset)
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["month"] = format_month(d["month"])
+        out.append(d)
+    return out
+
+
+async def list_totals(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    month: int,
+    cadre_code: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """Monthly totals with the derived ratios (a, b, c) and shares, for display and audit."""
+    cadre_id, scope = await _filters(conn, principal, cadre_code)
+    rows = await conn.fetch(Q["list_totals"], month, cadre_id, scope, limit, offset)
+    out = []
+    for r in rows:
+        d = dict(r)
+        base = d["k_assigned"]
+        records = d["records"]
+        d["month"] = format_month(d["month"])
+        for name in ("k_assigned", "k_done", "k_done_quality", "k_done_timely"):
+            d[name] = d[name] / 1_000_000
+        d["quantity"] = d["k_done"] / d["k_assigned"] if base else None
+        d["quality"] = d["k_done_quality"] / d["k_assigned"] if base else None
+        d["timeliness"] = d["k_done_timely"] / d["k_assigned"] if base else None
+        d["exceeded_share"] = d["exceeded_records"] / records if records else None
+        d["late_share"] = d["late_records"] / records if records else None
+        out.append(d)
+    return out
+
+
+async def month_totals_arrays(conn: asyncpg.Connection, month: int) -> dict[str, np.ndarray]:
+    """The whole city-month of totals as numpy arrays (one query), for the recomputation.
+
+    Weighted sums are int64 millionths of a converted unit; ratios are unit-free.
+    """
+    rows = await conn.fetch(Q["month_totals_arrays"], month)
+    names = (
+        "cadre_id",
+        "records",
+        "k_assigned",
+        "k_done",
+        "k_done_quality",
+        "k_done_timely",
+        "exceeded_records",
+        "late_records",
+    )
+    return {n: np.fromiter((r[n] for r in rows), np.int64, len(rows)) for n in names}
+
+
+async def _filters(
+    conn: asyncpg.Connection, principal: Principal, cadre_code: str | None
+) -> tuple[int | None, list[int] | None]:
+    scope = None
+    if not principal.city_wide:
+        assert principal.scope_unit_id is not None
+        scope = await subtree_ids(conn, principal.scope_unit_id)
+    cadre_id = None
+    if cadre_code is not None:
+        cadre_id = await conn.fetchval("select id from cadres where code = $1", cadre_code)
+        if cadre_id is None:
+            cadre_id = -1  # matches nothing: an unknown cadre simply has no records
+    return cadre_id, scope
