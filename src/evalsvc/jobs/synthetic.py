@@ -395,8 +395,8 @@ async def seed_city(
 ) -> SeedSummary:
     """Load the synthetic city and, when ``keys`` are given, its year of activity.
 
-    The registry part is idempotent for the same scale and seed; the activity is meant for
-    a fresh database (ballot rounds are added again on every call).
+    Idempotent for the same scale and seed: the activity is only loaded into a database
+    without task totals yet.
     """
     if not 0 < scale <= 5:
         raise ValueError("scale must be in (0, 5]")
@@ -417,7 +417,8 @@ async def seed_city(
         if report is not None:
             report("cadres", min(i + BATCH, len(cadres)), len(cadres))
     seconds["cadres"] = round(time.perf_counter() - t, 3)
-    if keys is not None:
+    fresh = not await conn.fetchval("select exists (select 1 from task_month_totals)")
+    if keys is not None and fresh:  # the activity is loaded once (seeding again is a no-op)
         gen = np.random.default_rng(seed)
         pop = population(cadres, units, gen)
         await seed_activity(
