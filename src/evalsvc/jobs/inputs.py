@@ -194,6 +194,79 @@ async def read_months(
     return active, months_employed, months_absent
 
 
+async def read_confirmed(
+    conn: asyncpg.Connection, first: date, last_day: date
+) -> list[npt.NDArray[Any]]:
+    """Confirmed (target, item, group, round start, round end) of closed rounds overlapping
+    ``[first, last_day]``: the ``ballot_flags`` view's "confirmed" rows, expanded here.
+
+    The view expands every tally against every item of its form in SQL (seconds for a
+    city round); the tallies' ``confirmed`` bitmaps are read instead (only targets with a
+    confirmed item) and expanded with numpy against the rounds' form items. An item is its
+    code's rank among all catalog item codes, the same whatever rounds are read (month
+    fingerprints of month and year runs agree).
+    """
+    r_id, r_leader, r_bit, r_item, r_group = await copyio.read(
+        conn,
+        """
+        with codes as (
+            select code, (dense_rank() over (order by code))::int8 as item
+            from (select distinct code from catalog_items) c
+        )
+        select r.id, i.form = 'leader', i.bit, codes.item, i.group_no::int8
+        from ballot_rounds r
+        join ballot_form_items i on i.catalog_id = r.catalog_id
+        join codes on codes.code = i.code
+        where r.status = 'closed' and r.period_end >= $1 and r.period_start <= $2
+        """,
+        ["int8", "bool", "int4", "int8", "int8"],
+        first,
+        last_day,
+    )
+    t_round, t_target, t_leader, t_bits, t_start, t_end = await copyio.read(
+        conn,
+        """
+        select t.round_id, t.target_id, t.form = 'leader', t.confirmed,
+               r.period_start, r.period_end
+        from ballot_tallies t join ballot_rounds r on r.id = t.round_id
+        where r.status = 'closed' and t.confirmed <> 0
+          and r.period_end >= $1 and r.period_start <= $2
+        """,
+        ["int8", "int8", "bool", "int8", "date", "date"],
+        first,
+        last_day,
+    )
+    parts: list[list[npt.NDArray[Any]]] = []
+    for rid, leader in {(int(a), bool(b)) for a, b in zip(r_id, r_leader, strict=True)}:
+        items = (r_id == rid) & (r_leader == leader)
+        rows = np.flatnonzero((t_round == rid) & (t_leader == leader))
+        if not rows.size:
+            continue
+        bits, item, group = r_bit[items], r_item[items], r_group[items]
+        hit = (t_bits[rows][:, None] >> bits[None, :].astype(np.int64)) & 1 == 1
+        tr, ti = np.nonzero(hit)
+        parts.append(
+            [
+                t_target[rows][tr],
+                item[ti],
+                group[ti],
+                t_start[rows][tr],
+                t_end[rows][tr],
+            ]
+        )
+    if not parts:
+        return [
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, "datetime64[D]"),
+            np.zeros(0, "datetime64[D]"),
+        ]
+    cols = [np.concatenate([p[k] for p in parts]) for k in range(5)]
+    order = np.lexsort((cols[3].astype(np.int64), cols[2], cols[1], cols[0]))
+    return [c[order] for c in cols]
+
+
 async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profile) -> City:
     """Everything the scoring core needs for ``period`` (a month, or a whole year)."""
     tables = await _tables(conn)
@@ -320,24 +393,7 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
     # Ballots: confirmed items and low-confidence flags of closed rounds covering a month.
     bal = low = None
     if {"ballot_flags", "ballot_tallies", "ballot_rounds"} <= tables:
-        bal = await copyio.read(
-            conn,
-            """
-            with codes as (  -- one id per item code, the same whatever rounds are read
-                select code, (dense_rank() over (order by code))::int8 as item
-                from (select distinct code from catalog_items) c
-            )
-            select f.target_id, codes.item, f.group_no::int8, r.period_start, r.period_end
-            from ballot_flags f join ballot_rounds r on r.id = f.round_id
-            join codes on codes.code = f.item_code
-            where r.status = 'closed' and f.flag = 'confirmed'
-              and r.period_end >= $1 and r.period_start <= $2
-            order by 1, 2, 3, 4
-            """,
-            ["int8", "int8", "int8", "date", "date"],
-            first,
-            last_day,
-        )
+        bal = await read_confirmed(conn, first, last_day)
         low = await copyio.read(
             conn,
             """
