@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import struct
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from evalsvc.domain.ballots import (
 )
 from evalsvc.keyring import KEY_FILE, ballot_keys, master_key
 from evalsvc.settings import Settings
-from evalsvc.store.ballot_blocks import pack_bits
+from evalsvc.store import copyio
+from evalsvc.store.ballot_blocks import BlockReader, make_records, pack_bits
 from evalsvc.store.ballot_tally import count_blocks, decide
 
 
@@ -153,3 +155,44 @@ def test_keyring_persists_a_private_key(tmp_path: Path) -> None:
     assert not (tmp_path / "other" / KEY_FILE).exists()
     keys = ballot_keys(explicit)
     assert keys.token != keys.ledger
+
+
+def _copy_out(blocks: list[tuple[int, np.ndarray]]) -> bytes:
+    """What ``ballots_read`` sends: binary COPY rows (n_ballots, target_id, marks)."""
+    rows = [copyio.HEADER]
+    for target, recs in blocks:
+        marks = recs.tobytes()
+        rows.append(struct.pack(">hiiiqi", 3, 4, len(recs), 8, target, len(marks)) + marks)
+    rows.append(copyio.TRAILER)
+    return b"".join(rows)
+
+
+def test_block_reader_takes_the_stream_in_any_pieces() -> None:
+    rng = np.random.default_rng(3)
+    blocks = []
+    for target in rng.integers(1, 10**12, 60).tolist():
+        n = int(rng.integers(1, 40))
+        recs = make_records(
+            rng.integers(0, 2**63, n, dtype=np.uint64),
+            rng.integers(0, 2**63, n, dtype=np.uint64),
+            rng.integers(0, 5, n),
+            rng.integers(0, 4, n),
+        )
+        blocks.append((target, recs))
+    payload = _copy_out(blocks)
+    cuts = np.sort(rng.choice(np.arange(1, len(payload)), 25, replace=False)).tolist()
+    reader = BlockReader()
+    got = [
+        reader.feed(payload[a:b]) for a, b in zip([0, *cuts], [*cuts, len(payload)], strict=True)
+    ]
+    reader.close()
+    sizes = np.concatenate([g.sizes for g in got])
+    assert sizes.tolist() == [len(r) for _, r in blocks]
+    assert np.concatenate([g.targets for g in got]).tolist() == [t for t, _ in blocks]
+    assert np.concatenate([g.records for g in got]).tobytes() == b"".join(
+        r.tobytes() for _, r in blocks
+    )
+    cut_short = BlockReader()
+    cut_short.feed(payload[:-5])
+    with pytest.raises(ValueError, match="ended early"):
+        cut_short.close()

@@ -121,35 +121,76 @@ class RoundBallots:
         return np.repeat(self.targets, self.sizes)
 
 
-async def read_round(conn: asyncpg.Connection, round_id: int) -> RoundBallots:
-    """Every ballot of the round: one binary COPY, walked block by block.
+class BlockReader:
+    """Parses the binary COPY of ``ballots_read`` piece by piece (a row may straddle pieces).
 
     Rows are few (one per target and write) but of variable width, so the walk reads each
-    row's 30-byte head with ``struct`` and collects views of the marks; the records are then
-    one ``join`` and one ``frombuffer`` (no per-ballot Python, no asyncpg Record per row).
+    row's 30-byte head with ``struct`` and collects views of the marks; the records of a piece
+    are then one ``join`` and one ``frombuffer`` (no per-ballot Python, no asyncpg Record).
     """
-    payload = await copyio.read_payload(conn, Q["ballots_read"], round_id)
-    if not payload.startswith(copyio.SIGNATURE):
-        raise ValueError("not a binary COPY payload")
-    offset = 19 + int.from_bytes(payload[15:19], "big")
-    end = len(payload) - len(copyio.TRAILER)
-    view = memoryview(payload)
-    unpack = _ROW_HEAD.unpack_from
-    head = _ROW_HEAD.size
-    sizes: list[int] = []
-    targets: list[int] = []
-    marks: list[memoryview] = []
-    while offset < end:
-        fields, _, n, _, target, length = unpack(payload, offset)
-        if fields != 3 or length != RECORD.itemsize * n:
-            raise ValueError("unexpected row in the ballots of a round")
-        offset += head
-        sizes.append(n)
-        targets.append(target)
-        marks.append(view[offset : offset + length])
-        offset += length
-    records = np.frombuffer(b"".join(marks), RECORD)
-    return RoundBallots(np.array(targets, np.int64), np.array(sizes, np.int64), records)
+
+    def __init__(self) -> None:
+        self._rest = b""
+        self._started = False
+        self.finished = False
+
+    def feed(self, data: bytes) -> RoundBallots:
+        """The blocks completed by ``data`` (appended to what is left of earlier pieces)."""
+        buf = self._rest + data if self._rest else data
+        offset = 0
+        if not self._started:
+            if len(buf) < 19 or len(buf) < 19 + int.from_bytes(buf[15:19], "big"):
+                self._rest = buf
+                return _EMPTY
+            if not buf.startswith(copyio.SIGNATURE):
+                raise ValueError("not a binary COPY payload")
+            offset = 19 + int.from_bytes(buf[15:19], "big")
+            self._started = True
+        view = memoryview(buf)
+        unpack = _ROW_HEAD.unpack_from
+        head = _ROW_HEAD.size
+        sizes: list[int] = []
+        targets: list[int] = []
+        marks: list[memoryview] = []
+        end = len(buf)
+        while not self.finished and end - offset >= 2:
+            if buf[offset : offset + 2] == copyio.TRAILER:
+                self.finished = True
+                offset += 2
+                break
+            if end - offset < head:
+                break
+            fields, _, n, _, target, length = unpack(buf, offset)
+            if fields != 3 or length != RECORD.itemsize * n:
+                raise ValueError("unexpected row in the ballots of a round")
+            if end - offset - head < length:
+                break
+            offset += head
+            sizes.append(n)
+            targets.append(target)
+            marks.append(view[offset : offset + length])
+            offset += length
+        self._rest = bytes(view[offset:])
+        if not sizes:
+            return _EMPTY
+        records = np.frombuffer(b"".join(marks), RECORD)
+        return RoundBallots(np.array(targets, np.int64), np.array(sizes, np.int64), records)
+
+    def close(self) -> None:
+        """Check that the stream ended where it should."""
+        if not self.finished or self._rest:
+            raise ValueError("the ballots of the round ended early")
+
+
+_EMPTY = RoundBallots(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, RECORD))
+
+
+async def read_round(conn: asyncpg.Connection, round_id: int) -> RoundBallots:
+    """Every ballot of the round: one binary COPY, parsed by :class:`BlockReader`."""
+    reader = BlockReader()
+    ballots = reader.feed(await copyio.read_payload(conn, Q["ballots_read"], round_id))
+    reader.close()
+    return ballots
 
 
 async def read_blocks(

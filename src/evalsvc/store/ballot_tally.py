@@ -7,6 +7,8 @@ arrays with the same exact integer comparisons.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,7 @@ import numpy.typing as npt
 
 from evalsvc.domain.ballots import MAX_ELIGIBLE
 from evalsvc.store import copyio
-from evalsvc.store.ballot_blocks import RoundBallots, pack_bits, read_round
+from evalsvc.store.ballot_blocks import BlockReader, pack_bits
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
@@ -93,48 +95,70 @@ def count_blocks(
         level: (N,) 0..4; confidence: (N,) 0..3.
         n_bits: highest item count of any form (≤ 64).
 
-    Blocks are cut into runs of ≤ 255 ballots. Per bitmap, 8 passes (shift by j, keep one bit
-    per byte, ``add.reduceat`` over runs) give every bit's count per run as byte lanes; the
-    answers are one more pass over one-hot lanes. Runs are then summed per target (uint16:
-    a target has at most 65,535 ballots). About 17 vectorised passes over N, no N-sized
-    index arrays.
+    Same as :func:`run_sums` over all blocks then :func:`sum_runs` (the tally does the first
+    step batch by batch while the ballots arrive).
+    """
+    per_run, run_block = run_sums(sizes, observed, no_basis, level, confidence, n_bits)
+    return sum_runs(n_targets, np.asarray(block_target, np.intp)[run_block], per_run, n_bits)
+
+
+def run_sums(
+    sizes: I64,
+    observed: U64,
+    no_basis: U64,
+    level: npt.NDArray[np.integer[Any]],
+    confidence: npt.NDArray[np.integer[Any]],
+    n_bits: int,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+    """Counts per run of ≤ 255 ballots of the same block: ((R, 2·B + 8) counts, (R,) block).
+
+    Columns: observed bits 0..B-1, no-basis bits 0..B-1, then 8 answer lanes (ballots,
+    KHT, HT, HTT, HTXS, low, normal, high). Per bitmap, 8 passes (shift by j, keep one bit per
+    byte, ``add.reduceat`` over runs) give the count of bits j, j+8, ... per run as byte lanes;
+    the answers are one more pass over one-hot lanes. About 17 vectorised passes over N, no
+    N-sized index arrays.
     """
     sizes = np.asarray(sizes, np.int64)
     n = int(sizes.sum())
-    if len(observed) != n:
+    if len(observed) != n or len(no_basis) != n or len(level) != n or len(confidence) != n:
         raise ValueError(f"blocks hold {n} ballots, got {len(observed)} records")
-    totals = np.bincount(block_target, weights=sizes, minlength=n_targets)
-    if len(totals) and totals.max() > MAX_ELIGIBLE:
-        raise ValueError(f"a target has more than {MAX_ELIGIBLE} ballots")
     if (np.asarray(level) > 4).any() or (np.asarray(confidence) > 3).any():
         raise ValueError("a ballot has an unknown level or confidence code")
     n_bits = max(0, min(64, n_bits))
     run_starts, run_block = _runs(sizes)
     n_runs = len(run_starts)
-    # Per run: observed bits, no-basis bits, then the 8 answer lanes.
     per_run = np.zeros((n_runs, 2 * n_bits + 8), np.uint8)
-    if n_runs:
-        scratch = np.empty(n, np.uint64)
-        sums = np.empty((n_runs, 8), np.uint64)  # [run, pass j]: lane l = count of bit j + 8l
-        for b, bitmap in enumerate((observed, no_basis)):
-            bits = np.ascontiguousarray(bitmap, dtype=np.uint64)
-            for j in range(8):
-                np.right_shift(bits, np.uint64(j), out=scratch)
-                np.bitwise_and(scratch, _LANES, out=scratch)
-                np.add.reduceat(scratch, run_starts, out=sums[:, j])
-            del bits
-            lanes = sums.astype("<u8").view(np.uint8).reshape(n_runs, 8, 8)  # [run, j, l]
-            per_bit = lanes.transpose(0, 2, 1).reshape(n_runs, 64)  # column 8l + j = bit j + 8l
-            per_run[:, b * n_bits : (b + 1) * n_bits] = per_bit[:, :n_bits]
-        code = np.asarray(level, np.uint8) * np.uint8(4) + np.asarray(confidence, np.uint8)
-        np.take(_ANSWERS, code, out=scratch)
-        del code
-        per_run[:, 2 * n_bits :] = _lane_sums(scratch, run_starts)
-        del scratch
-    # Sum runs per target (runs of one target may be scattered over several blocks); uint16
-    # is exact: every column is at most the target's ballots, checked ≤ 65,535 above.
+    if not n_runs:
+        return per_run, run_block
+    scratch = np.empty(n, np.uint64)
+    sums = np.empty((n_runs, 8), np.uint64)  # [run, pass j]: lane l = count of bit j + 8l
+    for b, bitmap in enumerate((observed, no_basis)):
+        bits = np.ascontiguousarray(bitmap, dtype=np.uint64)
+        for j in range(8):
+            np.right_shift(bits, np.uint64(j), out=scratch)
+            np.bitwise_and(scratch, _LANES, out=scratch)
+            np.add.reduceat(scratch, run_starts, out=sums[:, j])
+        del bits
+        lanes = sums.astype("<u8").view(np.uint8).reshape(n_runs, 8, 8)  # [run, j, l]
+        per_bit = lanes.transpose(0, 2, 1).reshape(n_runs, 64)  # column 8l + j = bit j + 8l
+        per_run[:, b * n_bits : (b + 1) * n_bits] = per_bit[:, :n_bits]
+    code = np.asarray(level, np.uint8) * np.uint8(4) + np.asarray(confidence, np.uint8)
+    np.take(_ANSWERS, code, out=scratch)
+    per_run[:, 2 * n_bits :] = _lane_sums(scratch, run_starts)
+    return per_run, run_block
+
+
+def sum_runs(
+    n_targets: int, run_target: npt.NDArray[np.intp], per_run: npt.NDArray[np.uint8], n_bits: int
+) -> Counts:
+    """Per-target counts from per-run counts (:func:`run_sums`); ``run_target`` in [0, T)."""
+    totals = np.bincount(run_target, weights=per_run[:, 2 * n_bits], minlength=n_targets)
+    if len(totals) and totals.max() > MAX_ELIGIBLE:
+        raise ValueError(f"a target has more than {MAX_ELIGIBLE} ballots")
+    # Runs of one target may be scattered over several blocks; uint16 sums are exact: every
+    # column is at most the target's ballots, checked ≤ 65,535 just above.
     out = np.zeros((n_targets, 2 * n_bits + 8), np.int32)
-    run_target = np.asarray(block_target, np.intp)[run_block]
+    n_runs = len(run_target)
     if n_runs and np.bincount(run_target, minlength=n_targets).max() == 1:  # no sums needed
         out[run_target] = per_run
     elif n_runs:
@@ -191,6 +215,7 @@ class FormItems:
     groups: list[int]
 
 
+_BATCH = 4 << 20  # bytes of ballots parsed and counted at a time while the rest arrives
 _PART = 20_000  # targets per part of the tally COPY (see copyio.write_parts)
 _TALLY_COLUMNS = [
     "round_id",
@@ -234,9 +259,7 @@ async def tally_round(
     n_leader, n_staff = len(forms["leader"].codes), len(forms["staff"].codes)
     n_items = np.where(form_of, n_leader, n_staff).astype(np.int64)
 
-    ballots = await read_round(conn, round_id)
-    counts = _count(ballots, target_ids, max(n_leader, n_staff, 1))
-    del ballots
+    counts = await _count_round(conn, round_id, target_ids, max(n_leader, n_staff, 1))
     widths = {True: n_leader, False: n_staff}
 
     def rows(part: int) -> bytes:
@@ -276,24 +299,60 @@ async def tally_round(
         await copyio.write_parts(conn, "ballot_tallies", _TALLY_COLUMNS, rows, n_parts)
 
 
-def _count(ballots: RoundBallots, target_ids: I64, n_bits: int) -> Counts:
-    index = np.searchsorted(target_ids, ballots.targets)
-    clipped = np.minimum(index, max(len(target_ids) - 1, 0))
-    if len(ballots.targets) and (
-        not len(target_ids) or (target_ids[clipped] != ballots.targets).any()
-    ):
-        raise ValueError("the round holds ballots for a cadre that is not one of its targets")
-    recs = ballots.records
-    return count_blocks(
-        len(target_ids),
-        index,
-        ballots.sizes,
-        recs["observed"],
-        recs["no_basis"],
-        recs["level"],
-        recs["confidence"],
-        n_bits,
+async def _count_round(
+    conn: asyncpg.Connection, round_id: int, target_ids: I64, n_bits: int
+) -> Counts:
+    """Read and count the round's ballots at once: every ~4 MB received goes to one worker
+    thread that parses it and computes its run sums while the server sends the rest."""
+    reader = BlockReader()
+    parts: list[tuple[npt.NDArray[np.uint8], I64]] = []
+
+    def work(data: bytes) -> None:
+        blocks = reader.feed(data)
+        if len(blocks.sizes):
+            recs = blocks.records
+            per_run, run_block = run_sums(
+                blocks.sizes,
+                recs["observed"],
+                recs["no_basis"],
+                recs["level"],
+                recs["confidence"],
+                n_bits,
+            )
+            parts.append((per_run, blocks.targets[run_block]))
+
+    loop = asyncio.get_running_loop()
+    futures: list[asyncio.Future[None]] = []
+    received: list[bytes] = []
+    size = 0
+
+    async def sink(chunk: bytes) -> None:
+        nonlocal size
+        received.append(chunk)
+        size += len(chunk)
+        if size >= _BATCH:
+            futures.append(loop.run_in_executor(worker, work, b"".join(received)))
+            received.clear()
+            size = 0
+
+    with ThreadPoolExecutor(max_workers=1) as worker:  # one worker: pieces stay in order
+        try:
+            await conn.copy_from_query(Q["ballots_read"], round_id, output=sink, format="binary")
+            futures.append(loop.run_in_executor(worker, work, b"".join(received)))
+        finally:
+            await asyncio.gather(*futures, return_exceptions=True)
+        for future in futures:
+            future.result()  # raise the first parse error, if any
+    reader.close()
+    per_run = (
+        np.concatenate([p for p, _ in parts]) if parts else np.zeros((0, 2 * n_bits + 8), np.uint8)
     )
+    run_target = np.concatenate([t for _, t in parts]) if parts else np.zeros(0, np.int64)
+    index = np.searchsorted(target_ids, run_target)
+    clipped = np.minimum(index, max(len(target_ids) - 1, 0))
+    if len(run_target) and (not len(target_ids) or (target_ids[clipped] != run_target).any()):
+        raise ValueError("the round holds ballots for a cadre that is not one of its targets")
+    return sum_runs(len(target_ids), index, per_run, n_bits)
 
 
 def _tally_rows(
