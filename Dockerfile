@@ -20,5 +20,5 @@ RUN pip install . \
 
 USER evalsvc
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health').status != 200)"
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import os,sys,urllib.request; sys.exit(urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['EVALSVC_PORT']}/health\").status != 200)"
 CMD ["evalsvc", "serve"]

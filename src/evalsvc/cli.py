@@ -162,6 +162,7 @@ def keys_create(role: str, unit_code: str | None, label: str) -> None:
 def keys_list() -> None:
     """List keys (prefix, role, scope, state), never secrets."""
     rows = run_with_connection(_settings(), key_store.list_keys)
+    click.echo("id\tprefix\trole\tunit\tstate\tlabel")
     for row in rows:
         state = "revoked" if row["revoked_at"] else "active"
         fields = [row["id"], row["prefix"], row["role"], row["unit_code"] or "-", state]
@@ -171,7 +172,10 @@ def keys_list() -> None:
 @keys.command(name="revoke")
 @click.argument("prefix_or_id")
 def keys_revoke(prefix_or_id: str) -> None:
-    """Revoke a key by its prefix or id; it stops working at once."""
+    """Revoke a key by its prefix, id or whole token; it stops working at once."""
+    parts = prefix_or_id.split("_")
+    if len(parts) >= 2 and parts[0] == "evs":
+        prefix_or_id = parts[1]
 
     async def work(conn: asyncpg.Connection) -> None:
         await key_store.revoke_key(conn, prefix_or_id)

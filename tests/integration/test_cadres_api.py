@@ -124,13 +124,19 @@ async def test_personnel_key_acts_only_in_its_subtree(
     snv = await make_key(conn, Role.PERSONNEL, "SNV")
     listed = (await client.get("/cadres", headers=snv)).json()
     assert [c["code"] for c in listed["items"]] == ["C1"]
-    assert (await client.get("/cadres/C2", headers=snv)).status_code == 403
+    # Outside the subtree reads as "not found": a scoped key cannot probe other units.
+    assert (await client.get("/cadres/C2", headers=snv)).status_code == 404
+    assert (await client.get("/cadres", params={"subtree": "PLB"}, headers=snv)).status_code == 404
+    assert (await client.get("/units/PLB", headers=snv)).status_code == 404
     inside = await client.post("/cadres/bulk", json=[cadre("C3", "Hà Văn Tú", "SNV")], headers=snv)
     assert inside.status_code == 200
     outside = await client.post(
         "/cadres/bulk", json=[cadre("C4", "Mai Thị Lan", "PLB")], headers=snv
     )
     assert outside.status_code == 403
+    assert outside.json()["extra"] == [
+        {"field": "unit_code", "reason": "unit 'PLB' is outside", "row": 1}
+    ]
     steal = await client.post(
         "/cadres/C2/move", json={"unit_code": "SNV", "effective_date": "2026-07-01"}, headers=snv
     )
@@ -155,3 +161,19 @@ async def test_search_ignores_accents_and_case(
         assert [c["code"] for c in found["items"]] == expected, query
     units = (await client.get("/units", params={"q": "long bien"}, headers=admin_headers)).json()
     assert [u["code"] for u in units["items"]] == ["PLB"]
+
+
+async def test_lists_export_as_csv(client: Client, admin_headers: dict[str, str]) -> None:
+    await build_city(client, admin_headers)
+    await client.post(
+        "/cadres/bulk", json=[cadre("C1", "Đặng Thị Hằng", "SNV")], headers=admin_headers
+    )
+    response = await client.get("/cadres", params={"format": "csv"}, headers=admin_headers)
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["x-total-count"] == "1"
+    header, row = response.text.splitlines()[:2]
+    assert header.startswith("id,code,full_name,")
+    assert "Đặng Thị Hằng" in row
+    units = await client.get("/units", headers={**admin_headers, "accept": "text/csv"})
+    assert units.text.splitlines()[0].startswith("id,code,name,")
+    assert len(units.text.splitlines()) == 1 + 4

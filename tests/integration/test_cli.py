@@ -91,7 +91,7 @@ def test_keys_are_created_listed_and_revoked(data_dir: Path) -> None:
     assert prefix in listed.stdout
     assert token not in listed.stdout
     assert "personnel\tSNV\tactive" in listed.stdout
-    assert evalsvc(data_dir, "keys", "revoke", prefix).returncode == 0
+    assert evalsvc(data_dir, "keys", "revoke", f"evs_{prefix}").returncode == 0
     assert "revoked" in evalsvc(data_dir, "keys", "list").stdout
     refused = evalsvc(data_dir, "keys", "create", "--role", "personnel")
     assert refused.returncode == 1

@@ -186,3 +186,19 @@ async def test_changing_only_the_outstanding_years_counts_as_an_update(
     assert kept.json()["unchanged"] == 1
     years = await conn.fetchval("select array_agg(year order by year) from unit_outstanding_years")
     assert years == [2025, 2026]
+
+
+async def test_framework_validation_errors_have_the_same_shape(
+    client: Client, admin_headers: dict[str, str]
+) -> None:
+    bad_query = await client.get("/units", params={"limit": 5000}, headers=admin_headers)
+    assert bad_query.status_code == 400
+    problem = bad_query.json()["extra"][0]
+    assert problem["field"] == "limit"
+    assert problem["source"] == "query"
+    assert "reason" in problem
+    bad_body = await client.post(
+        "/units", json={"code": "HN", "name": "x", "kind": "city", "size": 1}, headers=admin_headers
+    )
+    assert bad_body.status_code == 400
+    assert bad_body.json()["extra"][0]["field"] in ("size", "body")

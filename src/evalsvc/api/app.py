@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from evalsvc import __version__
 from evalsvc.api.controllers import CONTROLLERS
@@ -65,6 +66,16 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
                 "Authenticate with 'Authorization: Bearer <API key>'."
             ),
             path="/schema",
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key from `evalsvc keys create` (or serve --demo).",
+                    )
+                }
+            ),
+            security=[{"apiKey": []}],
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,

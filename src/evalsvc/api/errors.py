@@ -10,9 +10,10 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from evalsvc.domain.bulk import split_message
 from evalsvc.domain.errors import (
     Conflict,
     DomainError,
@@ -53,9 +54,25 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Respons
 
 def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     extra = exc.extra if exc.extra is not None else []
+    if isinstance(exc, ValidationException) and isinstance(extra, list):
+        extra = [_as_problem(item) for item in extra]
     return Response(
         _body(exc.status_code, exc.detail, extra), status_code=exc.status_code, headers=exc.headers
     )
+
+
+def _as_problem(item: Any) -> Any:
+    """Litestar's ``{message, key, source}`` in the same ``{field, reason}`` shape as ours."""
+    if not isinstance(item, dict) or "message" not in item:
+        return item
+    field, reason = item.get("key") or "body", item["message"]
+    if item.get("source") == "body" or field == "data":
+        field, reason = split_message(reason)
+        field = "body" if field == "row" else field
+    problem = {"field": field, "reason": reason}
+    if item.get("source"):
+        problem["source"] = item["source"]
+    return problem
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

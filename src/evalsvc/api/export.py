@@ -6,12 +6,15 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response
+from litestar.params import QueryParameter
 
 Format = Literal["json", "csv"]
+Limit = Annotated[int, QueryParameter(ge=1, le=1000, description="Page size (1-1000)")]
+Offset = Annotated[int, QueryParameter(ge=0, description="Rows to skip")]
 
 
 def wants_csv(request: Request[Any, Any, Any], fmt: Format | None) -> bool:
@@ -65,3 +68,20 @@ def page(
             },
         )
     return Response({"items": items, "total": total, "limit": limit, "offset": offset, **extra})
+
+
+def struct_page(
+    request: Request[Any, Any, Any], fmt: Format | None, page_: msgspec.Struct, filename: str
+) -> Response[Any]:
+    """A typed page (``items``, ``total``, ...) as JSON, or its items as CSV."""
+    if not wants_csv(request, fmt):
+        return Response(page_)
+    body = msgspec.to_builtins(page_)
+    return Response(
+        to_csv(body["items"]),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}.csv"',
+            "x-total-count": str(body["total"]),
+        },
+    )

@@ -208,7 +208,13 @@ def problem_from_validation(
     exc: msgspec.ValidationError, row: int | None, rename: dict[str, str] | None = None
 ) -> FieldProblem:
     """msgspec says "Expected `int`, got `str` - at `$.quantity`": split field from reason."""
-    text = str(exc)
+    field_name, text = split_message(str(exc))
+    renamed = (rename or {}).get(field_name)
+    return FieldProblem(renamed or field_name, text, row)
+
+
+def split_message(text: str) -> tuple[str, str]:
+    """A msgspec validation message as (field, reason in plain words); field "row" if none."""
     field_name = "row"
     if " - at `$" in text:
         text, _, where = text.rpartition(" - at `$")
@@ -222,9 +228,7 @@ def problem_from_validation(
     head, sep, rest = text.partition(": ")
     if sep and head.replace("_", "").isalnum() and field_name == "row":
         field_name, text = head, rest  # a ValueError("field: reason") from __post_init__
-    text = _CLEARER.get(text, text)
-    renamed = (rename or {}).get(field_name)
-    return FieldProblem(renamed or field_name, text, row)
+    return field_name, _CLEARER.get(text, text)
 
 
 class UploadSpec(msgspec.Struct, frozen=True):

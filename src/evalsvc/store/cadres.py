@@ -24,7 +24,13 @@ from evalsvc.domain.errors import Conflict, FieldProblem, NotFound, RuleViolatio
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.domain.vietnamese import fold, nfc, person_sort_key
 from evalsvc.store.listing import Filters, fetch_page
-from evalsvc.store.scope import allowed_units, ensure_in_scope, refuse_outside, subtree_ids
+from evalsvc.store.scope import (
+    allowed_units,
+    ensure_in_scope,
+    ensure_visible,
+    refuse_outside,
+    subtree_ids,
+)
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("cadres")
@@ -209,11 +215,16 @@ async def list_cadres(
     active = {k: v for k, v in filters.items() if v is not None}
     if "q" in active:
         active["q"] = fold(str(active["q"]))
-    if subtree is not None:
-        root = await conn.fetchval(QU["id_by_code"], subtree)
-        if root is None:
-            raise NotFound(f"no unit with code {subtree!r}", [FieldProblem("subtree", "not found")])
-        active["within"] = await subtree_ids(conn, root)
+    for name, code in (("unit", active.get("unit")), ("subtree", subtree)):
+        if code is None:
+            continue
+        found = await conn.fetchval(QU["id_by_code"], code)
+        missing = NotFound(f"no unit with code {code!r}", [FieldProblem(name, "not found")])
+        if found is None:
+            raise missing
+        await ensure_visible(conn, principal, found, missing)
+        if name == "subtree":
+            active["within"] = await subtree_ids(conn, found)
     if not principal.city_wide:
         active["scope"] = await subtree_ids(conn, principal.scope_unit_id)  # type: ignore[arg-type]
     page = await fetch_page(
@@ -243,10 +254,11 @@ def _cadre(row: asyncpg.Record) -> Cadre:
 
 async def get_cadre(conn: asyncpg.Connection, code: str, principal: Principal) -> Cadre:
     row = await conn.fetchrow(Q["select"] + " where c.code = $1", code)
+    missing = NotFound(f"no cadre with code {code!r}", [FieldProblem("code", "not found")])
     if row is None:
-        raise NotFound(f"no cadre with code {code!r}", [FieldProblem("code", "not found")])
+        raise missing
     unit = await conn.fetchval(QU["id_by_code"], row["unit_code"])
-    await ensure_in_scope(conn, principal, [unit])
+    await ensure_visible(conn, principal, unit, missing)
     return _cadre(row)
 
 

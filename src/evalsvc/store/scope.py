@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import FieldProblem, Forbidden
+from evalsvc.domain.errors import FieldProblem, Forbidden, NotFound
 from evalsvc.store.sqlfiles import queries
 
 QU = queries("units")
@@ -47,3 +47,14 @@ async def ensure_in_scope(
     outside = sorted(set(unit_ids) - allowed)
     if outside:
         raise Forbidden(f"{len(outside)} unit(s) lie outside the unit subtree of this API key")
+
+
+async def ensure_visible(
+    conn: asyncpg.Connection, principal: Principal, unit_id: int, not_found: NotFound
+) -> None:
+    """Reads outside a scoped key's subtree answer "not found": a key must not learn which
+    codes exist elsewhere."""
+    if principal.scope_unit_id is not None and not await unit_in_subtree(
+        conn, principal.scope_unit_id, unit_id
+    ):
+        raise not_found

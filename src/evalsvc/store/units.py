@@ -13,7 +13,7 @@ from evalsvc.domain.errors import Conflict, FieldProblem, NotFound, RuleViolatio
 from evalsvc.domain.units import Unit, UnitCreate, UpsertSummary
 from evalsvc.domain.vietnamese import fold, nfc, sort_key
 from evalsvc.store.listing import Filters, fetch_page
-from evalsvc.store.scope import allowed_units, ensure_in_scope, refuse_outside, subtree_ids
+from evalsvc.store.scope import allowed_units, ensure_visible, refuse_outside, subtree_ids
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("units")
@@ -170,10 +170,10 @@ async def list_units(
 
 async def get_unit(conn: asyncpg.Connection, code: str, principal: Principal) -> Unit:
     row = await conn.fetchrow(Q["select"] + " where u.code = $1", code)
+    missing = NotFound(f"no unit with code {code!r}", [FieldProblem("code", "not found")])
     if row is None:
-        raise NotFound(f"no unit with code {code!r}", [FieldProblem("code", "not found")])
-    if not principal.city_wide:
-        await ensure_in_scope(conn, principal, [row["id"]])
+        raise missing
+    await ensure_visible(conn, principal, row["id"], missing)
     return msgspec.convert(dict(row), Unit)
 
 

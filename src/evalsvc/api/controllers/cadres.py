@@ -5,15 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
+from evalsvc.api.export import Format, Limit, Offset, struct_page
 from evalsvc.api.guards import ADMIN, READERS, allow
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role
-from evalsvc.domain.cadres import Cadre, CadreCreate, CadreMove, PeerGroup, Position
+from evalsvc.domain.cadres import (
+    Cadre,
+    CadreCreate,
+    CadreMove,
+    PeerGroup,
+    PersonnelType,
+    Position,
+)
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store import cadres as store
 
@@ -37,12 +45,13 @@ class CadreController(Controller):
         self,
         conn: Conn,
         principal: Caller,
+        request: Request[Any, Any, Any],
         unit: Annotated[str | None, QueryParameter(description="Members of this unit only")] = None,
         subtree: Annotated[
             str | None, QueryParameter(description="Members of this unit and all units below it")
         ] = None,
         position: FromQuery[Position | None] = None,
-        personnel_type: FromQuery[str | None] = None,
+        personnel_type: FromQuery[PersonnelType | None] = None,
         peer_group: FromQuery[str | None] = None,
         party_member: FromQuery[bool | None] = None,
         q: Annotated[
@@ -51,9 +60,10 @@ class CadreController(Controller):
                 description="Name contains; accents and case are ignored ('nguyen' finds 'Nguyễn')"
             ),
         ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> CadrePage:
+        limit: Limit = 100,
+        offset: Offset = 0,
+        format: FromQuery[Format | None] = None,
+    ) -> Response[CadrePage]:
         items, total = await store.list_cadres(
             conn,
             filters={
@@ -69,7 +79,7 @@ class CadreController(Controller):
             offset=offset,
             principal=principal,
         )
-        return CadrePage(items, total, limit, offset)
+        return struct_page(request, format, CadrePage(items, total, limit, offset), "cadres")
 
     @get("/{code:str}", opt=READERS, summary="One cadre with employment and absences")
     async def get_cadre(self, conn: Conn, principal: Caller, code: FromPath[str]) -> Cadre:

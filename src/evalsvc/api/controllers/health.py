@@ -13,7 +13,7 @@ class HealthController(Controller):
     path = "/health"
     tags = ["health"]
 
-    @get("/", opt=PUBLIC, summary="Service and database health")
+    @get("/", opt=PUBLIC, security=[], summary="Service and database health")
     async def get_health(self, conn: Conn) -> Response[dict[str, object]]:
         try:
             version = await conn.fetchval("show server_version")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
+from evalsvc.api.export import Format, Limit, Offset, struct_page
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain import uploads
@@ -35,6 +36,7 @@ class UnitController(Controller):
         self,
         conn: Conn,
         principal: Caller,
+        request: Request[Any, Any, Any],
         parent: Annotated[
             str | None, QueryParameter(description="Direct children of this unit code")
         ] = None,
@@ -46,9 +48,10 @@ class UnitController(Controller):
                 description="Name contains; accents and case are ignored ('nguyen' finds 'Nguyễn')"
             ),
         ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> UnitPage:
+        limit: Limit = 100,
+        offset: Offset = 0,
+        format: FromQuery[Format | None] = None,
+    ) -> Response[UnitPage]:
         items, total = await store.list_units(
             conn,
             filters={"parent": parent, "kind": kind, "ranking_block": ranking_block, "q": q},
@@ -56,7 +59,7 @@ class UnitController(Controller):
             offset=offset,
             principal=principal,
         )
-        return UnitPage(items, total, limit, offset)
+        return struct_page(request, format, UnitPage(items, total, limit, offset), "units")
 
     @get("/{code:str}", opt=READERS, summary="One unit")
     async def get_unit(self, conn: Conn, principal: Caller, code: FromPath[str]) -> Unit:
