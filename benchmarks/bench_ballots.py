@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -229,20 +231,22 @@ async def main() -> None:
     parser.add_argument("--upload", type=int, default=1_000_000)
     parser.add_argument("--tally", type=int, default=3_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="evalsvc-bench-") as tmp:
-        server = await asyncio.to_thread(start_embedded, Path(tmp) / "pgdata")
-        await ensure_database(server, "bench")
-        conn = await asyncpg.connect(with_database(server, "bench"))
-        try:
-            await migrate(conn)
-            catalog_id = await seed_catalog(conn)
-            print(f"load average before: {load()}")
-            if args.upload:
-                await bench_upload(conn, catalog_id, args.upload, args.runs)
-            if args.tally:
-                await bench_tally(conn, catalog_id, args.tally, args.runs)
-        finally:
-            await conn.close()
+    # The embedded server stops at exit (atexit, last in first out): remove its folder after.
+    tmp = tempfile.mkdtemp(prefix="evalsvc-bench-")
+    atexit.register(shutil.rmtree, tmp, True)
+    server = await asyncio.to_thread(start_embedded, Path(tmp) / "pgdata")
+    await ensure_database(server, "bench")
+    conn = await asyncpg.connect(with_database(server, "bench"))
+    try:
+        await migrate(conn)
+        catalog_id = await seed_catalog(conn)
+        print(f"load average before: {load()}")
+        if args.upload:
+            await bench_upload(conn, catalog_id, args.upload, args.runs)
+        if args.tally:
+            await bench_tally(conn, catalog_id, args.tally, args.runs)
+    finally:
+        await conn.close()
     usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS (with seeding) {usage:,.0f} MiB; {os.cpu_count()} CPUs")
     print(f"load average after: {load()}")
