@@ -6,6 +6,11 @@
 -- stored as float8 'NaN' (not NULL) so every row is fixed-width and written with one binary
 -- COPY built from numpy arrays; read queries turn NaN into NULL.
 
+-- The recomputation reads every cadre in code order (the quota's last tie-break) with one
+-- index-only scan instead of a sort (jobs/inputs.py read_org).
+create index cadres_code_order_idx on cadres (code collate "C")
+    include (id, unit_id, position, peer_group_id);
+
 create table recompute_jobs (
     id              bigint generated always as identity primary key,
     period          text not null check (period ~ '^[0-9]{4}(-(0[1-9]|1[0-2]))?$'),
@@ -44,7 +49,10 @@ create table result_runs (
     profile_name    text not null,
     profile_version text not null,
     profile         jsonb not null,
-    fingerprint     text not null,  -- blake2b of the input arrays and the profile
+    fingerprint     text not null,  -- SHA-256 of the input arrays and the profile; a month
+                                    -- run's covers exactly what its month's scores use
+    month_runs      bigint[] not null default '{}',  -- per month of the period: the run
+                                    -- whose result_cadre_months partition holds it
     seed            bigint not null,  -- rank-interval bootstrap seed
     status          text not null default 'writing' check (status in ('writing', 'complete')),
     timings         jsonb not null default '{}',
@@ -53,6 +61,9 @@ create table result_runs (
     published_at    timestamptz
 );
 create index result_runs_period_idx on result_runs (period, id desc);
+-- A year run looks for a complete city-wide month run with the same month fingerprint.
+create index result_runs_reuse_idx on result_runs (fingerprint, id desc)
+    where kind = 'month' and scope_unit_id is null and status = 'complete';
 
 -- The published set of each period: the only thing readers follow by default.
 create table result_published (
@@ -61,32 +72,29 @@ create table result_published (
     published_at    timestamptz not null default now()
 );
 
--- Cadre period scores (Decree 335 Art. 12-15): a month run has one month, a year run twelve.
+-- Result rows live in one partition per run and table (result_cadre_months_r<run id>,
+-- result_cadre_years_r<run id>, result_units_r<run id>): the writer creates the partition as a plain table in its
+-- transaction, loads it with one binary COPY (FREEZE), builds its index after the load and
+-- attaches it; dropping a run is dropping its partitions. The numbers only explanations
+-- need are packed into `detail` (little-endian float8, order in store/results.py): a row
+-- has 9 fields instead of 22, which is what the COPY costs.
+--
+-- Cadre period scores (Decree 335 Art. 12-15). Every run names, per month of its period,
+-- the run whose partition holds that month (result_runs.month_runs): a month run holds its
+-- own month; a year run reuses a month run computed from identical inputs (same month
+-- fingerprint) and writes only the months that changed, as month runs of their own.
 create table result_cadre_months (
     run_id              bigint not null,
     cadre_id            bigint not null,
     month               date not null,
     unit_id             bigint not null,
-    assigned            float8 not null,  -- A = Σ k·assigned incl. remediation items
-    done                float8 not null,
-    a                   float8 not null,
-    b                   float8 not null,
-    c                   float8 not null,
-    d                   float8 not null,
-    dd                  float8 not null,
-    e                   float8 not null,
-    kq                  float8 not null,
-    t                   float8 not null,
-    g_raw               float8 not null,
-    deduction           float8 not null,
-    g                   float8 not null,
-    bonus               float8 not null,
-    m                   float8 not null,
-    n_manifestations    int not null,
+    m                   float8 not null,   -- NaN = not scored
     level               smallint not null,  -- -1 not rated, 0 KHT .. 3 HTXS
     reasons             int not null,        -- bit mask, scoring.levels.REASONS order
-    primary key (run_id, cadre_id, month)
-);
+    n_manifestations    int not null,
+    detail              bytea not null      -- assigned, done, a, b, c, d, dd, e, kq, t,
+                                            -- g_raw, deduction, g, bonus
+) partition by list (run_id);
 
 -- Annual ratings with the level after every stage, so a change can be explained and appealed.
 create table result_cadre_years (
@@ -94,27 +102,10 @@ create table result_cadre_years (
     cadre_id            bigint not null,
     unit_id             bigint not null,
     y                   float8 not null,
-    periods_scored      int not null,
-    worked              int not null,
-    rem_due             int not null,
-    rem_on_time         int not null,
-    rem_verified        int not null,
-    remediation_rate    float8 not null,
-    n_manifestations    int not null,
-    violations          int not null,
-    done_share          float8 not null,
-    exceeded_share      float8 not null,
-    late_share          float8 not null,
-    level_base          smallint not null,
-    level_overrides     smallint not null,
-    level_caps          smallint not null,
-    level_gates         smallint not null,
-    level_link          smallint not null,
     level               smallint not null,
-    quota_keep_rank     int not null,  -- -1 outside a quota group's HTXS
     reasons             int not null,
-    primary key (run_id, cadre_id)
-);
+    detail              bytea not null  -- store/results.py YEAR_DETAIL (stages, counts, shares)
+) partition by list (run_id);
 
 -- Unit scores, levels and ranks (DOMAIN part 5): period rows (annual = false) and, in a
 -- year run, the annual row (annual = true, month = first month of the year).
@@ -138,6 +129,5 @@ create table result_units (
     prev_rank   int not null,       -- rank in the previous period's published set, -1 none
     movement    int not null,       -- prev_rank - rank (+ = up), 0 when new
     rank_low    float8 not null,    -- rank interval (5th-95th percentile), NaN = not computed
-    rank_high   float8 not null,
-    primary key (run_id, annual, month, unit_id)
-);
+    rank_high   float8 not null
+) partition by list (run_id);

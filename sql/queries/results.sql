@@ -60,6 +60,12 @@ on conflict (period) do update set run_id = excluded.run_id, published_at = now(
 update result_runs set status = 'complete', published_at = now(), timings = $2, counts = $3
 where id = $1
 
+-- name: helper_runs_complete
+-- Month runs a year job wrote become reusable once the year run is published.
+update result_runs set status = 'complete'
+where job_id = (select job_id from result_runs where id = $1) and id <> $1
+  and status = 'writing'
+
 -- name: run_select
 select r.id, r.job_id, r.period, r.kind, r.first_month, r.months, u.code as unit_code,
        r.base_run_id, r.profile_name, r.profile_version, r.fingerprint, r.seed, r.status,
@@ -69,42 +75,37 @@ from result_runs r
 left join units u on u.id = r.scope_unit_id
 left join result_published p on p.run_id = r.id
 
--- name: copy_forward_months
--- Rows of cadres outside the recomputed subtree, carried from the base run (pkey range scan).
-insert into result_cadre_months
-select $1, cadre_id, month, unit_id, assigned, done, a, b, c, d, dd, e, kq, t, g_raw, deduction,
-       g, bonus, m, n_manifestations, level, reasons
-from result_cadre_months
-where run_id = $2 and cadre_id <> all($3::bigint[])
+-- name: reusable_month_run
+-- result_runs_reuse_idx: a complete city-wide month run with the same month fingerprint
+-- (the same inputs and profile give the same rows, docs/recompute.md).
+select id from result_runs
+where fingerprint = $1 and kind = 'month' and scope_unit_id is null and status = 'complete'
+order by id desc limit 1
 
--- name: copy_forward_years
-insert into result_cadre_years
-select $1, cadre_id, unit_id, y, periods_scored, worked, rem_due, rem_on_time, rem_verified,
-       remediation_rate, n_manifestations, violations, done_share, exceeded_share, late_share,
-       level_base, level_overrides, level_caps, level_gates, level_link, level,
-       quota_keep_rank, reasons
-from result_cadre_years
-where run_id = $2 and cadre_id <> all($3::bigint[])
+-- name: month_source
+-- The run holding the cadre rows of month $2 for run $1 (result_runs_pkey).
+select r.month_runs[(extract(year from $2::date) - extract(year from r.first_month)) * 12
+                    + extract(month from $2::date) - extract(month from r.first_month) + 1]
+from result_runs r where r.id = $1
+
+-- name: discardable_runs
+-- The run and the month runs its job wrote that are not complete (never reused).
+select id from result_runs where id = $1
+union
+select x.id from result_runs r join result_runs x on x.job_id = r.job_id
+where r.id = $1 and x.status = 'writing'
+  and not exists (select 1 from result_published p where p.run_id = x.id)
 
 -- name: previous_ranks
--- The previous period's published ranks (movement); pkey prefix (run_id, annual).
+-- The previous period's published ranks (movement); that run's partition only.
 select r.unit_id, r.rank
 from result_published p join result_units r on r.run_id = p.run_id
 where p.period = $1 and r.annual = $2
   and r.month = (select max(month) from result_units x where x.run_id = p.run_id and x.annual = $2)
 
--- name: cadre_months
--- result_cadre_months_pkey (run_id, cadre_id, month).
-select month, assigned, done, a, b, c, d, dd, e, kq, t, g_raw, deduction, g, bonus, m,
-       n_manifestations, level, reasons
-from result_cadre_months where run_id = $1 and cadre_id = $2 order by month
-
 -- name: cadre_year
--- result_cadre_years_pkey.
-select y, periods_scored, worked, rem_due, rem_on_time, rem_verified, remediation_rate,
-       n_manifestations, violations, done_share, exceeded_share, late_share, level_base,
-       level_overrides, level_caps, level_gates, level_link, level, quota_keep_rank, reasons
-from result_cadre_years where run_id = $1 and cadre_id = $2
+-- The run's partition (pruned on run_id), its unique index on cadre_id.
+select y, level, reasons, detail from result_cadre_years where run_id = $1 and cadre_id = $2
 
 -- name: cadre_runs
 -- Published runs that hold rows of the cadre, newest period first.

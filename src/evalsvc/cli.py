@@ -450,11 +450,16 @@ def seed_command(scale: float, seed_value: int) -> None:
     def report(what: str, done: int, total: int) -> None:
         click.echo(f"  {what}: {done:,}/{total:,}", err=True)
 
-    async def work(conn: asyncpg.Connection) -> SeedSummary:
-        return await seed_city(conn, scale, seed_value, report)
+    from evalsvc.keyring import ballot_keys
 
-    summary = run_with_connection(_settings(), work)
+    settings = _settings()
+    keys = ballot_keys(settings)
+
+    async def work(conn: asyncpg.Connection) -> SeedSummary:
+        return await seed_city(conn, scale, seed_value, report, keys)
+
+    summary = run_with_connection(settings, work)
     click.echo(
-        f"seeded {summary.units:,} units and {summary.cadres:,} cadres "
+        f"seeded {summary.units:,} units and {summary.cadres:,} cadres with a year of activity "
         f"({', '.join(f'{k} {v:.1f} s' for k, v in summary.seconds.items())})"
     )

@@ -14,7 +14,7 @@ from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute, request, run_job
 from evalsvc.store.database import connect
 
-RESULT_COLUMNS = "cadre_id, month, m, level, reasons, t, g"
+RESULT_COLUMNS = "cadre_id, month, m, level, reasons, detail"
 
 
 async def _published(conn: asyncpg.Connection, period: str) -> int | None:
@@ -24,11 +24,19 @@ async def _published(conn: asyncpg.Connection, period: str) -> int | None:
     return run
 
 
+async def _month_runs(conn: asyncpg.Connection, run_id: int) -> list[int]:
+    runs: list[int] = await conn.fetchval(
+        "select month_runs from result_runs where id = $1", run_id
+    )
+    return runs
+
+
 async def _months(conn: asyncpg.Connection, run_id: int) -> list[tuple[object, ...]]:
+    """The run's cadre month rows, wherever they are stored (its month runs)."""
     rows = await conn.fetch(
-        f"select {RESULT_COLUMNS} from result_cadre_months where run_id = $1 "
-        "order by cadre_id, month",
-        run_id,
+        f"select {RESULT_COLUMNS} from result_cadre_months "
+        "where run_id = any($1::bigint[]) order by cadre_id, month",
+        await _month_runs(conn, run_id),
     )
     return _nan_safe([tuple(r) for r in rows])
 
@@ -54,10 +62,12 @@ async def test_year_run_rates_and_ranks(conn: asyncpg.Connection) -> None:
     assert job.state == "succeeded", job.error
     n = await conn.fetchval("select count(*) from cadres")
     run = job.run_id
-    assert (
-        await conn.fetchval("select count(*) from result_cadre_months where run_id = $1", run)
-        == 12 * n
-    )
+    assert run is not None
+    assert len(await _months(conn, run)) == 12 * n
+    # No month run existed: the job wrote the twelve months as month runs of its own.
+    sources = await _month_runs(conn, run)
+    assert len(set(sources)) == 12
+    assert run not in sources
     assert (
         await conn.fetchval("select count(*) from result_cadre_years where run_id = $1", run) == n
     )
@@ -86,6 +96,8 @@ async def test_failure_midway_keeps_the_previous_set(conn: asyncpg.Connection, s
     first = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     before = await _months(conn, first.run_id)  # type: ignore[arg-type]
     runs_before = await conn.fetchval("select count(*) from result_runs")
+    tables_before = await _result_tables(conn)
+    assert len(tables_before) == 2  # the month's cadre rows and unit rows
     with pytest.raises(Boom):
         await recompute(
             conn, RecomputeRequest(period="2026-05"), SYSTEM, hook=await _fail_at(stage)
@@ -103,10 +115,29 @@ async def test_failure_midway_keeps_the_previous_set(conn: asyncpg.Connection, s
         )
         == 0
     )
+    # No partition of the failed run is left behind, attached or not.
+    assert await _result_tables(conn) == tables_before
     # A rerun succeeds (the worker lock was released).
     again = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     assert again.state == "succeeded"
     assert await _published(conn, "2026-05") == again.run_id
+
+
+@pytest.mark.parametrize("stage", ["write:cadre_years", "publishing"])
+async def test_failed_year_run_leaves_no_month_runs_behind(
+    conn: asyncpg.Connection, stage: str
+) -> None:
+    await load_demo(conn)
+    tables_before = await _result_tables(conn)
+    with pytest.raises(Boom):
+        await recompute(conn, RecomputeRequest(period="2026"), SYSTEM, hook=await _fail_at(stage))
+    # Neither the year run nor the twelve month runs it wrote survive.
+    assert await conn.fetchval("select count(*) from result_runs") == 0
+    assert await _result_tables(conn) == tables_before == []
+    again = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert again.state == "succeeded"
+    assert again.counts["months_reused"] == 0
+    assert len(await _result_tables(conn)) == 12 + 2
 
 
 async def test_cancelled_midway_keeps_the_previous_set(
@@ -155,8 +186,7 @@ async def test_same_inputs_give_identical_results(conn: asyncpg.Connection) -> N
         assert a.run_id != b.run_id
         assert await _months(conn, a.run_id) == await _months(conn, b.run_id)  # type: ignore[arg-type]
         for table in ("result_units", "result_cadre_years"):
-            cols = "* " if table == "result_cadre_years" else "*"
-            q = f"select {cols} from {table} where run_id = $1"
+            q = f"select * from {table} where run_id = $1"
             ra = [tuple(r)[1:] for r in await conn.fetch(q + " order by 2, 3", a.run_id)]
             rb = [tuple(r)[1:] for r in await conn.fetch(q + " order by 2, 3", b.run_id)]
             assert _nan_safe(ra) == _nan_safe(rb)
@@ -165,6 +195,14 @@ async def test_same_inputs_give_identical_results(conn: asyncpg.Connection) -> N
             [a.run_id, b.run_id],
         )
         assert tuple(fa) == tuple(fb)
+
+
+async def _result_tables(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "select relname from pg_class where relkind in ('r', 'p') "
+        "and relname like 'result\\_%\\_r%' order by relname"
+    )
+    return [r["relname"] for r in rows]
 
 
 def _nan_safe(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -255,3 +293,86 @@ async def test_subtree_run_changes_only_that_subtree(conn: asyncpg.Connection) -
     city = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     after = {r[0]: r for r in await _months(conn, city.run_id)}  # type: ignore[arg-type]
     assert _nan_safe([after[other["id"]]]) != _nan_safe([old[other["id"]]])
+
+
+async def test_year_run_reuses_month_runs_of_identical_inputs(conn: asyncpg.Connection) -> None:
+    await load_demo(conn)
+    await _add_task_data(conn)
+    may = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    first = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert first.counts["months_reused"] == 1  # May's month run
+    sources = await _month_runs(conn, first.run_id)  # type: ignore[arg-type]
+    assert sources[4] == may.run_id
+    # Nothing changed: the second year run writes no month rows at all.
+    second = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert second.counts["months_reused"] == 12
+    assert second.counts["rows_cadre_months"] == 0
+    assert await _month_runs(conn, second.run_id) == sources  # type: ignore[arg-type]
+    assert await _months(conn, second.run_id) == await _months(conn, first.run_id)  # type: ignore[arg-type]
+    # One changed input in March: only March is written again.
+    cadre = await conn.fetchval("select id from cadres order by id limit 1")
+    await conn.execute(
+        "insert into absences (cadre_id, kind, start_date, end_date) "
+        "values ($1, 'sick', '2026-03-01', '2026-03-31')",
+        cadre,
+    )
+    third = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert third.counts["months_reused"] == 11
+    new_sources = await _month_runs(conn, third.run_id)  # type: ignore[arg-type]
+    assert [i for i in range(12) if new_sources[i] != sources[i]] == [2]
+    march = await conn.fetchrow(
+        "select level, reasons from result_cadre_months where run_id = $1 and cadre_id = $2",
+        new_sources[2],
+        cadre,
+    )
+    assert march["level"] == -1  # absent the whole month: not rated
+
+
+async def test_subtree_year_run_rewrites_only_the_changed_month(conn: asyncpg.Connection) -> None:
+    await load_demo(conn)
+    await _add_task_data(conn)
+    base = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    base_sources = await _month_runs(conn, base.run_id)  # type: ignore[arg-type]
+    target = await conn.fetchval(
+        "select c.id from cadres c join units u on u.id = c.unit_id "
+        "where u.code = 'STC-CM' and c.position = 'staff' order by c.id limit 1"
+    )
+    other = await conn.fetchval(
+        "select c.id from cadres c join units u on u.id = c.unit_id "
+        "where u.code = 'SNV-CM' and c.position = 'staff' order by c.id limit 1"
+    )
+    for cid in (target, other):  # absent over May: not rated that month
+        await conn.execute(
+            "insert into absences (cadre_id, kind, start_date, end_date) "
+            "values ($1, 'sick', '2026-05-01', '2026-05-31')",
+            cid,
+        )
+    sub = await recompute(conn, RecomputeRequest(period="2026", unit_code="STC-CM"), SYSTEM)
+    assert sub.state == "succeeded", sub.error
+    assert sub.counts["months_reused"] == 11
+    sources = await _month_runs(conn, sub.run_id)  # type: ignore[arg-type]
+    assert [i for i in range(12) if sources[i] != base_sources[i]] == [4]
+    may = await conn.fetchrow(
+        "select kind, scope_unit_id is not null as scoped, base_run_id from result_runs "
+        "where id = $1",
+        sources[4],
+    )
+    assert (may["kind"], may["scoped"], may["base_run_id"]) == ("month", True, base_sources[4])
+    old = {r[:2]: r for r in await _months(conn, base.run_id)}  # type: ignore[arg-type]
+    new = {r[:2]: r for r in await _months(conn, sub.run_id)}  # type: ignore[arg-type]
+    assert old.keys() == new.keys()
+    changed = {key[0] for key in old if old[key] != new[key]}
+    assert target in changed
+    assert other not in changed  # outside the subtree: carried forward
+    in_unit = {
+        r["id"]
+        for r in await conn.fetch(
+            "select c.id from cadres c join units u on u.id = c.unit_id where u.code = 'STC-CM'"
+        )
+    }
+    assert changed <= in_unit
+    # The merged May run is never reused by a city run: that one writes May afresh.
+    city = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    city_sources = await _month_runs(conn, city.run_id)  # type: ignore[arg-type]
+    assert city_sources[4] not in (sources[4], base_sources[4])
+    assert city.counts["months_reused"] == 11

@@ -23,6 +23,7 @@ from evalsvc.scoring.units import (
     score_units_month,
     unit_own_matrix,
 )
+from evalsvc.store.results import MONTH_DETAIL, YEAR_DETAIL
 
 Columns = dict[str, tuple[str, Any]]
 I64 = npt.NDArray[np.int64]
@@ -31,30 +32,37 @@ F64 = npt.NDArray[np.float64]
 
 @dataclasses.dataclass(slots=True)
 class Computed:
-    """Result rows of one run, as ``column -> (pg_type, array)`` per table.
+    """Result rows of one run.
 
-    ``run_id`` is added by the writer. Row counts are in ``rows``.
+    ``months`` are the cadre period results (their rows are laid out by
+    :func:`month_columns` only for the months that are written, see
+    ``jobs/recompute.py``); the other tables as ``column -> (pg_type, array)``. ``run_id``
+    is added by the writer. Row counts are in ``rows``.
     """
 
-    cadre_months: Columns
+    months: list[MonthResult]
     cadre_years: Columns | None
     units: Columns
     rows: dict[str, int]
 
 
-def _month_columns(city: City, r: MonthResult) -> Columns:
+def month_columns(city: City, r: MonthResult) -> Columns:
+    """The ``result_cadre_months`` columns of one month (explanation numbers packed)."""
     org = city.org
+    detail = np.stack(
+        [r.totals.assigned, r.totals.done]
+        + [getattr(r, k) for k in MONTH_DETAIL if k not in ("assigned", "done")],
+        axis=1,
+    )
     return {
         "cadre_id": ("int8", city.cadre_ids),
         "month": ("date", np.asarray(r.period).astype("datetime64[D]")),
         "unit_id": ("int8", city.unit_ids[org.unit]),
-        "assigned": ("float8", r.totals.assigned),
-        "done": ("float8", r.totals.done),
-        **{k: ("float8", getattr(r, k)) for k in ("a", "b", "c", "d", "dd", "e", "kq", "t")},
-        **{k: ("float8", getattr(r, k)) for k in ("g_raw", "deduction", "g", "bonus", "m")},
-        "n_manifestations": ("int4", r.n_manifestations),
+        "m": ("float8", r.m),
         "level": ("int2", r.level),
         "reasons": ("int4", r.reasons.astype(np.int64)),
+        "n_manifestations": ("int4", r.n_manifestations),
+        "detail": ("bytea", detail),
     }
 
 
@@ -149,12 +157,15 @@ def compute(
         anc = ancestor_matrix(org.unit_parent)
         mi = year.periods[0]
         mr = score_month(org, mi, profile, year.remediation)
-        um = score_units_month(org, mi, mr, profile, year.remediation, year.unit_remediation, anc)
+        mx = member_matrix(org, mi, mr, year.remediation, profile)
+        um = score_units_month(
+            org, mi, mr, profile, year.remediation, year.unit_remediation, anc, members=mx
+        )
         ranking = _rank_month(city, um, prev)
         iv = None
         if intervals and org.u:
             iv = rank_intervals(
-                member_matrix(org, mi, mr, year.remediation, profile),
+                mx,
                 np.asarray(org.unit, dtype=np.int64),
                 unit_own_matrix(org, mr.period, year.unit_remediation, profile),
                 anc,
@@ -181,35 +192,39 @@ def compute(
             prev,
             iv,
         )
-        cm = _month_columns(city, mr)
-        cm["month"] = ("date", np.full(n, np.asarray(mr.period).astype("datetime64[D]")))
-        return Computed(cm, None, units, {"cadre_months": n, "units": org.u})
+        return Computed([mr], None, units, {"units": org.u})
 
     rating = rate_all(org, year, profile, prev, seed if intervals else None)
-    cm = _concat([_month_columns(city, r) for r in rating.months], n)
     a = rating.cadres
+    stages = {
+        f"level_{s}": getattr(a, f"level_{s}")
+        for s in ("base", "overrides", "caps", "gates", "link")
+    }
+    values = {
+        "periods_scored": a.periods_scored,
+        "worked": a.worked,
+        "rem_due": a.remediation.due,
+        "rem_on_time": a.remediation.on_time,
+        "rem_verified": a.remediation.verified,
+        "remediation_rate": a.remediation_rate,
+        "n_manifestations": a.n_manifestations,
+        "violations": a.violations,
+        "done_share": a.done_share,
+        "exceeded_share": a.exceeded_share,
+        "late_share": a.late_share,
+        **stages,
+        "quota_keep_rank": np.where(a.quota.keep_rank > 0, a.quota.keep_rank, -1),
+    }
     years: Columns = {
         "cadre_id": ("int8", city.cadre_ids),
         "unit_id": ("int8", city.unit_ids[org.unit]),
         "y": ("float8", a.y),
-        "periods_scored": ("int4", a.periods_scored),
-        "worked": ("int4", a.worked),
-        "rem_due": ("int4", a.remediation.due),
-        "rem_on_time": ("int4", a.remediation.on_time),
-        "rem_verified": ("int4", a.remediation.verified),
-        "remediation_rate": ("float8", a.remediation_rate),
-        "n_manifestations": ("int4", a.n_manifestations),
-        "violations": ("int4", a.violations),
-        "done_share": ("float8", a.done_share),
-        "exceeded_share": ("float8", a.exceeded_share),
-        "late_share": ("float8", a.late_share),
-        **{
-            f"level_{s}": ("int2", getattr(a, f"level_{s}"))
-            for s in ("base", "overrides", "caps", "gates", "link")
-        },
         "level": ("int2", a.level),
-        "quota_keep_rank": ("int4", np.where(a.quota.keep_rank > 0, a.quota.keep_rank, -1)),
         "reasons": ("int4", a.reasons.astype(np.int64)),
+        "detail": (
+            "bytea",
+            np.stack([np.asarray(values[k], dtype=np.float64) for k in YEAR_DETAIL], axis=1),
+        ),
     }
     anc = ancestor_matrix(org.unit_parent)
     unit = np.asarray(org.unit, dtype=np.int64)
@@ -259,5 +274,5 @@ def compute(
         )
         month_prev = ranking.rank
     units = _concat(unit_parts, org.u)
-    rows = {"cadre_months": n * len(rating.months), "cadre_years": n, "units": org.u * 13}
-    return Computed(cm, years, units, rows)
+    rows = {"cadre_years": n, "units": org.u * 13}
+    return Computed(list(rating.months), years, units, rows)

@@ -20,7 +20,7 @@ from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import DomainError, RuleViolation, field_error
 from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
 from evalsvc.jobs import inputs
-from evalsvc.jobs.compute import Columns, Computed, compute
+from evalsvc.jobs.compute import Columns, Computed, compute, month_columns
 from evalsvc.jobs.rerank import merge_units
 from evalsvc.scoring import Profile, profile_from_dict
 from evalsvc.scoring.profiles import PROFILES
@@ -120,20 +120,28 @@ async def run_job(
     try:
         profile = profile_from_dict(row["profile"])
         await stage("reading", STAGES["reading"])
-        city = await inputs.read_city(conn, period, profile)
-        base = await result_store.published_run(conn, period.text)
-        previous = await result_store.previous_ranks(conn, period.previous(), period.kind == "year")
+        # One snapshot for every input table; no JIT (compiling costs more than it saves
+        # on these scans).
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            await conn.execute("set local jit = off")
+            city = await inputs.read_city(conn, period, profile)
+            base = await result_store.published_run(conn, period.text)
+            previous = await result_store.previous_ranks(
+                conn, period.previous(), period.kind == "year"
+            )
         lap("read")
         await stage("scoring", STAGES["scoring"])
-        fp = await asyncio.to_thread(inputs.fingerprint, city, profile)
-        seed = int(fp[:15], 16)
+        fps = await asyncio.to_thread(inputs.fingerprints, city, profile)
+        seed = _seed(fps.run)
         result: Computed = await asyncio.to_thread(
             compute, city, profile, seed, previous, intervals
         )
         lap("score")
         await stage("writing", STAGES["writing"])
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
-        run_id = await _write(conn, job_id, city, result, profile, fp, seed, scope, base, stage)
+        run_id = await _write(
+            conn, job_id, city, result, profile, fps, scope, base, stage, counts, timings
+        )
         lap("write")
         await stage("publishing", STAGES["publishing"])
         await result_store.publish(
@@ -165,20 +173,43 @@ async def run_job(
     return await job_store.get_job(conn, job_id)
 
 
+def _seed(fp: str) -> int:
+    return int(fp[:15], 16)
+
+
 async def _write(
     conn: asyncpg.Connection,
     job_id: int,
     city: inputs.City,
     result: Computed,
     profile: Profile,
-    fp: str,
-    seed: int,
+    fps: inputs.Fingerprints,
     scope: int | None,
     base: int | None,
     stage: Callable[[str], Awaitable[None]],
+    counts: dict[str, int],
+    timings: dict[str, float],
 ) -> int:
-    """Write the run's rows in one transaction (all or nothing); return the run id."""
+    """Write the run's rows in one transaction (all or nothing); return the run id.
+
+    Cadre month rows: a month run writes its month into its own partition. A year run
+    names, per month, a complete city-wide month run with the same month fingerprint
+    (the same inputs and profile give the same rows) and writes only the other months,
+    each as a month run of this job (complete, hence reusable, once the year is
+    published). A subtree run merges: the base's rows outside the subtree are carried
+    forward, the subtree's rows are new (a month whose inputs equal the base's city-wide
+    month run keeps that run).
+    """
     period = city.period
+    merging = scope is not None and base is not None
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        timings[name] = round(now - t0, 4)
+        t0 = now
+
     async with conn.transaction():
         run_id = await result_store.create_run(
             conn,
@@ -190,31 +221,87 @@ async def _write(
             scope_unit_id=scope,
             base_run_id=base if scope is not None else None,
             profile=profile.to_dict(),
-            fingerprint=fp,
-            seed=seed,
+            fingerprint=fps.run,
+            seed=_seed(fps.run),
         )
-        cm, cy, un = result.cadre_months, result.cadre_years, result.units
+        cy, un = result.cadre_years, result.units
         n = city.org.n
-        months = period.months if period.kind == "year" else 1
-        if scope is not None and base is not None:
+        cadre_in: np.ndarray[Any, Any] | None = None
+        sub_cadres: list[int] = []
+        base_months: list[int] = []
+        if merging:
+            assert base is not None
+            assert scope is not None
             sub_units = np.asarray(await subtree_ids(conn, scope), dtype=np.int64)
             cadre_in = np.isin(city.unit_ids[city.org.unit], sub_units)
-            sub_cadres = city.cadre_ids[cadre_in]
-            cm = _select(cm, np.tile(cadre_in, months))
+            sub_cadres = city.cadre_ids[cadre_in].tolist()
+            base_months = await result_store.month_runs(conn, base) or [base]
             if cy is not None:
                 cy = _select(cy, cadre_in)
             un = await merge_units(conn, city, base, un, sub_units)
             n = int(cadre_in.sum())
-            await result_store.copy_forward(conn, run_id, base, sub_cadres.tolist(), cy is not None)
-            await stage("write:copied_forward")
-        await result_store.write_rows(conn, "result_cadre_months", run_id, cm, n * months)
-        await stage("write:cadre_months")
+        sources: list[int] = []
+        written = reused = 0
+        for i, r in enumerate(result.months):
+            fp = fps.months[i]
+            if period.kind == "year":
+                found = await result_store.reusable_month_run(conn, fp)
+                if found is not None and (not merging or found == base_months[i]):
+                    sources.append(found)
+                    reused += 1
+                    continue
+            target = run_id
+            if period.kind == "year":
+                month = r.period.astype("datetime64[D]").item()
+                target = await result_store.create_run(
+                    conn,
+                    job_id=job_id,
+                    period=f"{month:%Y-%m}",
+                    kind="month",
+                    first_month=month,
+                    months=1,
+                    scope_unit_id=scope if merging else None,
+                    base_run_id=base_months[i] if merging else None,
+                    profile=profile.to_dict(),
+                    fingerprint=fp,
+                    seed=_seed(fp),
+                )
+                await result_store.set_month_runs(conn, target, [target])
+            cols = month_columns(city, r)
+            if cadre_in is not None:
+                cols = _select(cols, cadre_in)
+            written += await result_store.write_partition(
+                conn,
+                "result_cadre_months",
+                target,
+                cols,
+                n,
+                carry_from=base_months[i] if merging else None,
+                carry_except=sub_cadres,
+            )
+            sources.append(target)
+            await stage("write:cadre_months")
+        await result_store.set_month_runs(conn, run_id, sources)
+        lap("write_cadre_months")
+        counts["rows_cadre_months"] = written
+        counts["months_reused"] = reused
         if cy is not None:
-            await result_store.write_rows(conn, "result_cadre_years", run_id, cy, n)
+            await result_store.write_partition(
+                conn,
+                "result_cadre_years",
+                run_id,
+                cy,
+                n,
+                carry_from=base if merging else None,
+                carry_except=sub_cadres,
+            )
             await stage("write:cadre_years")
+            lap("write_cadre_years")
         n_unit_rows = len(np.asarray(un["unit_id"][1]))
-        await result_store.write_rows(conn, "result_units", run_id, un, n_unit_rows)
+        await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
         await stage("write:units")
+        lap("write_units")
+    lap("write_commit")
     return run_id
 
 

@@ -76,9 +76,15 @@ def rate_all(
     check_org(org)
     anc = ancestor_matrix(org.unit_parent)
     months = [score_month(org, m, profile, year.remediation) for m in year.periods]
-    unit_months = [
-        score_units_month(org, m, r, profile, year.remediation, year.unit_remediation, anc)
+    mats = [
+        member_matrix(org, m, r, year.remediation, profile)
         for m, r in zip(year.periods, months, strict=True)
+    ]
+    unit_months = [
+        score_units_month(
+            org, m, r, profile, year.remediation, year.unit_remediation, anc, members=x
+        )
+        for m, r, x in zip(year.periods, months, mats, strict=True)
     ]
     unit = np.asarray(org.unit, dtype=np.int64)
 
@@ -103,10 +109,7 @@ def rate_all(
     )
     intervals = None
     if seed is not None and year.periods:
-        x = sum(
-            member_matrix(org, m, r, year.remediation, profile)
-            for m, r in zip(year.periods, months, strict=True)
-        )
+        x = np.sum(mats, axis=0)
         own = sum(unit_own_matrix(org, r.period, year.unit_remediation, profile) for r in months)
         sats = np.stack([np.asarray(m.satisfaction, dtype=np.float64) for m in year.periods])
         has = ~np.isnan(sats)

@@ -145,6 +145,12 @@ class RankIntervals:
     high: I64
 
 
+def _disjoint(anc_pub: Any, pub: I64) -> bool:
+    """No ranked unit lies in another ranked unit's subtree."""
+    inner = anc_pub[:, pub]
+    return bool(inner.nnz == pub.size)
+
+
 def rank_intervals(
     members: F64,
     member_unit: npt.NDArray[np.integer[Any]],
@@ -196,16 +202,36 @@ def rank_intervals(
     if pair_variance is not None:
         pv = np.bincount(unit, np.asarray(pair_variance, np.float64), minlength=u)
         cov[:, C["penalty"], C["penalty"]] += profile.unit_pair_penalty**2 * pv
-    w, v = np.linalg.eigh(cov)
-    lmat = v * np.sqrt(np.clip(w, 0.0, None))[:, None, :]  # (u, k, k), L Lᵀ = cov
     base = own + np.asarray(unit_own, dtype=np.float64)
-    sub = np.asarray(anc @ base)
-    comp0, _ = unit_score_from_sums(sub, satisfaction, profile)
-    u0 = total_from_components(comp0, profile)
-
     ranked = ranking.rank >= 0
     # units in published order, so a stable sort breaks resample ties by published rank
     pub = ranking.order[ranked[ranking.order]]
+    anc_pub = anc[pub]
+    sat = np.asarray(satisfaction, dtype=np.float64)
+    if _disjoint(anc_pub, pub):
+        # Only the ranked units' subtree sums matter. Each is its published sum plus a
+        # sum of independent normal terms over its subtree, i.e. one normal draw with
+        # the subtree's summed covariance: same distribution, u / m times fewer draws.
+        cov_r = np.asarray(anc_pub @ cov.reshape(u, k * k)).reshape(pub.size, k, k)
+        base_r = np.asarray(anc_pub @ base)
+        anc_r = None
+        sat_r = sat[pub]
+    else:  # a ranked unit inside another: their sums are correlated, draw every unit
+        cov_r, base_r, anc_r, sat_r = cov, base, anc, sat
+    w, v = np.linalg.eigh(cov_r)
+    lmat = v * np.sqrt(np.clip(w, 0.0, None))[:, None, :]  # L Lᵀ = cov
+    # A column without variance (e.g. nothing due) must get no noise at all: rounding in
+    # eigh would otherwise leak ~1e-16 into it and a share like on-time / due (0 / 0)
+    # would take any value.
+    var = np.diagonal(cov_r, axis1=1, axis2=2)
+    lmat[var <= 1e-12 * np.maximum(var.max(axis=1, keepdims=True), 1.0)] = 0.0
+    n_r = base_r.shape[0]
+    sub = base_r if anc_r is None else np.asarray(anc_r @ base_r)
+    comp0, _ = unit_score_from_sums(sub, sat_r, profile)
+    u0 = total_from_components(comp0, profile)
+    if anc_r is not None:
+        u0 = u0[pub]
+
     blk = np.asarray(block, dtype=np.int64)[pub]
     _, blk_id = np.unique(blk, return_inverse=True)
     starts = np.searchsorted(blk_id, blk_id, side="left")  # blk_id is sorted in `pub`
@@ -215,12 +241,15 @@ def rank_intervals(
     done = 0
     while done < b_total:
         bc = min(chunk, b_total - done)
-        z = rng.standard_normal((u, k, bc))
-        noise = np.matmul(lmat, z)  # (u, k, bc)
-        s_star = np.asarray(anc @ (base[:, :, None] + noise).reshape(u, k * bc)).reshape(u, k, bc)
-        comp, _ = unit_score_from_sums(s_star, satisfaction, profile)
-        total = total_from_components(comp, profile)  # (u, bc)
-        delta = (total - u0[:, None])[pub]  # (m, bc)
+        z = rng.standard_normal((n_r, k, bc))
+        s_star = base_r[:, :, None] + np.matmul(lmat, z)  # (n_r, k, bc)
+        if anc_r is not None:
+            s_star = np.asarray(anc_r @ s_star.reshape(u, k * bc)).reshape(u, k, bc)
+        comp, _ = unit_score_from_sums(s_star, sat_r, profile)
+        total = total_from_components(comp, profile)  # (n_r, bc)
+        if anc_r is not None:
+            total = total[pub]
+        delta = total - u0[:, None]  # (m, bc)
         star = published[:, None] + np.nan_to_num(delta)
         key = blk_id[:, None] * 1e4 - star  # block first, then U* descending
         order = np.argsort(key.T, axis=1, kind="stable")  # (bc, m)

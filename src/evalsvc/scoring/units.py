@@ -84,10 +84,14 @@ def unit_score_from_sums(
     abc = sum(np.clip(s[:, C[k]] / safe, 0.0, 1.0) for k in ("done", "quality", "timely"))
     u1 = w1 * abc / 3.0
     due = s[:, C["rem_due"]]
-    u2 = w2 * np.where(due > 0, s[:, C["rem_on_time"]] / np.where(due > 0, due, 1.0), 1.0)
-    u3 = np.maximum(0.0, w3 - s[:, C["penalty"]])
+    # Shares are clipped to [0, 1] and the penalty to [0, w3]: no-ops on real sums, but
+    # resampled sums (rank intervals, normal approximation) may leave those ranges.
+    on_time = np.clip(s[:, C["rem_on_time"]] / np.where(due > 0, due, 1.0), 0.0, 1.0)
+    u2 = w2 * np.where(due > 0, on_time, 1.0)
+    u3 = np.clip(w3 - s[:, C["penalty"]], 0.0, w3)
     rated = s[:, C["rated"]]
-    u4 = w4 * np.where(rated > 0, s[:, C["ok"]] / np.where(rated > 0, rated, 1.0), 1.0)
+    ok = np.clip(s[:, C["ok"]] / np.where(rated > 0, rated, 1.0), 0.0, 1.0)
+    u4 = w4 * np.where(rated > 0, ok, 1.0)
     sat = np.asarray(satisfaction, dtype=np.float64).reshape((-1,) + (1,) * (a.ndim - 1))
     u5 = np.broadcast_to(w5 * np.clip(sat, 0.0, 100.0) / 100.0, a.shape)
     return np.stack([u1, u2, u3, u4, u5], axis=1), basis
@@ -190,6 +194,7 @@ def score_units_month(
     remediation: Remediation | None = None,
     unit_remediation: Remediation | None = None,
     anc: Any = None,
+    members: F64 | None = None,
 ) -> UnitMonthResult:
     """Monthly unit scores (DOMAIN part 5), members = whole subtree.
 
@@ -201,6 +206,7 @@ def score_units_month(
         remediation: the cadres' items (for U2), ``None`` = none.
         unit_remediation: the units' own items (tasks for U1 and U2), ``None`` = none.
         anc: a precomputed :func:`ancestor_matrix` (optional).
+        members: the precomputed :func:`member_matrix` of this period (optional).
 
     Returns:
         :class:`UnitMonthResult`.
@@ -210,7 +216,7 @@ def score_units_month(
     anc = ancestor_matrix(org.unit_parent) if anc is None else anc
     rem = remediation if remediation is not None else Remediation.empty()
     urem = unit_remediation if unit_remediation is not None else Remediation.empty()
-    x = member_matrix(org, month, res, rem, profile)
+    x = member_matrix(org, month, res, rem, profile) if members is None else members
     unit = np.asarray(org.unit, dtype=np.int64)
     own = np.stack([wsum(unit, x[:, k], u) for k in range(x.shape[1])], axis=1)
     own += unit_own_matrix(org, res.period, urem, profile)

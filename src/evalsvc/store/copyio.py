@@ -60,7 +60,10 @@ def _to_pg(values: npt.ArrayLike, pg_type: str) -> npt.NDArray[Any]:
 
 def _raw(values: Any, n: int) -> npt.NDArray[np.uint8]:
     """The bytes of each row of a ``bytea`` column as an ``(n, width)`` uint8 array."""
-    arr = np.ascontiguousarray(values)
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        arr = arr.astype("<f8")  # floats travel as little-endian float8 (frombuffer "<f8")
+    arr = np.ascontiguousarray(arr)
     if arr.shape[:1] != (n,):
         raise ValueError(f"bytea column has {arr.shape[:1]} rows, expected {n}")
     return arr.view(np.uint8).reshape(n, -1) if arr.size else np.zeros((n, 0), np.uint8)
@@ -186,19 +189,43 @@ async def write(
     table: str,
     columns: Mapping[str, Column],
     n: int,
+    *,
+    freeze: bool = False,
+    chunk: int = 25_000,
 ) -> int:
     """Append ``n`` rows to ``table`` with one binary COPY; returns ``n``.
 
     Args:
         conn: a connection (inside the caller's transaction, if any).
         table: target table.
-        columns: column name -> ``(pg_type, values)``; values are ``(n,)`` or scalars.
+        columns: column name -> ``(pg_type, values)``; values are ``(n,)`` or scalars
+            (``"bytea"``: ``(n, k)`` arrays, floats stored as ``k`` little-endian float8).
         n: number of rows.
+        freeze: ``COPY ... FREEZE`` (the table was created in this transaction).
+        chunk: rows per message; encoding the next one overlaps the server parsing this one.
     """
     if n == 0:
         return 0
-    await write_payload(conn, table, list(columns), encode(list(columns.values()), n))
+    cols = list(columns.values())
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield HEADER
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            yield rows([(t, _slice(v, lo, hi)) for t, v in cols], hi - lo).tobytes()
+        yield TRAILER
+
+    await conn.copy_to_table(
+        table, source=parts(), columns=list(columns), format="binary", freeze=freeze
+    )
     return n
+
+
+def _slice(values: Any, lo: int, hi: int) -> Any:
+    """Rows ``lo:hi`` of a column; scalars and ``text`` constants apply to every row."""
+    if isinstance(values, str) or np.ndim(values) == 0:
+        return values
+    return values[lo:hi]
 
 
 def decode(payload: bytes, types: Sequence[str]) -> dict[str, npt.NDArray[Any]]:

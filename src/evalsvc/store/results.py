@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 import asyncpg
+import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound
@@ -56,29 +57,133 @@ async def create_run(
     return run_id
 
 
-async def write_rows(
-    conn: asyncpg.Connection, table: str, run_id: int, columns: ColumnSet, n: int
-) -> int:
-    """Append ``n`` rows of ``columns`` tagged with ``run_id`` (one binary COPY)."""
-    if table not in ("result_cadre_months", "result_cadre_years", "result_units"):
-        raise ValueError(f"not a result table: {table}")
-    return await copyio.write(conn, table, {"run_id": ("int8", run_id), **columns}, n)
+MONTH_DETAIL = (
+    "assigned",
+    "done",
+    "a",
+    "b",
+    "c",
+    "d",
+    "dd",
+    "e",
+    "kq",
+    "t",
+    "g_raw",
+    "deduction",
+    "g",
+    "bonus",
+)
+"""Order of the float8 values packed in ``result_cadre_months.detail``."""
+
+YEAR_DETAIL = (
+    "periods_scored",
+    "worked",
+    "rem_due",
+    "rem_on_time",
+    "rem_verified",
+    "remediation_rate",
+    "n_manifestations",
+    "violations",
+    "done_share",
+    "exceeded_share",
+    "late_share",
+    "level_base",
+    "level_overrides",
+    "level_caps",
+    "level_gates",
+    "level_link",
+    "quota_keep_rank",
+)
+"""Order of the float8 values packed in ``result_cadre_years.detail`` (counts are exact)."""
+YEAR_FLOATS = frozenset({"remediation_rate", "done_share", "exceeded_share", "late_share"})
+
+# Partitioned result tables -> the unique key of one run's partition (built after the load).
+PARTITIONED = {
+    "result_cadre_months": "(cadre_id)",  # a month run's partition holds one month
+    "result_cadre_years": "(cadre_id)",
+    "result_units": "(annual, month, unit_id)",
+}
+MONTH_COLUMNS = "cadre_id, month, unit_id, m, level, reasons, n_manifestations, detail"
+YEAR_COLUMNS = "cadre_id, unit_id, y, level, reasons, detail"
 
 
-async def copy_forward(
+def partition_name(table: str, run_id: int) -> str:
+    if table not in PARTITIONED:
+        raise ValueError(f"not a partitioned result table: {table}")
+    return f"{table}_r{int(run_id)}"
+
+
+async def write_partition(
     conn: asyncpg.Connection,
+    table: str,
     run_id: int,
-    base_run_id: int,
-    cadre_ids: list[int],
-    with_years: bool,
+    columns: ColumnSet,
+    n: int,
+    *,
+    carry_from: int | None = None,
+    carry_except: list[int] | None = None,
 ) -> int:
-    """Carry the cadre rows of ``base_run_id`` except those of ``cadre_ids`` (server-side)."""
-    status = await conn.execute(Q["copy_forward_months"], run_id, base_run_id, cadre_ids)
-    total = int(status.split()[-1])
-    if with_years:
-        status = await conn.execute(Q["copy_forward_years"], run_id, base_run_id, cadre_ids)
-        total += int(status.split()[-1])
-    return total
+    """Create ``run_id``'s partition of ``table``, load it, index it, attach it.
+
+    The partition is created as a plain table in the caller's transaction (nobody else
+    sees it), loaded with one binary COPY (FREEZE when nothing was carried), indexed after
+    the load and attached (SHARE UPDATE EXCLUSIVE on the parent: readers are not blocked;
+    the CHECK constraint spares the attach its validation scan).
+
+    Args:
+        carry_from: a run whose rows of the same table are copied first (server side),
+            except those of the cadres ``carry_except`` (subtree runs).
+
+    Returns:
+        rows in the partition.
+    """
+    name = partition_name(table, run_id)
+    await conn.execute(
+        f"create table {name} (like {table} including defaults, "
+        f"constraint {name}_run check (run_id = {int(run_id)}))"
+    )
+    carried = 0
+    if carry_from is not None:
+        if table == "result_units":
+            raise ValueError("unit rows are merged in Python (jobs/rerank.py), not carried")
+        cols = MONTH_COLUMNS if table == "result_cadre_months" else YEAR_COLUMNS
+        status = await conn.execute(
+            f"insert into {name} (run_id, {cols}) select {int(run_id)}, {cols} from {table} "
+            "where run_id = $1 and cadre_id <> all($2::bigint[])",
+            carry_from,
+            carry_except or [],
+        )
+        carried = int(status.split()[-1])
+    await copyio.write(
+        conn, name, {"run_id": ("int8", run_id), **columns}, n, freeze=carry_from is None
+    )
+    await conn.execute(f"create unique index {name}_key on {name} {PARTITIONED[table]}")
+    await conn.execute(f"alter table {table} attach partition {name} for values in ({int(run_id)})")
+    return carried + n
+
+
+async def set_month_runs(conn: asyncpg.Connection, run_id: int, month_runs: list[int]) -> None:
+    await conn.execute("update result_runs set month_runs = $2 where id = $1", run_id, month_runs)
+
+
+async def reusable_month_run(conn: asyncpg.Connection, fingerprint: str) -> int | None:
+    """A complete city-wide month run computed from the same inputs and profile."""
+    run_id: int | None = await conn.fetchval(Q["reusable_month_run"], fingerprint)
+    return run_id
+
+
+async def month_runs(conn: asyncpg.Connection, run_id: int) -> list[int]:
+    """Per month of the run's period, the run holding its cadre rows."""
+    runs: list[int] | None = await conn.fetchval(
+        "select month_runs from result_runs where id = $1", run_id
+    )
+    return list(runs or [])
+
+
+async def month_source(conn: asyncpg.Connection, run_id: int, month: date) -> int:
+    """The run holding the cadre rows of ``month`` for ``run_id`` (itself or a reused one)."""
+    source: int | None = await conn.fetchval(Q["month_source"], run_id, month)
+    return run_id if source is None else source
 
 
 UNIT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -107,7 +212,7 @@ UNIT_COLUMNS: tuple[tuple[str, str], ...] = (
 async def read_unit_rows(
     conn: asyncpg.Connection, run_id: int
 ) -> dict[str, tuple[str, npt.NDArray[Any]]]:
-    """Every unit row of a run as columns (result_units_pkey range)."""
+    """Every unit row of a run as columns (its partition)."""
     names = ", ".join(name for name, _ in UNIT_COLUMNS)
     types = [t for _, t in UNIT_COLUMNS]
     cols = await copyio.read(
@@ -117,13 +222,16 @@ async def read_unit_rows(
 
 
 async def discard_run(conn: asyncpg.Connection, run_id: int) -> None:
-    """Delete an unpublished run and its rows (a job failed after writing it)."""
+    """Delete an unpublished run, the unfinished month runs of its job, and their rows."""
     async with conn.transaction():
         if await conn.fetchval("select 1 from result_published where run_id = $1", run_id):
             return
-        for table in ("result_cadre_months", "result_cadre_years", "result_units"):
-            await conn.execute(f"delete from {table} where run_id = $1", run_id)
-        await conn.execute("delete from result_runs where id = $1", run_id)
+        runs = await conn.fetch(Q["discardable_runs"], run_id)
+        ids = [int(r["id"]) for r in runs]
+        for rid in ids:
+            for table in PARTITIONED:
+                await conn.execute(f"drop table if exists {partition_name(table, rid)}")
+        await conn.execute("delete from result_runs where id = any($1::bigint[])", ids)
 
 
 async def published_run(conn: asyncpg.Connection, period: str) -> int | None:
@@ -155,6 +263,7 @@ async def publish(
             )
         await conn.execute(Q["publish"], period, run_id)
         await conn.execute(Q["run_complete"], run_id, timings, counts)
+        await conn.execute(Q["helper_runs_complete"], run_id)
 
 
 async def previous_ranks(conn: asyncpg.Connection, period: str, annual: bool) -> dict[int, int]:
@@ -215,13 +324,39 @@ def _record(row: asyncpg.Record) -> dict[str, Any]:
     return {k: clean(v) for k, v in dict(row).items()}
 
 
+def _month_record(row: asyncpg.Record) -> dict[str, Any]:
+    out = dict(row)
+    detail = np.frombuffer(out.pop("detail"), dtype="<f8")
+    out.update(zip(MONTH_DETAIL, detail.tolist(), strict=True))
+    return {k: clean(v) for k, v in out.items()}
+
+
+def _year_record(row: asyncpg.Record) -> dict[str, Any]:
+    out = dict(row)
+    detail = np.frombuffer(out.pop("detail"), dtype="<f8")
+    for name, value in zip(YEAR_DETAIL, detail.tolist(), strict=True):
+        out[name] = value if name in YEAR_FLOATS else int(value)
+    return {k: clean(v) for k, v in out.items()}
+
+
 async def cadre_rows(
     conn: asyncpg.Connection, run_id: int, cadre_id: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """A cadre's period rows and annual row (None for a month run) in a run."""
-    months = [_record(r) for r in await conn.fetch(Q["cadre_months"], run_id, cadre_id)]
+    """A cadre's period rows and annual row (None for a month run) in a run.
+
+    The month rows come from the runs named in ``month_runs`` (one partition each, its
+    unique index); the literal run ids let the planner prune the other partitions.
+    """
+    runs = await month_runs(conn, run_id) or [run_id]
+    ids = ",".join(str(int(r)) for r in runs)
+    rows = await conn.fetch(
+        "select month, m, n_manifestations, level, reasons, detail from result_cadre_months "
+        f"where run_id in ({ids}) and cadre_id = $1 order by month",
+        cadre_id,
+    )
+    months = [_month_record(r) for r in rows]
     year = await conn.fetchrow(Q["cadre_year"], run_id, cadre_id)
-    return months, (_record(year) if year is not None else None)
+    return months, (_year_record(year) if year is not None else None)
 
 
 async def member_rows(
@@ -247,6 +382,7 @@ async def member_rows(
         )
         score = "r.y"
     else:
+        run_id = await month_source(conn, run_id, month)
         source = (
             "join result_cadre_months r on r.run_id = $1 and r.cadre_id = c.id and r.month = $2"
         )
@@ -283,7 +419,7 @@ async def ranking_rows(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Ranked units of a run by block and rank (result_units_pkey prefix)."""
+    """Ranked units of a run by block and rank (its partition, (annual, month, unit_id))."""
     where = (
         " from result_units r join units u on u.id = r.unit_id"
         " where r.run_id = $1 and r.annual = $2 and r.month = $3 and r.rank > 0"
@@ -324,6 +460,8 @@ async def compare_cadres(
         )
         score = "a.y as score_a, b.y as score_b"
     else:
+        run_a = await month_source(conn, run_a, month)
+        run_b = await month_source(conn, run_b, month)
         src = (
             " from result_cadre_months a join result_cadre_months b"
             " on b.run_id = $2 and b.cadre_id = a.cadre_id and b.month = a.month"
@@ -356,7 +494,7 @@ async def compare_units(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Units whose rank or level differs between two runs (result_units_pkey)."""
+    """Units whose rank or level differs between two runs (both partitions' unique keys)."""
     src = (
         " from result_units a join result_units b on b.run_id = $2 and b.annual = a.annual"
         " and b.month = a.month and b.unit_id = a.unit_id"

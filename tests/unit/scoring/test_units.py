@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from evalsvc.scoring import levels as lv
+from evalsvc.scoring import rankings
 from evalsvc.scoring.annual import empty_year
 from evalsvc.scoring.monthly import score_month
 from evalsvc.scoring.pipeline import rate_all
@@ -110,3 +112,41 @@ def test_rate_all_and_intervals_are_seeded() -> None:
     assert a.ranking.rank[0] == -1
     assert a.intervals.low[0] == -1
     assert set(np.unique(a.cadres.level)) <= {lv.KHT, lv.HT, lv.HTT, lv.HTXS}
+
+
+def test_intervals_draw_ranked_subtrees_only_with_the_same_distribution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Disjoint ranked subtrees: one draw per ranked unit ≈ drawing every unit."""
+    rng = np.random.default_rng(3)
+    u, n = 40, 1200
+    # city -> 8 ranked units (two blocks) -> unranked divisions below them
+    parent = np.array([-1] + [0] * 8 + list(rng.integers(1, 9, u - 9)))
+    unit = rng.integers(1, u, n)
+    blocks = [-1] + [0, 0, 0, 0, 1, 1, 1, 1] + [-1] * (u - 9)
+    o = org(np.zeros(n, dtype=int).tolist(), unit.tolist(), parent.tolist(), unit_block=blocks)
+    periods = []
+    for k in range(1, 4):
+        recs = [(i, 1, 10, int(rng.integers(6, 11)), int(rng.integers(0, 2)), 0) for i in range(n)]
+        periods.append(
+            month(o, f"2026-{k:02d}", tasks=tasks(recs), satisfaction=rng.uniform(60, 100, u))
+        )
+    year = empty_year(o, periods)
+    profile = ND335.replace(bootstrap_resamples=4000)
+    fast = rate_all(o, year, profile, seed=11)
+    monkeypatch.setattr(rankings, "_disjoint", lambda *_: False)
+    full = rate_all(o, year, profile, seed=11)
+    assert fast.intervals is not None
+    assert full.intervals is not None
+    ranked = fast.ranking.rank > 0
+    assert ranked.sum() == 8
+    assert np.array_equal(fast.ranking.rank, full.ranking.rank)
+    # different random streams, same distribution: percentiles agree within one rank
+    assert np.abs(fast.intervals.low - full.intervals.low)[ranked].max() <= 1
+    assert np.abs(fast.intervals.high - full.intervals.high)[ranked].max() <= 1
+    for iv in (fast.intervals, full.intervals):  # within the block (4 units each)
+        assert ((iv.low[ranked] >= 1) & (iv.high[ranked] <= 4)).all()
+        assert (iv.low[ranked] <= fast.ranking.rank[ranked]).all()
+        assert (iv.high[ranked] >= fast.ranking.rank[ranked]).all()
+    # and the intervals are not degenerate (the test would pass trivially otherwise)
+    assert (fast.intervals.high - fast.intervals.low)[ranked].max() >= 1
