@@ -111,12 +111,19 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     dsn = asyncio.run(prepare_database(settings))
     if demo:
         from evalsvc.jobs.demo import load_demo
+        from evalsvc.keyring import ballot_keys
 
-        token = run_with_connection(settings, load_demo)
+        keys = ballot_keys(settings)
+
+        async def demo_work(conn: asyncpg.Connection) -> str:
+            return await load_demo(conn, keys)
+
+        token = run_with_connection(settings, demo_work)
         click.echo(
-            f"\nDemo city loaded. Admin API key (shown once):\n  {token}\n"
+            f"\nDemo city ready (units, cadres, a year of activity, 2026 ratings). "
+            f"Admin API key (shown once):\n  {token}\n"
             f"Try: curl -H 'Authorization: Bearer {token}' "
-            f"http://{settings.host}:{settings.port}/units\n"
+            f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"
         )
     uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
