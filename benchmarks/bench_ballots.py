@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import os
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -25,7 +28,7 @@ import numpy as np
 from evalsvc.domain.access import Principal, Role
 from evalsvc.domain.ballots import RoundCreate
 from evalsvc.store import ballot_rounds, ballots
-from evalsvc.store.ballot_blocks import read_blocks
+from evalsvc.store.ballot_blocks import read_round
 from evalsvc.store.ballot_rounds import form_items
 from evalsvc.store.ballot_tally import tally_round
 from evalsvc.store.database import ensure_database, start_embedded, with_database
@@ -39,13 +42,14 @@ N_LEADER, N_STAFF = 41, 36
 async def seed_city(conn: asyncpg.Connection, root_code: str, n_units: int) -> None:
     """A root unit with ``n_units`` sub-units of 16 cadres each, by UNNEST batches."""
     root = await conn.fetchval(
-        "insert into units (code, name, name_key, kind) values ($1, $1, $1, 'city') returning id",
+        "insert into units (code, name, name_key, search_text, kind)"
+        " values ($1, $1, $1, lower($1), 'city') returning id",
         root_code,
     )
     codes = [f"{root_code}-U{i}" for i in range(n_units)]
     unit_ids = await conn.fetch(
-        "insert into units (code, name, name_key, parent_id, kind)"
-        " select c, c, c, $2, 'x' from unnest($1::text[]) c returning id",
+        "insert into units (code, name, name_key, search_text, parent_id, kind)"
+        " select c, c, c, lower(c), $2, 'x' from unnest($1::text[]) c returning id",
         codes,
         root,
     )
@@ -53,8 +57,9 @@ async def seed_city(conn: asyncpg.Connection, root_code: str, n_units: int) -> N
     positions = np.tile(np.array(["head", "deputy"] + ["staff"] * (UNIT_SIZE - 2)), n_units)
     cadre_codes = [f"{root_code}-C{i}" for i in range(len(ids))]
     await conn.execute(
-        "insert into cadres (code, full_name, name_key, personnel_type, position, unit_id)"
-        " select c, c, c, 'cong_chuc', p, u from unnest($1::text[], $2::text[], $3::bigint[])"
+        "insert into cadres (code, full_name, name_key, search_text, personnel_type, position,"
+        " unit_id) select c, c, c, lower(c), 'cong_chuc', p, u"
+        " from unnest($1::text[], $2::text[], $3::bigint[])"
         " as x (c, p, u)",
         cadre_codes,
         positions.tolist(),
@@ -94,17 +99,19 @@ async def make_round(conn: asyncpg.Connection, root_code: str, catalog_id: int) 
     return int(created["id"])
 
 
-def paper_csv(root_code: str, n_cadres: int, per_target: int, seed: int) -> bytes:
-    """``per_target`` ballots for each cadre; most items rarely observed, a few targets often."""
+def paper_csv(root_code: str, first: int, n_cadres: int, per_target: int, seed: int) -> bytes:
+    """``per_target`` ballots for each of cadres ``first .. first + n_cadres - 1``; most items
+    rarely observed, a few targets often."""
     rng = np.random.default_rng(seed)
-    target = np.repeat(np.arange(n_cadres), per_target)
+    target = np.repeat(np.arange(first, first + n_cadres), per_target)
     is_leader = target % UNIT_SIZE < 2
     n = len(target)
-    propensity = np.where(rng.random(n_cadres) < 0.05, 0.45, 0.03)[target]
+    propensity = np.where(rng.random(n_cadres) < 0.05, 0.45, 0.03)[target - first]
     draw = rng.random((n, N_LEADER))
     grid = np.full((n, N_LEADER), ord("0"), np.uint8)
     grid[draw < propensity[:, None]] = ord("1")
     grid[draw > 0.96] = ord("x")
+    del draw
     levels = np.array(["", "KHT", "HT", "HTT", "HTXS"])[rng.integers(0, 5, n)]
     confidence = np.array(["", "low", "normal", "high"])[rng.integers(0, 4, n)]
     lines = ["target,marks,level,confidence"]
@@ -116,8 +123,28 @@ def paper_csv(root_code: str, n_cadres: int, per_target: int, seed: int) -> byte
     return ("\n".join(lines) + "\n").encode()
 
 
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def rss_mib() -> float:
+    return _status_mib("VmRSS")
+
+
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory since the last ``reset_peak_rss`` (Linux VmHWM)."""
+    return _status_mib("VmHWM")
+
+
+def reset_peak_rss() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 async def bench_upload(
@@ -126,7 +153,7 @@ async def bench_upload(
     n_units = n_ballots // (UNIT_SIZE * (UNIT_SIZE - 1)) + 1
     await seed_city(conn, "UP", n_units)
     n_cadres = n_units * UNIT_SIZE
-    body = paper_csv("UP", n_cadres, UNIT_SIZE - 1, seed=1)
+    body = paper_csv("UP", 0, n_cadres, UNIT_SIZE - 1, seed=1)
     total = n_cadres * (UNIT_SIZE - 1)
     rates = []
     for run in range(runs):
@@ -154,41 +181,44 @@ async def bench_tally(conn: asyncpg.Connection, catalog_id: int, n_ballots: int,
     chunk_units = 4000
     for part, first in enumerate(range(0, n_units, chunk_units)):
         # Upload in slices of units (each a valid CSV for its targets).
-        units = range(first, min(first + chunk_units, n_units))
-        sub = paper_csv("TL", n_cadres, UNIT_SIZE - 1, seed=10 + part)
-        lines = sub.split(b"\n")
-        keep = [lines[0]] + [
-            lines[1 + i]
-            for u in units
-            for i in range(u * UNIT_SIZE * (UNIT_SIZE - 1), (u + 1) * UNIT_SIZE * (UNIT_SIZE - 1))
-        ]
-        await ballots.upload_paper(
-            conn, ADMIN, round_id, b"\n".join(keep) + b"\n", "text/csv", f"load-{part}"
-        )
+        n_part = min(chunk_units, n_units - first) * UNIT_SIZE
+        body = paper_csv("TL", first * UNIT_SIZE, n_part, UNIT_SIZE - 1, seed=10 + part)
+        await ballots.upload_paper(conn, ADMIN, round_id, body, "text/csv", f"load-{part}")
     total = await conn.fetchval("select sum(n_ballots) from ballots where round_id = $1", round_id)
     await conn.execute("vacuum analyze ballots")
     forms = await form_items(conn, catalog_id)
-    timings = []
+    start = time.perf_counter()
+    recs = (await read_round(conn, round_id)).records
+    read = time.perf_counter() - start
+    del recs
+    print(f"  reading the round's blocks alone: {read:.2f} s")
+    timings, peaks = [], []
     for run in range(runs):
         tx = conn.transaction()
         await tx.start()
+        reset_peak_rss()
+        base = rss_mib()
         start = time.perf_counter()
-        _, recs = await read_blocks(conn, round_id)
-        read = time.perf_counter() - start
         await tally_round(conn, round_id, 5, forms)
         elapsed = time.perf_counter() - start
+        peak = peak_rss_mib() - base
         flags = await conn.fetchval(
             "select count(*) from ballot_flags where round_id = $1", round_id
         )
         await tx.rollback()
+        # A round's tallies are written once; clear the rolled-back rows so that every run
+        # starts, like a real close, without dead index entries for the same keys.
+        await conn.execute("vacuum ballot_tallies")
         timings.append(elapsed)
+        peaks.append(peak)
         print(
-            f"  tally run {run + 1}: {elapsed:.2f} s for {len(recs):,} ballots, "
-            f"{n_cadres:,} targets, {flags:,} flags (reading the blocks alone took {read:.2f} s)"
+            f"  tally run {run + 1}: {elapsed:.2f} s for {total:,} ballots, "
+            f"{n_cadres:,} targets, {flags:,} flags; peak RSS +{peak:,.0f} MiB"
         )
     print(
         f"TALLY median: {statistics.median(timings):.2f} s for {total:,} ballots "
-        f"(read blocks + count + store tallies and flags; target <= 2 s)"
+        f"(read blocks + count + store tallies; target <= 2 s); "
+        f"peak RSS during the tally +{statistics.median(peaks):,.0f} MiB"
     )
     start = time.perf_counter()
     await ballot_rounds.close_round(conn, ADMIN, round_id)
@@ -201,18 +231,25 @@ async def main() -> None:
     parser.add_argument("--upload", type=int, default=1_000_000)
     parser.add_argument("--tally", type=int, default=3_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="evalsvc-bench-") as tmp:
-        server = await asyncio.to_thread(start_embedded, Path(tmp) / "pgdata")
-        await ensure_database(server, "bench")
-        conn = await asyncpg.connect(with_database(server, "bench"))
-        try:
-            await migrate(conn)
-            catalog_id = await seed_catalog(conn)
+    # The embedded server stops at exit (atexit, last in first out): remove its folder after.
+    tmp = tempfile.mkdtemp(prefix="evalsvc-bench-")
+    atexit.register(shutil.rmtree, tmp, True)
+    server = await asyncio.to_thread(start_embedded, Path(tmp) / "pgdata")
+    await ensure_database(server, "bench")
+    conn = await asyncpg.connect(with_database(server, "bench"))
+    try:
+        await migrate(conn)
+        catalog_id = await seed_catalog(conn)
+        print(f"load average before: {load()}")
+        if args.upload:
             await bench_upload(conn, catalog_id, args.upload, args.runs)
+        if args.tally:
             await bench_tally(conn, catalog_id, args.tally, args.runs)
-        finally:
-            await conn.close()
-    print(f"peak RSS {peak_rss_mib():,.0f} MiB; {__import__('os').cpu_count()} CPUs")
+    finally:
+        await conn.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS (with seeding) {usage:,.0f} MiB; {os.cpu_count()} CPUs")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

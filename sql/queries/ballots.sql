@@ -175,8 +175,9 @@ returning ballots
 select body_sha256, ballots from ballot_uploads where round_id = $1 and idempotency_key = $2
 
 -- name: ballots_read
--- The whole round, read by the tally (and the compaction) at close (ballots_round_idx).
-select target_id, n_ballots, marks from ballots where round_id = $1
+-- The whole round, read by the tally (and the compaction) at close (ballots_round_idx), as a
+-- binary COPY walked block by block (store/ballot_blocks.py relies on this column order).
+select n_ballots, target_id, marks from ballots where round_id = $1
 
 -- name: ballots_delete
 delete from ballots where round_id = $1
@@ -217,7 +218,8 @@ limit $3 offset $4
 
 -- name: tally_one
 select t.target_id, c.code, c.full_name, t.form, t.eligible, t.valid, t.quorum,
-       t.observed, t.no_basis, t.level_counts, t.level_blank, t.confidence_counts,
+       t.observed, t.no_basis, t.level_kht, t.level_ht, t.level_htt, t.level_htxs,
+       t.level_blank, t.confidence_low, t.confidence_normal, t.confidence_high,
        t.confidence_blank, t.low_confidence, t.escalated
 from ballot_tallies t join cadres c on c.id = t.target_id
 where t.round_id = $1 and c.code = $2

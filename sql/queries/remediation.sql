@@ -41,3 +41,21 @@ where id = $1 and status = 'open'
 update remediation_items
 set status = 'cancelled', cancel_reason = $2, updated_at = now()
 where id = $1 and status = 'open'
+
+-- name: open_from_ballot_round
+-- One item per (cadre, flagged manifestation) of a closed round: $2 = 'confirmed' opens only
+-- confirmed items, 'watch' opens confirmed and watched ones. Idempotent through
+-- remediation_items_origin_key (origin_ref = 'round:<id>').
+insert into remediation_items (
+    cadre_id, origin, origin_ref, item_code, description, identified_on, due_on)
+select f.target_id, 'ballot_round', 'round:' || f.round_id, f.item_code,
+       i.text || case when f.flag = 'confirmed' then ' (xác nhận qua lấy phiếu)'
+                      else ' (cần xác minh)' end,
+       current_date, current_date + $3::int
+from ballot_flags f
+join ballot_rounds r on r.id = f.round_id
+join catalog_items i on i.catalog_id = r.catalog_id and i.code = f.item_code
+where f.round_id = $1 and (f.flag = 'confirmed' or $2 = 'watch')
+on conflict (origin, origin_ref, (coalesce(cadre_id, -unit_id)), item_code)
+    where origin_ref is not null
+    do nothing

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import click
@@ -21,6 +22,7 @@ from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.jobs.demo import SYSTEM
 from evalsvc.settings import Settings, SettingsError, load_settings
+from evalsvc.store import ballots as ballot_store
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
@@ -109,12 +111,19 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     dsn = asyncio.run(prepare_database(settings))
     if demo:
         from evalsvc.jobs.demo import load_demo
+        from evalsvc.keyring import ballot_keys
 
-        token = run_with_connection(settings, load_demo)
+        keys = ballot_keys(settings)
+
+        async def demo_work(conn: asyncpg.Connection) -> str:
+            return await load_demo(conn, keys)
+
+        token = run_with_connection(settings, demo_work)
         click.echo(
-            f"\nDemo city loaded. Admin API key (shown once):\n  {token}\n"
+            f"\nDemo city ready (units, cadres, a year of activity, 2026 ratings). "
+            f"Admin API key (shown once):\n  {token}\n"
             f"Try: curl -H 'Authorization: Bearer {token}' "
-            f"http://{settings.host}:{settings.port}/units\n"
+            f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"
         )
     uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
@@ -353,6 +362,36 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
         "batch {batch_id}: {rows} rows, {inserted} inserted, {updated} updated, "
         "{unchanged} unchanged".format(**summary)
     )
+
+
+@import_group.command(name="ballots")
+@click.argument("round_id", type=int)
+@click.argument("file", type=FILE)
+@click.option(
+    "--idempotency-key",
+    "key",
+    default=None,
+    help="Retry key (default: the file's SHA-256, so importing the same file again is a no-op).",
+)
+def import_ballots(round_id: int, file: Path, key: str | None) -> None:
+    """Digitised paper ballots for open round ROUND_ID from FILE (.csv or .json), all or nothing.
+
+    Same rules as POST /ballot-rounds/{id}/paper-ballots (docs/ballots.md).
+    """
+    data = file.read_bytes()
+    content_type = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
+    idempotency_key = key if key is not None else "sha256:" + hashlib.sha256(data).hexdigest()
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        return await ballot_store.upload_paper(
+            conn, SYSTEM, round_id, data, content_type, idempotency_key
+        )
+
+    result = run_with_connection(_settings(), work)
+    if result["replayed"]:
+        click.echo(f"already imported: {result['ballots']} ballots in round {round_id} (no change)")
+    else:
+        click.echo(f"imported {result['ballots']} ballots into round {round_id}")
 
 
 if __name__ == "__main__":  # pragma: no cover

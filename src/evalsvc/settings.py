@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 import platformdirs
@@ -28,6 +28,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         max_body_bytes: largest request body accepted (bulk uploads stream up to this).
         pool_min_size, pool_max_size: asyncpg pool bounds.
         secret_key: key for keyed hashes (ballot ledger); generated into data_dir if empty.
+        ballot_remediation: what closing a ballot round opens as remediation items: "watch"
+            (confirmed and watched manifestations, DOMAIN part 4), "confirmed" only, or "off".
+        remediation_due_days: due date of those items, in days after the round closes.
     """
 
     database_url: str = ""
@@ -38,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     pool_min_size: Annotated[int, msgspec.Meta(ge=0)] = 1
     pool_max_size: Annotated[int, msgspec.Meta(ge=1)] = 10
     secret_key: str = ""
+    ballot_remediation: Literal["watch", "confirmed", "off"] = "watch"
+    remediation_due_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
 
     @property
     def pgdata(self) -> Path:

@@ -126,6 +126,20 @@ async def test_round_lifecycle_with_hand_checked_tally(
         "targets_with_quorum": 1,
         "valid_ballots": 10,
     }
+    # H's confirmed C1 and watched L1 open remediation items (settings default "watch"),
+    # due 90 days after closing.
+    assert closed.json()["remediation_opened"] == 2
+    opened = await conn.fetch(
+        "select cadre_id, origin, origin_ref, item_code, due_on - identified_on as days "
+        "from remediation_items order by item_code"
+    )
+    assert [tuple(r) for r in opened] == [
+        (ids["H"], "ballot_round", f"round:{round_id}", "C1", 90),
+        (ids["H"], "ballot_round", f"round:{round_id}", "L1", 90),
+    ]
+    from evalsvc.store.remediation import open_from_ballot_round
+
+    assert await open_from_ballot_round(conn, round_id, "watch", 90) == 0  # idempotent
     late = await client.post("/ballot/ballots", json={"target": "D"}, headers=bearer(tokens["S6"]))
     assert late.status_code == 409
 

@@ -33,3 +33,5 @@ Conn = NamedDependency[asyncpg.Connection]
 """Handler parameter type for the request's pooled connection (``conn: Conn``)."""
 Caller = NamedDependency[Principal]
 """Handler parameter type for the authenticated caller (``principal: Caller``)."""
+AppSettings = NamedDependency[Settings]
+"""Handler parameter type for the service settings (``settings: AppSettings``)."""

@@ -12,10 +12,13 @@ from importlib import resources
 
 import asyncpg
 import msgspec
+import numpy as np
 
 from evalsvc.domain.access import Principal, Role, generate_key
+from evalsvc.domain.ballots import BallotKeys
 from evalsvc.domain.cadres import CadreCreate, EmploymentSpell, PeerGroupCreate
 from evalsvc.domain.catalog import CatalogCreate
+from evalsvc.domain.recompute import RecomputeRequest
 from evalsvc.domain.units import UnitCreate
 from evalsvc.jobs.names import full_name
 from evalsvc.store import cadres as cadre_store
@@ -100,15 +103,33 @@ async def load_sample_catalog(conn: asyncpg.Connection) -> None:
     await catalog_store.create_catalog(conn, sample_catalog())
 
 
-async def load_demo(conn: asyncpg.Connection) -> str:
-    """Load (or refresh) the demo city; return a new admin key, shown once."""
+async def load_demo(conn: asyncpg.Connection, keys: BallotKeys | None = None) -> str:
+    """Load (or refresh) the demo city; return a new admin key, shown once.
+
+    With ``keys``, a fresh database also gets a year of synthetic activity (tasks, ballots,
+    remediation, discipline, assessments, indicators) through the users' bulk paths, and the
+    year is recomputed, so ratings and rankings can be read at once.
+    """
     units = demo_units()
     await cadre_store.upsert_peer_groups(
         conn, [PeerGroupCreate(code=c, name=n) for c, n in PEER_GROUPS]
     )
     await unit_store.upsert_units(conn, units, SYSTEM)
-    await cadre_store.upsert_cadres(conn, demo_cadres(units), SYSTEM)
-    await load_sample_catalog(conn)
+    cadres = demo_cadres(units)
+    await cadre_store.upsert_cadres(conn, cadres, SYSTEM)
+    catalog, _ = await catalog_store.create_catalog(conn, sample_catalog())
+    if keys is not None and not await conn.fetchval(
+        "select exists (select 1 from task_month_totals)"
+    ):
+        # Imported here: the synthetic generator pulls in every bulk store.
+        from evalsvc.jobs.recompute import recompute
+        from evalsvc.jobs.synthetic import YEAR, population, seed_activity
+
+        gen = np.random.default_rng(24)
+        await seed_activity(
+            conn, population(cadres, units, gen), catalog.id, keys, gen, {}, None, 8, 12
+        )
+        await recompute(conn, RecomputeRequest(period=str(YEAR)), SYSTEM)
     key = generate_key()
     await key_store.create_key(conn, key, Role.ADMIN, None, "demo admin")
     return key.token

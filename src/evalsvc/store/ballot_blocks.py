@@ -7,13 +7,15 @@ round is one query of few rows, decoded with numpy (see ``0002_ballots.sql`` for
 
 from __future__ import annotations
 
+import struct
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import numpy as np
 import numpy.typing as npt
 
-from evalsvc.store.ballot_copy import as_stream
+from evalsvc.store import copyio
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
@@ -33,7 +35,8 @@ _PREFIX = np.dtype(
         ("l3", ">i4"),
     ]
 )
-_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+# A row of ``ballots_read`` in binary COPY: field count, n_ballots, target_id, marks length.
+_ROW_HEAD = struct.Struct(">hiiiqi")
 
 
 def make_records(
@@ -92,32 +95,110 @@ async def write_blocks(
     heads = prefix.tobytes()
     width = _PREFIX.itemsize
     view = memoryview(blob)
-    parts: list[bytes | memoryview] = [_HEADER]
+    parts: list[bytes | memoryview] = [copyio.HEADER]
     for g, (s, n) in enumerate(
         zip((starts * RECORD.itemsize).tolist(), (counts * RECORD.itemsize).tolist(), strict=True)
     ):
         parts.append(heads[g * width : (g + 1) * width])
         parts.append(view[s : s + n])
-    parts.append(b"\xff\xff")
-    await conn.copy_to_table(
-        "ballots",
-        source=as_stream(b"".join(parts)),
-        columns=["round_id", "target_id", "n_ballots", "marks"],
-        format="binary",
+    parts.append(copyio.TRAILER)
+    await copyio.write_payload(
+        conn, "ballots", ["round_id", "target_id", "n_ballots", "marks"], b"".join(parts)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RoundBallots:
+    """A round's ballots as stored: block b holds ``sizes[b]`` consecutive ``records`` of
+    target ``targets[b]`` (blocks in storage order; a target may have several)."""
+
+    targets: npt.NDArray[np.int64]
+    sizes: npt.NDArray[np.int64]
+    records: npt.NDArray[Any]
+
+    def ballot_targets(self) -> npt.NDArray[np.int64]:
+        """(N,) the target id of each record."""
+        return np.repeat(self.targets, self.sizes)
+
+
+class BlockReader:
+    """Parses the binary COPY of ``ballots_read`` piece by piece (a row may straddle pieces).
+
+    Rows are few (one per target and write) but of variable width, so the walk reads each
+    row's 30-byte head with ``struct`` and collects views of the marks; the records of a piece
+    are then one ``join`` and one ``frombuffer`` (no per-ballot Python, no asyncpg Record).
+    """
+
+    def __init__(self) -> None:
+        self._rest = b""
+        self._started = False
+        self.finished = False
+
+    def feed(self, data: bytes) -> RoundBallots:
+        """The blocks completed by ``data`` (appended to what is left of earlier pieces)."""
+        buf = self._rest + data if self._rest else data
+        offset = 0
+        if not self._started:
+            if len(buf) < 19 or len(buf) < 19 + int.from_bytes(buf[15:19], "big"):
+                self._rest = buf
+                return _EMPTY
+            if not buf.startswith(copyio.SIGNATURE):
+                raise ValueError("not a binary COPY payload")
+            offset = 19 + int.from_bytes(buf[15:19], "big")
+            self._started = True
+        view = memoryview(buf)
+        unpack = _ROW_HEAD.unpack_from
+        head = _ROW_HEAD.size
+        sizes: list[int] = []
+        targets: list[int] = []
+        marks: list[memoryview] = []
+        end = len(buf)
+        while not self.finished and end - offset >= 2:
+            if buf[offset : offset + 2] == copyio.TRAILER:
+                self.finished = True
+                offset += 2
+                break
+            if end - offset < head:
+                break
+            fields, _, n, _, target, length = unpack(buf, offset)
+            if fields != 3 or length != RECORD.itemsize * n:
+                raise ValueError("unexpected row in the ballots of a round")
+            if end - offset - head < length:
+                break
+            offset += head
+            sizes.append(n)
+            targets.append(target)
+            marks.append(view[offset : offset + length])
+            offset += length
+        self._rest = bytes(view[offset:])
+        if not sizes:
+            return _EMPTY
+        records = np.frombuffer(b"".join(marks), RECORD)
+        return RoundBallots(np.array(targets, np.int64), np.array(sizes, np.int64), records)
+
+    def close(self) -> None:
+        """Check that the stream ended where it should."""
+        if not self.finished or self._rest:
+            raise ValueError("the ballots of the round ended early")
+
+
+_EMPTY = RoundBallots(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, RECORD))
+
+
+async def read_round(conn: asyncpg.Connection, round_id: int) -> RoundBallots:
+    """Every ballot of the round: one binary COPY, parsed by :class:`BlockReader`."""
+    reader = BlockReader()
+    ballots = reader.feed(await copyio.read_payload(conn, Q["ballots_read"], round_id))
+    reader.close()
+    return ballots
 
 
 async def read_blocks(
     conn: asyncpg.Connection, round_id: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     """Every ballot of the round: (N,) target ids and (N,) records."""
-    rows = await conn.fetch(Q["ballots_read"], round_id)
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, RECORD)
-    counts = np.fromiter((r["n_ballots"] for r in rows), np.int64, len(rows))
-    block_targets = np.fromiter((r["target_id"] for r in rows), np.int64, len(rows))
-    recs = np.frombuffer(b"".join([r["marks"] for r in rows]), RECORD)
-    return np.repeat(block_targets, counts), recs
+    ballots = await read_round(conn, round_id)
+    return ballots.ballot_targets(), ballots.records
 
 
 async def compact_round(conn: asyncpg.Connection, round_id: int) -> None:

@@ -107,9 +107,9 @@ async def target_tally(
         "valid": valid,
         "quorum": row["quorum"],
         "items": items,
-        "levels": dict(zip(LEVEL_NAMES, row["level_counts"], strict=True))
+        "levels": {name: row[f"level_{name.lower()}"] for name in LEVEL_NAMES}
         | {"blank": row["level_blank"]},
-        "confidence": dict(zip(CONFIDENCE_NAMES, row["confidence_counts"], strict=True))
+        "confidence": {name: row[f"confidence_{name}"] for name in CONFIDENCE_NAMES}
         | {"blank": row["confidence_blank"]},
         "low_confidence": row["low_confidence"],
         "escalated": row["escalated"],

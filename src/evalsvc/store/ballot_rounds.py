@@ -28,6 +28,7 @@ from evalsvc.domain.errors import (
 from evalsvc.domain.vietnamese import nfc
 from evalsvc.store.ballot_blocks import compact_round
 from evalsvc.store.ballot_tally import FormItems, tally_round
+from evalsvc.store.remediation import open_from_ballot_round
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
 
@@ -319,9 +320,19 @@ async def open_round(
 
 
 async def close_round(
-    conn: asyncpg.Connection, principal: Principal, round_id: int
+    conn: asyncpg.Connection,
+    principal: Principal,
+    round_id: int,
+    remediation: str = "off",
+    due_days: int = 90,
 ) -> dict[str, Any]:
-    """Close an open round and store its tally; ballots taken after this are refused."""
+    """Close an open round and store its tally; ballots taken after this are refused.
+
+    Args:
+        remediation: "watch" opens a remediation item for every confirmed or watched
+            manifestation of a target, "confirmed" only for confirmed ones, "off" none.
+        due_days: days from closing to the items' due date.
+    """
     async with conn.transaction():
         current = await _lock_visible(conn, principal, round_id)
         if current["status"] != "open":
@@ -333,7 +344,11 @@ async def close_round(
             await conn.execute(Q["comments_reshuffle"], round_id)
         await tally_round(conn, round_id, current["k_min"], forms)
         await conn.execute(Q["round_set_status"], round_id, "closed")
+        opened = 0
+        if remediation != "off":
+            opened = await open_from_ballot_round(conn, round_id, remediation, due_days)
     out = await get_round(conn, principal, round_id)
+    out["remediation_opened"] = opened
     summary = await conn.fetchrow(Q["tally_summary"], round_id, current["k_min"])
     out["tally"] = dict(summary) if summary else {}
     return out

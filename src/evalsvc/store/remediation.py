@@ -217,3 +217,18 @@ async def cancel_item(
         await _transition(conn, item_id, principal)
         await conn.execute(Q["cancel"], item_id, data.reason)
     return await get_item(conn, item_id, principal, today)
+
+
+async def open_from_ballot_round(
+    conn: asyncpg.Connection, round_id: int, which: str, due_days: int
+) -> int:
+    """Open items for the manifestations a closed round flagged (DOMAIN part 4).
+
+    Args:
+        which: "confirmed" or "watch" (confirmed and watched items).
+        due_days: the items are identified today and due this many days later.
+    Returns:
+        How many items were opened now (a second call opens none).
+    """
+    status = await conn.execute(Q["open_from_ballot_round"], round_id, which, due_days)
+    return int(status.split()[-1])

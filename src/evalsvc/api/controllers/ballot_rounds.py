@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from evalsvc.api.deps import Caller, Conn
+from evalsvc.api.deps import AppSettings, Caller, Conn
 from evalsvc.api.guards import allow
 from evalsvc.domain.access import Role
 from evalsvc.domain.ballots import BallotKeys, RoundCreate, RoundUpdate
@@ -92,8 +92,16 @@ class BallotRoundController(Controller):
         status_code=200,
         summary="Close an open round and tally it",
     )
-    async def close_round(self, conn: Conn, principal: Caller, round_id: RoundId) -> dict[str, Any]:
-        return await ballot_rounds.close_round(conn, principal, round_id)
+    async def close_round(
+        self, conn: Conn, principal: Caller, settings: AppSettings, round_id: RoundId
+    ) -> dict[str, Any]:
+        return await ballot_rounds.close_round(
+            conn,
+            principal,
+            round_id,
+            remediation=settings.ballot_remediation,
+            due_days=settings.remediation_due_days,
+        )
 
     @post(
         "/{round_id:int}/paper-ballots",

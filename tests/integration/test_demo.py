@@ -1,0 +1,29 @@
+"""`serve --demo`: the demo city comes with a year of activity and published 2026 ratings."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from evalsvc.jobs.demo import load_demo
+from evalsvc.keyring import derive
+
+
+async def test_demo_city_has_ratings_and_loading_again_adds_no_activity(
+    conn: asyncpg.Connection,
+) -> None:
+    keys = derive(b"demo test key")
+    token = await load_demo(conn, keys)
+    assert token.startswith("evs_")
+    counts = await conn.fetchrow(
+        "select (select count(*) from cadres) as cadres,"
+        " (select count(*) from task_month_totals) as totals,"
+        " (select count(*) from ballot_tallies) as tallies,"
+        " (select count(*) from result_published) as published"
+    )
+    assert counts["cadres"] > 200
+    assert counts["totals"] > 0
+    assert counts["tallies"] > 0
+    assert counts["published"] == 1
+    await load_demo(conn, keys)
+    assert await conn.fetchval("select count(*) from task_month_totals") == counts["totals"]
+    assert await conn.fetchval("select count(*) from api_keys") == 2
