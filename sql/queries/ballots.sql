@@ -83,16 +83,23 @@ order by v.cadre_id
 
 -- name: targets_set_eligible
 -- Eligible voters of a target: the voters of its group, the target itself excluded. One
--- grouped pass over the round's voters; the self check uses ballot_round_voters_round_cadre_key.
+-- grouped pass over the round's voters and one join for the self check: a correlated EXISTS
+-- here was planned as a scan of the voters per target (quadratic at city scale).
 with g as (
     select group_id, count(*)::int as n from ballot_round_voters where round_id = $1
     group by group_id
+),
+e as (
+    select t.cadre_id, g.n - (v.cadre_id is not null)::int as eligible
+    from ballot_round_targets t
+    join g on g.group_id = t.group_id
+    left join ballot_round_voters v on v.round_id = $1 and v.cadre_id = t.cadre_id
+    where t.round_id = $1
 )
 update ballot_round_targets t
-set eligible = g.n - (exists (select 1 from ballot_round_voters v
-                              where v.round_id = t.round_id and v.cadre_id = t.cadre_id))::int
-from g
-where t.round_id = $1 and g.group_id = t.group_id
+set eligible = e.eligible
+from e
+where t.round_id = $1 and t.cadre_id = e.cadre_id
 
 -- name: voters_for_tokens
 select v.id, c.code, c.full_name
