@@ -93,30 +93,51 @@ def parse_decimal(
     """Plain decimals (``-?digits[.digits]``) as float64, and a mask of the cells parsed.
 
     Cells not parsed here (empty, exponent, spaces, too many digits) are left for the caller.
+    The digits are accumulated position by position (Horner's rule, exact in int64 for up to
+    15 digits), then divided once by a power of ten: the correctly rounded result, as
+    Python's ``float`` gives.
     """
     n = len(lens)
     width = int(min(lens.max(initial=0), MAX_DIGITS + 2))
     if n == 0 or width == 0:
         return np.zeros(n, np.float64), np.zeros(n, np.bool_)
-    ch, valid = _cells(buf, starts, lens, width)
-    digit = valid & (ch >= ZERO) & (ch <= NINE)
-    dot = valid & (ch == DOT)
-    minus = np.zeros_like(valid)
-    minus[:, 0] = valid[:, 0] & (ch[:, 0] == MINUS)
-    ndigits = digit.sum(1)
-    ok = (
-        (lens <= width)
-        & ~(valid & ~(digit | dot | minus)).any(1)
-        & (ndigits > 0)
-        & (ndigits <= MAX_DIGITS)
-        & (dot.sum(1) <= (0 if integer else 1))
-    )
-    after = digit[:, ::-1].cumsum(1)[:, ::-1] - digit  # digits to the right of each digit
-    value = (np.where(digit, ch.astype(np.float64) - ZERO, 0.0) * 10.0**after).sum(1)
-    frac = (digit & (np.cumsum(dot, 1) > 0)).sum(1)
-    value = value / 10.0**frac
-    value = np.where(minus[:, 0], -value, value)
+    last = len(buf) - 1
+    if width == 1:  # one character each (e.g. counts): a digit or not
+        digit = buf[np.minimum(starts, last)] - np.uint8(ZERO)
+        ok = (lens == 1) & (digit <= 9)
+        return digit.astype(np.float64), ok
+    whole = np.zeros(n, np.int64)
+    ndigits = np.zeros(n, np.int64)
+    frac = np.zeros(n, np.int64)
+    seen_dot = np.zeros(n, np.bool_)
+    ndots = np.zeros(n, np.int64)
+    bad = lens > width
+    minus = np.zeros(n, np.bool_)
+    index = starts.copy()
+    for j in range(width):
+        ch = buf[np.minimum(index, last)]
+        index += 1
+        valid = lens > j
+        digit = ch - np.uint8(ZERO)
+        is_digit = valid & (digit <= 9)
+        is_dot = valid & (ch == DOT)
+        whole = np.where(is_digit, whole * 10 + digit, whole)
+        ndigits += is_digit
+        frac += is_digit & seen_dot
+        seen_dot |= is_dot
+        ndots += is_dot
+        other = valid & ~(is_digit | is_dot)
+        if j == 0:
+            minus = other & (ch == MINUS)
+            other &= ~minus
+        bad |= other
+    ok = ~bad & (ndigits > 0) & (ndigits <= MAX_DIGITS) & (ndots <= (0 if integer else 1))
+    value = whole.astype(np.float64) / _POW10[np.minimum(frac, MAX_DIGITS)]
+    np.negative(value, out=value, where=minus)
     return value, ok
+
+
+_POW10 = 10.0 ** np.arange(MAX_DIGITS + 1)
 
 
 def parse_months(

@@ -241,6 +241,19 @@ def decode_text(block: bytes, first_row: int, problems: Problems) -> str | None:
     return text
 
 
+def utf8_nfc(block: bytes, first_row: int, problems: Problems) -> bytes | None:
+    """The block itself when it is UTF-8 in NFC already (the usual case: no copy), else its
+    NFC form; None (a problem naming the row) when it is not UTF-8."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        decode_text(block, first_row, problems)  # records the problem
+        return None
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return block
+    return unicodedata.normalize("NFC", text).encode("utf-8")
+
+
 # --------------------------------------------------------------------------- CSV
 
 
@@ -276,10 +289,9 @@ def parse_csv_block(
     block: bytes, header: CsvHeader, first_row: int, problems: Problems
 ) -> TaskColumns | None:
     """Parse and validate whole CSV lines; None when the block has problems."""
-    text = decode_text(block, first_row, problems)
-    if text is None:
+    data = utf8_nfc(block, first_row, problems)
+    if data is None:
         return None
-    data = block if text.isascii() and "\r" not in text else text.encode("utf-8")
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
     ncol = len(header.names)
