@@ -54,6 +54,21 @@ class TextCol:
             raw[s : s + n] for s, n in zip(self.starts.tolist(), self.lens.tolist(), strict=True)
         ]
 
+    def runs(self, max_width: int = 64) -> npt.NDArray[np.int64]:
+        """Indices where a run of equal consecutive values starts (always includes 0).
+
+        Values longer than ``max_width`` bytes are each taken as a run of their own.
+        """
+        n = len(self.lens)
+        if n == 0:
+            return np.zeros(0, np.int64)
+        width = int(min(self.lens.max(), max_width))
+        cells, _ = _cells(self.data, self.starts, np.minimum(self.lens, width), width)
+        differs = (self.lens[1:] != self.lens[:-1]) | (self.lens[1:] > width)
+        if width:
+            differs |= (cells[1:] != cells[:-1]).any(1)
+        return np.r_[0, np.flatnonzero(differs) + 1].astype(np.int64)
+
     def take(self, index: npt.NDArray[np.intp]) -> TextCol:
         return TextCol(self.data, self.starts[index], self.lens[index])
 
