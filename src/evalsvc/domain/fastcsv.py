@@ -67,7 +67,8 @@ class TextCol:
         differs = (self.lens[1:] != self.lens[:-1]) | (self.lens[1:] > width)
         if width:
             differs |= (cells[1:] != cells[:-1]).any(1)
-        return np.r_[0, np.flatnonzero(differs) + 1].astype(np.int64)
+        runs: npt.NDArray[np.int64] = np.r_[0, np.flatnonzero(differs) + 1].astype(np.int64)
+        return runs
 
     def take(self, index: npt.NDArray[np.intp]) -> TextCol:
         return TextCol(self.data, self.starts[index], self.lens[index])

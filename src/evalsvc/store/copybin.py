@@ -99,7 +99,7 @@ def _encode_padded(
             assert span is not None
             width = int(span.lens.max(initial=0))
             if width:
-                fields.append((f"v{i}", "u1", (width,)))
+                fields.append((f"v{i}", ("u1", (width,))))
     dtype = np.dtype(fields)
     row_size = np.full(n, 2, np.int64)
     lengths: list[npt.NDArray[np.int32] | int] = []
@@ -122,7 +122,7 @@ def _encode_padded(
         width = int(lens.max(initial=0))
         gathers.append((span, width) if width else None)
         if width and (lens != width).any():
-            keep.append((dtype.fields[f"v{i}"][1], lens, width))
+            keep.append((_offset(dtype, f"v{i}"), lens, width))
     ends = np.cumsum(row_size)
     pre = len(HEADER) if header else 0
     body = int(ends[-1]) if n else 0
@@ -167,6 +167,12 @@ def _encode_padded(
             out[at : at + size] = raw[:m].ravel()
         at += size
     return out.tobytes(), ends + pre
+
+
+def _offset(dtype: np.dtype[Any], name: str) -> int:
+    fields = dtype.fields
+    assert fields is not None
+    return int(fields[name][1])
 
 
 def _encode_scattered(
@@ -225,13 +231,13 @@ def _encode_scattered(
             _scatter_fixed(out, pos, data.reshape(n, width))
             pos = pos + width
         else:
-            spans = next(text_cols)
+            span = next(text_cols)
             total = int(width.sum())
             if total:
                 packed_start = np.zeros(n, np.int64)
                 np.cumsum(width[:-1], out=packed_start[1:])
                 within = np.arange(total, dtype=np.int64) - np.repeat(packed_start, width)
-                out[np.repeat(pos, width) + within] = data[np.repeat(spans.starts, width) + within]
+                out[np.repeat(pos, width) + within] = data[np.repeat(span.starts, width) + within]
             pos = pos + width
     return out.tobytes(), pos
 
