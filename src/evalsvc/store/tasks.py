@@ -120,10 +120,9 @@ class _Cadres:
         self.complete = False
 
     def _add(self, rows: list[asyncpg.Record]) -> None:
-        for r in rows:
-            code = r["code"].encode("utf-8")
-            self.ids[code] = r["id"]
-            self.units[code] = r["unit_id"]
+        codes = [r[0].encode("utf-8") for r in rows]
+        self.ids.update(zip(codes, [r[1] for r in rows], strict=True))
+        self.units.update(zip(codes, [r[2] for r in rows], strict=True))
 
     async def load(self, conn: asyncpg.Connection, block: _Block) -> None:
         if self.complete:
