@@ -79,18 +79,21 @@ def split_fields(buf: Bytes, ncol: int) -> tuple[Offsets, Offsets] | None:
 
     Returns None when some line has another number of fields (the caller reports which).
     """
-    seps = np.flatnonzero((buf == COMMA) | (buf == NEWLINE))
+    newline = buf == NEWLINE
+    seps = np.flatnonzero(newline | (buf == COMMA))
     if len(seps) % ncol:
         return None
     n = len(seps) // ncol
     ends = seps.reshape(n, ncol)
-    if n and (not (buf[ends[:, -1]] == NEWLINE).all() or (buf[ends[:, :-1]] == NEWLINE).any()):
+    # Every row ends with a line break and holds no other: as many line breaks as rows, each
+    # the last separator of its row.
+    if n and (np.count_nonzero(newline) != n or not newline[ends[:, -1]].all()):
         return None
-    starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1] + 1
+    flat = np.empty_like(seps)
     if n:
-        starts[0, 0] = 0
-        starts[1:, 0] = ends[:-1, -1] + 1
+        flat[0] = 0
+        np.add(seps[:-1], 1, out=flat[1:])
+    starts = flat.reshape(n, ncol)
     return starts, ends
 
 

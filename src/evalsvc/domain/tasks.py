@@ -328,10 +328,9 @@ def parse_csv_block(
         if spans is not None:
             starts, ends = spans
             n = len(starts)
-            raw = {
-                name: TextCol(buf, starts[:, i], ends[:, i] - starts[:, i])
-                for i, name in enumerate(header.names)
-            }
+            by_column = starts.T.copy()  # one contiguous row of offsets per column
+            lens = ends.T - by_column
+            raw = {name: TextCol(buf, by_column[i], lens[i]) for i, name in enumerate(header.names)}
     if raw is None:
         lines = data.split(b"\n")
         lines.pop()  # the block ends with a line break
