@@ -102,8 +102,11 @@ def _cells(
 ) -> tuple[Bytes, npt.NDArray[np.bool_]]:
     cols = np.arange(width)
     valid = cols < lens[:, None]
-    idx = np.minimum(starts[:, None] + cols, len(buf) - 1)
-    return np.where(valid, buf[idx], 0).astype(np.uint8), valid
+    idx = starts[:, None] + cols
+    np.minimum(idx, len(buf) - 1, out=idx)
+    cells = buf[idx]
+    cells *= valid  # bytes past the end of a cell read as 0
+    return cells, valid
 
 
 def parse_decimal(
