@@ -11,7 +11,8 @@ What it does, all under a temporary folder:
    a load into emptied tables; wall time of the whole command and its peak RSS (getrusage);
 5. a real ``evalsvc serve`` (uvicorn) on 127.0.0.1; the file is streamed with httpx (chunked);
    wall time of the request and the server's peak RSS (psutil, sampled every 50 ms).
-Times are the median of ``--runs`` runs of each kind.
+Times are the median of ``--runs`` runs of each kind; the best run and the load average (1 min,
+before and after each run) are printed too, since other work on the machine moves the figures.
 """
 
 from __future__ import annotations
@@ -200,6 +201,10 @@ async def check_totals(dsn: str, rows: int) -> None:
         await conn.close()
 
 
+def load() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def run_cli(dsn: str, path: Path) -> tuple[float, float, str]:
     """Seconds and peak RSS (MiB) of ``evalsvc import tasks FILE``, and its summary line."""
     env = {**os.environ, "EVALSVC_DATABASE_URL": dsn}
@@ -306,19 +311,21 @@ def main() -> None:
         loads, resends, peaks = [], [], []
         for run in range(args.runs):
             asyncio.run(truncate(dsn))
+            before = load()
             secs, rss, line = run_cli(dsn, big)
             asyncio.run(check_totals(dsn, n))
             loads.append(secs)
             peaks.append(rss)
             print(
                 f"  first load  run {run + 1}: {secs:6.1f} s  {n / secs:9,.0f} rows/s  "
-                f"peak RSS {rss:5.0f} MiB  [{line}]"
+                f"peak RSS {rss:5.0f} MiB  load {before}->{load()}  [{line}]"
             )
+            before = load()
             secs, rss, line = run_cli(dsn, big)
             resends.append(secs)
             print(
                 f"  re-send     run {run + 1}: {secs:6.1f} s  {n / secs:9,.0f} rows/s  "
-                f"peak RSS {rss:5.0f} MiB  [{line}]"
+                f"peak RSS {rss:5.0f} MiB  load {before}->{load()}  [{line}]"
             )
         asyncio.run(truncate(dsn))
         secs_q, rss_q, _ = run_cli(dsn, small)
@@ -328,7 +335,7 @@ def main() -> None:
         )
         print(
             f"  CLI median first load {statistics.median(loads):.1f} s = "
-            f"{n / statistics.median(loads):,.0f} rows/s; re-send "
+            f"{n / statistics.median(loads):,.0f} rows/s (best {n / min(loads):,.0f}); re-send "
             f"{n / statistics.median(resends):,.0f} rows/s; peak RSS {max(peaks):.0f} MiB "
             f"({n:,} rows) vs {rss_q:.0f} MiB ({n_small:,} rows)"
         )
@@ -369,13 +376,14 @@ def main() -> None:
             peaks = []
             for run in range(args.runs):
                 asyncio.run(truncate(dsn))
+                before = load()
                 secs, peak, body = run_http(url, key.token, big, server.pid)
                 asyncio.run(check_totals(dsn, n))
                 http_loads.append(secs)
                 peaks.append(peak)
                 print(
                     f"  first load  run {run + 1}: {secs:6.1f} s  {n / secs:9,.0f} rows/s  "
-                    f"server peak RSS {peak:5.0f} MiB  {body}"
+                    f"server peak RSS {peak:5.0f} MiB  load {before}->{load()}  {body}"
                 )
             secs, peak, body = run_http(url, key.token, big, server.pid)
             print(
@@ -390,7 +398,8 @@ def main() -> None:
             )
             med = statistics.median(http_loads)
             print(
-                f"  HTTP median first load {med:.1f} s = {n / med:,.0f} rows/s; "
+                f"  HTTP median first load {med:.1f} s = {n / med:,.0f} rows/s "
+                f"(best {n / min(http_loads):,.0f}); "
                 f"server peak RSS {max(peaks):.0f} MiB ({n:,} rows) vs {peak_q:.0f} MiB "
                 f"({n_small:,} rows)"
             )

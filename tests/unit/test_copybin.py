@@ -46,3 +46,37 @@ def test_patch_last_int8_values() -> None:
     patched = copybin.patch_last_int8_values(data, ends, np.array([70, 80], np.int64))
     expected = copybin.encode([cols[0], copybin.Fixed(np.array([70, 80], np.int64), "int8")])
     assert patched == expected
+
+
+def test_padded_and_scattered_layouts_agree() -> None:
+    """Many rows (several cache-sized chunks) with text of varying length, NULLs, empty
+    strings and one very long value: both layouts give the reference bytes."""
+    rng = np.random.default_rng(7)
+    n = 5000
+    words = [b"", b"a", "Trưởng phòng".encode(), b"xyz" * 20]
+    texts = [words[int(i)] for i in rng.integers(0, len(words), n)]
+    ints = rng.integers(-(2**62), 2**62, n)
+    floats = rng.normal(size=n)
+    flags = rng.random(n) < 0.5
+    rows = [
+        (int(i), t.decode() if t else None, float(f), bool(b))
+        for i, t, f, b in zip(ints, texts, floats, flags, strict=True)
+    ]
+    cols: list[copybin.Column] = [
+        copybin.Fixed(ints, "int8"),
+        copybin.Text(texts, empty_is_null=True),
+        copybin.Fixed(floats, "float8"),
+        copybin.Fixed(flags, "bool"),
+    ]
+    spans = [c.spans() if isinstance(c, copybin.Text) else None for c in cols]
+    padded = copybin._encode_padded(cols, spans, n, header=True, trailer=True)
+    scattered = copybin._encode_scattered(cols, spans, n, header=True, trailer=True)
+    assert padded[0] == scattered[0] == reference(rows)
+    assert (padded[1] == scattered[1]).all()
+    long = copybin.encode([copybin.Text([b"x" * 5000] + [b"y"] * 999)])
+    assert (
+        long
+        == copybin.HEADER
+        + b"".join(struct.pack(">hi", 1, len(v)) + v for v in [b"x" * 5000] + [b"y"] * 999)
+        + copybin.TRAILER
+    )

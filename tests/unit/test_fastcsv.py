@@ -52,3 +52,16 @@ def test_split_fields_finds_ragged_rows() -> None:
     starts, ends = spans
     assert bytes(buf[starts[1, 2] : ends[1, 2]]) == b"f"
     assert split_fields(np.frombuffer(b"a,b,c\nd,e\nf,g,h,i\n", np.uint8), 3) is None
+
+
+def test_runs_of_equal_values() -> None:
+    values = [b"C1", b"C1", b"C10", b"C1", b"", b"", b"x" * 80, b"x" * 80, b"C1"]
+    col = TextCol.from_list(values)
+    runs = col.runs(max_width=64).tolist()
+    assert runs == [0, 2, 3, 4, 6, 7, 8]  # long values each start a run of their own
+    assert TextCol.from_list([]).runs().tolist() == []
+    # every run start begins a new value, and no two consecutive runs share one
+    starts = col.take(np.asarray(runs)).to_list()
+    bounds = zip(runs, [*runs[1:], len(values)], strict=True)
+    assert all(values[i] == values[r] for r, e in bounds for i in range(r, e))
+    assert starts[:4] == [b"C1", b"C10", b"C1", b""]

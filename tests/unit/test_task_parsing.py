@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evalsvc.domain.errors import InvalidInput
-from evalsvc.domain.tasks import CsvHeader, LineChunker, Problems, parse_csv_block
+from evalsvc.domain.tasks import CsvHeader, LineChunker, Problems, parse_csv_block, utf8_nfc
 
 HEADER = (
     b"source_system,external_id,cadre_code,month,product_code,k,assigned,done,exceeded,"
@@ -60,3 +60,29 @@ def test_chunker_keeps_quoted_line_breaks_and_detects_truncation() -> None:
     list(chunker.feed(b"a,1\nb,2"))
     with pytest.raises(InvalidInput, match="truncated"):
         list(chunker.finish())
+
+
+def test_chunker_without_quotes_cuts_at_the_last_line_break() -> None:
+    data = b"".join(b"row%d,%d\n" % (i, i * 7) for i in range(500))
+    for piece in (1, 3, 64, 1000):
+        chunker = LineChunker(target=100)
+        blocks = [b for i in range(0, len(data), piece) for b in chunker.feed(data[i : i + piece])]
+        blocks += list(chunker.finish())
+        assert b"".join(blocks) == data
+        assert all(b.endswith(b"\n") for b in blocks)
+        assert len(blocks) > 1
+
+
+def test_utf8_nfc_checks_only_lines_with_non_ascii_bytes() -> None:
+    ascii_block = b"a,1\nb,2\n"
+    assert utf8_nfc(ascii_block, 1, Problems()) is ascii_block
+    nfc = "a,Hà Nội\nb,2\nc,Trưởng phòng\n".encode()
+    assert utf8_nfc(nfc, 1, Problems()) is nfc
+    decomposed = "a,1\nb,Ha\u0300 No\u0323\u0302i\nc,3\n"
+    assert utf8_nfc(decomposed.encode(), 1, Problems()) == "a,1\nb,Hà Nội\nc,3\n".encode()
+    problems = Problems()
+    assert utf8_nfc(b"a,1\nb,\xc3\nc,\xc3\xa0\n", 5, problems) is None
+    assert [(p.row, p.field) for p in problems.items] == [(6, "body")]
+    assert problems.malformed
+    mostly = ("à" * 50 + "\n").encode()
+    assert utf8_nfc(mostly, 1, Problems()) is mostly

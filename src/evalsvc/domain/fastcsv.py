@@ -54,6 +54,22 @@ class TextCol:
             raw[s : s + n] for s, n in zip(self.starts.tolist(), self.lens.tolist(), strict=True)
         ]
 
+    def runs(self, max_width: int = 64) -> npt.NDArray[np.int64]:
+        """Indices where a run of equal consecutive values starts (always includes 0).
+
+        Values longer than ``max_width`` bytes are each taken as a run of their own.
+        """
+        n = len(self.lens)
+        if n == 0:
+            return np.zeros(0, np.int64)
+        width = int(min(self.lens.max(), max_width))
+        cells, _ = _cells(self.data, self.starts, np.minimum(self.lens, width), width)
+        differs = (self.lens[1:] != self.lens[:-1]) | (self.lens[1:] > width)
+        if width:
+            differs |= (cells[1:] != cells[:-1]).any(1)
+        runs: npt.NDArray[np.int64] = np.r_[0, np.flatnonzero(differs) + 1].astype(np.int64)
+        return runs
+
     def take(self, index: npt.NDArray[np.intp]) -> TextCol:
         return TextCol(self.data, self.starts[index], self.lens[index])
 
@@ -63,18 +79,21 @@ def split_fields(buf: Bytes, ncol: int) -> tuple[Offsets, Offsets] | None:
 
     Returns None when some line has another number of fields (the caller reports which).
     """
-    seps = np.flatnonzero((buf == COMMA) | (buf == NEWLINE))
+    newline = buf == NEWLINE
+    seps = np.flatnonzero(newline | (buf == COMMA))
     if len(seps) % ncol:
         return None
     n = len(seps) // ncol
     ends = seps.reshape(n, ncol)
-    if n and (not (buf[ends[:, -1]] == NEWLINE).all() or (buf[ends[:, :-1]] == NEWLINE).any()):
+    # Every row ends with a line break and holds no other: as many line breaks as rows, each
+    # the last separator of its row.
+    if n and (np.count_nonzero(newline) != n or not newline[ends[:, -1]].all()):
         return None
-    starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1] + 1
+    flat = np.empty_like(seps)
     if n:
-        starts[0, 0] = 0
-        starts[1:, 0] = ends[:-1, -1] + 1
+        flat[0] = 0
+        np.add(seps[:-1], 1, out=flat[1:])
+    starts = flat.reshape(n, ncol)
     return starts, ends
 
 
@@ -83,8 +102,11 @@ def _cells(
 ) -> tuple[Bytes, npt.NDArray[np.bool_]]:
     cols = np.arange(width)
     valid = cols < lens[:, None]
-    idx = np.minimum(starts[:, None] + cols, len(buf) - 1)
-    return np.where(valid, buf[idx], 0).astype(np.uint8), valid
+    idx = starts[:, None] + cols
+    np.minimum(idx, len(buf) - 1, out=idx)
+    cells = buf[idx]
+    cells *= valid  # bytes past the end of a cell read as 0
+    return cells, valid
 
 
 def parse_decimal(
@@ -93,30 +115,51 @@ def parse_decimal(
     """Plain decimals (``-?digits[.digits]``) as float64, and a mask of the cells parsed.
 
     Cells not parsed here (empty, exponent, spaces, too many digits) are left for the caller.
+    The digits are accumulated position by position (Horner's rule, exact in int64 for up to
+    15 digits), then divided once by a power of ten: the correctly rounded result, as
+    Python's ``float`` gives.
     """
     n = len(lens)
     width = int(min(lens.max(initial=0), MAX_DIGITS + 2))
     if n == 0 or width == 0:
         return np.zeros(n, np.float64), np.zeros(n, np.bool_)
-    ch, valid = _cells(buf, starts, lens, width)
-    digit = valid & (ch >= ZERO) & (ch <= NINE)
-    dot = valid & (ch == DOT)
-    minus = np.zeros_like(valid)
-    minus[:, 0] = valid[:, 0] & (ch[:, 0] == MINUS)
-    ndigits = digit.sum(1)
-    ok = (
-        (lens <= width)
-        & ~(valid & ~(digit | dot | minus)).any(1)
-        & (ndigits > 0)
-        & (ndigits <= MAX_DIGITS)
-        & (dot.sum(1) <= (0 if integer else 1))
-    )
-    after = digit[:, ::-1].cumsum(1)[:, ::-1] - digit  # digits to the right of each digit
-    value = (np.where(digit, ch.astype(np.float64) - ZERO, 0.0) * 10.0**after).sum(1)
-    frac = (digit & (np.cumsum(dot, 1) > 0)).sum(1)
-    value = value / 10.0**frac
-    value = np.where(minus[:, 0], -value, value)
+    last = len(buf) - 1
+    if width == 1:  # one character each (e.g. counts): a digit or not
+        digit = buf[np.minimum(starts, last)] - np.uint8(ZERO)
+        ok = (lens == 1) & (digit <= 9)
+        return digit.astype(np.float64), ok
+    whole = np.zeros(n, np.int64)
+    ndigits = np.zeros(n, np.int64)
+    frac = np.zeros(n, np.int64)
+    seen_dot = np.zeros(n, np.bool_)
+    ndots = np.zeros(n, np.int64)
+    bad = lens > width
+    minus = np.zeros(n, np.bool_)
+    index = starts.copy()
+    for j in range(width):
+        ch = buf[np.minimum(index, last)]
+        index += 1
+        valid = lens > j
+        digit = ch - np.uint8(ZERO)
+        is_digit = valid & (digit <= 9)
+        is_dot = valid & (ch == DOT)
+        whole = np.where(is_digit, whole * 10 + digit, whole)
+        ndigits += is_digit
+        frac += is_digit & seen_dot
+        seen_dot |= is_dot
+        ndots += is_dot
+        other = valid & ~(is_digit | is_dot)
+        if j == 0:
+            minus = other & (ch == MINUS)
+            other &= ~minus
+        bad |= other
+    ok = ~bad & (ndigits > 0) & (ndigits <= MAX_DIGITS) & (ndots <= (0 if integer else 1))
+    value = whole.astype(np.float64) / _POW10[np.minimum(frac, MAX_DIGITS)]
+    np.negative(value, out=value, where=minus)
     return value, ok
+
+
+_POW10 = 10.0 ** np.arange(MAX_DIGITS + 1)
 
 
 def parse_months(

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from evalsvc.domain.errors import MAX_REPORTED_PROBLEMS, FieldProblem, InvalidInput, RuleViolation
 from evalsvc.domain.fastcsv import (
+    NEWLINE,
     TextCol,
     pack_token,
     pack_tokens,
@@ -195,6 +196,14 @@ class LineChunker:
         self._size += len(data)
         if self._size < self.target:
             return
+        cut = data.rfind(b"\n")
+        if cut >= 0 and not any(b'"' in p for p in self._pending):
+            # No quotes: the last line break of the newest piece ends the block (one copy).
+            head = [*self._pending[:-1], data[: cut + 1]]
+            rest = data[cut + 1 :]
+            self._pending, self._size = ([rest], len(rest)) if rest else ([], 0)
+            yield b"".join(head)
+            return
         block = b"".join(self._pending)
         cut = _last_row_end(block)
         if cut < 0:
@@ -241,6 +250,36 @@ def decode_text(block: bytes, first_row: int, problems: Problems) -> str | None:
     return text
 
 
+def utf8_nfc(block: bytes, first_row: int, problems: Problems) -> bytes | None:
+    """The block itself when it is UTF-8 in NFC already (the usual case: no copy), else its
+    NFC form; None (a problem naming the row) when it is not UTF-8.
+
+    ASCII bytes are valid UTF-8 in NFC and a line break composes with nothing, so only the
+    lines holding non-ASCII bytes are decoded and checked (in a typical upload, a few names
+    with diacritics among ASCII codes and numbers).
+    """
+    buf = np.frombuffer(block, np.uint8)
+    high = np.flatnonzero(buf >= 0x80)
+    if not len(high):
+        return block
+    if len(high) * 4 > len(buf):  # mostly non-ASCII: decode it all
+        sample = block
+    else:
+        ends = np.flatnonzero(buf == NEWLINE)
+        which = np.unique(np.searchsorted(ends, high))
+        bounds = np.r_[-1, ends, len(buf)]
+        starts, stops = (bounds[which] + 1).tolist(), bounds[which + 1].tolist()
+        sample = b"\n".join([block[i:j] for i, j in zip(starts, stops, strict=True)])
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        decode_text(block, first_row, problems)  # records the problem with its row
+        return None
+    if unicodedata.is_normalized("NFC", text):
+        return block
+    return unicodedata.normalize("NFC", block.decode("utf-8")).encode("utf-8")
+
+
 # --------------------------------------------------------------------------- CSV
 
 
@@ -276,10 +315,9 @@ def parse_csv_block(
     block: bytes, header: CsvHeader, first_row: int, problems: Problems
 ) -> TaskColumns | None:
     """Parse and validate whole CSV lines; None when the block has problems."""
-    text = decode_text(block, first_row, problems)
-    if text is None:
+    data = utf8_nfc(block, first_row, problems)
+    if data is None:
         return None
-    data = block if text.isascii() and "\r" not in text else text.encode("utf-8")
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
     ncol = len(header.names)
@@ -290,10 +328,9 @@ def parse_csv_block(
         if spans is not None:
             starts, ends = spans
             n = len(starts)
-            raw = {
-                name: TextCol(buf, starts[:, i], ends[:, i] - starts[:, i])
-                for i, name in enumerate(header.names)
-            }
+            by_column = starts.T.copy()  # one contiguous row of offsets per column
+            lens = ends.T - by_column
+            raw = {name: TextCol(buf, by_column[i], lens[i]) for i, name in enumerate(header.names)}
     if raw is None:
         lines = data.split(b"\n")
         lines.pop()  # the block ends with a line break

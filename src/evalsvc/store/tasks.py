@@ -77,6 +77,9 @@ class _Block:
     first_row: int
     cols: TaskColumns | None
     codes: list[bytes]
+    """The cadre code of each run of equal codes (a cadre's tasks usually come together)."""
+    runs: npt.NDArray[np.int64]
+    """Row where each run of ``codes`` starts."""
     records_data: bytes | None = None
     row_ends: npt.NDArray[np.int64] | None = None
     row_no: npt.NDArray[np.int64] | None = None
@@ -117,10 +120,9 @@ class _Cadres:
         self.complete = False
 
     def _add(self, rows: list[asyncpg.Record]) -> None:
-        for r in rows:
-            code = r["code"].encode("utf-8")
-            self.ids[code] = r["id"]
-            self.units[code] = r["unit_id"]
+        codes = [r[0].encode("utf-8") for r in rows]
+        self.ids.update(zip(codes, [r[1] for r in rows], strict=True))
+        self.units.update(zip(codes, [r[2] for r in rows], strict=True))
 
     async def load(self, conn: asyncpg.Connection, block: _Block) -> None:
         if self.complete:
@@ -147,16 +149,19 @@ def _resolve_and_encode(
     cols = block.cols
     assert cols is not None
     n = len(cols)
-    ids = np.fromiter(map(cadres.ids.__getitem__, block.codes), np.int64, n)
+    run_of_row = np.repeat(np.arange(len(block.runs)), np.diff(np.r_[block.runs, n]))
+    run_ids = np.fromiter(map(cadres.ids.__getitem__, block.codes), np.int64, len(block.codes))
+    ids = run_ids[run_of_row]
     unknown = np.flatnonzero(ids < 0)
     for i in unknown[:MAX_REPORTED_PROBLEMS]:
-        code = block.codes[i].decode("utf-8", "replace")
+        code = block.codes[run_of_row[i]].decode("utf-8", "replace")
         problems.add(int(cols.row_no[i]), "cadre_code", f"no cadre with code {code!r}")
     problems.total += max(0, len(unknown) - MAX_REPORTED_PROBLEMS)
     if len(unknown):
         return
     if scope is not None:
-        units = np.fromiter(map(cadres.units.__getitem__, block.codes), np.int64, n)
+        run_units = map(cadres.units.__getitem__, block.codes)
+        units = np.fromiter(run_units, np.int64, len(block.codes))[run_of_row]
         outside = int((~np.isin(units, np.fromiter(scope, np.int64, len(scope)))).sum())
         if outside:
             raise Forbidden(
@@ -243,7 +248,8 @@ async def _blocks(
     def wrap(cols: TaskColumns | None, first_row: int) -> _Block | None:
         if cols is None or not len(cols):
             return None
-        block = _Block(len(cols), first_row, cols, cols.cadre_code.to_list())
+        runs = cols.cadre_code.runs()
+        block = _Block(len(cols), first_row, cols, cols.cadre_code.take(runs).to_list(), runs)
         finish(block)
         return block
 
