@@ -230,3 +230,7 @@ select cadre_id, records, k_assigned, k_done, k_done_quality, k_done_timely,
 from task_month_totals
 where month = $1 and records > 0
 order by cadre_id
+
+-- name: any_totals
+-- Whether any task data was loaded (demo and synthetic loaders add activity only once).
+select exists (select 1 from task_month_totals)

@@ -25,6 +25,7 @@ from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
 from evalsvc.store import units as unit_store
+from evalsvc.store.tasks import has_task_data
 
 SYSTEM = Principal(key_id=0, role=Role.ADMIN, scope_unit_id=None)
 """The CLI and built-in jobs act as a city-wide administrator."""
@@ -118,9 +119,7 @@ async def load_demo(conn: asyncpg.Connection, keys: BallotKeys | None = None) ->
     cadres = demo_cadres(units)
     await cadre_store.upsert_cadres(conn, cadres, SYSTEM)
     catalog, _ = await catalog_store.create_catalog(conn, sample_catalog())
-    if keys is not None and not await conn.fetchval(
-        "select exists (select 1 from task_month_totals)"
-    ):
+    if keys is not None and not await has_task_data(conn):
         # Imported here: the synthetic generator pulls in every bulk store.
         from evalsvc.jobs.recompute import recompute
         from evalsvc.jobs.synthetic import YEAR, population, seed_activity

@@ -417,7 +417,7 @@ async def seed_city(
         if report is not None:
             report("cadres", min(i + BATCH, len(cadres)), len(cadres))
     seconds["cadres"] = round(time.perf_counter() - t, 3)
-    fresh = not await conn.fetchval("select exists (select 1 from task_month_totals)")
+    fresh = not await task_store.has_task_data(conn)
     if keys is not None and fresh:  # the activity is loaded once (seeding again is a no-op)
         gen = np.random.default_rng(seed)
         pop = population(cadres, units, gen)

@@ -618,3 +618,8 @@ async def _filters(
         if cadre_id is None:
             cadre_id = -1  # matches nothing: an unknown cadre simply has no records
     return cadre_id, scope
+
+
+async def has_task_data(conn: asyncpg.Connection) -> bool:
+    """True once any task record was loaded (loaders of synthetic activity run once)."""
+    return bool(await conn.fetchval(Q["any_totals"]))
