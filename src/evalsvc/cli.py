@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -126,6 +127,9 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
             f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"
         )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
+    # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
 
 

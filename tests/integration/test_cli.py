@@ -134,3 +134,40 @@ def test_the_readme_import_examples_run_as_written(tmp_path: Path) -> None:
         )
         assert ran.returncode == 0, (args, ran.stderr)
         assert "inserted" in ran.stdout or "catalog" in ran.stdout
+
+
+def test_serve_stops_the_embedded_server_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVALSVC_")}
+    env |= {"EVALSVC_DATA_DIR": str(tmp_path), "EVALSVC_PORT": str(port)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "evalsvc.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "serve did not answer /health"
+                time.sleep(0.3)
+        assert (tmp_path / "pgdata" / "postmaster.pid").exists()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    # PostgreSQL removes postmaster.pid when it shuts down cleanly.
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
