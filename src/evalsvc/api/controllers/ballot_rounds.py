@@ -3,13 +3,14 @@ ballots; auditors, admins and personnel read the tallies of closed rounds."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from evalsvc.api.deps import AppSettings, Caller, Conn
+from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import allow
 from evalsvc.domain.access import Role
 from evalsvc.domain.ballots import BallotKeys, RoundCreate, RoundUpdate
@@ -19,8 +20,6 @@ from evalsvc.store import ballot_results, ballot_rounds, ballots
 
 MANAGERS = allow(Role.ADMIN, Role.PERSONNEL)
 TALLY_READERS = allow(Role.ADMIN, Role.PERSONNEL, Role.AUDITOR)
-Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 RoundId = FromPath[int]
 
 

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
-from evalsvc.api.export import Format, page
+from evalsvc.api.export import Format, Offset, page
 from evalsvc.api.guards import READERS, allow
 from evalsvc.domain.access import Role
 from evalsvc.domain.cadres import Position
@@ -21,8 +21,8 @@ from evalsvc.jobs import results as jobs
 
 PERIOD_Q = QueryParameter(description="'YYYY' (annual) or 'YYYY-MM'; default: a run must be given")
 RUN_Q = QueryParameter(description="Read this run instead of the published one (appeals)")
+# Result lists allow larger pages than the registry (exports of whole blocks).
 Limit = Annotated[int, QueryParameter(ge=1, le=10000)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 WHAT_IF = allow(Role.ADMIN, Role.AUDITOR)
 
 

@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, InternalServerException
 from litestar.params import Parameter
 
 from evalsvc.api.deps import Caller, Conn
+from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
@@ -26,9 +27,6 @@ FORMATS: dict[str, Format] = {
     "application/jsonl": "ndjson",
     "application/json": "json",
 }
-
-Limit = Annotated[int, Parameter(ge=1, le=1000, description="Page size (1-1000).")]
-Offset = Annotated[int, Parameter(ge=0, description="Rows to skip.")]
 
 
 def month_param(value: str) -> int:
