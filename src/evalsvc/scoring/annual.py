@@ -9,22 +9,37 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from evalsvc.scoring import levels as lv
-from evalsvc.scoring.inputs import Org, YearInputs, check_org
-from evalsvc.scoring.monthly import MonthResult
+from evalsvc.scoring.inputs import Manifestations, Org, YearInputs, check_org
 from evalsvc.scoring.profiles import Profile
 from evalsvc.scoring.quota import QuotaResult, apply_quota
 from evalsvc.scoring.rounding import round_half_up
-from evalsvc.scoring.tasks import RemediationCounts, remediation_counts
+from evalsvc.scoring.tasks import RemediationCounts, TaskTotals, remediation_counts
 
 F64 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int8]
 I64 = npt.NDArray[np.int64]
+
+
+class PeriodScores(Protocol):
+    """What the annual rating reads of a period: a ``MonthResult`` or a ``MonthCarry``."""
+
+    @property
+    def period(self) -> np.datetime64: ...
+
+    @property
+    def m(self) -> F64: ...
+
+    @property
+    def scored(self) -> npt.NDArray[np.bool_]: ...
+
+    @property
+    def totals(self) -> TaskTotals: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -81,12 +96,12 @@ def quota_group(org: Org) -> I64:
     return np.asarray(org.unit, dtype=np.int64) * (int(peer.max(initial=0)) + 1) + peer
 
 
-def year_manifestations(year: YearInputs, n: int) -> I64:
+def year_manifestations(periods: Sequence[Manifestations], n: int) -> I64:
     """Distinct confirmed items per cadre over all periods of the year, ``(n,)``."""
-    if not year.periods:
+    if not periods:
         return np.zeros(n, dtype=np.int64)
-    c = np.concatenate([np.asarray(p.manifestations.cadre, np.int64) for p in year.periods])
-    it = np.concatenate([np.asarray(p.manifestations.item, np.int64) for p in year.periods])
+    c = np.concatenate([np.asarray(p.cadre, np.int64) for p in periods])
+    it = np.concatenate([np.asarray(p.item, np.int64) for p in periods])
     if c.size == 0:
         return np.zeros(n, dtype=np.int64)
     it = it - it.min()
@@ -117,20 +132,24 @@ def _share(num: F64, den: F64, empty: float) -> F64:
 
 def rate_year(
     org: Org,
-    months: Sequence[MonthResult],
+    months: Sequence[PeriodScores],
     year: YearInputs,
     profile: Profile,
     unit_level: npt.NDArray[np.int8] | None = None,
+    manifestations: Sequence[Manifestations] | None = None,
 ) -> AnnualResult:
     """Annual rating of every cadre (Decree 335 Art. 19; DOMAIN part 3 steps 1-7).
 
     Args:
         org: ``n`` cadres, ``u`` units.
-        months: the year's :class:`MonthResult` in period order (from ``score_month``).
+        months: the year's :class:`MonthResult` (from ``score_month``) or their carries,
+            in period order.
         year: the year's inputs (eligibility, discipline, overrides, remediation items).
         profile: the policy.
         unit_level: ``(u,)`` annual unit levels for the leader link (after the unit
             quota); ``None`` or -1 entries mean no cap.
+        manifestations: the periods' confirmed manifestations; ``None`` = those of
+            ``year.periods``.
 
     Returns:
         :class:`AnnualResult`.
@@ -225,7 +244,10 @@ def rate_year(
         reasons |= _bit("leader_cap", capped)
 
     # Step 7: quota per (unit, peer group), lowest-ranked HTXS demoted first.
-    n_man = year_manifestations(year, n)
+    n_man = year_manifestations(
+        [p.manifestations for p in year.periods] if manifestations is None else manifestations,
+        n,
+    )
     rate = rem.rate()
     y_key = np.where(np.isnan(y), -np.inf, y)
     keep = np.lexsort((np.asarray(org.code), n_man, -rate, -y_key))

@@ -8,12 +8,14 @@ unit annual levels and collective quota → cadre leader link and quota → unit
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring.annual import AnnualResult, rate_year
+from evalsvc.scoring.carry import MonthCarry, carry_member_matrix, carry_month
 from evalsvc.scoring.inputs import Org, YearInputs, check_org
 from evalsvc.scoring.monthly import MonthResult, score_month
 from evalsvc.scoring.profiles import Profile
@@ -35,7 +37,7 @@ class YearRating:
 
     Attributes:
         profile: the profile used (published results record name and version).
-        months: cadre period results in order.
+        months: cadre period results in order (empty from :func:`rate_carried`).
         unit_months: unit period results in order.
         cadres: the cadres' annual rating.
         units: the units' annual scores and levels.
@@ -50,6 +52,25 @@ class YearRating:
     units: UnitYearResult
     ranking: Ranking
     intervals: RankIntervals | None
+
+
+def score_periods(
+    org: Org, year: YearInputs, profile: Profile
+) -> tuple[list[MonthResult], list[MonthCarry]]:
+    """Score every period of ``year`` (cadres bottom-up, then units) and carry each."""
+    check_org(org)
+    anc = ancestor_matrix(org.unit_parent)
+    months: list[MonthResult] = []
+    carries: list[MonthCarry] = []
+    for m in year.periods:
+        r = score_month(org, m, profile, year.remediation)
+        x = member_matrix(org, m, r, year.remediation, profile)
+        um = score_units_month(
+            org, m, r, profile, year.remediation, year.unit_remediation, anc, members=x
+        )
+        months.append(r)
+        carries.append(carry_month(m, r, um))
+    return months, carries
 
 
 def rate_all(
@@ -73,19 +94,29 @@ def rate_all(
     Returns:
         :class:`YearRating`.
     """
+    months, carries = score_periods(org, year, profile)
+    rating = rate_carried(org, carries, year, profile, previous_rank, seed, pair_variance)
+    return dataclasses.replace(rating, months=months)
+
+
+def rate_carried(
+    org: Org,
+    carries: Sequence[MonthCarry],
+    year: YearInputs,
+    profile: Profile,
+    previous_rank: npt.ArrayLike | None = None,
+    seed: int | None = None,
+    pair_variance: npt.NDArray[np.float64] | None = None,
+) -> YearRating:
+    """Rate the year from its periods' carries (scored now or earlier); see :func:`rate_all`.
+
+    ``year.periods`` is not read (it may hold only the periods scored now); the
+    year-wide inputs are. The result's ``months`` is empty.
+    """
     check_org(org)
     anc = ancestor_matrix(org.unit_parent)
-    months = [score_month(org, m, profile, year.remediation) for m in year.periods]
-    mats = [
-        member_matrix(org, m, r, year.remediation, profile)
-        for m, r in zip(year.periods, months, strict=True)
-    ]
-    unit_months = [
-        score_units_month(
-            org, m, r, profile, year.remediation, year.unit_remediation, anc, members=x
-        )
-        for m, r, x in zip(year.periods, months, mats, strict=True)
-    ]
+    unit_months = [c.units for c in carries]
+    manifestations = [c.manifestations for c in carries]
     unit = np.asarray(org.unit, dtype=np.int64)
 
     def kht_members(level: npt.NDArray[np.int8]) -> npt.NDArray[np.int64]:
@@ -94,9 +125,11 @@ def rate_all(
 
     # Units before their leaders: the unit quota's order uses KHT counts from the cadre
     # levels before the leader link (which itself needs the unit levels).
-    pre = rate_year(org, months, year, profile.replace(leader_link="off"))
+    pre = rate_year(
+        org, carries, year, profile.replace(leader_link="off"), manifestations=manifestations
+    )
     units = rate_units_year(org, unit_months, profile, kht_members(pre.level_gates))
-    cadres = rate_year(org, months, year, profile, units.level)
+    cadres = rate_year(org, carries, year, profile, units.level, manifestations)
     kht = kht_members(cadres.level)
     ranking = rank_units(
         units.u,
@@ -108,10 +141,10 @@ def rate_all(
         previous_rank,
     )
     intervals = None
-    if seed is not None and year.periods:
-        x = np.sum(mats, axis=0)
-        own = sum(unit_own_matrix(org, r.period, year.unit_remediation, profile) for r in months)
-        sats = np.stack([np.asarray(m.satisfaction, dtype=np.float64) for m in year.periods])
+    if seed is not None and carries:
+        x = sum(carry_member_matrix(org, c, year.remediation, profile) for c in carries)
+        own = sum(unit_own_matrix(org, c.period, year.unit_remediation, profile) for c in carries)
+        sats = np.stack([c.satisfaction for c in carries])
         has = ~np.isnan(sats)
         sat = np.where(
             has.any(axis=0),
@@ -131,4 +164,4 @@ def rate_all(
             seed,
             pair_variance,
         )
-    return YearRating(profile, months, unit_months, cadres, units, ranking, intervals)
+    return YearRating(profile, [], unit_months, cadres, units, ranking, intervals)

@@ -21,7 +21,7 @@ from evalsvc.scoring.monthly import MonthResult
 from evalsvc.scoring.profiles import Profile
 from evalsvc.scoring.quota import QuotaResult, apply_quota
 from evalsvc.scoring.rounding import round_half_up
-from evalsvc.scoring.tasks import remediation_counts, remediation_tasks, wsum
+from evalsvc.scoring.tasks import TaskTotals, remediation_counts, remediation_tasks, wsum
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -146,15 +146,37 @@ def member_matrix(
 
     U2 counts items due from January to the end of the period (cumulative).
     """
-    n = org.n
-    year = int(np.asarray(res.period, dtype="datetime64[Y]").astype(np.int64)) + 1970
-    last = np.asarray(res.period, dtype="datetime64[M]") + (profile.period_months - 1)
-    rc = remediation_counts(remediation, n, f"{year}-01", last)
-    pen = profile.unit_pair_penalty * res.n_manifestations + profile.unit_discipline_penalty * (
-        np.asarray(month.discipline, dtype=np.float64)
+    return period_member_matrix(
+        org.n,
+        res.period,
+        res.totals,
+        res.n_manifestations,
+        res.level,
+        np.asarray(month.discipline),
+        remediation,
+        profile,
     )
-    rated = res.level >= 0
-    t = res.totals
+
+
+def period_member_matrix(
+    n: int,
+    period: np.datetime64,
+    totals: TaskTotals,
+    n_manifestations: npt.NDArray[np.integer[Any]],
+    level: npt.NDArray[np.int8],
+    discipline: npt.NDArray[np.integer[Any]],
+    remediation: Remediation,
+    profile: Profile,
+) -> F64:
+    """:func:`member_matrix` from the few arrays it uses (also those of a month carry)."""
+    year = int(np.asarray(period, dtype="datetime64[Y]").astype(np.int64)) + 1970
+    last = np.asarray(period, dtype="datetime64[M]") + (profile.period_months - 1)
+    rc = remediation_counts(remediation, n, f"{year}-01", last)
+    pen = profile.unit_pair_penalty * np.asarray(
+        n_manifestations, dtype=np.float64
+    ) + profile.unit_discipline_penalty * np.asarray(discipline, dtype=np.float64)
+    rated = level >= 0
+    t = totals
     return np.stack(
         [
             t.assigned,
@@ -165,7 +187,7 @@ def member_matrix(
             rc.on_time.astype(np.float64),
             pen,
             rated.astype(np.float64),
-            (rated & (res.level >= lv.HT)).astype(np.float64),
+            (rated & (level >= lv.HT)).astype(np.float64),
         ],
         axis=1,
     )
