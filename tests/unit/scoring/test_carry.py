@@ -39,8 +39,8 @@ def _city(seed: int):  # type: ignore[no-untyped-def]
             (
                 i,
                 float(rng.choice([0.5, 1, 2])),
-                10,
-                int(rng.integers(3, 11)),
+                10.0,
+                float(rng.integers(3, 11)),
                 int(rng.integers(0, 2)),
                 int(rng.integers(0, 2)),
             )
