@@ -376,3 +376,81 @@ async def test_subtree_year_run_rewrites_only_the_changed_month(conn: asyncpg.Co
     city_sources = await _month_runs(conn, city.run_id)  # type: ignore[arg-type]
     assert city_sources[4] not in (sources[4], base_sources[4])
     assert city.counts["months_reused"] == 11
+
+
+async def _annual(conn: asyncpg.Connection, run_id: int) -> list[tuple[Any, ...]]:
+    rows = []
+    for table in ("result_cadre_years", "result_units"):
+        q = f"select * from {table} where run_id = $1 order by 2, 3"
+        rows += [tuple(r)[1:] for r in await conn.fetch(q, run_id)]
+    return _nan_safe(rows)
+
+
+async def test_year_run_takes_unchanged_months_from_their_carries(
+    conn: asyncpg.Connection,
+) -> None:
+    """Input versions unchanged: the month's carry is used, not its input rows."""
+    if not await _has(conn, "task_month_totals"):
+        pytest.skip("needs the ingestion tables")
+    await load_demo(conn)
+    await _add_task_data(conn)
+    may = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    first = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert first.counts["months_carried"] == 1  # May, from its month run
+    assert first.counts["task_month_totals"] == 11 * await conn.fetchval(
+        "select count(*) from cadres"
+    )
+    second = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert second.counts["months_carried"] == 12
+    assert "task_month_totals" not in second.counts or second.counts["task_month_totals"] == 0
+    assert await _annual(conn, second.run_id) == await _annual(conn, first.run_id)  # type: ignore[arg-type]
+    fps = await conn.fetch(
+        "select fingerprint, seed from result_runs where id = any($1::bigint[]) order by id",
+        [first.run_id, second.run_id],
+    )
+    assert tuple(fps[0]) == tuple(fps[1])
+    sources = await _month_runs(conn, second.run_id)  # type: ignore[arg-type]
+    assert sources[4] == may.run_id
+
+    # One cadre's March tasks change: March alone is read and scored again.
+    cadre = await conn.fetchval(
+        "select cadre_id from task_month_totals where month = 202603 and k_done > 0 "
+        "order by cadre_id limit 1"
+    )
+    before = await conn.fetchrow(
+        "select k_done, k_done_quality, k_done_timely from task_month_totals "
+        "where cadre_id = $1 and month = 202603",
+        cadre,
+    )
+    await conn.execute(
+        "update task_month_totals set k_done = 0, k_done_quality = 0, k_done_timely = 0 "
+        "where cadre_id = $1 and month = 202603",
+        cadre,
+    )
+    third = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert third.counts["months_carried"] == 11
+    changed = await _month_runs(conn, third.run_id)  # type: ignore[arg-type]
+    assert [i for i in range(12) if changed[i] != sources[i]] == [2]
+    m = await conn.fetchval(
+        "select m from result_cadre_months where run_id = $1 and cadre_id = $2",
+        changed[2],
+        cadre,
+    )
+    assert m < 70  # nothing done in March
+    assert await _annual(conn, third.run_id) != await _annual(conn, first.run_id)  # type: ignore[arg-type]
+
+    # Put March back: a new version but the first run's content, so that March run is
+    # referenced again (and its carry restamped); the next year run carries all twelve.
+    await conn.execute(
+        "update task_month_totals set k_done = $2, k_done_quality = $3, k_done_timely = $4 "
+        "where cadre_id = $1 and month = 202603",
+        cadre,
+        *before,
+    )
+    fourth = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert fourth.counts["months_carried"] == 11
+    assert fourth.counts["months_reused"] == 12
+    assert await _month_runs(conn, fourth.run_id) == sources  # type: ignore[arg-type]
+    fifth = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert fifth.counts["months_carried"] == 12
+    assert await _annual(conn, fifth.run_id) == await _annual(conn, first.run_id)  # type: ignore[arg-type]

@@ -7,14 +7,18 @@ serving requests. No I/O here: arrays in (:class:`~evalsvc.jobs.inputs.City`), c
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from evalsvc.jobs.inputs import City
-from evalsvc.scoring import MonthResult, Profile, rank_units, rate_all, score_month
+from evalsvc.scoring import MonthResult, Profile, rank_units, score_month
 from evalsvc.scoring import levels as lv
+from evalsvc.scoring.carry import MonthCarry, carry_month
+from evalsvc.scoring.pipeline import rate_carried, score_periods
 from evalsvc.scoring.rankings import Ranking, RankIntervals, rank_intervals
 from evalsvc.scoring.units import (
     UnitMonthResult,
@@ -34,9 +38,10 @@ F64 = npt.NDArray[np.float64]
 class Computed:
     """Result rows of one run.
 
-    ``months`` are the cadre period results (their rows are laid out by
-    :func:`month_columns` only for the months that are written, see
-    ``jobs/recompute.py``); the other tables as ``column -> (pg_type, array)``. ``run_id``
+    ``months`` are the cadre period results of the months read (``city.months``; their
+    rows are laid out by :func:`month_columns` only for the months that are written, see
+    ``jobs/recompute.py``) and ``carries`` what the year needs of each; the other tables
+    as ``column -> (pg_type, array)``. ``run_id``
     is added by the writer. Row counts are in ``rows``.
     """
 
@@ -44,6 +49,7 @@ class Computed:
     cadre_years: Columns | None
     units: Columns
     rows: dict[str, int]
+    carries: list[MonthCarry]
 
 
 def month_columns(city: City, r: MonthResult) -> Columns:
@@ -139,7 +145,12 @@ def _rank_month(city: City, um: UnitMonthResult, previous: I64) -> Ranking:
 
 
 def compute(
-    city: City, profile: Profile, seed: int, previous: dict[int, int], intervals: bool = True
+    city: City,
+    profile: Profile,
+    seed: int,
+    previous: dict[int, int],
+    intervals: bool = True,
+    carried: Mapping[date, MonthCarry] | None = None,
 ) -> Computed:
     """Score ``city`` for its period and return the result columns.
 
@@ -149,6 +160,7 @@ def compute(
         seed: rank-interval bootstrap seed (derived from the input fingerprint).
         previous: the previous period's published ranks, unit id -> rank.
         intervals: compute rank intervals (bootstrap) for the period's ranking.
+        carried: a year's months not in ``city.months``, as carried by earlier month runs.
     """
     org, year = city.org, city.year
     prev = _previous(previous, city.unit_ids)
@@ -192,9 +204,12 @@ def compute(
             prev,
             iv,
         )
-        return Computed([mr], None, units, {"units": org.u})
+        return Computed([mr], None, units, {"units": org.u}, [carry_month(mi, mr, um)])
 
-    rating = rate_all(org, year, profile, prev, seed if intervals else None)
+    fresh, fresh_carries = score_periods(org, year, profile)
+    by_month = dict(carried or {}) | dict(zip(city.months, fresh_carries, strict=True))
+    carries = [by_month[start] for start in city.period.month_starts()]
+    rating = rate_carried(org, carries, year, profile, prev, seed if intervals else None)
     a = rating.cadres
     stages = {
         f"level_{s}": getattr(a, f"level_{s}")
@@ -252,13 +267,13 @@ def compute(
         )
     ]
     month_prev = np.full(org.u, -1, dtype=np.int64)
-    for r, um in zip(rating.months, rating.unit_months, strict=True):
+    for um in rating.unit_months:
         ranking = _rank_month(city, um, month_prev)
         ulevel = lv.level_from_score(um.u, profile.level_cuts)
         unit_parts.append(
             _unit_columns(
                 city,
-                r.period,
+                um.period,
                 False,
                 um.u,
                 um.components,
@@ -275,4 +290,4 @@ def compute(
         month_prev = ranking.rank
     units = _concat(unit_parts, org.u)
     rows = {"cadre_years": n, "units": org.u * 13}
-    return Computed(list(rating.months), years, units, rows)
+    return Computed(fresh, years, units, rows, fresh_carries)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -52,8 +53,10 @@ class City:
         cadre_ids: ``(n,)`` sorted cadre ids (row i is cadre ``cadre_ids[i]``).
         unit_ids: ``(u,)`` sorted unit ids.
         org: the organisation.
-        year: the year's inputs; for a month run ``periods`` holds that one month.
+        year: the year's inputs; ``periods`` holds the months read (for a month run that
+            one month; a year run may take the others from earlier month runs).
         counts: rows read per table.
+        months: the first day of each month in ``year.periods``.
     """
 
     period: PeriodSpan
@@ -62,6 +65,7 @@ class City:
     org: Org
     year: YearInputs
     counts: dict[str, int]
+    months: list[date]
 
 
 def yyyymm(d: date) -> int:
@@ -267,8 +271,33 @@ async def read_confirmed(
     return [c[order] for c in cols]
 
 
-async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profile) -> City:
-    """Everything the scoring core needs for ``period`` (a month, or a whole year)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Base:
+    """The year-wide part of a period's inputs, read before any month's own rows.
+
+    A year run digests it (:func:`carry_key`) to find months it can take from earlier
+    month runs, then reads only the other months (:func:`read_periods`).
+    """
+
+    period: PeriodSpan
+    tables: set[str]
+    counts: dict[str, int]
+    cadre_ids: I64
+    unit_ids: I64
+    org: Org
+    active: npt.NDArray[np.bool_]
+    months_employed: I64
+    months_absent: I64
+    discipline: tuple[npt.NDArray[Any], ...]
+    remediation: Remediation
+    unit_remediation: Remediation
+    confidence_low_share: npt.NDArray[np.float64]
+    confirmed: list[npt.NDArray[Any]] | None
+    low_confidence: list[npt.NDArray[Any]] | None
+
+
+async def read_base(conn: asyncpg.Connection, period: PeriodSpan) -> Base:
+    """The registry and the year-wide inputs of ``period`` (:class:`Base`)."""
     tables = await _tables(conn)
     counts: dict[str, int] = {}
     cadre_ids, unit_ids, org = await read_org(conn, period.year)
@@ -276,52 +305,7 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
     counts["cadres"], counts["units"] = n, u
     active, months_employed, months_absent = await read_months(conn, cadre_ids, period)
     first, last = period.month_starts()[0], period.month_starts()[-1]
-    lo, hi = yyyymm(first), yyyymm(last)
     last_day = ((np.datetime64(last, "M") + 1).astype("datetime64[D]") - 1).item()
-
-    # Task totals of the period's months (task_month_totals_month_idx).
-    tm = tc = None
-    if "task_month_totals" in tables:
-        tc_, tm_, ka, kd, kq, kt, rec, exc, late = await copyio.read(
-            conn,
-            "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
-            "records, exceeded_records, late_records "
-            "from task_month_totals where month between $1 and $2",
-            ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
-            lo,
-            hi,
-        )
-        tc, tm = tc_, tm_
-        counts["task_month_totals"] = len(tc_)
-        tsums = (ka, kd, kq, kt, rec, exc, late)
-
-    # Supervisor assessments (supervisor_assessments_month_idx).
-    if "supervisor_assessments" in tables:
-        sa = await copyio.read(
-            conn,
-            "select cadre_id, month, politics, capacity, innovation, "
-            "coalesce(organising, 'NaN'), coalesce(cohesion, 'NaN') "
-            "from supervisor_assessments where month between $1 and $2",
-            ["int8", "int4", "float8", "float8", "float8", "float8", "float8"],
-            lo,
-            hi,
-        )
-        counts["supervisor_assessments"] = len(sa[0])
-    else:
-        sa = None
-
-    # Unit indicators (unit_indicators_month_idx).
-    if "unit_indicators" in tables:
-        ui = await copyio.read(
-            conn,
-            "select unit_id, month, coalesce(satisfaction_pct, 'NaN') from unit_indicators "
-            "where month between $1 and $2",
-            ["int8", "int4", "float8"],
-            lo,
-            hi,
-        )
-    else:
-        ui = None
 
     # Discipline effective in the year (discipline_records_effective_idx).
     disc_cadre = disc_month = disc_form = disc_violation = np.zeros(0, dtype=np.int64)
@@ -409,9 +393,81 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
         )
         counts["ballot_flags"] = len(bal[0])
 
+    return Base(
+        period,
+        tables,
+        counts,
+        cadre_ids,
+        unit_ids,
+        org,
+        active,
+        months_employed,
+        months_absent,
+        (disc_cadre, disc_month, disc_form, disc_violation, disc_before),
+        rem_c,
+        rem_u,
+        conf,
+        bal,
+        low,
+    )
+
+
+async def read_periods(
+    conn: asyncpg.Connection, base: Base, profile: Profile, months: Sequence[date]
+) -> City:
+    """The month rows of ``months`` (tasks, assessments, indicators) on top of ``base``."""
+    period, tables, cadre_ids, unit_ids = base.period, base.tables, base.cadre_ids, base.unit_ids
+    org, n, u = base.org, base.org.n, base.org.u
+    counts = dict(base.counts)
+    active = base.active
+    disc_cadre, disc_month, disc_form, disc_violation, disc_before = base.discipline
+    bal, low = base.confirmed, base.low_confidence
+    wanted = [yyyymm(m) for m in months]
+
+    # Task totals of the period's months (task_month_totals_month_idx).
+    tm = tc = None
+    if "task_month_totals" in tables:
+        tc_, tm_, ka, kd, kq, kt, rec, exc, late = await copyio.read(
+            conn,
+            "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
+            "records, exceeded_records, late_records "
+            "from task_month_totals where month = any($1::int4[])",
+            ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
+            wanted,
+        )
+        tc, tm = tc_, tm_
+        counts["task_month_totals"] = len(tc_)
+        tsums = (ka, kd, kq, kt, rec, exc, late)
+
+    # Supervisor assessments (supervisor_assessments_month_idx).
+    if "supervisor_assessments" in tables:
+        sa = await copyio.read(
+            conn,
+            "select cadre_id, month, politics, capacity, innovation, "
+            "coalesce(organising, 'NaN'), coalesce(cohesion, 'NaN') "
+            "from supervisor_assessments where month = any($1::int4[])",
+            ["int8", "int4", "float8", "float8", "float8", "float8", "float8"],
+            wanted,
+        )
+        counts["supervisor_assessments"] = len(sa[0])
+    else:
+        sa = None
+
+    # Unit indicators (unit_indicators_month_idx).
+    if "unit_indicators" in tables:
+        ui = await copyio.read(
+            conn,
+            "select unit_id, month, coalesce(satisfaction_pct, 'NaN') from unit_indicators "
+            "where month = any($1::int4[])",
+            ["int8", "int4", "float8"],
+            wanted,
+        )
+    else:
+        ui = None
+
     periods: list[MonthInputs] = []
     full = profile.sub_criterion_max
-    for start in period.month_starts():
+    for start in months:
         ym = yyyymm(start)
         mi = start.month - 1
         if tm is not None and tc is not None:
@@ -499,18 +555,31 @@ async def read_city(conn: asyncpg.Connection, period: PeriodSpan, profile: Profi
     drow, dok = _rows(cadre_ids, disc_cadre)
     year = YearInputs(
         periods=periods,
-        remediation=rem_c,
-        unit_remediation=rem_u,
-        months_employed=months_employed,
-        months_absent=months_absent,
+        remediation=base.remediation,
+        unit_remediation=base.unit_remediation,
+        months_employed=base.months_employed,
+        months_absent=base.months_absent,
         discipline=DisciplineRecords(
             drow[dok], disc_violation[dok], disc_form[dok], disc_before[dok]
         ),
         degradation=np.zeros(n, dtype=bool),
         corruption_in_charge=np.zeros(n, dtype=bool),
-        confidence_low_share=conf,
+        confidence_low_share=base.confidence_low_share,
     )
-    return City(period, cadre_ids, unit_ids, org, year, counts)
+    return City(period, cadre_ids, unit_ids, org, year, counts, list(months))
+
+
+async def read_city(
+    conn: asyncpg.Connection,
+    period: PeriodSpan,
+    profile: Profile,
+    months: Sequence[date] | None = None,
+) -> City:
+    """Everything the scoring core needs for ``period`` (a month, or a whole year), with
+    the month rows of ``months`` only (default: every month of the period)."""
+    base = await read_base(conn, period)
+    wanted = period.month_starts() if months is None else months
+    return await read_periods(conn, base, profile, wanted)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -552,13 +621,41 @@ def _digest(*parts: Any) -> bytes:
     return h.digest()
 
 
-def fingerprints(city: City, profile: Profile) -> Fingerprints:
-    """Digests of the run's inputs and of each month's (:class:`Fingerprints`)."""
+def _profile_bytes(profile: Profile) -> bytes:
+    return repr(sorted(profile.to_dict().items())).encode()
+
+
+def _shared(
+    cadre_ids: I64, unit_ids: I64, org: Org, remediation: Remediation, unit_remediation: Remediation
+) -> bytes:
+    """What every month's scores use besides the month's own rows."""
+    return _digest(cadre_ids, unit_ids, org, remediation, unit_remediation)
+
+
+def carry_key(base: Base, profile: Profile) -> str:
+    """The registry-and-profile digest a stored month carry is valid under."""
+    shared = _shared(
+        base.cadre_ids, base.unit_ids, base.org, base.remediation, base.unit_remediation
+    )
+    return _digest(b"carry", shared, _profile_bytes(profile)).hex()
+
+
+def fingerprints(
+    city: City, profile: Profile, carried: Mapping[date, str] | None = None
+) -> Fingerprints:
+    """Digests of the run's inputs and of each month's (:class:`Fingerprints`).
+
+    ``carried`` gives the fingerprints of the months not read (taken from month runs
+    whose inputs are unchanged); a year's digest covers its months' digests, so it is
+    the same whichever months were read.
+    """
     y = city.year
-    prof = repr(sorted(profile.to_dict().items())).encode()
-    shared = _digest(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
-    per_month = [_digest(m) for m in y.periods]
-    months = [_digest(b"month", shared, m, prof).hex() for m in per_month]
+    prof = _profile_bytes(profile)
+    shared = _shared(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
+    by_month = dict(carried or {})
+    for start, m in zip(city.months, y.periods, strict=True):
+        by_month[start] = _digest(b"month", shared, _digest(m), prof).hex()
+    months = [by_month[start] for start in city.period.month_starts()]
     if city.period.kind == "month":
         return Fingerprints(months[0], months)
     rest = _digest(
@@ -569,7 +666,8 @@ def fingerprints(city: City, profile: Profile) -> Fingerprints:
         y.corruption_in_charge,
         y.confidence_low_share,
     )
-    return Fingerprints(_digest(b"year", shared, *per_month, rest, prof).hex(), months)
+    digests = [bytes.fromhex(f) for f in months]
+    return Fingerprints(_digest(b"year", shared, *digests, rest, prof).hex(), months)
 
 
 def fingerprint(city: City, profile: Profile) -> str:

@@ -9,8 +9,10 @@ bar: reading 0-30 %, scoring 30-60 %, writing 60-95 %, publishing 95-100 %.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -19,11 +21,14 @@ import numpy as np
 from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import DomainError, RuleViolation, field_error
 from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
-from evalsvc.jobs import inputs
+from evalsvc.jobs import carry_codec, inputs
 from evalsvc.jobs.compute import Columns, Computed, compute, month_columns
 from evalsvc.jobs.rerank import merge_units
 from evalsvc.scoring import Profile, profile_from_dict
+from evalsvc.scoring.carry import MonthCarry
 from evalsvc.scoring.profiles import PROFILES
+from evalsvc.store import carries as carry_store
+from evalsvc.store import input_versions
 from evalsvc.store import jobs as job_store
 from evalsvc.store import results as result_store
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
@@ -124,23 +129,34 @@ async def run_job(
         # on these scans).
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             await conn.execute("set local jit = off")
-            city = await inputs.read_city(conn, period, profile)
+            base_inputs = await inputs.read_base(conn, period)
+            reuse = await _reusable_months(conn, base_inputs, profile, scope)
+            city = await inputs.read_periods(conn, base_inputs, profile, reuse.to_read)
             base = await result_store.published_run(conn, period.text)
             previous = await result_store.previous_ranks(
                 conn, period.previous(), period.kind == "year"
             )
         lap("read")
         await stage("scoring", STAGES["scoring"])
-        fps = await asyncio.to_thread(inputs.fingerprints, city, profile)
+        carried = await asyncio.to_thread(reuse.decoded)
+        fps = await asyncio.to_thread(inputs.fingerprints, city, profile, reuse.fingerprints)
         seed = _seed(fps.run)
         result: Computed = await asyncio.to_thread(
-            compute, city, profile, seed, previous, intervals
+            compute, city, profile, seed, previous, intervals, carried
         )
+        if scope is None:
+            reuse.payloads = await asyncio.to_thread(
+                lambda: {
+                    m: carry_codec.encode(c)
+                    for m, c in zip(city.months, result.carries, strict=True)
+                }
+            )
         lap("score")
         await stage("writing", STAGES["writing"])
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
+        counts["months_carried"] = len(reuse.found)
         run_id = await _write(
-            conn, job_id, city, result, profile, fps, scope, base, stage, counts, timings
+            conn, job_id, city, result, profile, fps, scope, base, stage, counts, timings, reuse
         )
         lap("write")
         await stage("publishing", STAGES["publishing"])
@@ -173,6 +189,51 @@ async def run_job(
     return await job_store.get_job(conn, job_id)
 
 
+@dataclasses.dataclass(slots=True)
+class Reuse:
+    """Which months of a run come from earlier month runs, and how to stamp new carries.
+
+    A city-wide year run takes a month from the newest complete city-wide month run whose
+    carry was computed at the month's current input versions (``input_versions``: no
+    change since) under the same registry, remediation items and profile (``key``); it
+    reads and scores only the other months (``to_read``). Every city-wide run stores the
+    carries of the months it scored (``payloads``), stamped with ``versions``.
+    """
+
+    versions: dict[int, int]
+    key: str
+    found: dict[date, carry_store.Found]
+    to_read: list[date]
+    payloads: dict[date, bytes] = dataclasses.field(default_factory=dict)
+
+    @property
+    def fingerprints(self) -> dict[date, str]:
+        return {m: f.fingerprint for m, f in self.found.items()}
+
+    def decoded(self) -> dict[date, MonthCarry]:
+        return {m: carry_codec.decode(f.payload) for m, f in self.found.items()}
+
+    def stamp(self, month: date) -> tuple[int, int]:
+        """(month 0, month) versions the inputs of ``month`` were read at."""
+        return self.versions[input_versions.EVERY_MONTH], self.versions[inputs.yyyymm(month)]
+
+
+async def _reusable_months(
+    conn: asyncpg.Connection, base: inputs.Base, profile: Profile, scope: int | None
+) -> Reuse:
+    starts = base.period.month_starts()
+    yms = [inputs.yyyymm(m) for m in starts]
+    versions = await input_versions.versions(conn, yms)
+    key = inputs.carry_key(base, profile)
+    found: dict[date, carry_store.Found] = {}
+    if base.period.kind == "year" and scope is None:
+        by_ym = await carry_store.find(
+            conn, yms, [versions[ym] for ym in yms], versions[input_versions.EVERY_MONTH], key
+        )
+        found = {m: by_ym[ym] for m, ym in zip(starts, yms, strict=True) if ym in by_ym}
+    return Reuse(versions, key, found, [m for m in starts if m not in found])
+
+
 def _seed(fp: str) -> int:
     return int(fp[:15], 16)
 
@@ -189,6 +250,7 @@ async def _write(
     stage: Callable[[str], Awaitable[None]],
     counts: dict[str, int],
     timings: dict[str, float],
+    reuse: Reuse,
 ) -> int:
     """Write the run's rows in one transaction (all or nothing); return the run id.
 
@@ -242,23 +304,30 @@ async def _write(
             n = int(cadre_in.sum())
         sources: list[int] = []
         written = reused = 0
-        for i, r in enumerate(result.months):
+        fresh = dict(zip(city.months, result.months, strict=True))
+        for i, start in enumerate(period.month_starts()):
             fp = fps.months[i]
+            if start in reuse.found:  # unchanged since that month run: its carry was used
+                sources.append(reuse.found[start].run_id)
+                reused += 1
+                continue
+            r = fresh[start]
             if period.kind == "year":
                 found = await result_store.reusable_month_run(conn, fp)
                 if found is not None and (not merging or found == base_months[i]):
                     sources.append(found)
                     reused += 1
+                    if scope is None:  # same content, newer versions: restamp its carry
+                        await _store_carry(conn, reuse, found, start)
                     continue
             target = run_id
             if period.kind == "year":
-                month = r.period.astype("datetime64[D]").item()
                 target = await result_store.create_run(
                     conn,
                     job_id=job_id,
-                    period=f"{month:%Y-%m}",
+                    period=f"{start:%Y-%m}",
                     kind="month",
-                    first_month=month,
+                    first_month=start,
                     months=1,
                     scope_unit_id=scope if merging else None,
                     base_run_id=base_months[i] if merging else None,
@@ -279,6 +348,8 @@ async def _write(
                 carry_from=base_months[i] if merging else None,
                 carry_except=sub_cadres,
             )
+            if scope is None:
+                await _store_carry(conn, reuse, target, start)
             sources.append(target)
             await stage("write:cadre_months")
         await result_store.set_month_runs(conn, run_id, sources)
@@ -303,6 +374,14 @@ async def _write(
         lap("write_units")
     lap("write_commit")
     return run_id
+
+
+async def _store_carry(conn: asyncpg.Connection, reuse: Reuse, run_id: int, start: date) -> None:
+    """Keep what the year needs of ``run_id``'s month, valid at this run's input versions."""
+    stamp = reuse.stamp(start)
+    if not await carry_store.restamp(conn, run_id, stamp, reuse.key):
+        ym = inputs.yyyymm(start)
+        await carry_store.write(conn, run_id, ym, stamp, reuse.key, reuse.payloads[start])
 
 
 async def recompute(
