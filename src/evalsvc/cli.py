@@ -28,7 +28,7 @@ from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
 from evalsvc.store import units as unit_store
-from evalsvc.store.database import connect, resolve_dsn
+from evalsvc.store.database import connect, lender, resolve_dsn
 from evalsvc.store.migrations import MigrationError, migrate
 
 T = TypeVar("T")
@@ -58,12 +58,17 @@ def run_with_connection(
     settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]
 ) -> T:
     """Prepare the database, open one connection, run ``work`` on it; errors become messages."""
+    return run_with_dsn(settings, lambda conn, _dsn: work(conn))
+
+
+def run_with_dsn(settings: Settings, work: Callable[[asyncpg.Connection, str], Awaitable[T]]) -> T:
+    """:func:`run_with_connection` for work that also needs the DSN (more connections)."""
 
     async def go() -> T:
         dsn = await prepare_database(settings)
         conn = await connect(dsn)
         try:
-            return await work(conn)
+            return await work(conn, dsn)
         finally:
             await conn.close()
 
@@ -432,10 +437,10 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
         def on_progress(stage: str, pct: float) -> None:
             bar.update(task, description=stage, completed=pct)
 
-        async def work(conn: asyncpg.Connection) -> Job:
-            return await recompute(conn, req, SYSTEM, on_progress=on_progress)
+        async def work(conn: asyncpg.Connection, dsn: str) -> Job:
+            return await recompute(conn, req, SYSTEM, on_progress=on_progress, reader=lender(dsn))
 
-        job = run_with_connection(_settings(), work)
+        job = run_with_dsn(_settings(), work)
     click.echo(
         f"recomputation {job.id} of {job.period}: {job.state}, run {job.run_id} published; "
         + ", ".join(f"{k} {v:.2f} s" for k, v in job.timings.items())

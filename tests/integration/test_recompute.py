@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -12,7 +14,7 @@ import pytest
 from evalsvc.domain.recompute import RecomputeRequest
 from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute, request, run_job
-from evalsvc.store.database import connect
+from evalsvc.store.database import connect, lender
 
 RESULT_COLUMNS = "cadre_id, month, m, level, reasons, detail"
 
@@ -454,3 +456,28 @@ async def test_year_run_takes_unchanged_months_from_their_carries(
     fifth = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
     assert fifth.counts["months_carried"] == 12
     assert await _annual(conn, fifth.run_id) == await _annual(conn, first.run_id)  # type: ignore[arg-type]
+
+
+async def test_a_second_reader_in_the_same_snapshot_gives_the_same_results(
+    conn: asyncpg.Connection, db_dsn: str
+) -> None:
+    """Reading with a lent connection (exported snapshot) changes nothing in the results."""
+    await load_demo(conn)
+    await _add_task_data(conn)
+    lent: list[int] = []
+    lend = lender(db_dsn)
+
+    @contextlib.asynccontextmanager
+    async def counting() -> AsyncIterator[asyncpg.Connection]:
+        async with lend() as other:
+            lent.append(1)
+            yield other
+
+    for period in ("2026-05", "2026"):
+        a = await recompute(conn, RecomputeRequest(period=period), SYSTEM)
+        b = await recompute(conn, RecomputeRequest(period=period), SYSTEM, reader=counting)
+        assert b.state == "succeeded", b.error
+        assert await _months(conn, a.run_id) == await _months(conn, b.run_id)  # type: ignore[arg-type]
+        assert await _annual(conn, a.run_id) == await _annual(conn, b.run_id)  # type: ignore[arg-type]
+        assert a.counts == b.counts or period == "2026"
+    assert len(lent) == 2

@@ -412,22 +412,36 @@ async def read_base(conn: asyncpg.Connection, period: PeriodSpan) -> Base:
     )
 
 
-async def read_periods(
-    conn: asyncpg.Connection, base: Base, profile: Profile, months: Sequence[date]
-) -> City:
-    """The month rows of ``months`` (tasks, assessments, indicators) on top of ``base``."""
-    period, tables, cadre_ids, unit_ids = base.period, base.tables, base.cadre_ids, base.unit_ids
-    org, n, u = base.org, base.org.n, base.org.u
-    counts = dict(base.counts)
-    active = base.active
-    disc_cadre, disc_month, disc_form, disc_violation, disc_before = base.discipline
-    bal, low = base.confirmed, base.low_confidence
-    wanted = [yyyymm(m) for m in months]
+@dataclasses.dataclass(frozen=True, slots=True)
+class MonthRows:
+    """The per-month tables' rows of some months, as read (``None``: table not installed).
 
-    # Task totals of the period's months (task_month_totals_month_idx).
-    tm = tc = None
+    Attributes:
+        months: the first day of each month read.
+        tasks: task totals ``(cadre, month, k_assigned, k_done, k_done_quality,
+            k_done_timely, records, exceeded, late)``.
+        assessments: supervisor assessments ``(cadre, month, politics, capacity,
+            innovation, organising, cohesion)``.
+        indicators: unit indicators ``(unit, month, satisfaction)``.
+    """
+
+    months: list[date]
+    tasks: list[npt.NDArray[Any]] | None
+    assessments: list[npt.NDArray[Any]] | None
+    indicators: list[npt.NDArray[Any]] | None
+
+
+async def read_month_rows(conn: asyncpg.Connection, months: Sequence[date]) -> MonthRows:
+    """The rows of ``months`` of the per-month tables (their ``*_month_idx`` indexes).
+
+    Independent of :func:`read_base`, so a second connection in the same snapshot can
+    read them meanwhile.
+    """
+    tables = await _tables(conn)
+    wanted = [yyyymm(m) for m in months]
+    tasks = assessments = indicators = None
     if "task_month_totals" in tables:
-        tc_, tm_, ka, kd, kq, kt, rec, exc, late = await copyio.read(
+        tasks = await copyio.read(
             conn,
             "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
             "records, exceeded_records, late_records "
@@ -435,13 +449,8 @@ async def read_periods(
             ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
             wanted,
         )
-        tc, tm = tc_, tm_
-        counts["task_month_totals"] = len(tc_)
-        tsums = (ka, kd, kq, kt, rec, exc, late)
-
-    # Supervisor assessments (supervisor_assessments_month_idx).
     if "supervisor_assessments" in tables:
-        sa = await copyio.read(
+        assessments = await copyio.read(
             conn,
             "select cadre_id, month, politics, capacity, innovation, "
             "coalesce(organising, 'NaN'), coalesce(cohesion, 'NaN') "
@@ -449,21 +458,41 @@ async def read_periods(
             ["int8", "int4", "float8", "float8", "float8", "float8", "float8"],
             wanted,
         )
-        counts["supervisor_assessments"] = len(sa[0])
-    else:
-        sa = None
-
-    # Unit indicators (unit_indicators_month_idx).
     if "unit_indicators" in tables:
-        ui = await copyio.read(
+        indicators = await copyio.read(
             conn,
             "select unit_id, month, coalesce(satisfaction_pct, 'NaN') from unit_indicators "
             "where month = any($1::int4[])",
             ["int8", "int4", "float8"],
             wanted,
         )
-    else:
-        ui = None
+    return MonthRows(list(months), tasks, assessments, indicators)
+
+
+async def read_periods(
+    conn: asyncpg.Connection, base: Base, profile: Profile, months: Sequence[date]
+) -> City:
+    """The month rows of ``months`` (tasks, assessments, indicators) on top of ``base``."""
+    return assemble(base, await read_month_rows(conn, months), profile)
+
+
+def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
+    """The scoring core's inputs of ``month_rows.months`` with ``base``'s year-wide ones."""
+    period, cadre_ids, unit_ids = base.period, base.cadre_ids, base.unit_ids
+    org, n, u = base.org, base.org.n, base.org.u
+    counts = dict(base.counts)
+    active = base.active
+    disc_cadre, disc_month, disc_form, disc_violation, disc_before = base.discipline
+    bal, low = base.confirmed, base.low_confidence
+    months = month_rows.months
+    tm = tc = None
+    if month_rows.tasks is not None:
+        tc, tm, *tsums = month_rows.tasks
+        counts["task_month_totals"] = len(tc)
+    sa = month_rows.assessments
+    if sa is not None:
+        counts["supervisor_assessments"] = len(sa[0])
+    ui = month_rows.indicators
 
     periods: list[MonthInputs] = []
     full = profile.sub_criterion_max
@@ -632,12 +661,15 @@ def _shared(
     return _digest(cadre_ids, unit_ids, org, remediation, unit_remediation)
 
 
-def carry_key(base: Base, profile: Profile) -> str:
-    """The registry-and-profile digest a stored month carry is valid under."""
-    shared = _shared(
-        base.cadre_ids, base.unit_ids, base.org, base.remediation, base.unit_remediation
-    )
-    return _digest(b"carry", shared, _profile_bytes(profile)).hex()
+def profile_key(profile: Profile) -> str:
+    """The profile digest a stored month carry is valid under."""
+    return _digest(b"profile", _profile_bytes(profile)).hex()
+
+
+def registry_key(base: Base) -> str:
+    """The digest of what every month's scores use besides the month's own rows."""
+    b = base
+    return _shared(b.cadre_ids, b.unit_ids, b.org, b.remediation, b.unit_remediation).hex()
 
 
 def fingerprints(

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import DomainError, RuleViolation, field_error
-from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
+from evalsvc.domain.recompute import Job, PeriodSpan, RecomputeRequest, parse_period
 from evalsvc.jobs import carry_codec, inputs
 from evalsvc.jobs.compute import Columns, Computed, compute, month_columns
 from evalsvc.jobs.rerank import merge_units
@@ -37,6 +38,8 @@ from evalsvc.store.units import unit_id as unit_id_of
 Hook = Callable[[str], Awaitable[None]]
 """Called at every stage boundary with the stage name (tests inject failures here)."""
 Progress = Callable[[str, float], None]
+Reader = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
+"""Lends a second connection to the same database for the reading stage (optional)."""
 
 STAGES = {"reading": 0.0, "scoring": 30.0, "writing": 60.0, "publishing": 95.0}
 
@@ -93,8 +96,11 @@ async def run_job(
     hook: Hook | None = None,
     on_progress: Progress | None = None,
     intervals: bool = True,
+    reader: Reader | None = None,
 ) -> Job:
     """Run a queued job to the end: succeeded with a published run, or failed with why.
+
+    ``reader`` lends a second connection for reading the inputs in parallel.
 
     Cancellation (or any error) marks the job failed and leaves the published set as it
     was; rows of the unfinished run are rolled back with their transaction.
@@ -129,9 +135,7 @@ async def run_job(
         # on these scans).
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             await conn.execute("set local jit = off")
-            base_inputs = await inputs.read_base(conn, period)
-            reuse = await _reusable_months(conn, base_inputs, profile, scope)
-            city = await inputs.read_periods(conn, base_inputs, profile, reuse.to_read)
+            city, reuse = await _read_inputs(conn, period, profile, scope, reader)
             base = await result_store.published_run(conn, period.text)
             previous = await result_store.previous_ranks(
                 conn, period.previous(), period.kind == "year"
@@ -195,15 +199,16 @@ class Reuse:
 
     A city-wide year run takes a month from the newest complete city-wide month run whose
     carry was computed at the month's current input versions (``input_versions``: no
-    change since) under the same registry, remediation items and profile (``key``); it
-    reads and scores only the other months (``to_read``). Every city-wide run stores the
-    carries of the months it scored (``payloads``), stamped with ``versions``.
+    change since) under the same profile, registry and remediation items; it reads and
+    scores only the other months. Every city-wide run stores the carries of the months it
+    scored (``payloads``), stamped with the versions it read them at.
     """
 
     versions: dict[int, int]
-    key: str
-    found: dict[date, carry_store.Found]
-    to_read: list[date]
+    profile_key: str
+    registry_key: str
+    found: dict[date, carry_store.Candidate]
+    packed: dict[date, bytes]
     payloads: dict[date, bytes] = dataclasses.field(default_factory=dict)
 
     @property
@@ -211,27 +216,74 @@ class Reuse:
         return {m: f.fingerprint for m, f in self.found.items()}
 
     def decoded(self) -> dict[date, MonthCarry]:
-        return {m: carry_codec.decode(f.payload) for m, f in self.found.items()}
+        return {m: carry_codec.decode(p) for m, p in self.packed.items()}
 
-    def stamp(self, month: date) -> tuple[int, int]:
-        """(month 0, month) versions the inputs of ``month`` were read at."""
-        return self.versions[input_versions.EVERY_MONTH], self.versions[inputs.yyyymm(month)]
+    def keys(self, month: date) -> carry_store.Keys:
+        """What a carry of ``month`` computed by this run is valid under."""
+        g = self.versions[input_versions.EVERY_MONTH]
+        versions = (g, self.versions[inputs.yyyymm(month)])
+        return carry_store.Keys(versions, self.profile_key, self.registry_key)
 
 
-async def _reusable_months(
-    conn: asyncpg.Connection, base: inputs.Base, profile: Profile, scope: int | None
-) -> Reuse:
-    starts = base.period.month_starts()
+async def _read_inputs(
+    conn: asyncpg.Connection,
+    period: PeriodSpan,
+    profile: Profile,
+    scope: int | None,
+    reader: Reader | None,
+) -> tuple[inputs.City, Reuse]:
+    """Read the run's inputs in ``conn``'s snapshot (an open repeatable-read transaction).
+
+    With a ``reader``, a second connection joins the snapshot (``pg_export_snapshot``) and
+    reads the month rows and the carries while ``conn`` reads the registry and the
+    year-wide tables: the server scans on both cores.
+    """
+    starts = period.month_starts()
     yms = [inputs.yyyymm(m) for m in starts]
     versions = await input_versions.versions(conn, yms)
-    key = inputs.carry_key(base, profile)
-    found: dict[date, carry_store.Found] = {}
-    if base.period.kind == "year" and scope is None:
-        by_ym = await carry_store.find(
-            conn, yms, [versions[ym] for ym in yms], versions[input_versions.EVERY_MONTH], key
+    pkey = inputs.profile_key(profile)
+    cands: dict[int, carry_store.Candidate] = {}
+    if period.kind == "year" and scope is None:
+        cands = await carry_store.candidates(
+            conn, yms, [versions[ym] for ym in yms], versions[input_versions.EVERY_MONTH], pkey
         )
-        found = {m: by_ym[ym] for m, ym in zip(starts, yms, strict=True) if ym in by_ym}
-    return Reuse(versions, key, found, [m for m in starts if m not in found])
+    planned = [m for m, ym in zip(starts, yms, strict=True) if ym not in cands]
+    run_ids = [c.run_id for c in cands.values()]
+
+    async def month_side(side: asyncpg.Connection) -> tuple[inputs.MonthRows, dict[int, bytes]]:
+        rows = await inputs.read_month_rows(side, planned)
+        return rows, await carry_store.payloads(side, run_ids)
+
+    if reader is None:
+        base = await inputs.read_base(conn, period)
+        rows, packed = await month_side(conn)
+    else:
+        snapshot: str = await conn.fetchval("select pg_export_snapshot()")
+
+        async def joined() -> tuple[inputs.MonthRows, dict[int, bytes]]:
+            async with (
+                reader() as side,
+                side.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                await side.execute(f"set transaction snapshot '{snapshot}'")
+                await side.execute("set local jit = off")
+                return await month_side(side)
+
+        async with asyncio.TaskGroup() as tg:
+            base_task = tg.create_task(inputs.read_base(conn, period))
+            side_task = tg.create_task(joined())
+        base, (rows, packed) = base_task.result(), side_task.result()
+    rkey = inputs.registry_key(base)
+    found = {
+        m: cands[ym]
+        for m, ym in zip(starts, yms, strict=True)
+        if ym in cands and cands[ym].registry_key == rkey
+    }
+    if len(found) < len(cands):  # registry digest differs: read those months after all
+        rows = await inputs.read_month_rows(conn, [m for m in starts if m not in found])
+    city = inputs.assemble(base, rows, profile)
+    reuse = Reuse(versions, pkey, rkey, found, {m: packed[c.run_id] for m, c in found.items()})
+    return city, reuse
 
 
 def _seed(fp: str) -> int:
@@ -378,10 +430,10 @@ async def _write(
 
 async def _store_carry(conn: asyncpg.Connection, reuse: Reuse, run_id: int, start: date) -> None:
     """Keep what the year needs of ``run_id``'s month, valid at this run's input versions."""
-    stamp = reuse.stamp(start)
-    if not await carry_store.restamp(conn, run_id, stamp, reuse.key):
+    keys = reuse.keys(start)
+    if not await carry_store.restamp(conn, run_id, keys):
         ym = inputs.yyyymm(start)
-        await carry_store.write(conn, run_id, ym, stamp, reuse.key, reuse.payloads[start])
+        await carry_store.write(conn, run_id, ym, keys, reuse.payloads[start])
 
 
 async def recompute(
@@ -391,6 +443,7 @@ async def recompute(
     *,
     on_progress: Progress | None = None,
     hook: Hook | None = None,
+    reader: Reader | None = None,
 ) -> Job:
     """Request and run a job in this process (the CLI path).
 
@@ -403,4 +456,4 @@ async def recompute(
             f"recomputation {job.id} of {job.period} is already {job.state}; "
             f"follow it with GET /recomputations/{job.id}"
         )
-    return await run_job(conn, job.id, on_progress=on_progress, hook=hook)
+    return await run_job(conn, job.id, on_progress=on_progress, hook=hook, reader=reader)

@@ -18,56 +18,69 @@ Q = queries("carries")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Found:
-    """A reusable month run: its id, month fingerprint and packed carry."""
+class Candidate:
+    """A month run whose carry matches the versions and profile asked for."""
 
+    month: int
     run_id: int
     fingerprint: str
-    payload: bytes
+    registry_key: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Keys:
+    """What a carry is valid under: input versions (month 0, month) and two digests."""
+
+    versions: tuple[int, int]
+    profile_key: str
+    registry_key: str
 
 
 async def write(
-    conn: asyncpg.Connection,
-    run_id: int,
-    month: int,
-    versions: tuple[int, int],
-    carry_key: str,
-    payload: bytes,
+    conn: asyncpg.Connection, run_id: int, month: int, keys: Keys, payload: bytes
 ) -> None:
-    """Store ``run_id``'s carry, computed from inputs at ``versions`` (month 0, month)."""
+    """Store ``run_id``'s carry of ``month`` (yyyymm), valid under ``keys``."""
+    g, m = keys.versions
     await conn.execute(
-        Q["carry_upsert"], run_id, month, versions[0], versions[1], carry_key, payload
+        Q["carry_upsert"], run_id, month, g, m, keys.profile_key, keys.registry_key, payload
     )
 
 
-async def restamp(
-    conn: asyncpg.Connection, run_id: int, versions: tuple[int, int], carry_key: str
-) -> bool:
-    """Mark ``run_id``'s carry valid at ``versions`` (its month's content is unchanged)."""
+async def restamp(conn: asyncpg.Connection, run_id: int, keys: Keys) -> bool:
+    """Mark ``run_id``'s carry valid at ``keys.versions`` (its month's content is unchanged).
+
+    Returns ``False`` when the run has no carry under these digests.
+    """
+    g, m = keys.versions
     status: str = await conn.execute(
-        Q["carry_restamp"], run_id, versions[0], versions[1], carry_key
+        Q["carry_restamp"], run_id, g, m, keys.profile_key, keys.registry_key
     )
     return status.endswith(" 1")
 
 
-async def find(
+async def candidates(
     conn: asyncpg.Connection,
     months: Sequence[int],
     month_versions: Sequence[int],
     global_version: int,
-    carry_key: str,
-) -> dict[int, Found]:
-    """Per month (yyyymm), a complete city-wide month run whose carry is still valid."""
+    profile_key: str,
+) -> dict[int, Candidate]:
+    """Per month (yyyymm), the newest complete city-wide month run whose carry is valid at
+    these versions under this profile (the registry digest is the caller's to check)."""
     rows = await conn.fetch(
-        Q["carry_candidates"], list(months), list(month_versions), carry_key, global_version
+        Q["carry_candidates"], list(months), list(month_versions), profile_key, global_version
     )
-    if not rows:
-        return {}
-    payloads = {
-        int(r["run_id"]): r["carry"]
-        for r in await conn.fetch(Q["carry_read"], [int(r["run_id"]) for r in rows])
-    }
     return {
-        int(r["month"]): Found(int(r["run_id"]), str(r["fingerprint"]), payloads[r["run_id"]])
+        int(r["month"]): Candidate(
+            int(r["month"]), int(r["run_id"]), str(r["fingerprint"]), str(r["registry_key"])
+        )
         for r in rows
     }
+
+
+async def payloads(conn: asyncpg.Connection, run_ids: Sequence[int]) -> dict[int, bytes]:
+    """The packed carries of ``run_ids``."""
+    if not run_ids:
+        return {}
+    rows = await conn.fetch(Q["carry_read"], list(run_ids))
+    return {int(r["run_id"]): r["carry"] for r in rows}

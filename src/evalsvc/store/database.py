@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -79,6 +81,20 @@ async def connect(dsn: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(dsn, command_timeout=600)
     await _init_connection(conn)
     return conn
+
+
+def lender(dsn: str) -> Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]:
+    """Lends a fresh connection per use, closed after (a CLI job's second reader)."""
+
+    @asynccontextmanager
+    async def lend() -> AsyncIterator[asyncpg.Connection]:
+        conn = await connect(dsn)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    return lend
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

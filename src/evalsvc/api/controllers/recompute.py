@@ -26,7 +26,11 @@ RUNNERS = allow(Role.ADMIN, Role.PERSONNEL)
 async def _run_in_background(pool: asyncpg.Pool, job_id: int) -> None:
     async with pool.acquire() as conn:
         try:
-            await jobs.run_job(cast(asyncpg.Connection, conn), job_id)
+            await jobs.run_job(
+                cast(asyncpg.Connection, conn),
+                job_id,
+                reader=cast(jobs.Reader, pool.acquire),  # a second connection reads alongside
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # recorded on the job row by run_job
