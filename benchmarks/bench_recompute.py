@@ -4,11 +4,20 @@ Usage (a seeded city must exist: ``evalsvc seed --scale 1`` takes minutes, once)
 
     EVALSVC_DATA_DIR=/tmp/evalsvc-bench1 python benchmarks/bench_recompute.py --runs 5
 
-Prints, for one month and one year: median wall seconds of ``run_job`` (read, score,
-write, publish), its stages, and peak memory (RSS high-water mark of this process and the
-tracemalloc peak of Python allocations). Beside it, the monthly score in plain SQL over the
-raw task records (what a typical HR system would do) and the ratio, with a check that both
-give the same scores, when the ingestion tables (task_records) are installed.
+Prints median wall seconds of ``run_job`` (read, score, write, publish; a second
+connection reads alongside, as the CLI and the API do), its stages, and peak memory (RSS
+high-water mark of this process and the tracemalloc peak of Python allocations) for:
+
+* one month (always read, scored and written);
+* a cold year (a profile no run used: every month read, scored and written);
+* the usual year (the months' inputs unchanged since their month runs: every month taken
+  from its carry);
+* a year after a correction of one task total in March (March read and written again).
+
+Beside it, when the ingestion tables are installed, the monthly score in plain SQL over
+the raw task records (what a typical HR system would do) and, for the year, that query for
+each month plus the average (once: about a minute at scale 1), with the ratios and a check
+that both give the same M and Y.
 """
 
 from __future__ import annotations
@@ -26,9 +35,9 @@ import asyncpg
 
 from evalsvc.domain.recompute import RecomputeRequest
 from evalsvc.jobs.demo import SYSTEM
-from evalsvc.jobs.recompute import recompute
+from evalsvc.jobs.recompute import Reader, recompute
 from evalsvc.settings import load_settings
-from evalsvc.store.database import connect, resolve_dsn
+from evalsvc.store.database import connect, lender, resolve_dsn
 from evalsvc.store.migrations import migrate
 
 # Staff monthly score M in plain SQL over the raw task records (what a typical HR system would
@@ -127,12 +136,16 @@ def _report(label: str, walls: list[float], jobs: list[Any]) -> None:
     )
 
 
-async def _runs(conn: asyncpg.Connection, runs: int, make: Any) -> tuple[list[float], list[Any]]:
+async def _runs(
+    conn: asyncpg.Connection, runs: int, make: Any, reader: Reader, before: Any = None
+) -> tuple[list[float], list[Any]]:
     walls: list[float] = []
     jobs: list[Any] = []
     for i in range(runs):
+        if before is not None:
+            await before(i)
         t = time.perf_counter()
-        job = await recompute(conn, make(i), SYSTEM)
+        job = await recompute(conn, make(i), SYSTEM, reader=reader)
         walls.append(time.perf_counter() - t)
         assert job.state == "succeeded", job.error
         jobs.append(job)
@@ -151,32 +164,59 @@ async def bench(runs: int, trace: bool) -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}; runs: {runs}")
     if trace:
         tracemalloc.start()
+    reader = lender(dsn)
     # A month: always computed and written (its own partition).
-    walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026-05"))
+    walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026-05"), reader)
     _report("month 2026-05", walls, jobs)
     month_run, month_wall = jobs[-1].run_id, statistics.median(walls)
     month_read_score = statistics.median(j.timings["read"] + j.timings["score"] for j in jobs)
     cold = int(time.time()) % 10**6 * 10  # a profile no earlier run used (same cost)
     # A year whose months were never computed with these inputs and this profile: every
-    # month is written (a negligible change of the rank-interval percentile, unique per run,
-    # makes each run "new" for the month fingerprints without changing its cost).
+    # month is read, scored and written (a negligible change of the rank-interval
+    # percentile, unique per run, makes each run "new" without changing its cost).
     walls, jobs = await _runs(
         conn,
         runs,
         lambda i: RecomputeRequest(
             period="2026", changes={"rank_interval": [5.0, 95.0 - (cold + i) * 1e-9]}
         ),
+        reader,
     )
-    _report("year 2026, cold (12 months written)", walls, jobs)
-    # The usual year run: the month runs of identical inputs exist and are referenced.
-    await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)  # completes the months
-    walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026"))
-    _report("year 2026, months reused", walls, jobs)
+    _report("year 2026, cold (12 months read, scored, written)", walls, jobs)
+    # The usual year run: every month's inputs are unchanged since its month run.
+    await recompute(conn, RecomputeRequest(period="2026"), SYSTEM, reader=reader)
+    walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026"), reader)
+    _report("year 2026, months unchanged (taken from their carries)", walls, jobs)
+    year_run, year_wall = jobs[-1].run_id, statistics.median(walls)
+    if tasks:
+        # A correction in March: one cadre's task total changes before every run.
+        cadre = await conn.fetchval(
+            "select min(cadre_id) from task_month_totals where month = 202603"
+        )
+
+        async def correct(i: int) -> None:
+            await conn.execute(
+                "update task_month_totals set k_done = k_done + 1 "
+                "where cadre_id = $1 and month = 202603",
+                cadre,
+            )
+
+        walls, jobs = await _runs(
+            conn, runs, lambda i: RecomputeRequest(period="2026"), reader, correct
+        )
+        _report("year 2026 after a March correction (March read again)", walls, jobs)
+        await conn.execute(
+            "update task_month_totals set k_done = k_done - $2 "
+            "where cadre_id = $1 and month = 202603",
+            cadre,
+            runs,
+        )
     if trace:
         print(f"tracemalloc peak {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MiB")
         tracemalloc.stop()
     if tasks:
         await compare_sql(conn, month_run, month_wall, month_read_score, runs)
+        await compare_sql_year(conn, year_run, year_wall)
     await conn.close()
 
 
@@ -191,20 +231,52 @@ async def compare_sql(
         rows = await conn.fetch(SQL_MONTHLY, 202605)
         walls.append(time.perf_counter() - t)
     sql = statistics.median(walls)
-    ours_rows = dict(
-        await conn.fetch(
+    ours_rows: dict[int, float] = dict(
+        await conn.fetch(  # type: ignore[arg-type]
             "select cadre_id, m from result_cadre_months r join cadres c on c.id = r.cadre_id "
             "where r.run_id = $1 and c.position = 'staff' and m <> 'NaN'",
             run_id,
         )
     )
-    same = sum(1 for r in rows if float(r["m"]) == ours_rows.get(r["id"]))
+    same = len([r for r in rows if float(r["m"]) == ours_rows.get(r["id"])])
     only_ours = len(ours_rows.keys() - {r["id"] for r in rows})
     print(
         f"plain SQL monthly score (staff, raw task records): {sql:.3f} s median; "
         f"ratio to our whole month run {sql / ours:.1f}x, to our read + score "
         f"{sql / ours_read_score:.1f}x; identical M for {same:,} of {len(rows):,} SQL rows "
         f"({len(ours_rows):,} staff scored by us, {only_ours} of them missing in SQL)"
+    )
+
+
+async def compare_sql_year(conn: asyncpg.Connection, run_id: int, ours: float) -> None:
+    """The year in plain SQL: the monthly query for every month, then Y per staff member."""
+    await conn.execute("set jit = off")
+    await conn.execute(
+        "create temp table sql_year_m (month int, id bigint, m float8) on commit preserve rows"
+    )
+    t = time.perf_counter()
+    for month in range(202601, 202613):
+        await conn.execute(
+            f"insert into sql_year_m select {month}, s.id, s.m from ({SQL_MONTHLY}) s", month
+        )
+    rows = await conn.fetch(
+        "select id, floor((sum(m order by month) / count(*)) * 100::float8 + 0.5::float8 "
+        "+ 1e-9::float8) / 100::float8 as y from sql_year_m group by id"
+    )
+    sql = time.perf_counter() - t
+    await conn.execute("drop table sql_year_m")
+    ours_rows: dict[int, float] = dict(
+        await conn.fetch(  # type: ignore[arg-type]
+            "select cadre_id, y from result_cadre_years r join cadres c on c.id = r.cadre_id "
+            "where r.run_id = $1 and c.position = 'staff' and y <> 'NaN'",
+            run_id,
+        )
+    )
+    same = len([r for r in rows if float(r["y"]) == ours_rows.get(r["id"])])
+    print(
+        f"plain SQL year (12 monthly queries + average, staff, one run): {sql:.3f} s; "
+        f"ratio to our usual year run {sql / ours:.1f}x; identical Y for {same:,} of "
+        f"{len(rows):,} SQL rows ({len(ours_rows):,} staff with Y by us)"
     )
 
 
