@@ -33,6 +33,8 @@ from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
+ANALYZE_FROM = 5_000
+"""Rounds with at least this many targets refresh the planner's statistics first."""
 QU = queries("units")
 
 
@@ -281,6 +283,12 @@ async def _materialize(
     await conn.execute(
         Q["voters_insert"], round_id, [r["id"] for r in voters], [group(r) for r in voters]
     )
+    if len(targets) >= ANALYZE_FROM:
+        # The planner knows nothing of this round's rows yet (statistics of earlier rounds
+        # estimate it at one row): a city-wide round then gets nested loops over every
+        # target (a second round at scale 1 ran for minutes). ANALYZE in this transaction
+        # sees the rows it inserted; it samples, so it costs ~0.1 s whatever the size.
+        await conn.execute("analyze ballot_round_targets, ballot_round_voters")
     await conn.execute(Q["targets_set_eligible"], round_id)
     most = await conn.fetchval(
         "select max(eligible) from ballot_round_targets where round_id = $1", round_id
