@@ -104,9 +104,26 @@ def year_manifestations(periods: Sequence[Manifestations], n: int) -> I64:
     it = np.concatenate([np.asarray(p.item, np.int64) for p in periods])
     if c.size == 0:
         return np.zeros(n, dtype=np.int64)
-    it = it - it.min()
-    keys = np.unique(c * (int(it.max()) + 1) + it)
-    return np.bincount(keys // (int(it.max()) + 1), minlength=n).astype(np.int64)
+    return distinct_per_row(c, it - it.min(), n)
+
+
+def distinct_per_row(rows: I64, values: I64, n: int) -> I64:
+    """Distinct non-negative ``values`` per row ``0..n-1`` (pairs may repeat), ``(n,)``.
+
+    A catalog has a few dozen items, so a ``(n, items)`` bitmap marks the pairs in one
+    pass (a city year: 1.4 million pairs in milliseconds, where ``np.unique`` on the
+    pair keys took 0.3 s); wide value ranges sort the keys instead.
+    """
+    width = int(values.max()) + 1
+    if n * width <= 64_000_000:
+        seen = np.zeros((n, width), dtype=bool)
+        seen[rows, values] = True
+        counts: I64 = seen.sum(axis=1, dtype=np.int64)
+        return counts
+    keys = np.sort(rows * width + values)
+    first = np.ones(keys.size, dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    return np.bincount(keys[first] // width, minlength=n).astype(np.int64)
 
 
 def counted_violations(year: YearInputs, n: int, profile: Profile) -> I64:

@@ -13,7 +13,7 @@ import pytest
 
 from evalsvc.jobs import carry_codec
 from evalsvc.scoring import levels as lv
-from evalsvc.scoring.annual import empty_year
+from evalsvc.scoring.annual import distinct_per_row, empty_year
 from evalsvc.scoring.carry import carry_member_matrix
 from evalsvc.scoring.inputs import Remediation
 from evalsvc.scoring.pipeline import YearRating, rate_all, rate_carried, score_periods
@@ -134,3 +134,13 @@ def test_payload_keeps_every_array() -> None:
     assert np.array_equal(d.manifestations.item, np.asarray(c.manifestations.item))
     assert np.array_equal(d.totals.late, c.totals.late)
     assert np.array_equal(d.units.components, c.units.components, equal_nan=True)
+
+
+def test_distinct_per_row_bitmap_and_sort_agree() -> None:
+    rng = np.random.default_rng(4)
+    rows = rng.integers(0, 50, 2000)
+    small = rng.integers(0, 30, 2000)
+    expected = np.array([len(set(small[rows == r].tolist())) for r in range(50)])
+    assert np.array_equal(distinct_per_row(rows, small, 50), expected)
+    wide = small * 10_000_000  # the sort path: 50 rows x 290 million values
+    assert np.array_equal(distinct_per_row(rows, wide, 50), expected)
