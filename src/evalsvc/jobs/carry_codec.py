@@ -11,7 +11,7 @@ the year exactly as the month scored again would. 200,000 cadres: about 13 MB pe
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -86,7 +86,7 @@ def encode(carry: MonthCarry) -> bytes:
 def decode(payload: bytes) -> MonthCarry:
     """A carry packed by :func:`encode` (arrays in the dtypes the scoring core uses)."""
     a = unpack(payload)
-    period = np.datetime64(a["period"][()], "M")
+    period = cast(np.datetime64, a["period"][()])
     return MonthCarry(
         period=period,
         m=a["m"],
