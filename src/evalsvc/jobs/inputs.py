@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.recompute import PeriodSpan
+from evalsvc.jobs import packing
 from evalsvc.scoring import (
     DisciplineRecords,
     Manifestations,
@@ -143,6 +144,52 @@ async def read_org(conn: asyncpg.Connection, year: int) -> tuple[I64, I64, Org]:
     return cid, uid, org
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Spells:
+    """Employment spells: cadre id, first and last day (open spells end 2999-12-31)."""
+
+    cadre: I64
+    start: npt.NDArray[Any]
+    end: npt.NDArray[Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Registry:
+    """The registry part of a year's inputs (``read_org`` and the employment spells)."""
+
+    cadre_ids: I64
+    unit_ids: I64
+    org: Org
+    spells: Spells
+
+
+async def read_registry(conn: asyncpg.Connection, year: int) -> Registry:
+    """The registry's rows as arrays (about 400,000 rows at city scale)."""
+    cadre_ids, unit_ids, org = await read_org(conn, year)
+    sc, ss, se = await copyio.read(
+        conn,
+        "select cadre_id, start_date, coalesce(end_date, '2999-12-31') from employment_spells",
+        ["int8", "date", "date"],
+    )
+    return Registry(cadre_ids, unit_ids, org, Spells(sc, ss, se))
+
+
+def pack_registry(reg: Registry) -> bytes:
+    """The registry as one payload (``jobs/packing.py``), kept by ``store.input_packs``."""
+    arrays: dict[str, Any] = {"cadre_ids": reg.cadre_ids, "unit_ids": reg.unit_ids}
+    arrays |= {f"org_{f.name}": getattr(reg.org, f.name) for f in dataclasses.fields(Org)}
+    arrays |= {f"spells_{f.name}": getattr(reg.spells, f.name) for f in dataclasses.fields(Spells)}
+    return packing.pack(arrays)
+
+
+def unpack_registry(payload: bytes) -> Registry:
+    """A registry packed by :func:`pack_registry`."""
+    a = packing.unpack(payload)
+    org = Org(**{f.name: a[f"org_{f.name}"] for f in dataclasses.fields(Org)})
+    spells = Spells(**{f.name: a[f"spells_{f.name}"] for f in dataclasses.fields(Spells)})
+    return Registry(a["cadre_ids"], a["unit_ids"], org, spells)
+
+
 def _whole_months(start: npt.NDArray[Any], end: npt.NDArray[Any]) -> tuple[I64, I64]:
     """First and last whole calendar month (as months since 1970) of date spans."""
     s = start.astype("datetime64[D]")
@@ -156,7 +203,7 @@ def _whole_months(start: npt.NDArray[Any], end: npt.NDArray[Any]) -> tuple[I64, 
 
 
 async def read_months(
-    conn: asyncpg.Connection, cadre_ids: I64, period: PeriodSpan
+    conn: asyncpg.Connection, cadre_ids: I64, period: PeriodSpan, spells: Spells
 ) -> tuple[npt.NDArray[np.bool_], I64, I64]:
     """Activity per cadre and month of the year (Decree 90: whole calendar months).
 
@@ -166,11 +213,7 @@ async def read_months(
     """
     n = len(cadre_ids)
     y0 = (np.datetime64(f"{period.year}-01", "M")).astype(np.int64)
-    sc, ss, se = await copyio.read(
-        conn,
-        "select cadre_id, start_date, coalesce(end_date, '2999-12-31') from employment_spells",
-        ["int8", "date", "date"],
-    )
+    sc, ss, se = spells.cadre, spells.start, spells.end
     ac, ak, a_s, a_e = await copyio.read(
         conn,
         "select cadre_id, kind = 'maternity', start_date, end_date from absences "
@@ -282,6 +325,7 @@ class Base:
     period: PeriodSpan
     tables: set[str]
     counts: dict[str, int]
+    registry: Registry
     cadre_ids: I64
     unit_ids: I64
     org: Org
@@ -296,14 +340,21 @@ class Base:
     low_confidence: list[npt.NDArray[Any]] | None
 
 
-async def read_base(conn: asyncpg.Connection, period: PeriodSpan) -> Base:
-    """The registry and the year-wide inputs of ``period`` (:class:`Base`)."""
+async def read_base(
+    conn: asyncpg.Connection, period: PeriodSpan, registry: Registry | None = None
+) -> Base:
+    """The registry (read, or as given) and the year-wide inputs of ``period``."""
     tables = await _tables(conn)
     counts: dict[str, int] = {}
-    cadre_ids, unit_ids, org = await read_org(conn, period.year)
+    if registry is None:
+        registry = await read_registry(conn, period.year)
+        counts["registry_rows"] = len(registry.cadre_ids) + len(registry.spells.cadre)
+    cadre_ids, unit_ids, org = registry.cadre_ids, registry.unit_ids, registry.org
     n, u = org.n, org.u
     counts["cadres"], counts["units"] = n, u
-    active, months_employed, months_absent = await read_months(conn, cadre_ids, period)
+    active, months_employed, months_absent = await read_months(
+        conn, cadre_ids, period, registry.spells
+    )
     first, last = period.month_starts()[0], period.month_starts()[-1]
     last_day = ((np.datetime64(last, "M") + 1).astype("datetime64[D]") - 1).item()
 
@@ -397,6 +448,7 @@ async def read_base(conn: asyncpg.Connection, period: PeriodSpan) -> Base:
         period,
         tables,
         counts,
+        registry,
         cadre_ids,
         unit_ids,
         org,
@@ -431,13 +483,18 @@ class MonthRows:
     indicators: list[npt.NDArray[Any]] | None
 
 
-async def read_month_rows(conn: asyncpg.Connection, months: Sequence[date]) -> MonthRows:
-    """The rows of ``months`` of the per-month tables (their ``*_month_idx`` indexes).
+MONTH_TABLES = ("task_month_totals", "supervisor_assessments", "unit_indicators")
+
+
+async def read_month_rows(
+    conn: asyncpg.Connection, months: Sequence[date], parts: Sequence[str] = MONTH_TABLES
+) -> MonthRows:
+    """The rows of ``months`` of the per-month tables ``parts`` (``*_month_idx`` indexes).
 
     Independent of :func:`read_base`, so a second connection in the same snapshot can
-    read them meanwhile.
+    read some of them meanwhile (:func:`merge_month_rows` joins the halves).
     """
-    tables = await _tables(conn)
+    tables = await _tables(conn) & set(parts)
     wanted = [yyyymm(m) for m in months]
     tasks = assessments = indicators = None
     if "task_month_totals" in tables:
@@ -467,6 +524,16 @@ async def read_month_rows(conn: asyncpg.Connection, months: Sequence[date]) -> M
             wanted,
         )
     return MonthRows(list(months), tasks, assessments, indicators)
+
+
+def merge_month_rows(a: MonthRows, b: MonthRows) -> MonthRows:
+    """Rows of the same months read in two parts (each table from one of them)."""
+    return MonthRows(
+        a.months,
+        a.tasks if a.tasks is not None else b.tasks,
+        a.assessments if a.assessments is not None else b.assessments,
+        a.indicators if a.indicators is not None else b.indicators,
+    )
 
 
 async def read_periods(

@@ -29,7 +29,7 @@ from evalsvc.scoring import Profile, profile_from_dict
 from evalsvc.scoring.carry import MonthCarry
 from evalsvc.scoring.profiles import PROFILES
 from evalsvc.store import carries as carry_store
-from evalsvc.store import input_versions
+from evalsvc.store import input_packs, input_versions
 from evalsvc.store import jobs as job_store
 from evalsvc.store import results as result_store
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
@@ -148,6 +148,10 @@ async def run_job(
         result: Computed = await asyncio.to_thread(
             compute, city, profile, seed, previous, intervals, carried
         )
+        if reuse.registry is not None:
+            reuse.registry_payload = await asyncio.to_thread(
+                inputs.pack_registry, reuse.registry[1]
+            )
         if scope is None:
             reuse.payloads = await asyncio.to_thread(
                 lambda: {
@@ -210,6 +214,8 @@ class Reuse:
     found: dict[date, carry_store.Candidate]
     packed: dict[date, bytes]
     payloads: dict[date, bytes] = dataclasses.field(default_factory=dict)
+    registry: tuple[int, inputs.Registry] | None = None
+    registry_payload: bytes | None = None
 
     @property
     def fingerprints(self) -> dict[date, str]:
@@ -240,7 +246,10 @@ async def _read_inputs(
     """
     starts = period.month_starts()
     yms = [inputs.yyyymm(m) for m in starts]
-    versions = await input_versions.versions(conn, yms)
+    versions = await input_versions.versions(conn, [*yms, input_versions.REGISTRY])
+    registry_version = versions[input_versions.REGISTRY]
+    packed_registry = await input_packs.get(conn, "registry", period.year, registry_version)
+    registry = None if packed_registry is None else inputs.unpack_registry(packed_registry)
     pkey = inputs.profile_key(profile)
     cands: dict[int, carry_store.Candidate] = {}
     if period.kind == "year" and scope is None:
@@ -249,14 +258,22 @@ async def _read_inputs(
         )
     planned = [m for m, ym in zip(starts, yms, strict=True) if ym not in cands]
     run_ids = [c.run_id for c in cands.values()]
+    # Tasks and the carries on one connection; the registry, the year-wide tables and the
+    # other month tables on the other (about the same time each at city scale).
+    side_parts = inputs.MONTH_TABLES[:1]
+    main_parts = inputs.MONTH_TABLES[1:]
+
+    async def main_side() -> tuple[inputs.Base, inputs.MonthRows]:
+        base = await inputs.read_base(conn, period, registry)
+        return base, await inputs.read_month_rows(conn, planned, main_parts)
 
     async def month_side(side: asyncpg.Connection) -> tuple[inputs.MonthRows, dict[int, bytes]]:
-        rows = await inputs.read_month_rows(side, planned)
+        rows = await inputs.read_month_rows(side, planned, side_parts)
         return rows, await carry_store.payloads(side, run_ids)
 
     if reader is None:
-        base = await inputs.read_base(conn, period)
-        rows, packed = await month_side(conn)
+        base, main_rows = await main_side()
+        side_rows, packed = await month_side(conn)
     else:
         snapshot: str = await conn.fetchval("select pg_export_snapshot()")
 
@@ -270,9 +287,10 @@ async def _read_inputs(
                 return await month_side(side)
 
         async with asyncio.TaskGroup() as tg:
-            base_task = tg.create_task(inputs.read_base(conn, period))
+            main_task = tg.create_task(main_side())
             side_task = tg.create_task(joined())
-        base, (rows, packed) = base_task.result(), side_task.result()
+        (base, main_rows), (side_rows, packed) = main_task.result(), side_task.result()
+    rows = inputs.merge_month_rows(side_rows, main_rows)
     rkey = inputs.registry_key(base)
     found = {
         m: cands[ym]
@@ -283,6 +301,8 @@ async def _read_inputs(
         rows = await inputs.read_month_rows(conn, [m for m in starts if m not in found])
     city = inputs.assemble(base, rows, profile)
     reuse = Reuse(versions, pkey, rkey, found, {m: packed[c.run_id] for m, c in found.items()})
+    if registry is None:  # read as rows: kept packed for the next run (_write)
+        reuse.registry = (registry_version, base.registry)
     return city, reuse
 
 
@@ -424,6 +444,10 @@ async def _write(
         await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
         await stage("write:units")
         lap("write_units")
+        if reuse.registry is not None and reuse.registry_payload is not None:
+            year = period.year
+            await input_packs.put(conn, "registry", year, reuse.registry[0], reuse.registry_payload)
+            lap("write_registry_pack")
     lap("write_commit")
     return run_id
 

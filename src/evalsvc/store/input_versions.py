@@ -18,6 +18,9 @@ from evalsvc.store.sqlfiles import queries
 Q = queries("input_versions")
 EVERY_MONTH = 0
 """The marker of changes that can affect every month (registry, year-wide tables)."""
+REGISTRY = -1
+"""The marker of the registry tables alone (0008): cadres, units, peer groups,
+outstanding years, employment spells."""
 
 
 async def versions(conn: asyncpg.Connection, months: Sequence[int]) -> dict[int, int]:
