@@ -154,6 +154,7 @@ def rate_year(
     profile: Profile,
     unit_level: npt.NDArray[np.int8] | None = None,
     manifestations: Sequence[Manifestations] | None = None,
+    n_manifestations: I64 | None = None,
 ) -> AnnualResult:
     """Annual rating of every cadre (Decree 335 Art. 19; DOMAIN part 3 steps 1-7).
 
@@ -167,6 +168,8 @@ def rate_year(
             quota); ``None`` or -1 entries mean no cap.
         manifestations: the periods' confirmed manifestations; ``None`` = those of
             ``year.periods``.
+        n_manifestations: their distinct items per cadre, when already counted
+            (:func:`year_manifestations`).
 
     Returns:
         :class:`AnnualResult`.
@@ -261,10 +264,12 @@ def rate_year(
         reasons |= _bit("leader_cap", capped)
 
     # Step 7: quota per (unit, peer group), lowest-ranked HTXS demoted first.
-    n_man = year_manifestations(
-        [p.manifestations for p in year.periods] if manifestations is None else manifestations,
-        n,
-    )
+    if n_manifestations is None:
+        periods = [p.manifestations for p in year.periods]
+        n_manifestations = year_manifestations(
+            periods if manifestations is None else manifestations, n
+        )
+    n_man = n_manifestations
     rate = rem.rate()
     y_key = np.where(np.isnan(y), -np.inf, y)
     keep = np.lexsort((np.asarray(org.code), n_man, -rate, -y_key))

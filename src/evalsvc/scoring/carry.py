@@ -11,6 +11,7 @@ the same rating as scoring the months again (tested).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,12 @@ from evalsvc.scoring.inputs import Manifestations, MonthInputs, Org, Remediation
 from evalsvc.scoring.monthly import MonthResult
 from evalsvc.scoring.profiles import Profile
 from evalsvc.scoring.tasks import TaskTotals
-from evalsvc.scoring.units import UnitMonthResult, period_member_matrix
+from evalsvc.scoring.units import (
+    COLS,
+    UnitMonthResult,
+    period_member_columns,
+    period_member_matrix,
+)
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -68,6 +74,31 @@ def carry_month(month: MonthInputs, res: MonthResult, units: UnitMonthResult) ->
         satisfaction=np.asarray(month.satisfaction, dtype=np.float64),
         units=units,
     )
+
+
+def summed_member_matrix(
+    org: Org, carries: Sequence[MonthCarry], remediation: Remediation, profile: Profile
+) -> F64:
+    """The sum over ``carries`` of their member matrices, accumulated column by column.
+
+    The same additions in the same order as summing :func:`carry_member_matrix` of each
+    period (equal floats), without twelve ``(n, 9)`` temporaries.
+    """
+    out = np.zeros((org.n, len(COLS)))
+    for c in carries:
+        cols = period_member_columns(
+            org.n,
+            c.period,
+            c.totals,
+            c.n_manifestations,
+            c.level,
+            c.discipline,
+            remediation,
+            profile,
+        )
+        for k, col in enumerate(cols):
+            out[:, k] += col
+    return out
 
 
 def carry_member_matrix(

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.scoring import levels as lv
-from evalsvc.scoring.annual import AnnualResult, rate_year
-from evalsvc.scoring.carry import MonthCarry, carry_member_matrix, carry_month
+from evalsvc.scoring.annual import AnnualResult, rate_year, year_manifestations
+from evalsvc.scoring.carry import MonthCarry, carry_month, summed_member_matrix
 from evalsvc.scoring.inputs import Org, YearInputs, check_org
 from evalsvc.scoring.monthly import MonthResult, score_month
 from evalsvc.scoring.profiles import Profile
@@ -125,11 +125,10 @@ def rate_carried(
 
     # Units before their leaders: the unit quota's order uses KHT counts from the cadre
     # levels before the leader link (which itself needs the unit levels).
-    pre = rate_year(
-        org, carries, year, profile.replace(leader_link="off"), manifestations=manifestations
-    )
+    n_man = year_manifestations(manifestations, org.n)
+    pre = rate_year(org, carries, year, profile.replace(leader_link="off"), n_manifestations=n_man)
     units = rate_units_year(org, unit_months, profile, kht_members(pre.level_gates))
-    cadres = rate_year(org, carries, year, profile, units.level, manifestations)
+    cadres = rate_year(org, carries, year, profile, units.level, n_manifestations=n_man)
     kht = kht_members(cadres.level)
     ranking = rank_units(
         units.u,
@@ -142,7 +141,7 @@ def rate_carried(
     )
     intervals = None
     if seed is not None and carries:
-        x = sum(carry_member_matrix(org, c, year.remediation, profile) for c in carries)
+        x = summed_member_matrix(org, carries, year.remediation, profile)
         own = sum(unit_own_matrix(org, c.period, year.unit_remediation, profile) for c in carries)
         sats = np.stack([c.satisfaction for c in carries])
         has = ~np.isnan(sats)

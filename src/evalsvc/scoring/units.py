@@ -169,6 +169,23 @@ def period_member_matrix(
     profile: Profile,
 ) -> F64:
     """:func:`member_matrix` from the few arrays it uses (also those of a month carry)."""
+    cols = period_member_columns(
+        n, period, totals, n_manifestations, level, discipline, remediation, profile
+    )
+    return np.stack(cols, axis=1)
+
+
+def period_member_columns(
+    n: int,
+    period: np.datetime64,
+    totals: TaskTotals,
+    n_manifestations: npt.NDArray[np.integer[Any]],
+    level: npt.NDArray[np.int8],
+    discipline: npt.NDArray[np.integer[Any]],
+    remediation: Remediation,
+    profile: Profile,
+) -> list[F64]:
+    """The columns :data:`COLS` of :func:`period_member_matrix`, each ``(n,)``."""
     year = int(np.asarray(period, dtype="datetime64[Y]").astype(np.int64)) + 1970
     last = np.asarray(period, dtype="datetime64[M]") + (profile.period_months - 1)
     rc = remediation_counts(remediation, n, f"{year}-01", last)
@@ -177,20 +194,17 @@ def period_member_matrix(
     ) + profile.unit_discipline_penalty * np.asarray(discipline, dtype=np.float64)
     rated = level >= 0
     t = totals
-    return np.stack(
-        [
-            t.assigned,
-            t.done,
-            t.quality,
-            t.timely,
-            rc.due.astype(np.float64),
-            rc.on_time.astype(np.float64),
-            pen,
-            rated.astype(np.float64),
-            (rated & (level >= lv.HT)).astype(np.float64),
-        ],
-        axis=1,
-    )
+    return [
+        np.asarray(t.assigned, dtype=np.float64),
+        np.asarray(t.done, dtype=np.float64),
+        np.asarray(t.quality, dtype=np.float64),
+        np.asarray(t.timely, dtype=np.float64),
+        rc.due.astype(np.float64),
+        rc.on_time.astype(np.float64),
+        pen,
+        rated.astype(np.float64),
+        (rated & (level >= lv.HT)).astype(np.float64),
+    ]
 
 
 def unit_own_matrix(org: Org, period: Any, unit_remediation: Remediation, profile: Profile) -> F64:

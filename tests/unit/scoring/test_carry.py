@@ -14,7 +14,7 @@ import pytest
 from evalsvc.jobs import carry_codec
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring.annual import distinct_per_row, empty_year
-from evalsvc.scoring.carry import carry_member_matrix
+from evalsvc.scoring.carry import carry_member_matrix, summed_member_matrix
 from evalsvc.scoring.inputs import Remediation
 from evalsvc.scoring.pipeline import YearRating, rate_all, rate_carried, score_periods
 from evalsvc.scoring.profiles import ND335, QD366, Profile
@@ -144,3 +144,13 @@ def test_distinct_per_row_bitmap_and_sort_agree() -> None:
     assert np.array_equal(distinct_per_row(rows, small, 50), expected)
     wide = small * 10_000_000  # the sort path: 50 rows x 290 million values
     assert np.array_equal(distinct_per_row(rows, wide, 50), expected)
+
+
+def test_summed_member_matrix_equals_the_sum_of_the_periods_matrices() -> None:
+    o, year = _city(6)
+    months, carries = score_periods(o, year, ND335)
+    expected = sum(
+        member_matrix(o, m, r, year.remediation, ND335)
+        for m, r in zip(year.periods, months, strict=True)
+    )
+    assert np.array_equal(summed_member_matrix(o, carries, year.remediation, ND335), expected)
