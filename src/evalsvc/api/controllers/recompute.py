@@ -24,13 +24,12 @@ RUNNERS = allow(Role.ADMIN, Role.PERSONNEL)
 
 
 async def _run_in_background(pool: asyncpg.Pool, job_id: int) -> None:
+    # A second connection reads alongside, unless the pool is too small to spare one for
+    # the job and still serve requests (it would wait for itself with a pool of one).
+    reader = cast(jobs.Reader, pool.acquire) if pool.get_max_size() > 2 else None
     async with pool.acquire() as conn:
         try:
-            await jobs.run_job(
-                cast(asyncpg.Connection, conn),
-                job_id,
-                reader=cast(jobs.Reader, pool.acquire),  # a second connection reads alongside
-            )
+            await jobs.run_job(cast(asyncpg.Connection, conn), job_id, reader=reader)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # recorded on the job row by run_job
