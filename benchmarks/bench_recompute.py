@@ -220,6 +220,18 @@ async def bench(runs: int, trace: bool) -> None:
     await conn.close()
 
 
+async def _staff_scores(
+    conn: asyncpg.Connection, table: str, column: str, run_id: int
+) -> dict[int, float]:
+    """Our scored staff in a run: cadre id -> M or Y."""
+    rows = await conn.fetch(
+        f"select cadre_id, {column} from {table} r join cadres c on c.id = r.cadre_id "
+        f"where r.run_id = $1 and c.position = 'staff' and {column} <> 'NaN'",
+        run_id,
+    )
+    return {int(r[0]): float(r[1]) for r in rows}
+
+
 async def compare_sql(
     conn: asyncpg.Connection, run_id: int, ours: float, ours_read_score: float, runs: int
 ) -> None:
@@ -231,13 +243,7 @@ async def compare_sql(
         rows = await conn.fetch(SQL_MONTHLY, 202605)
         walls.append(time.perf_counter() - t)
     sql = statistics.median(walls)
-    ours_rows: dict[int, float] = dict(
-        await conn.fetch(  # type: ignore[arg-type]
-            "select cadre_id, m from result_cadre_months r join cadres c on c.id = r.cadre_id "
-            "where r.run_id = $1 and c.position = 'staff' and m <> 'NaN'",
-            run_id,
-        )
-    )
+    ours_rows = await _staff_scores(conn, "result_cadre_months", "m", run_id)
     same = len([r for r in rows if float(r["m"]) == ours_rows.get(r["id"])])
     only_ours = len(ours_rows.keys() - {r["id"] for r in rows})
     print(
@@ -265,13 +271,7 @@ async def compare_sql_year(conn: asyncpg.Connection, run_id: int, ours: float) -
     )
     sql = time.perf_counter() - t
     await conn.execute("drop table sql_year_m")
-    ours_rows: dict[int, float] = dict(
-        await conn.fetch(  # type: ignore[arg-type]
-            "select cadre_id, y from result_cadre_years r join cadres c on c.id = r.cadre_id "
-            "where r.run_id = $1 and c.position = 'staff' and y <> 'NaN'",
-            run_id,
-        )
-    )
+    ours_rows = await _staff_scores(conn, "result_cadre_years", "y", run_id)
     same = len([r for r in rows if float(r["y"]) == ours_rows.get(r["id"])])
     print(
         f"plain SQL year (12 monthly queries + average, staff, one run): {sql:.3f} s; "

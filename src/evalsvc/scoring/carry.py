@@ -24,7 +24,6 @@ from evalsvc.scoring.units import (
     COLS,
     UnitMonthResult,
     period_member_columns,
-    period_member_matrix,
 )
 
 F64 = npt.NDArray[np.float64]
@@ -86,17 +85,7 @@ def summed_member_matrix(
     """
     out = np.zeros((org.n, len(COLS)))
     for c in carries:
-        cols = period_member_columns(
-            org.n,
-            c.period,
-            c.totals,
-            c.n_manifestations,
-            c.level,
-            c.discipline,
-            remediation,
-            profile,
-        )
-        for k, col in enumerate(cols):
+        for k, col in enumerate(_columns(org, c, remediation, profile)):
             out[:, k] += col
     return out
 
@@ -105,13 +94,10 @@ def carry_member_matrix(
     org: Org, carry: MonthCarry, remediation: Remediation, profile: Profile
 ) -> F64:
     """The period's ``units.member_matrix`` rebuilt from its carry."""
-    return period_member_matrix(
-        org.n,
-        carry.period,
-        carry.totals,
-        carry.n_manifestations,
-        carry.level,
-        carry.discipline,
-        remediation,
-        profile,
+    return np.stack(_columns(org, carry, remediation, profile), axis=1)
+
+
+def _columns(org: Org, c: MonthCarry, remediation: Remediation, profile: Profile) -> list[F64]:
+    return period_member_columns(
+        org.n, c.period, c.totals, c.n_manifestations, c.level, c.discipline, remediation, profile
     )

@@ -146,7 +146,7 @@ def member_matrix(
 
     U2 counts items due from January to the end of the period (cumulative).
     """
-    return period_member_matrix(
+    cols = period_member_columns(
         org.n,
         res.period,
         res.totals,
@@ -155,22 +155,6 @@ def member_matrix(
         np.asarray(month.discipline),
         remediation,
         profile,
-    )
-
-
-def period_member_matrix(
-    n: int,
-    period: np.datetime64,
-    totals: TaskTotals,
-    n_manifestations: npt.NDArray[np.integer[Any]],
-    level: npt.NDArray[np.int8],
-    discipline: npt.NDArray[np.integer[Any]],
-    remediation: Remediation,
-    profile: Profile,
-) -> F64:
-    """:func:`member_matrix` from the few arrays it uses (also those of a month carry)."""
-    cols = period_member_columns(
-        n, period, totals, n_manifestations, level, discipline, remediation, profile
     )
     return np.stack(cols, axis=1)
 
@@ -185,7 +169,8 @@ def period_member_columns(
     remediation: Remediation,
     profile: Profile,
 ) -> list[F64]:
-    """The columns :data:`COLS` of :func:`period_member_matrix`, each ``(n,)``."""
+    """The columns :data:`COLS` of a period's :func:`member_matrix`, each ``(n,)``, from the
+    few arrays they use (also those of a month carry)."""
     year = int(np.asarray(period, dtype="datetime64[Y]").astype(np.int64)) + 1970
     last = np.asarray(period, dtype="datetime64[M]") + (profile.period_months - 1)
     rc = remediation_counts(remediation, n, f"{year}-01", last)
