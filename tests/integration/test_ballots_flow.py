@@ -6,9 +6,11 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 from litestar.testing import AsyncTestClient
 
 from evalsvc.domain.access import Role
+from evalsvc.store import ballot_rounds
 from tests.conftest import make_key
 from tests.integration.ballots_seed import add_cadre, add_catalog, add_unit, round_body
 
@@ -42,9 +44,12 @@ async def open_round(
     return round_id, {t["voter"]: t["token"] for t in opened.json()["tokens"]}
 
 
+@pytest.mark.parametrize("analyze_from", [5_000, 1], ids=["small", "analyzed"])
 async def test_round_lifecycle_with_hand_checked_tally(
-    client: Client, conn: asyncpg.Connection
+    client: Client, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch, analyze_from: int
 ) -> None:
+    # "analyzed": the statistics refresh of large rounds runs too (inside the transaction).
+    monkeypatch.setattr(ballot_rounds, "ANALYZE_FROM", analyze_from)
     catalog_id, ids = await seed_unit(conn)
     headers = await make_key(conn, Role.PERSONNEL, "UB")
     round_id, tokens = await open_round(client, headers, round_body(catalog_id, "UB"))
