@@ -115,7 +115,8 @@ begin
 end $$;
 
 -- The tables jobs/inputs.py reads (directly or through the views ballot_form_items and
--- ballot_flags), plus catalogs and peer_groups (the registry a month's rules refer to).
+-- ballot_flags), plus catalogs and peer_groups: registry tables it does not read today
+-- (it reads cadres.peer_group_id and catalog_items), marked so a reader added later is covered.
 -- Not marked: confidence_votes, on purpose: the year run always reads it fresh and it does not
 -- enter month scores. task_records is not marked either: the recomputation reads only
 -- task_month_totals, which the ingestion moves in the same transaction.

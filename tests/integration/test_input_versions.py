@@ -99,6 +99,10 @@ async def test_a_task_batch_bumps_exactly_its_months_and_a_resend_bumps_nothing(
     assert changed(after_first, after_fix) == {202605, 202607}
     assert after_fix[202605] > after_first[202605]
 
+    # Another product code leaves the totals equal, but the totals row is rewritten: bumped.
+    await ingest(conn, HEADER + row("e2", "A2", product="P2"))
+    assert changed(after_fix, await snapshot(conn)) == {202605}
+
 
 async def test_a_batch_that_is_refused_leaves_versions_unchanged(
     conn: asyncpg.Connection,
