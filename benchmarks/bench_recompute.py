@@ -189,16 +189,20 @@ async def bench(runs: int, trace: bool) -> None:
     _report("year 2026, months unchanged (taken from their carries)", walls, jobs)
     year_run, year_wall = jobs[-1].run_id, statistics.median(walls)
     if tasks:
-        # A correction in March: one cadre's task total changes before every run.
+        # A correction in March: one cadre's task total takes a value no earlier run saw
+        # before every run (else an earlier March run of that content is referenced).
         cadre = await conn.fetchval(
             "select min(cadre_id) from task_month_totals where month = 202603"
+        )
+        original = await conn.fetchval(
+            "select k_done from task_month_totals where cadre_id = $1 and month = 202603", cadre
         )
 
         async def correct(i: int) -> None:
             await conn.execute(
-                "update task_month_totals set k_done = k_done + 1 "
-                "where cadre_id = $1 and month = 202603",
+                "update task_month_totals set k_done = $2 where cadre_id = $1 and month = 202603",
                 cadre,
+                original + cold + i + 1,
             )
 
         walls, jobs = await _runs(
@@ -206,10 +210,9 @@ async def bench(runs: int, trace: bool) -> None:
         )
         _report("year 2026 after a March correction (March read again)", walls, jobs)
         await conn.execute(
-            "update task_month_totals set k_done = k_done - $2 "
-            "where cadre_id = $1 and month = 202603",
+            "update task_month_totals set k_done = $2 where cadre_id = $1 and month = 202603",
             cadre,
-            runs,
+            original,
         )
     if trace:
         print(f"tracemalloc peak {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MiB")
