@@ -258,22 +258,25 @@ async def _read_inputs(
         )
     planned = [m for m, ym in zip(starts, yms, strict=True) if ym not in cands]
     run_ids = [c.run_id for c in cands.values()]
-    # Tasks and the carries on one connection; the registry, the year-wide tables and the
-    # other month tables on the other (about the same time each at city scale).
+    # Tasks and two thirds of the carries on one connection; the registry, the year-wide
+    # tables, the other month tables and the other carries on the other (about the same
+    # time each at city scale).
     side_parts = inputs.MONTH_TABLES[:1]
     main_parts = inputs.MONTH_TABLES[1:]
+    side_ids, main_ids = run_ids[: len(run_ids) * 2 // 3], run_ids[len(run_ids) * 2 // 3 :]
 
-    async def main_side() -> tuple[inputs.Base, inputs.MonthRows]:
+    async def main_side() -> tuple[inputs.Base, inputs.MonthRows, dict[int, bytes]]:
         base = await inputs.read_base(conn, period, registry)
-        return base, await inputs.read_month_rows(conn, planned, main_parts)
+        rows = await inputs.read_month_rows(conn, planned, main_parts)
+        return base, rows, await carry_store.payloads(conn, main_ids)
 
     async def month_side(side: asyncpg.Connection) -> tuple[inputs.MonthRows, dict[int, bytes]]:
         rows = await inputs.read_month_rows(side, planned, side_parts)
-        return rows, await carry_store.payloads(side, run_ids)
+        return rows, await carry_store.payloads(side, side_ids)
 
     if reader is None:
-        base, main_rows = await main_side()
-        side_rows, packed = await month_side(conn)
+        base, main_rows, main_packed = await main_side()
+        side_rows, side_packed = await month_side(conn)
     else:
         snapshot: str = await conn.fetchval("select pg_export_snapshot()")
 
@@ -289,8 +292,12 @@ async def _read_inputs(
         async with asyncio.TaskGroup() as tg:
             main_task = tg.create_task(main_side())
             side_task = tg.create_task(joined())
-        (base, main_rows), (side_rows, packed) = main_task.result(), side_task.result()
+        (base, main_rows, main_packed), (side_rows, side_packed) = (
+            main_task.result(),
+            side_task.result(),
+        )
     rows = inputs.merge_month_rows(side_rows, main_rows)
+    packed = main_packed | side_packed
     rkey = inputs.registry_key(base)
     found = {
         m: cands[ym]
