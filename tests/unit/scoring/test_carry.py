@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from evalsvc.jobs import carry_codec
+from evalsvc.jobs import carry_codec, packing
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring.annual import distinct_per_row, empty_year
 from evalsvc.scoring.carry import carry_member_matrix, summed_member_matrix
@@ -154,3 +154,19 @@ def test_summed_member_matrix_equals_the_sum_of_the_periods_matrices() -> None:
         for m, r in zip(year.periods, months, strict=True)
     )
     assert np.array_equal(summed_member_matrix(o, carries, year.remediation, ND335), expected)
+
+
+def test_packing_narrows_losslessly_and_restores_dtypes() -> None:
+    exact = np.array([0.5, 37.25, 1e6, np.nan])  # float32 holds these exactly
+    inexact = np.array([87.83, 0.1])
+    small = np.array([0, 2, -3], dtype=np.int64)
+    wide = np.array([0, 2**40], dtype=np.int64)
+    payload = packing.pack({"e": exact, "i": inexact, "s": small, "w": wide, "p": np.int64(7)})
+    out = packing.unpack(payload)
+    for name, arr in {"e": exact, "i": inexact, "s": small, "w": wide}.items():
+        assert out[name].dtype == arr.dtype
+        assert np.array_equal(out[name], arr, equal_nan=True)
+    assert out["p"].shape == ()
+    assert out["p"][()] == 7
+    # stored narrow: half the bytes of the same shape that float32 cannot hold
+    assert len(packing.pack({"x": exact})) + 16 == len(packing.pack({"x": exact + 0.1}))
