@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from evalsvc.domain.recompute import RecomputeRequest
+from evalsvc.jobs import packing
 from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute, request, run_job
 from evalsvc.store.database import connect, lender
@@ -511,3 +512,19 @@ async def test_registry_pack_is_used_until_the_registry_changes(conn: asyncpg.Co
     fourth = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     assert "registry_rows" not in fourth.counts
     assert await _months(conn, fourth.run_id) == await _months(conn, third.run_id)  # type: ignore[arg-type]
+
+
+async def test_carries_of_another_payload_format_are_not_used(
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade that changes the payload format, old carries and packs are
+    ignored (recomputed), not unpacked."""
+    await load_demo(conn)
+    await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    again = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert again.counts["months_carried"] == 12
+    monkeypatch.setattr(packing, "MAGIC", b"EVC9")
+    upgraded = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert upgraded.state == "succeeded", upgraded.error
+    assert upgraded.counts["months_carried"] == 0
+    assert upgraded.counts["registry_rows"] > 0

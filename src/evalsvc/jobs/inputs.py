@@ -174,6 +174,11 @@ async def read_registry(conn: asyncpg.Connection, year: int) -> Registry:
     return Registry(cadre_ids, unit_ids, org, Spells(sc, ss, se))
 
 
+def registry_pack_kind() -> str:
+    """The ``input_packs`` kind of registry packs (an older payload format is never read)."""
+    return "registry:" + packing.MAGIC.decode()
+
+
 def pack_registry(reg: Registry) -> bytes:
     """The registry as one payload (``jobs/packing.py``), kept by ``store.input_packs``."""
     arrays: dict[str, Any] = {"cadre_ids": reg.cadre_ids, "unit_ids": reg.unit_ids}
@@ -729,8 +734,9 @@ def _shared(
 
 
 def profile_key(profile: Profile) -> str:
-    """The profile digest a stored month carry is valid under."""
-    return _digest(b"profile", _profile_bytes(profile)).hex()
+    """The digest of the profile and the payload format a stored month carry is valid under
+    (a carry packed by an older format is never matched, it is recomputed)."""
+    return _digest(b"profile", packing.MAGIC, _profile_bytes(profile)).hex()
 
 
 def registry_key(base: Base) -> str:

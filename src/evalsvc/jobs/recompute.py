@@ -248,7 +248,9 @@ async def _read_inputs(
     yms = [inputs.yyyymm(m) for m in starts]
     versions = await input_versions.versions(conn, [*yms, input_versions.REGISTRY])
     registry_version = versions[input_versions.REGISTRY]
-    packed_registry = await input_packs.get(conn, "registry", period.year, registry_version)
+    packed_registry = await input_packs.get(
+        conn, inputs.registry_pack_kind(), period.year, registry_version
+    )
     registry = None if packed_registry is None else inputs.unpack_registry(packed_registry)
     pkey = inputs.profile_key(profile)
     cands: dict[int, carry_store.Candidate] = {}
@@ -453,7 +455,9 @@ async def _write(
         lap("write_units")
         if reuse.registry is not None and reuse.registry_payload is not None:
             year = period.year
-            await input_packs.put(conn, "registry", year, reuse.registry[0], reuse.registry_payload)
+            await input_packs.put(
+                conn, inputs.registry_pack_kind(), year, reuse.registry[0], reuse.registry_payload
+            )
             lap("write_registry_pack")
     lap("write_commit")
     return run_id
