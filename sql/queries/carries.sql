@@ -1,10 +1,13 @@
 -- name: carry_upsert
--- A run's carry; a later run that found the same month unchanged re-stamps the versions.
+-- A run's carry. Replaces a carry of the same run stored under other digests (another
+-- payload format, after an upgrade): carry_restamp covers the same digests.
 insert into result_month_carries
     (run_id, month, global_version, month_version, profile_key, registry_key, carry)
 values ($1, $2, $3, $4, $5, $6, $7)
 on conflict (run_id) do update
-set global_version = excluded.global_version, month_version = excluded.month_version
+set global_version = excluded.global_version, month_version = excluded.month_version,
+    profile_key = excluded.profile_key, registry_key = excluded.registry_key,
+    carry = excluded.carry
 
 -- name: carry_restamp
 -- The month's inputs changed version but not content (same month fingerprint): the carry

@@ -528,3 +528,7 @@ async def test_carries_of_another_payload_format_are_not_used(
     assert upgraded.state == "succeeded", upgraded.error
     assert upgraded.counts["months_carried"] == 0
     assert upgraded.counts["registry_rows"] > 0
+    # The months were referenced by content and their carries replaced in the new format.
+    after = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert after.counts["months_carried"] == 12
+    assert "registry_rows" not in after.counts
