@@ -445,6 +445,12 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
         f"recomputation {job.id} of {job.period}: {job.state}, run {job.run_id} published; "
         + ", ".join(f"{k} {v:.2f} s" for k, v in job.timings.items())
     )
+    if job.counts.get("months_reused"):
+        click.echo(
+            f"{job.counts['months_reused']} month(s) referenced from earlier month runs "
+            f"(unchanged inputs), {job.counts.get('months_carried', 0)} of them without "
+            "reading their rows"
+        )
 
 
 @main.command(name="seed")
