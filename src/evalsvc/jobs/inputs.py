@@ -323,8 +323,8 @@ async def read_confirmed(
 class Base:
     """The year-wide part of a period's inputs, read before any month's own rows.
 
-    A year run digests it (:func:`carry_key`) to find months it can take from earlier
-    month runs, then reads only the other months (:func:`read_periods`).
+    A year run digests it (:func:`registry_key`) to check the months it takes from
+    earlier month runs, and reads only the other months (:func:`read_month_rows`).
     """
 
     period: PeriodSpan

@@ -2,7 +2,7 @@
 
 The payload is packed and unpacked by ``jobs/carry_codec.py`` (the store knows bytes, not
 the scoring core's types). A carry is valid for the input versions it was computed at
-(``input_versions``) under one registry-and-profile digest (``carry_key``).
+(``input_versions``) under one profile digest and one registry digest (:class:`Keys`).
 """
 
 from __future__ import annotations
