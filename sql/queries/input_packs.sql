@@ -1,7 +1,10 @@
--- name: pack_get
--- input_packs_pkey: the pack of (kind, year) if it was read at this version.
-select payload from input_packs where kind = $1 and year = $2 and version = $3
-
 -- name: pack_put
 insert into input_packs (kind, year, version, payload) values ($1, $2, $3, $4)
 on conflict (kind, year) do update set version = excluded.version, payload = excluded.payload
+
+-- name: packs_get
+-- input_packs_pkey: of the (kind, year, version) asked for, the packs that exist.
+select p.kind, p.year, p.payload
+from input_packs p
+join unnest($1::text[], $2::int[], $3::bigint[]) as w (kind, year, version)
+  on p.kind = w.kind and p.year = w.year and p.version = w.version

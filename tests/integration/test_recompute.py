@@ -476,6 +476,7 @@ async def test_a_second_reader_in_the_same_snapshot_gives_the_same_results(
 
     for period in ("2026-05", "2026"):
         a = await recompute(conn, RecomputeRequest(period=period), SYSTEM)
+        await conn.execute("delete from input_packs")  # b reads rows too, with the reader
         b = await recompute(conn, RecomputeRequest(period=period), SYSTEM, reader=counting)
         assert b.state == "succeeded", b.error
         assert await _months(conn, a.run_id) == await _months(conn, b.run_id)  # type: ignore[arg-type]
@@ -532,3 +533,62 @@ async def test_carries_of_another_payload_format_are_not_used(
     after = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
     assert after.counts["months_carried"] == 12
     assert "registry_rows" not in after.counts
+
+
+async def _m_of(conn: asyncpg.Connection, run_id: int | None, cadre: int) -> float:
+    m: float = await conn.fetchval(
+        "select m from result_cadre_months where run_id = $1 and cadre_id = $2", run_id, cadre
+    )
+    return m
+
+
+async def test_inputs_are_unpacked_while_their_versions_stand(conn: asyncpg.Connection) -> None:
+    """A month's rows and its period's year-wide inputs are read as rows once, then unpacked
+    until one of their own tables changes; unpacked or read, the results are the same."""
+    await load_demo(conn)
+    await _add_task_data(conn)
+    may = RecomputeRequest(period="2026-05")
+    first = await recompute(conn, may, SYSTEM)
+    assert first.counts["inputs_from_packs"] == 0
+    second = await recompute(conn, may, SYSTEM)
+    assert second.counts["inputs_from_packs"] == 3  # registry, year-wide, May's rows
+    assert await _months(conn, second.run_id) == await _months(conn, first.run_id)  # type: ignore[arg-type]
+    cadre = await conn.fetchval(
+        "select id from cadres where position = 'staff' and code like 'STC%' order by id limit 1"
+    )
+    before = await _m_of(conn, second.run_id, cadre)
+    # A correction of May's task totals: May is read again, the rest unpacked.
+    await conn.execute(
+        "update task_month_totals set k_done = k_done / 2 where cadre_id = $1 and month = 202605",
+        cadre,
+    )
+    third = await recompute(conn, may, SYSTEM)
+    assert third.counts["inputs_from_packs"] == 2
+    corrected = await _m_of(conn, third.run_id, cadre)
+    assert corrected < before
+    # A remediation item due in May is year-wide: May's rows stay packed, the rest is read.
+    await conn.execute(
+        "insert into remediation_items (cadre_id, origin, description, identified_on, due_on) "
+        "values ($1, 'inspection', 'báo cáo chậm', '2026-04-01', '2026-05-20')",
+        cadre,
+    )
+    fourth = await recompute(conn, may, SYSTEM)
+    assert fourth.counts["inputs_from_packs"] == 2  # registry and May's rows
+    assert await _m_of(conn, fourth.run_id, cadre) < corrected
+    # The same results as reading every row (the caches emptied, as after a crash).
+    await conn.execute("delete from input_packs")
+    fifth = await recompute(conn, may, SYSTEM)
+    assert fifth.counts["inputs_from_packs"] == 0
+    assert await _months(conn, fifth.run_id) == await _months(conn, fourth.run_id)  # type: ignore[arg-type]
+    # A year run takes May from its carry, reads (and packs) the other months ...
+    year = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert (year.counts["months_carried"], year.counts["inputs_from_packs"]) == (1, 1)
+    resamples = {"bootstrap_resamples": 999}
+    again = await recompute(conn, RecomputeRequest(period="2026", changes=resamples), SYSTEM)
+    # ... and under another profile scores every month again, from packs only ...
+    assert (again.counts["months_carried"], again.counts["inputs_from_packs"]) == (0, 14)
+    # ... with the results of reading every row.
+    await conn.execute("delete from input_packs; delete from result_month_carries")
+    rows = await recompute(conn, RecomputeRequest(period="2026", changes=resamples), SYSTEM)
+    assert (rows.counts["months_carried"], rows.counts["inputs_from_packs"]) == (0, 0)
+    assert await _annual(conn, rows.run_id) == await _annual(conn, again.run_id)  # type: ignore[arg-type]

@@ -174,27 +174,6 @@ async def read_registry(conn: asyncpg.Connection, year: int) -> Registry:
     return Registry(cadre_ids, unit_ids, org, Spells(sc, ss, se))
 
 
-def registry_pack_kind() -> str:
-    """The ``input_packs`` kind of registry packs (an older payload format is never read)."""
-    return "registry:" + packing.MAGIC.decode()
-
-
-def pack_registry(reg: Registry) -> bytes:
-    """The registry as one payload (``jobs/packing.py``), kept by ``store.input_packs``."""
-    arrays: dict[str, Any] = {"cadre_ids": reg.cadre_ids, "unit_ids": reg.unit_ids}
-    arrays |= {f"org_{f.name}": getattr(reg.org, f.name) for f in dataclasses.fields(Org)}
-    arrays |= {f"spells_{f.name}": getattr(reg.spells, f.name) for f in dataclasses.fields(Spells)}
-    return packing.pack(arrays)
-
-
-def unpack_registry(payload: bytes) -> Registry:
-    """A registry packed by :func:`pack_registry`."""
-    a = packing.unpack(payload)
-    org = Org(**{f.name: a[f"org_{f.name}"] for f in dataclasses.fields(Org)})
-    spells = Spells(**{f.name: a[f"spells_{f.name}"] for f in dataclasses.fields(Spells)})
-    return Registry(a["cadre_ids"], a["unit_ids"], org, spells)
-
-
 def _whole_months(start: npt.NDArray[Any], end: npt.NDArray[Any]) -> tuple[I64, I64]:
     """First and last whole calendar month (as months since 1970) of date spans."""
     s = start.astype("datetime64[D]")

@@ -2,15 +2,16 @@
 
 Everything is read in the job's repeatable-read snapshot. A city-wide year run takes the
 months whose input versions have not moved from their month runs' carries, the registry
-comes from the previous run's pack while its version stands, and with a ``Reader`` a second
-connection joins the snapshot so the server scans on both cores (docs/recompute.md,
-"Reading less").
+and a period's year-wide inputs and each month's own rows come from the packs of earlier runs
+while their versions stand (``jobs/packs.py``); with a ``Reader`` a second connection joins
+the snapshot so the server scans on both cores (docs/recompute.md, "Reading less").
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date
@@ -18,7 +19,7 @@ from datetime import date
 import asyncpg
 
 from evalsvc.domain.recompute import PeriodSpan
-from evalsvc.jobs import carry_codec, inputs
+from evalsvc.jobs import carry_codec, inputs, packs
 from evalsvc.scoring import Profile
 from evalsvc.scoring.carry import MonthCarry
 from evalsvc.store import carries as carry_store
@@ -30,13 +31,17 @@ Reader = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 @dataclasses.dataclass(slots=True)
 class Reuse:
-    """Which months of a run come from earlier month runs, and how to stamp new carries.
+    """What a run takes from earlier runs, and what it keeps for the next ones.
 
     A city-wide year run takes a month from the newest complete city-wide month run whose
     carry was computed at the month's current input versions (``input_versions``: no
     change since) under the same profile, registry and remediation items; it reads and
     scores only the other months. Every city-wide run stores the carries of the months it
     scored (``payloads``), stamped with the versions it read them at.
+
+    Inputs read as rows are kept packed (``to_pack``, built in the scoring stage into
+    ``packs``, stored with the results: ``jobs/packs.py``); ``from_packs`` names what came
+    from packs (``registry``, ``base``, months as ``YYYY-MM``).
     """
 
     versions: dict[int, int]
@@ -45,8 +50,11 @@ class Reuse:
     found: dict[date, carry_store.Candidate]
     packed: dict[date, bytes]
     payloads: dict[date, bytes] = dataclasses.field(default_factory=dict)
-    registry: tuple[int, inputs.Registry] | None = None
-    registry_payload: bytes | None = None
+    to_pack: list[tuple[packs.PackKey, Callable[[], bytes]]] = dataclasses.field(
+        default_factory=list
+    )
+    packs: list[tuple[packs.PackKey, bytes]] = dataclasses.field(default_factory=list)
+    from_packs: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def fingerprints(self) -> dict[date, str]:
@@ -55,11 +63,55 @@ class Reuse:
     def decoded(self) -> dict[date, MonthCarry]:
         return {m: carry_codec.decode(p) for m, p in self.packed.items()}
 
+    def pack_inputs(self) -> None:
+        """Build the payloads of the inputs read as rows (CPU only: off the event loop)."""
+        self.packs = [(key, build()) for key, build in self.to_pack]
+
     def keys(self, month: date) -> carry_store.Keys:
         """What a carry of ``month`` computed by this run is valid under."""
         g = self.versions[input_versions.EVERY_MONTH]
         versions = (g, self.versions[inputs.yyyymm(month)])
         return carry_store.Keys(versions, self.profile_key, self.registry_key)
+
+
+@dataclasses.dataclass(slots=True)
+class _Unpacked:
+    """Inputs found packed at their current versions."""
+
+    registry: inputs.Registry | None
+    base: inputs.Base | None
+    months: dict[date, inputs.MonthRows]
+
+
+async def _unpack(
+    conn: asyncpg.Connection,
+    period: PeriodSpan,
+    versions: dict[int, int],
+    months: list[date],
+) -> _Unpacked:
+    reg_key = packs.registry_key(period.year, versions[input_versions.REGISTRY])
+    base_key = packs.base_key(period, versions[input_versions.EVERY_MONTH])
+    month_keys = {m: packs.month_key(m, versions[inputs.yyyymm(m)]) for m in months}
+    wanted = [reg_key, base_key, *month_keys.values()]
+    found = await input_packs.get_many(conn, [(k.kind, k.year, k.version) for k in wanted])
+
+    def payload(key: packs.PackKey) -> bytes | None:
+        return found.get((key.kind, key.year))
+
+    def unpack() -> _Unpacked:
+        reg_payload, base_payload = payload(reg_key), payload(base_key)
+        registry = None if reg_payload is None else packs.unpack_registry(reg_payload)
+        base = None
+        if registry is not None and base_payload is not None:
+            base = packs.unpack_base(base_payload, period, registry)
+        rows = {
+            m: packs.unpack_month(p, m)
+            for m, k in month_keys.items()
+            if (p := payload(k)) is not None
+        }
+        return _Unpacked(registry, base, rows)
+
+    return await asyncio.to_thread(unpack) if found else _Unpacked(None, None, {})
 
 
 async def read_inputs(
@@ -71,18 +123,15 @@ async def read_inputs(
 ) -> tuple[inputs.City, Reuse]:
     """Read the run's inputs in ``conn``'s snapshot (an open repeatable-read transaction).
 
-    With a ``reader``, a second connection joins the snapshot (``pg_export_snapshot``) and
-    reads the month rows and the carries while ``conn`` reads the registry and the
-    year-wide tables: the server scans on both cores.
+    What is packed at its current version is unpacked (``jobs/packs.py``), the rest read
+    as rows. With a ``reader``, when rows or carries are to be read, a second connection
+    joins the snapshot (``pg_export_snapshot``) and reads the task totals and some carries
+    while ``conn`` reads the registry, the year-wide tables and the other month tables: the
+    server scans on both cores.
     """
     starts = period.month_starts()
     yms = [inputs.yyyymm(m) for m in starts]
     versions = await input_versions.versions(conn, [*yms, input_versions.REGISTRY])
-    registry_version = versions[input_versions.REGISTRY]
-    packed_registry = await input_packs.get(
-        conn, inputs.registry_pack_kind(), period.year, registry_version
-    )
-    registry = None if packed_registry is None else inputs.unpack_registry(packed_registry)
     pkey = inputs.profile_key(profile)
     cands: dict[int, carry_store.Candidate] = {}
     if period.kind == "year" and scope is None:
@@ -90,6 +139,8 @@ async def read_inputs(
             conn, yms, [versions[ym] for ym in yms], versions[input_versions.EVERY_MONTH], pkey
         )
     planned = [m for m, ym in zip(starts, yms, strict=True) if ym not in cands]
+    unpacked = await _unpack(conn, period, versions, planned)
+    to_read = [m for m in planned if m not in unpacked.months]
     run_ids = [c.run_id for c in cands.values()]
     # Tasks and two thirds of the carries on one connection; the registry, the year-wide
     # tables, the other month tables and the other carries on the other (about the same
@@ -99,15 +150,15 @@ async def read_inputs(
     side_ids, main_ids = run_ids[: len(run_ids) * 2 // 3], run_ids[len(run_ids) * 2 // 3 :]
 
     async def main_side() -> tuple[inputs.Base, inputs.MonthRows, dict[int, bytes]]:
-        base = await inputs.read_base(conn, period, registry)
-        rows = await inputs.read_month_rows(conn, planned, main_parts)
+        base = unpacked.base or await inputs.read_base(conn, period, unpacked.registry)
+        rows = await inputs.read_month_rows(conn, to_read, main_parts)
         return base, rows, await carry_store.payloads(conn, main_ids)
 
     async def month_side(side: asyncpg.Connection) -> tuple[inputs.MonthRows, dict[int, bytes]]:
-        rows = await inputs.read_month_rows(side, planned, side_parts)
+        rows = await inputs.read_month_rows(side, to_read, side_parts)
         return rows, await carry_store.payloads(side, side_ids)
 
-    if reader is None:
+    if reader is None or not (to_read or side_ids):
         base, main_rows, main_packed = await main_side()
         side_rows, side_packed = await month_side(conn)
     else:
@@ -129,7 +180,7 @@ async def read_inputs(
             main_task.result(),
             side_task.result(),
         )
-    rows = inputs.merge_month_rows(side_rows, main_rows)
+    read_rows = inputs.merge_month_rows(side_rows, main_rows)
     packed = main_packed | side_packed
     rkey = inputs.registry_key(base)
     found = {
@@ -138,12 +189,38 @@ async def read_inputs(
         if ym in cands and cands[ym].registry_key == rkey
     }
     if len(found) < len(cands):  # registry digest differs: read those months after all
-        rows = await inputs.read_month_rows(conn, [m for m in starts if m not in found])
+        again = [m for m in starts if m not in found and m not in planned]
+        read_rows = packs.join_months([read_rows, await inputs.read_month_rows(conn, again)])
+    rows = packs.join_months([read_rows, *unpacked.months.values()])
     city = inputs.assemble(base, rows, profile)
     reuse = Reuse(versions, pkey, rkey, found, {m: packed[c.run_id] for m, c in found.items()})
-    if registry is None:  # read as rows: kept packed for the next run (_write)
-        reuse.registry = (registry_version, base.registry)
+    _keep(reuse, period, unpacked, base, read_rows)
     return city, reuse
+
+
+def _keep(
+    reuse: Reuse,
+    period: PeriodSpan,
+    unpacked: _Unpacked,
+    base: inputs.Base,
+    read_rows: inputs.MonthRows,
+) -> None:
+    """Note what was read as rows, to be packed for the next run."""
+    v = reuse.versions
+    if unpacked.registry is None:
+        key = packs.registry_key(period.year, v[input_versions.REGISTRY])
+        reuse.to_pack.append((key, lambda: packs.pack_registry(base.registry)))
+    else:
+        reuse.from_packs.append("registry")
+    if unpacked.base is None:
+        key = packs.base_key(period, v[input_versions.EVERY_MONTH])
+        reuse.to_pack.append((key, lambda: packs.pack_base(base)))
+    else:
+        reuse.from_packs.append("base")
+    for month, rows in packs.split_months(read_rows).items():
+        key = packs.month_key(month, v[inputs.yyyymm(month)])
+        reuse.to_pack.append((key, functools.partial(packs.pack_month, rows)))
+    reuse.from_packs += [f"{m:%Y-%m}" for m in unpacked.months]
 
 
 async def store_carry(conn: asyncpg.Connection, reuse: Reuse, run_id: int, start: date) -> None:

@@ -142,10 +142,7 @@ async def run_job(
         result: Computed = await asyncio.to_thread(
             compute, city, profile, seed, previous, intervals, carried
         )
-        if reuse.registry is not None:
-            reuse.registry_payload = await asyncio.to_thread(
-                inputs.pack_registry, reuse.registry[1]
-            )
+        await asyncio.to_thread(reuse.pack_inputs)
         if scope is None:
             reuse.payloads = await asyncio.to_thread(
                 lambda: {
@@ -157,6 +154,7 @@ async def run_job(
         await stage("writing", STAGES["writing"])
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
         counts["months_carried"] = len(reuse.found)
+        counts["inputs_from_packs"] = len(reuse.from_packs)
         run_id = await _write(
             conn, job_id, city, result, profile, fps, scope, base, stage, counts, timings, reuse
         )
@@ -329,12 +327,10 @@ async def _write(
         await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
         await stage("write:units")
         lap("write_units")
-        if reuse.registry is not None and reuse.registry_payload is not None:
-            year = period.year
-            await input_packs.put(
-                conn, inputs.registry_pack_kind(), year, reuse.registry[0], reuse.registry_payload
-            )
-            lap("write_registry_pack")
+        for key, payload in reuse.packs:
+            await input_packs.put(conn, key.kind, key.year, key.version, payload)
+        if reuse.packs:
+            lap("write_input_packs")
     lap("write_commit")
     return run_id
 

@@ -1,10 +1,13 @@
 """Packed input arrays kept between recomputations (``0008_registry_packs.sql``).
 
 A pack is valid for the input version it was read at (``input_versions``); the payload is
-packed and unpacked by ``jobs/packing.py``. One pack per (kind, year): the newest.
+packed and unpacked by ``jobs/packing.py`` (kinds: ``jobs/packs.py``). One pack per (kind,
+year): the newest.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -13,10 +16,15 @@ from evalsvc.store.sqlfiles import queries
 Q = queries("input_packs")
 
 
-async def get(conn: asyncpg.Connection, kind: str, year: int, version: int) -> bytes | None:
-    """The pack of ``kind`` for ``year`` read at ``version``, or ``None``."""
-    payload: bytes | None = await conn.fetchval(Q["pack_get"], kind, year, version)
-    return payload
+async def get_many(
+    conn: asyncpg.Connection, wanted: Sequence[tuple[str, int, int]]
+) -> dict[tuple[str, int], bytes]:
+    """Of the ``(kind, year, version)`` wanted, the packs that exist, by ``(kind, year)``."""
+    if not wanted:
+        return {}
+    kinds, years, versions = (list(c) for c in zip(*wanted, strict=True))
+    rows = await conn.fetch(Q["packs_get"], kinds, years, versions)
+    return {(r["kind"], r["year"]): r["payload"] for r in rows}
 
 
 async def put(conn: asyncpg.Connection, kind: str, year: int, version: int, payload: bytes) -> None:

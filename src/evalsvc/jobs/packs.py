@@ -1,0 +1,204 @@
+"""What a recomputation read, packed for the next one (``store/input_packs.py``).
+
+Reading rows costs more than anything else in a month run. A run keeps what it read as
+rows, packed (``jobs/packing.py``), at the input version it read them at
+(``store/input_versions.py``); the next run whose version is the same unpacks them
+instead. Three kinds:
+
+* the registry (cadres, units, spells), per year, valid at the version of month ``-1``;
+* a period's year-wide inputs without the registry (:class:`inputs.Base`: activity,
+  discipline, remediation, confidence votes, ballot results), per period, valid at the
+  version of month ``0`` (every one of those tables, the registry's too, notes month 0);
+* one month's own rows (task totals, assessments, unit indicators), per month, valid at
+  that month's version.
+
+Each kind names the payload format: a pack of an older format is never read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from evalsvc.domain.recompute import PeriodSpan
+from evalsvc.jobs import packing
+from evalsvc.jobs.inputs import Base, MonthRows, Registry, Spells, yyyymm
+from evalsvc.scoring import Org, Remediation
+
+_MONTH_TABLES = ("tasks", "assessments", "indicators")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PackKey:
+    """Where a pack lives in ``input_packs`` and the version it is valid at."""
+
+    kind: str
+    year: int
+    version: int
+
+
+def _format() -> str:
+    return packing.MAGIC.decode()  # read at each call: an upgrade renames every kind
+
+
+def registry_key(year: int, version: int) -> PackKey:
+    return PackKey(f"registry:{_format()}", year, version)
+
+
+def base_key(period: PeriodSpan, version: int) -> PackKey:
+    return PackKey(f"base:{period.text}:{_format()}", period.year, version)
+
+
+def month_key(month: date, version: int) -> PackKey:
+    return PackKey(f"month:{_format()}", yyyymm(month), version)
+
+
+def _meta(value: Any) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(msgspec.json.encode(value), dtype=np.uint8)
+
+
+def _unmeta(arr: npt.NDArray[Any]) -> Any:
+    return msgspec.json.decode(arr.tobytes())
+
+
+def _fields(prefix: str, obj: Any) -> dict[str, Any]:
+    return {f"{prefix}_{f.name}": getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def _build(cls: Any, prefix: str, arrays: dict[str, Any]) -> Any:
+    return cls(**{f.name: arrays[f"{prefix}_{f.name}"] for f in dataclasses.fields(cls)})
+
+
+def pack_registry(reg: Registry) -> bytes:
+    """The registry as one payload."""
+    arrays: dict[str, Any] = {"cadre_ids": reg.cadre_ids, "unit_ids": reg.unit_ids}
+    arrays |= _fields("org", reg.org) | _fields("spells", reg.spells)
+    return packing.pack(arrays)
+
+
+def unpack_registry(payload: bytes) -> Registry:
+    """A registry packed by :func:`pack_registry`."""
+    a = packing.unpack(payload)
+    org, spells = _build(Org, "org", a), _build(Spells, "spells", a)
+    return Registry(a["cadre_ids"], a["unit_ids"], org, spells)
+
+
+def _optional(prefix: str, parts: Sequence[npt.NDArray[Any]] | None) -> dict[str, Any]:
+    return {} if parts is None else {f"{prefix}{i}": p for i, p in enumerate(parts)}
+
+
+def _parts(prefix: str, arrays: dict[str, Any], present: bool) -> list[npt.NDArray[Any]] | None:
+    if not present:
+        return None
+    count = sum(1 for name in arrays if name.startswith(prefix) and name[len(prefix) :].isdigit())
+    return [arrays[f"{prefix}{i}"] for i in range(count)]
+
+
+def pack_base(base: Base) -> bytes:
+    """A period's year-wide inputs without the registry (that has its own pack)."""
+    counts = {k: v for k, v in base.counts.items() if k != "registry_rows"}
+    meta = {
+        "tables": sorted(base.tables),
+        "counts": counts,
+        "confirmed": base.confirmed is not None,
+        "low_confidence": base.low_confidence is not None,
+    }
+    arrays: dict[str, Any] = {
+        "meta": _meta(meta),
+        "active": base.active,
+        "months_employed": base.months_employed,
+        "months_absent": base.months_absent,
+        "confidence_low_share": base.confidence_low_share,
+    }
+    arrays |= _optional("discipline", base.discipline)
+    arrays |= _fields("remediation", base.remediation)
+    arrays |= _fields("unit_remediation", base.unit_remediation)
+    arrays |= _optional("confirmed", base.confirmed) | _optional("low", base.low_confidence)
+    return packing.pack(arrays)
+
+
+def unpack_base(payload: bytes, period: PeriodSpan, registry: Registry) -> Base:
+    """The :class:`Base` of :func:`pack_base` on top of ``registry`` (read or unpacked)."""
+    a = packing.unpack(payload)
+    meta = _unmeta(a["meta"])
+    discipline = _parts("discipline", a, True)
+    assert discipline is not None
+    return Base(
+        period,
+        set(meta["tables"]),
+        dict(meta["counts"]),
+        registry,
+        registry.cadre_ids,
+        registry.unit_ids,
+        registry.org,
+        a["active"],
+        a["months_employed"],
+        a["months_absent"],
+        tuple(discipline),
+        _build(Remediation, "remediation", a),
+        _build(Remediation, "unit_remediation", a),
+        a["confidence_low_share"],
+        _parts("confirmed", a, meta["confirmed"]),
+        _parts("low", a, meta["low_confidence"]),
+    )
+
+
+def split_months(rows: MonthRows) -> dict[date, MonthRows]:
+    """``rows`` of several months as one :class:`MonthRows` per month."""
+    out: dict[date, MonthRows] = {}
+    for month in rows.months:
+        ym = yyyymm(month)
+        tables: list[list[npt.NDArray[Any]] | None] = []
+        for parts in (rows.tasks, rows.assessments, rows.indicators):
+            if parts is None:
+                tables.append(None)
+                continue
+            sel = parts[1] == ym
+            tables.append([p[sel] for p in parts])
+        out[month] = MonthRows([month], *tables)
+    return out
+
+
+def pack_month(rows: MonthRows) -> bytes:
+    """One month's rows (from :func:`split_months`)."""
+    parts = (rows.tasks, rows.assessments, rows.indicators)
+    meta = {"tables": [name for name, p in zip(_MONTH_TABLES, parts, strict=True) if p is not None]}
+    arrays: dict[str, Any] = {"meta": _meta(meta)}
+    for name, p in zip(_MONTH_TABLES, parts, strict=True):
+        arrays |= _optional(f"{name}_", p)
+    return packing.pack(arrays)
+
+
+def unpack_month(payload: bytes, month: date) -> MonthRows:
+    """The rows of :func:`pack_month`."""
+    a = packing.unpack(payload)
+    present = set(_unmeta(a["meta"])["tables"])
+    tasks, assessments, indicators = (
+        _parts(f"{name}_", a, name in present) for name in _MONTH_TABLES
+    )
+    return MonthRows([month], tasks, assessments, indicators)
+
+
+def join_months(parts: Sequence[MonthRows]) -> MonthRows:
+    """Rows of different months as one :class:`MonthRows` (a table missing from any part
+    is missing from the whole: the parts were read with the same tables installed)."""
+    months = [m for p in parts for m in p.months]
+
+    def table(pick: Any) -> list[npt.NDArray[Any]] | None:
+        got = [pick(p) for p in parts]
+        if not got or any(g is None for g in got):
+            return None
+        return [np.concatenate(cols) for cols in zip(*got, strict=True)]
+
+    return MonthRows(
+        months,
+        table(lambda p: p.tasks),
+        table(lambda p: p.assessments),
+        table(lambda p: p.indicators),
+    )
