@@ -46,6 +46,7 @@ async def _months(conn: asyncpg.Connection, run_id: int) -> list[tuple[object, .
 
 async def test_month_run_publishes_a_complete_set(conn: asyncpg.Connection) -> None:
     await load_demo(conn)
+    await _add_task_data(conn)
     job = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     assert job.state == "succeeded", job.error
     assert job.run_id == await _published(conn, "2026-05")
@@ -57,6 +58,15 @@ async def test_month_run_publishes_a_complete_set(conn: asyncpg.Connection) -> N
         == n
     )
     assert set(job.timings) >= {"read", "score", "write", "publish", "total"}
+    # Every ranked unit has its rank interval (computed while the cadre rows were written).
+    ranked, with_interval = await conn.fetchrow(
+        "select count(*), count(*) filter (where rank_low >= 1 and rank_high >= rank_low "
+        "and rank_low <= rank and rank <= rank_high) from result_units "
+        "where run_id = $1 and rank > 0",
+        job.run_id,
+    )
+    assert ranked > 0
+    assert with_interval == ranked
 
 
 async def test_year_run_rates_and_ranks(conn: asyncpg.Connection) -> None:

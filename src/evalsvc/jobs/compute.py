@@ -7,7 +7,7 @@ serving requests. No I/O here: arrays in (:class:`~evalsvc.jobs.inputs.City`), c
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -43,6 +43,9 @@ class Computed:
     ``jobs/recompute.py``) and ``carries`` what the year needs of each; the other tables
     as ``column -> (pg_type, array)``. ``run_id``
     is added by the writer. Row counts are in ``rows``.
+
+    A month's rank intervals (the bootstrap, the longest part of a month's scoring) are
+    left to :meth:`finish`, so the writer can run them while the cadre rows are stored.
     """
 
     months: list[MonthResult]
@@ -50,6 +53,14 @@ class Computed:
     units: Columns
     rows: dict[str, int]
     carries: list[MonthCarry]
+    unfinished: Callable[[], RankIntervals] | None = None
+
+    def finish(self) -> None:
+        """Fill the units' rank intervals left for later (CPU only: off the event loop)."""
+        if self.unfinished is not None:
+            iv, self.unfinished = self.unfinished(), None
+            self.units["rank_low"] = ("float8", iv.low)
+            self.units["rank_high"] = ("float8", iv.high)
 
 
 def month_columns(city: City, r: MonthResult) -> Columns:
@@ -152,7 +163,8 @@ def compute(
     intervals: bool = True,
     carried: Mapping[date, MonthCarry] | None = None,
 ) -> Computed:
-    """Score ``city`` for its period and return the result columns.
+    """Score ``city`` for its period and return the result columns (a month's rank
+    intervals follow in :meth:`Computed.finish`).
 
     Args:
         city: inputs with ids.
@@ -174,9 +186,9 @@ def compute(
             org, mi, mr, profile, year.remediation, year.unit_remediation, anc, members=mx
         )
         ranking = _rank_month(city, um, prev)
-        iv = None
-        if intervals and org.u:
-            iv = rank_intervals(
+
+        def month_intervals() -> RankIntervals:
+            return rank_intervals(
                 mx,
                 np.asarray(org.unit, dtype=np.int64),
                 unit_own_matrix(org, mr.period, year.unit_remediation, profile),
@@ -188,6 +200,7 @@ def compute(
                 profile,
                 seed,
             )
+
         ulevel = lv.level_from_score(um.u, profile.level_cuts)
         units = _unit_columns(
             city,
@@ -202,9 +215,10 @@ def compute(
             ulevel,
             ranking,
             prev,
-            iv,
+            None,
         )
-        return Computed([mr], None, units, {"units": org.u}, [carry_month(mi, mr, um)])
+        later = month_intervals if intervals and org.u else None
+        return Computed([mr], None, units, {"units": org.u}, [carry_month(mi, mr, um)], later)
 
     fresh, fresh_carries = score_periods(org, year, profile)
     by_month = dict(carried or {}) | dict(zip(city.months, fresh_carries, strict=True))

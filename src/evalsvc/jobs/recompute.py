@@ -122,6 +122,7 @@ async def run_job(
         clock[0] = now
 
     run_id: int | None = None
+    finishing: asyncio.Future[None] | None = None
     try:
         profile = profile_from_dict(row["profile"])
         await stage("reading", STAGES["reading"])
@@ -142,21 +143,30 @@ async def run_job(
         result: Computed = await asyncio.to_thread(
             compute, city, profile, seed, previous, intervals, carried
         )
-        await asyncio.to_thread(reuse.pack_inputs)
-        if scope is None:
-            reuse.payloads = await asyncio.to_thread(
-                lambda: {
-                    m: carry_codec.encode(c)
-                    for m, c in zip(city.months, result.carries, strict=True)
-                }
-            )
         lap("score")
         await stage("writing", STAGES["writing"])
+        # The rank intervals, carries and packs are finished in a worker thread while the
+        # cadre rows are stored (the server's work): _write awaits them before their tables.
+        finishing = asyncio.ensure_future(
+            asyncio.to_thread(_finish, result, reuse, city.months, scope is None)
+        )
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
         counts["months_carried"] = len(reuse.found)
         counts["inputs_from_packs"] = len(reuse.from_packs)
         run_id = await _write(
-            conn, job_id, city, result, profile, fps, scope, base, stage, counts, timings, reuse
+            conn,
+            job_id,
+            city,
+            result,
+            profile,
+            fps,
+            scope,
+            base,
+            stage,
+            counts,
+            timings,
+            reuse,
+            finishing,
         )
         lap("write")
         await stage("publishing", STAGES["publishing"])
@@ -175,6 +185,10 @@ async def run_job(
         if on_progress is not None:
             on_progress("done", 100.0)
     except BaseException as exc:
+        if finishing is not None:  # a worker thread cannot be stopped: let it end
+            await asyncio.shield(asyncio.wait([finishing]))
+            if not finishing.cancelled():
+                finishing.exception()  # retrieved: the job's own error is reported
         message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, asyncio.CancelledError):
             message = "cancelled"
@@ -193,6 +207,16 @@ def _seed(fp: str) -> int:
     return int(fp[:15], 16)
 
 
+def _finish(result: Computed, reuse: reading.Reuse, months: list[Any], carries: bool) -> None:
+    """What the writer needs after the cadre rows: rank intervals, carries, input packs."""
+    result.finish()
+    if carries:
+        reuse.payloads = {
+            m: carry_codec.encode(c) for m, c in zip(months, result.carries, strict=True)
+        }
+    reuse.pack_inputs()
+
+
 async def _write(
     conn: asyncpg.Connection,
     job_id: int,
@@ -206,8 +230,12 @@ async def _write(
     counts: dict[str, int],
     timings: dict[str, float],
     reuse: reading.Reuse,
+    finishing: Awaitable[None],
 ) -> int:
     """Write the run's rows in one transaction (all or nothing); return the run id.
+
+    ``finishing`` completes the units' rank intervals, the carries and the input packs; it
+    is awaited after the cadre month rows are sent and before anything that needs it.
 
     Cadre month rows: a month run writes its month into its own partition. A year run
     names, per month, a complete city-wide month run with the same month fingerprint
@@ -241,7 +269,7 @@ async def _write(
             fingerprint=fps.run,
             seed=_seed(fps.run),
         )
-        cy, un = result.cadre_years, result.units
+        cy, un = result.cadre_years, None
         n = city.org.n
         cadre_in: np.ndarray[Any, Any] | None = None
         sub_cadres: list[int] = []
@@ -255,7 +283,8 @@ async def _write(
             base_months = await result_store.month_runs(conn, base) or [base]
             if cy is not None:
                 cy = _select(cy, cadre_in)
-            un = await merge_units(conn, city, base, un, sub_units)
+            await finishing  # the new unit rows need their intervals to be merged
+            un = await merge_units(conn, city, base, result.units, sub_units)
             n = int(cadre_in.sum())
         sources: list[int] = []
         written = reused = 0
@@ -273,6 +302,7 @@ async def _write(
                     sources.append(found)
                     reused += 1
                     if scope is None:  # same content, newer versions: restamp its carry
+                        await finishing
                         await reading.store_carry(conn, reuse, found, start)
                     continue
             target = run_id
@@ -304,6 +334,7 @@ async def _write(
                 carry_except=sub_cadres,
             )
             if scope is None:
+                await finishing
                 await reading.store_carry(conn, reuse, target, start)
             sources.append(target)
             await stage("write:cadre_months")
@@ -323,6 +354,8 @@ async def _write(
             )
             await stage("write:cadre_years")
             lap("write_cadre_years")
+        await finishing
+        un = un or result.units
         n_unit_rows = len(np.asarray(un["unit_id"][1]))
         await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
         await stage("write:units")
