@@ -97,11 +97,13 @@ where r.id = $1 and x.status = 'writing'
   and not exists (select 1 from result_published p where p.run_id = x.id)
 
 -- name: previous_ranks
--- The previous period's published ranks (movement); that run's partition only.
+-- The previous period's published ranks (movement). The run id is a parameter, not a join
+-- on result_published: the planner then prunes to that run's partition instead of planning
+-- every run's (tens of milliseconds once a database holds a few hundred runs).
 select r.unit_id, r.rank
-from result_published p join result_units r on r.run_id = p.run_id
-where p.period = $1 and r.annual = $2
-  and r.month = (select max(month) from result_units x where x.run_id = p.run_id and x.annual = $2)
+from result_units r
+where r.run_id = $1 and r.annual = $2
+  and r.month = (select max(month) from result_units x where x.run_id = $1 and x.annual = $2)
 
 -- name: cadre_year
 -- The run's partition (pruned on run_id), its unique index on cadre_id.

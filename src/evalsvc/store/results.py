@@ -268,7 +268,10 @@ async def publish(
 
 async def previous_ranks(conn: asyncpg.Connection, period: str, annual: bool) -> dict[int, int]:
     """Unit id -> rank in the published set of ``period`` (movement)."""
-    rows = await conn.fetch(Q["previous_ranks"], period, annual)
+    run_id = await published_run(conn, period)
+    if run_id is None:
+        return {}
+    rows = await conn.fetch(Q["previous_ranks"], run_id, annual)
     return {r["unit_id"]: r["rank"] for r in rows}
 
 
