@@ -31,3 +31,6 @@ order by c.month, c.run_id desc
 
 -- name: carry_read
 select run_id, carry from result_month_carries where run_id = any($1::int8[])
+
+-- name: carry_delete
+delete from result_month_carries where run_id = any($1::int8[])

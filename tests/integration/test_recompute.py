@@ -493,7 +493,7 @@ async def test_a_second_reader_in_the_same_snapshot_gives_the_same_results(
         assert await _annual(conn, a.run_id) == await _annual(conn, b.run_id)  # type: ignore[arg-type]
         if period == "2026-05":  # (the first run read the registry as rows, b unpacked it)
             assert a.counts | {"registry_rows": 0} == b.counts | {"registry_rows": 0}
-    assert len(lent) == 2
+    assert len(lent) == 3  # both runs' reading, and the month run's carry (carry_writer)
 
 
 async def test_registry_pack_is_used_until_the_registry_changes(conn: asyncpg.Connection) -> None:
@@ -602,3 +602,39 @@ async def test_inputs_are_unpacked_while_their_versions_stand(conn: asyncpg.Conn
     rows = await recompute(conn, RecomputeRequest(period="2026", changes=resamples), SYSTEM)
     assert (rows.counts["months_carried"], rows.counts["inputs_from_packs"]) == (0, 0)
     assert await _annual(conn, rows.run_id) == await _annual(conn, again.run_id)  # type: ignore[arg-type]
+
+
+async def test_carries_stored_aside_are_forgotten_when_the_run_fails(
+    conn: asyncpg.Connection, db_dsn: str
+) -> None:
+    """With a lent connection the month's carry is committed before the run's rows; if the
+    run then fails, that carry is deleted, and the year reads the month again."""
+    await load_demo(conn)
+    await _add_task_data(conn)
+    carries_before = await conn.fetchval("select count(*) from result_month_carries")
+
+    async def fail_once_the_carry_is_stored(name: str) -> None:
+        if name != "write:units":
+            return
+        for _ in range(500):  # the carry is stored aside, concurrently: wait until it is
+            if await conn.fetchval("select count(*) from result_month_carries") > carries_before:
+                raise Boom("injected failure after the carry was stored")
+            await asyncio.sleep(0.01)
+        raise AssertionError("the carry was never stored")
+
+    with pytest.raises(Boom):
+        await recompute(
+            conn,
+            RecomputeRequest(period="2026-05"),
+            SYSTEM,
+            hook=fail_once_the_carry_is_stored,
+            reader=lender(db_dsn),
+        )
+    assert await conn.fetchval("select count(*) from result_month_carries") == carries_before
+    year = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM, reader=lender(db_dsn))
+    assert year.counts["months_carried"] == 0
+    # A month run that succeeds keeps its carry, stored aside: the next year run takes it.
+    may = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM, reader=lender(db_dsn))
+    assert await conn.fetchval(
+        "select count(*) from result_month_carries where run_id = $1", may.run_id
+    )

@@ -20,6 +20,7 @@ from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import DomainError, RuleViolation, field_error
 from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
 from evalsvc.jobs import carry_codec, inputs, reading
+from evalsvc.jobs.carry_writer import CarryWriter
 from evalsvc.jobs.compute import Columns, Computed, compute, month_columns
 from evalsvc.jobs.rerank import merge_units
 from evalsvc.scoring import Profile, profile_from_dict
@@ -167,6 +168,7 @@ async def run_job(
             timings,
             reuse,
             finishing,
+            reader,
         )
         lap("write")
         await stage("publishing", STAGES["publishing"])
@@ -230,12 +232,14 @@ async def _write(
     counts: dict[str, int],
     timings: dict[str, float],
     reuse: reading.Reuse,
-    finishing: Awaitable[None],
+    finishing: asyncio.Future[None],
+    reader: Reader | None,
 ) -> int:
     """Write the run's rows in one transaction (all or nothing); return the run id.
 
     ``finishing`` completes the units' rank intervals, the carries and the input packs; it
-    is awaited after the cadre month rows are sent and before anything that needs it.
+    is awaited after the cadre month rows are sent and before anything that needs it. The
+    carries are stored on a connection of ``reader`` meanwhile (``jobs/carry_writer.py``).
 
     Cadre month rows: a month run writes its month into its own partition. A year run
     names, per month, a complete city-wide month run with the same month fingerprint
@@ -255,115 +259,120 @@ async def _write(
         timings[name] = round(now - t0, 4)
         t0 = now
 
-    async with conn.transaction():
-        run_id = await result_store.create_run(
-            conn,
-            job_id=job_id,
-            period=period.text,
-            kind=period.kind,
-            first_month=period.first_month,
-            months=period.months,
-            scope_unit_id=scope,
-            base_run_id=base if scope is not None else None,
-            profile=profile.to_dict(),
-            fingerprint=fps.run,
-            seed=_seed(fps.run),
-        )
-        cy, un = result.cadre_years, None
-        n = city.org.n
-        cadre_in: np.ndarray[Any, Any] | None = None
-        sub_cadres: list[int] = []
-        base_months: list[int] = []
-        if merging:
-            assert base is not None
-            assert scope is not None
-            sub_units = np.asarray(await subtree_ids(conn, scope), dtype=np.int64)
-            cadre_in = np.isin(city.unit_ids[city.org.unit], sub_units)
-            sub_cadres = city.cadre_ids[cadre_in].tolist()
-            base_months = await result_store.month_runs(conn, base) or [base]
-            if cy is not None:
-                cy = _select(cy, cadre_in)
-            await finishing  # the new unit rows need their intervals to be merged
-            un = await merge_units(conn, city, base, result.units, sub_units)
-            n = int(cadre_in.sum())
-        sources: list[int] = []
-        written = reused = 0
-        fresh = dict(zip(city.months, result.months, strict=True))
-        for i, start in enumerate(period.month_starts()):
-            fp = fps.months[i]
-            if start in reuse.found:  # unchanged since that month run: its carry was used
-                sources.append(reuse.found[start].run_id)
-                reused += 1
-                continue
-            r = fresh[start]
-            if period.kind == "year":
-                found = await result_store.reusable_month_run(conn, fp)
-                if found is not None and (not merging or found == base_months[i]):
-                    sources.append(found)
+    carries = CarryWriter(conn, reuse, finishing, reader)
+    try:
+        async with conn.transaction():
+            run_id = await result_store.create_run(
+                conn,
+                job_id=job_id,
+                period=period.text,
+                kind=period.kind,
+                first_month=period.first_month,
+                months=period.months,
+                scope_unit_id=scope,
+                base_run_id=base if scope is not None else None,
+                profile=profile.to_dict(),
+                fingerprint=fps.run,
+                seed=_seed(fps.run),
+            )
+            cy, un = result.cadre_years, None
+            n = city.org.n
+            cadre_in: np.ndarray[Any, Any] | None = None
+            sub_cadres: list[int] = []
+            base_months: list[int] = []
+            if merging:
+                assert base is not None
+                assert scope is not None
+                sub_units = np.asarray(await subtree_ids(conn, scope), dtype=np.int64)
+                cadre_in = np.isin(city.unit_ids[city.org.unit], sub_units)
+                sub_cadres = city.cadre_ids[cadre_in].tolist()
+                base_months = await result_store.month_runs(conn, base) or [base]
+                if cy is not None:
+                    cy = _select(cy, cadre_in)
+                await finishing  # the new unit rows need their intervals to be merged
+                un = await merge_units(conn, city, base, result.units, sub_units)
+                n = int(cadre_in.sum())
+            sources: list[int] = []
+            written = reused = 0
+            fresh = dict(zip(city.months, result.months, strict=True))
+            for i, start in enumerate(period.month_starts()):
+                fp = fps.months[i]
+                if start in reuse.found:  # unchanged since that month run: its carry was used
+                    sources.append(reuse.found[start].run_id)
                     reused += 1
-                    if scope is None:  # same content, newer versions: restamp its carry
-                        await finishing
-                        await reading.store_carry(conn, reuse, found, start)
                     continue
-            target = run_id
-            if period.kind == "year":
-                target = await result_store.create_run(
+                r = fresh[start]
+                if period.kind == "year":
+                    found = await result_store.reusable_month_run(conn, fp)
+                    if found is not None and (not merging or found == base_months[i]):
+                        sources.append(found)
+                        reused += 1
+                        if scope is None:  # same content, newer versions: restamp its carry
+                            carries.add(found, start, new_run=False)
+                        continue
+                target = run_id
+                if period.kind == "year":
+                    target = await result_store.create_run(
+                        conn,
+                        job_id=job_id,
+                        period=f"{start:%Y-%m}",
+                        kind="month",
+                        first_month=start,
+                        months=1,
+                        scope_unit_id=scope if merging else None,
+                        base_run_id=base_months[i] if merging else None,
+                        profile=profile.to_dict(),
+                        fingerprint=fp,
+                        seed=_seed(fp),
+                    )
+                    await result_store.set_month_runs(conn, target, [target])
+                if scope is None:
+                    carries.add(target, start, new_run=True)
+                cols = month_columns(city, r)
+                if cadre_in is not None:
+                    cols = _select(cols, cadre_in)
+                written += await result_store.write_partition(
                     conn,
-                    job_id=job_id,
-                    period=f"{start:%Y-%m}",
-                    kind="month",
-                    first_month=start,
-                    months=1,
-                    scope_unit_id=scope if merging else None,
-                    base_run_id=base_months[i] if merging else None,
-                    profile=profile.to_dict(),
-                    fingerprint=fp,
-                    seed=_seed(fp),
+                    "result_cadre_months",
+                    target,
+                    cols,
+                    n,
+                    carry_from=base_months[i] if merging else None,
+                    carry_except=sub_cadres,
                 )
-                await result_store.set_month_runs(conn, target, [target])
-            cols = month_columns(city, r)
-            if cadre_in is not None:
-                cols = _select(cols, cadre_in)
-            written += await result_store.write_partition(
-                conn,
-                "result_cadre_months",
-                target,
-                cols,
-                n,
-                carry_from=base_months[i] if merging else None,
-                carry_except=sub_cadres,
-            )
-            if scope is None:
-                await finishing
-                await reading.store_carry(conn, reuse, target, start)
-            sources.append(target)
-            await stage("write:cadre_months")
-        await result_store.set_month_runs(conn, run_id, sources)
-        lap("write_cadre_months")
-        counts["rows_cadre_months"] = written
-        counts["months_reused"] = reused
-        if cy is not None:
-            await result_store.write_partition(
-                conn,
-                "result_cadre_years",
-                run_id,
-                cy,
-                n,
-                carry_from=base if merging else None,
-                carry_except=sub_cadres,
-            )
-            await stage("write:cadre_years")
-            lap("write_cadre_years")
-        await finishing
-        un = un or result.units
-        n_unit_rows = len(np.asarray(un["unit_id"][1]))
-        await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
-        await stage("write:units")
-        lap("write_units")
-        for key, payload in reuse.packs:
-            await input_packs.put(conn, key.kind, key.year, key.version, payload)
-        if reuse.packs:
-            lap("write_input_packs")
+                sources.append(target)
+                await stage("write:cadre_months")
+            await result_store.set_month_runs(conn, run_id, sources)
+            lap("write_cadre_months")
+            counts["rows_cadre_months"] = written
+            counts["months_reused"] = reused
+            if cy is not None:
+                await result_store.write_partition(
+                    conn,
+                    "result_cadre_years",
+                    run_id,
+                    cy,
+                    n,
+                    carry_from=base if merging else None,
+                    carry_except=sub_cadres,
+                )
+                await stage("write:cadre_years")
+                lap("write_cadre_years")
+            await finishing
+            un = un or result.units
+            n_unit_rows = len(np.asarray(un["unit_id"][1]))
+            await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
+            await stage("write:units")
+            lap("write_units")
+            for key, payload in reuse.packs:
+                await input_packs.put(conn, key.kind, key.year, key.version, payload)
+            if reuse.packs:
+                lap("write_input_packs")
+            await carries.wait()
+            lap("write_carries")
+    except BaseException:
+        await asyncio.shield(carries.discard())
+        raise
     lap("write_commit")
     return run_id
 

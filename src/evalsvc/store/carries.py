@@ -84,3 +84,9 @@ async def payloads(conn: asyncpg.Connection, run_ids: Sequence[int]) -> dict[int
         return {}
     rows = await conn.fetch(Q["carry_read"], list(run_ids))
     return {int(r["run_id"]): r["carry"] for r in rows}
+
+
+async def delete(conn: asyncpg.Connection, run_ids: Sequence[int]) -> None:
+    """Forget the carries of ``run_ids`` (runs discarded or never committed)."""
+    if run_ids:
+        await conn.execute(Q["carry_delete"], list(run_ids))

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound
-from evalsvc.store import copyio
+from evalsvc.store import carries, copyio
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("results")
@@ -232,6 +232,7 @@ async def discard_run(conn: asyncpg.Connection, run_id: int) -> None:
             for table in PARTITIONED:
                 await conn.execute(f"drop table if exists {partition_name(table, rid)}")
         await conn.execute("delete from result_runs where id = any($1::bigint[])", ids)
+        await carries.delete(conn, ids)  # stored beside the run, not referencing it (0009)
 
 
 async def published_run(conn: asyncpg.Connection, period: str) -> int | None:
