@@ -493,7 +493,7 @@ async def test_a_second_reader_in_the_same_snapshot_gives_the_same_results(
         assert await _annual(conn, a.run_id) == await _annual(conn, b.run_id)  # type: ignore[arg-type]
         if period == "2026-05":  # (the first run read the registry as rows, b unpacked it)
             assert a.counts | {"registry_rows": 0} == b.counts | {"registry_rows": 0}
-    assert len(lent) == 3  # both runs' reading, and the month run's carry (carry_writer)
+    assert len(lent) == 4  # each run: its reading, and storing its caches (cache_writer)
 
 
 async def test_registry_pack_is_used_until_the_registry_changes(conn: asyncpg.Connection) -> None:

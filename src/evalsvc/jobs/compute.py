@@ -66,10 +66,9 @@ class Computed:
 def month_columns(city: City, r: MonthResult) -> Columns:
     """The ``result_cadre_months`` columns of one month (explanation numbers packed)."""
     org = city.org
-    detail = np.stack(
+    detail = tuple(  # laid side by side chunk by chunk by the writer (store/copyio.py)
         [r.totals.assigned, r.totals.done]
-        + [getattr(r, k) for k in MONTH_DETAIL if k not in ("assigned", "done")],
-        axis=1,
+        + [getattr(r, k) for k in MONTH_DETAIL if k not in ("assigned", "done")]
     )
     return {
         "cadre_id": ("int8", city.cadre_ids),

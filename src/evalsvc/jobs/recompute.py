@@ -20,12 +20,11 @@ from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import DomainError, RuleViolation, field_error
 from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
 from evalsvc.jobs import carry_codec, inputs, reading
-from evalsvc.jobs.carry_writer import CarryWriter
+from evalsvc.jobs.cache_writer import CacheWriter
 from evalsvc.jobs.compute import Columns, Computed, compute, month_columns
 from evalsvc.jobs.rerank import merge_units
 from evalsvc.scoring import Profile, profile_from_dict
 from evalsvc.scoring.profiles import PROFILES
-from evalsvc.store import input_packs
 from evalsvc.store import jobs as job_store
 from evalsvc.store import results as result_store
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
@@ -79,6 +78,9 @@ async def request(
 def _select(columns: Columns, mask: np.ndarray[Any, Any]) -> Columns:
     out: Columns = {}
     for name, (t, v) in columns.items():
+        if isinstance(v, tuple):  # a bytea of side-by-side values (store/copyio.py)
+            out[name] = (t, tuple(np.asarray(a)[mask] for a in v))
+            continue
         arr = np.asarray(v)
         out[name] = (t, arr[mask] if arr.ndim else v)
     return out
@@ -239,7 +241,8 @@ async def _write(
 
     ``finishing`` completes the units' rank intervals, the carries and the input packs; it
     is awaited after the cadre month rows are sent and before anything that needs it. The
-    carries are stored on a connection of ``reader`` meanwhile (``jobs/carry_writer.py``).
+    carries and input packs are stored on a connection of ``reader`` meanwhile
+    (``jobs/cache_writer.py``).
 
     Cadre month rows: a month run writes its month into its own partition. A year run
     names, per month, a complete city-wide month run with the same month fingerprint
@@ -259,7 +262,9 @@ async def _write(
         timings[name] = round(now - t0, 4)
         t0 = now
 
-    carries = CarryWriter(conn, reuse, finishing, reader)
+    caches = CacheWriter(conn, reuse, finishing, reader)
+    if reuse.to_pack:
+        caches.add_packs()
     try:
         async with conn.transaction():
             run_id = await result_store.create_run(
@@ -308,7 +313,7 @@ async def _write(
                         sources.append(found)
                         reused += 1
                         if scope is None:  # same content, newer versions: restamp its carry
-                            carries.add(found, start, new_run=False)
+                            caches.add_carry(found, start, new_run=False)
                         continue
                 target = run_id
                 if period.kind == "year":
@@ -327,7 +332,7 @@ async def _write(
                     )
                     await result_store.set_month_runs(conn, target, [target])
                 if scope is None:
-                    carries.add(target, start, new_run=True)
+                    caches.add_carry(target, start, new_run=True)
                 cols = month_columns(city, r)
                 if cadre_in is not None:
                     cols = _select(cols, cadre_in)
@@ -364,14 +369,10 @@ async def _write(
             await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
             await stage("write:units")
             lap("write_units")
-            for key, payload in reuse.packs:
-                await input_packs.put(conn, key.kind, key.year, key.version, payload)
-            if reuse.packs:
-                lap("write_input_packs")
-            await carries.wait()
-            lap("write_carries")
+            await caches.wait()
+            lap("write_caches")
     except BaseException:
-        await asyncio.shield(carries.discard())
+        await asyncio.shield(caches.discard())
         raise
     lap("write_commit")
     return run_id
