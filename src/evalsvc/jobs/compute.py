@@ -18,7 +18,7 @@ from evalsvc.jobs.inputs import City
 from evalsvc.scoring import MonthResult, Profile, rank_units, score_month
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring.carry import MonthCarry, carry_month
-from evalsvc.scoring.pipeline import rate_carried, score_periods
+from evalsvc.scoring.pipeline import carried_intervals, rate_carried, score_periods
 from evalsvc.scoring.rankings import Ranking, RankIntervals, rank_intervals
 from evalsvc.scoring.units import (
     UnitMonthResult,
@@ -44,7 +44,7 @@ class Computed:
     as ``column -> (pg_type, array)``. ``run_id``
     is added by the writer. Row counts are in ``rows``.
 
-    A month's rank intervals (the bootstrap, the longest part of a month's scoring) are
+    The period's rank intervals (the bootstrap, the longest part of a month's scoring) are
     left to :meth:`finish`, so the writer can run them while the cadre rows are stored.
     """
 
@@ -59,8 +59,10 @@ class Computed:
         """Fill the units' rank intervals left for later (CPU only: off the event loop)."""
         if self.unfinished is not None:
             iv, self.unfinished = self.unfinished(), None
-            self.units["rank_low"] = ("float8", iv.low)
-            self.units["rank_high"] = ("float8", iv.high)
+            for name, values in (("rank_low", iv.low), ("rank_high", iv.high)):
+                column = np.array(self.units[name][1], dtype=np.float64)  # a copy
+                column[: len(values)] = values  # the period's rows (a year's: annual first)
+                self.units[name] = ("float8", column)
 
 
 def month_columns(city: City, r: MonthResult) -> Columns:
@@ -222,7 +224,7 @@ def compute(
     fresh, fresh_carries = score_periods(org, year, profile)
     by_month = dict(carried or {}) | dict(zip(city.months, fresh_carries, strict=True))
     carries = [by_month[start] for start in city.period.month_starts()]
-    rating = rate_carried(org, carries, year, profile, prev, seed if intervals else None)
+    rating = rate_carried(org, carries, year, profile, prev)
     a = rating.cadres
     stages = {
         f"level_{s}": getattr(a, f"level_{s}")
@@ -303,4 +305,9 @@ def compute(
         month_prev = ranking.rank
     units = _concat(unit_parts, org.u)
     rows = {"cadre_years": n, "units": org.u * 13}
-    return Computed(fresh, years, units, rows, fresh_carries)
+
+    def year_intervals() -> RankIntervals:  # the annual rows come first in ``units``
+        return carried_intervals(org, carries, year, profile, rating.ranking, rating.units.u, seed)
+
+    later = year_intervals if intervals and carries else None
+    return Computed(fresh, years, units, rows, fresh_carries, later)

@@ -141,26 +141,45 @@ def rate_carried(
     )
     intervals = None
     if seed is not None and carries:
-        x = summed_member_matrix(org, carries, year.remediation, profile)
-        own = sum(unit_own_matrix(org, c.period, year.unit_remediation, profile) for c in carries)
-        sats = np.stack([c.satisfaction for c in carries])
-        has = ~np.isnan(sats)
-        sat = np.where(
-            has.any(axis=0),
-            np.where(has, sats, 0.0).sum(axis=0) / np.maximum(has.sum(0), 1),
-            np.nan,
-        )
-        intervals = rank_intervals(
-            np.asarray(x),
-            unit,
-            np.asarray(own),
-            anc,
-            sat,
-            ranking,
-            units.u,
-            org.unit_block,
-            profile,
-            seed,
-            pair_variance,
+        intervals = carried_intervals(
+            org, carries, year, profile, ranking, units.u, seed, pair_variance
         )
     return YearRating(profile, [], unit_months, cadres, units, ranking, intervals)
+
+
+def carried_intervals(
+    org: Org,
+    carries: Sequence[MonthCarry],
+    year: YearInputs,
+    profile: Profile,
+    ranking: Ranking,
+    score: npt.NDArray[np.float64],
+    seed: int,
+    pair_variance: npt.NDArray[np.float64] | None = None,
+) -> RankIntervals:
+    """The annual ranking's rank intervals from the year's carries (``rate_carried`` with a
+    seed; a caller may run this later, e.g. while the rest of the year is stored)."""
+    anc = ancestor_matrix(org.unit_parent)
+    unit = np.asarray(org.unit, dtype=np.int64)
+    x = summed_member_matrix(org, carries, year.remediation, profile)
+    own = sum(unit_own_matrix(org, c.period, year.unit_remediation, profile) for c in carries)
+    sats = np.stack([c.satisfaction for c in carries])
+    has = ~np.isnan(sats)
+    sat = np.where(
+        has.any(axis=0),
+        np.where(has, sats, 0.0).sum(axis=0) / np.maximum(has.sum(0), 1),
+        np.nan,
+    )
+    return rank_intervals(
+        np.asarray(x),
+        unit,
+        np.asarray(own),
+        anc,
+        sat,
+        ranking,
+        score,
+        org.unit_block,
+        profile,
+        seed,
+        pair_variance,
+    )
