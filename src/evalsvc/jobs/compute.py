@@ -44,8 +44,10 @@ class Computed:
     as ``column -> (pg_type, array)``. ``run_id``
     is added by the writer. Row counts are in ``rows``.
 
-    The period's rank intervals (the bootstrap, the longest part of a month's scoring) are
-    left to :meth:`finish`, so the writer can run them while the cadre rows are stored.
+    What the cadre rows do not need is left to :meth:`finish` (a month's unit scores,
+    ranking and carry, and the period's rank intervals: the bootstrap, the longest part of
+    a month's scoring), so the writer can run it while the cadre rows are stored. It needs
+    the rank-interval seed, derived from the input fingerprint computed meanwhile.
     """
 
     months: list[MonthResult]
@@ -53,16 +55,20 @@ class Computed:
     units: Columns
     rows: dict[str, int]
     carries: list[MonthCarry]
-    unfinished: Callable[[], RankIntervals] | None = None
+    unfinished: Callable[[Computed, int], None] | None = None
 
-    def finish(self) -> None:
-        """Fill the units' rank intervals left for later (CPU only: off the event loop)."""
+    def finish(self, seed: int) -> None:
+        """Complete what was left for later (CPU only: off the event loop)."""
         if self.unfinished is not None:
-            iv, self.unfinished = self.unfinished(), None
-            for name, values in (("rank_low", iv.low), ("rank_high", iv.high)):
-                column = np.array(self.units[name][1], dtype=np.float64)  # a copy
-                column[: len(values)] = values  # the period's rows (a year's: annual first)
-                self.units[name] = ("float8", column)
+            unfinished, self.unfinished = self.unfinished, None
+            unfinished(self, seed)
+
+    def fill_intervals(self, iv: RankIntervals) -> None:
+        """The period's rank intervals into its unit rows (a year's annual rows first)."""
+        for name, values in (("rank_low", iv.low), ("rank_high", iv.high)):
+            column = np.array(self.units[name][1], dtype=np.float64)  # a copy
+            column[: len(values)] = values
+            self.units[name] = ("float8", column)
 
 
 def month_columns(city: City, r: MonthResult) -> Columns:
@@ -159,18 +165,16 @@ def _rank_month(city: City, um: UnitMonthResult, previous: I64) -> Ranking:
 def compute(
     city: City,
     profile: Profile,
-    seed: int,
     previous: dict[int, int],
     intervals: bool = True,
     carried: Mapping[date, MonthCarry] | None = None,
 ) -> Computed:
-    """Score ``city`` for its period and return the result columns (a month's rank
-    intervals follow in :meth:`Computed.finish`).
+    """Score ``city``'s cadres for its period and return the result columns; the rest
+    follows in :meth:`Computed.finish` (class docstring).
 
     Args:
         city: inputs with ids.
         profile: the policy.
-        seed: rank-interval bootstrap seed (derived from the input fingerprint).
         previous: the previous period's published ranks, unit id -> rank.
         intervals: compute rank intervals (bootstrap) for the period's ranking.
         carried: a year's months not in ``city.months``, as carried by earlier month runs.
@@ -179,47 +183,44 @@ def compute(
     prev = _previous(previous, city.unit_ids)
     n = org.n
     if city.period.kind == "month":
-        anc = ancestor_matrix(org.unit_parent)
         mi = year.periods[0]
         mr = score_month(org, mi, profile, year.remediation)
-        mx = member_matrix(org, mi, mr, year.remediation, profile)
-        um = score_units_month(
-            org, mi, mr, profile, year.remediation, year.unit_remediation, anc, members=mx
-        )
-        ranking = _rank_month(city, um, prev)
 
-        def month_intervals() -> RankIntervals:
-            return rank_intervals(
-                mx,
-                np.asarray(org.unit, dtype=np.int64),
-                unit_own_matrix(org, mr.period, year.unit_remediation, profile),
-                anc,
-                np.asarray(mi.satisfaction, dtype=np.float64),
-                ranking,
-                um.u,
-                org.unit_block,
-                profile,
-                seed,
+        def units_and_carry(done: Computed, seed: int) -> None:
+            anc = ancestor_matrix(org.unit_parent)
+            mx = member_matrix(org, mi, mr, year.remediation, profile)
+            um = score_units_month(
+                org, mi, mr, profile, year.remediation, year.unit_remediation, anc, members=mx
             )
+            ranking = _rank_month(city, um, prev)
+            ulevel = lv.level_from_score(um.u, profile.level_cuts)
+            done.units = _unit_columns(
+                city,
+                mr.period,
+                False,
+                um.u,
+                um.components,
+                um.members,
+                um.kht,
+                um.pairs,
+                ulevel,
+                ulevel,
+                ranking,
+                prev,
+                None,
+            )
+            done.carries = [carry_month(mi, mr, um)]
+            if intervals and org.u:
+                own = unit_own_matrix(org, mr.period, year.unit_remediation, profile)
+                unit = np.asarray(org.unit, dtype=np.int64)
+                sat = np.asarray(mi.satisfaction, dtype=np.float64)
+                done.fill_intervals(
+                    rank_intervals(
+                        mx, unit, own, anc, sat, ranking, um.u, org.unit_block, profile, seed
+                    )
+                )
 
-        ulevel = lv.level_from_score(um.u, profile.level_cuts)
-        units = _unit_columns(
-            city,
-            mr.period,
-            False,
-            um.u,
-            um.components,
-            um.members,
-            um.kht,
-            um.pairs,
-            ulevel,
-            ulevel,
-            ranking,
-            prev,
-            None,
-        )
-        later = month_intervals if intervals and org.u else None
-        return Computed([mr], None, units, {"units": org.u}, [carry_month(mi, mr, um)], later)
+        return Computed([mr], None, {}, {"units": org.u}, [], units_and_carry)
 
     fresh, fresh_carries = score_periods(org, year, profile)
     by_month = dict(carried or {}) | dict(zip(city.months, fresh_carries, strict=True))
@@ -306,8 +307,10 @@ def compute(
     units = _concat(unit_parts, org.u)
     rows = {"cadre_years": n, "units": org.u * 13}
 
-    def year_intervals() -> RankIntervals:  # the annual rows come first in ``units``
-        return carried_intervals(org, carries, year, profile, rating.ranking, rating.units.u, seed)
+    def year_intervals(done: Computed, seed: int) -> None:
+        done.fill_intervals(
+            carried_intervals(org, carries, year, profile, rating.ranking, rating.units.u, seed)
+        )
 
     later = year_intervals if intervals and carries else None
     return Computed(fresh, years, units, rows, fresh_carries, later)

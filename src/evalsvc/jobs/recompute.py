@@ -141,17 +141,18 @@ async def run_job(
         lap("read")
         await stage("scoring", STAGES["scoring"])
         carried = await asyncio.to_thread(reuse.decoded)
-        fps = await asyncio.to_thread(inputs.fingerprints, city, profile, reuse.fingerprints)
-        seed = _seed(fps.run)
-        result: Computed = await asyncio.to_thread(
-            compute, city, profile, seed, previous, intervals, carried
+        # The input fingerprint (hashing) and the cadre scores, side by side in two threads.
+        fps, result = await asyncio.gather(
+            asyncio.to_thread(inputs.fingerprints, city, profile, reuse.fingerprints),
+            asyncio.to_thread(compute, city, profile, previous, intervals, carried),
         )
         lap("score")
         await stage("writing", STAGES["writing"])
-        # The rank intervals, carries and packs are finished in a worker thread while the
-        # cadre rows are stored (the server's work): _write awaits them before their tables.
+        # The rest of the scoring (a month's units, ranks, carry; the rank intervals) and
+        # the caches' payloads are finished in a worker thread while the cadre rows are
+        # stored (the server's work): _write awaits them before their tables.
         finishing = asyncio.ensure_future(
-            asyncio.to_thread(_finish, result, reuse, city.months, scope is None)
+            asyncio.to_thread(_finish, result, _seed(fps.run), reuse, city.months, scope is None)
         )
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
         counts["months_carried"] = len(reuse.found)
@@ -211,9 +212,12 @@ def _seed(fp: str) -> int:
     return int(fp[:15], 16)
 
 
-def _finish(result: Computed, reuse: reading.Reuse, months: list[Any], carries: bool) -> None:
-    """What the writer needs after the cadre rows: rank intervals, carries, input packs."""
-    result.finish()
+def _finish(
+    result: Computed, seed: int, reuse: reading.Reuse, months: list[Any], carries: bool
+) -> None:
+    """What the writer needs after the cadre rows: the rest of the scoring, the carries'
+    and the input packs' payloads."""
+    result.finish(seed)
     if carries:
         reuse.payloads = {
             m: carry_codec.encode(c) for m, c in zip(months, result.carries, strict=True)
