@@ -39,7 +39,7 @@ class Reuse:
     scores only the other months. Every city-wide run stores the carries of the months it
     scored (``payloads``), stamped with the versions it read them at.
 
-    Inputs read as rows are kept packed (``to_pack``, built in the scoring stage into
+    Inputs read as rows are kept packed (``to_pack``, built in the writing stage into
     ``packs``, stored with the results: ``jobs/packs.py``); ``from_packs`` names what came
     from packs (``registry``, ``base``, months as ``YYYY-MM``).
     """
@@ -48,7 +48,7 @@ class Reuse:
     profile_key: str
     registry_key: str
     found: dict[date, carry_store.Candidate]
-    packed: dict[date, bytes]
+    carried: dict[date, asyncio.Future[MonthCarry]]
     payloads: dict[date, bytes] = dataclasses.field(default_factory=dict)
     to_pack: list[tuple[packs.PackKey, Callable[[], bytes]]] = dataclasses.field(
         default_factory=list
@@ -60,8 +60,9 @@ class Reuse:
     def fingerprints(self) -> dict[date, str]:
         return {m: f.fingerprint for m, f in self.found.items()}
 
-    def decoded(self) -> dict[date, MonthCarry]:
-        return {m: carry_codec.decode(p) for m, p in self.packed.items()}
+    async def decoded(self) -> dict[date, MonthCarry]:
+        """The carries taken, decoded (in worker threads since their payloads arrived)."""
+        return {m: await f for m, f in self.carried.items()}
 
     def pack_inputs(self) -> None:
         """Build the payloads of the inputs read as rows (CPU only: off the event loop)."""
@@ -114,6 +115,20 @@ async def _unpack(
     return await asyncio.to_thread(unpack) if found else _Unpacked(None, None, {})
 
 
+Decoding = dict[int, asyncio.Future[MonthCarry]]
+
+
+async def _decoding(conn: asyncpg.Connection, run_ids: list[int]) -> Decoding:
+    """The carries of ``run_ids``, each decoded in a worker thread as soon as it arrived
+    (while the next one is read)."""
+    out: Decoding = {}
+    for run_id in run_ids:
+        payload = (await carry_store.payloads(conn, [run_id])).get(run_id)
+        if payload is not None:
+            out[run_id] = asyncio.ensure_future(asyncio.to_thread(carry_codec.decode, payload))
+    return out
+
+
 async def read_inputs(
     conn: asyncpg.Connection,
     period: PeriodSpan,
@@ -149,14 +164,14 @@ async def read_inputs(
     main_parts = inputs.MONTH_TABLES[1:]
     side_ids, main_ids = run_ids[: len(run_ids) * 2 // 3], run_ids[len(run_ids) * 2 // 3 :]
 
-    async def main_side() -> tuple[inputs.Base, inputs.MonthRows, dict[int, bytes]]:
+    async def main_side() -> tuple[inputs.Base, inputs.MonthRows, Decoding]:
         base = unpacked.base or await inputs.read_base(conn, period, unpacked.registry)
         rows = await inputs.read_month_rows(conn, to_read, main_parts)
-        return base, rows, await carry_store.payloads(conn, main_ids)
+        return base, rows, await _decoding(conn, main_ids)
 
-    async def month_side(side: asyncpg.Connection) -> tuple[inputs.MonthRows, dict[int, bytes]]:
+    async def month_side(side: asyncpg.Connection) -> tuple[inputs.MonthRows, Decoding]:
         rows = await inputs.read_month_rows(side, to_read, side_parts)
-        return rows, await carry_store.payloads(side, side_ids)
+        return rows, await _decoding(side, side_ids)
 
     if reader is None or not (to_read or side_ids):
         base, main_rows, main_packed = await main_side()
@@ -164,7 +179,7 @@ async def read_inputs(
     else:
         snapshot: str = await conn.fetchval("select pg_export_snapshot()")
 
-        async def joined() -> tuple[inputs.MonthRows, dict[int, bytes]]:
+        async def joined() -> tuple[inputs.MonthRows, Decoding]:
             async with (
                 reader() as side,
                 side.transaction(isolation="repeatable_read", readonly=True),
@@ -193,6 +208,8 @@ async def read_inputs(
         read_rows = packs.join_months([read_rows, await inputs.read_month_rows(conn, again)])
     rows = packs.join_months([read_rows, *unpacked.months.values()])
     city = inputs.assemble(base, rows, profile)
+    taken = {c.run_id for c in found.values()}
+    await asyncio.gather(*(f for run_id, f in packed.items() if run_id not in taken))
     reuse = Reuse(versions, pkey, rkey, found, {m: packed[c.run_id] for m, c in found.items()})
     _keep(reuse, period, unpacked, base, read_rows)
     return city, reuse

@@ -140,7 +140,7 @@ async def run_job(
             )
         lap("read")
         await stage("scoring", STAGES["scoring"])
-        carried = await asyncio.to_thread(reuse.decoded)
+        carried = await reuse.decoded()
         # The input fingerprint (hashing) and the cadre scores, side by side in two threads.
         fps, result = await asyncio.gather(
             asyncio.to_thread(inputs.fingerprints, city, profile, reuse.fingerprints),
