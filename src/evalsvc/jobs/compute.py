@@ -150,6 +150,28 @@ def _unit_columns(
     }
 
 
+def _month_unit_columns(
+    city: City, um: UnitMonthResult, ranking: Ranking, previous: I64, profile: Profile
+) -> Columns:
+    """A month's unit rows (no quota: the level is the score's; intervals filled later)."""
+    level = lv.level_from_score(um.u, profile.level_cuts)
+    return _unit_columns(
+        city,
+        um.period,
+        False,
+        um.u,
+        um.components,
+        um.members,
+        um.kht,
+        um.pairs,
+        level,
+        level,
+        ranking,
+        previous,
+        None,
+    )
+
+
 def _rank_month(city: City, um: UnitMonthResult, previous: I64) -> Ranking:
     return rank_units(
         um.u,
@@ -193,22 +215,7 @@ def compute(
                 org, mi, mr, profile, year.remediation, year.unit_remediation, anc, members=mx
             )
             ranking = _rank_month(city, um, prev)
-            ulevel = lv.level_from_score(um.u, profile.level_cuts)
-            done.units = _unit_columns(
-                city,
-                mr.period,
-                False,
-                um.u,
-                um.components,
-                um.members,
-                um.kht,
-                um.pairs,
-                ulevel,
-                ulevel,
-                ranking,
-                prev,
-                None,
-            )
+            done.units = _month_unit_columns(city, um, ranking, prev, profile)
             done.carries = [carry_month(mi, mr, um)]
             if intervals and org.u:
                 own = unit_own_matrix(org, mr.period, year.unit_remediation, profile)
@@ -285,24 +292,7 @@ def compute(
     month_prev = np.full(org.u, -1, dtype=np.int64)
     for um in rating.unit_months:
         ranking = _rank_month(city, um, month_prev)
-        ulevel = lv.level_from_score(um.u, profile.level_cuts)
-        unit_parts.append(
-            _unit_columns(
-                city,
-                um.period,
-                False,
-                um.u,
-                um.components,
-                um.members,
-                um.kht,
-                um.pairs,
-                ulevel,
-                ulevel,
-                ranking,
-                month_prev,
-                None,
-            )
-        )
+        unit_parts.append(_month_unit_columns(city, um, ranking, month_prev, profile))
         month_prev = ranking.rank
     units = _concat(unit_parts, org.u)
     rows = {"cadre_years": n, "units": org.u * 13}
