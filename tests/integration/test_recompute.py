@@ -638,3 +638,31 @@ async def test_carries_stored_aside_are_forgotten_when_the_run_fails(
     assert await conn.fetchval(
         "select count(*) from result_month_carries where run_id = $1", may.run_id
     )
+
+
+async def test_confidence_votes_are_read_fresh_beside_the_packed_year_inputs(
+    conn: asyncpg.Connection,
+) -> None:
+    """Confidence votes have no change marker: a vote cast after a year run is seen by the
+    next one, which still unpacks the year-wide inputs."""
+    from evalsvc.scoring.levels import KHT, REASON_BIT
+
+    await load_demo(conn)
+    await _add_task_data(conn)
+    year = RecomputeRequest(period="2026")
+    await recompute(conn, year, SYSTEM)
+    head = await conn.fetchval("select id from cadres where position = 'head' order by id limit 1")
+    await conn.execute(
+        "insert into confidence_votes (cadre_id, vote_date, eligible, present, high, medium, low) "
+        "values ($1, '2026-11-10', 40, 40, 5, 5, 30)",
+        head,
+    )
+    after = await recompute(conn, year, SYSTEM)
+    assert after.counts["inputs_from_packs"] >= 2  # registry and the year-wide inputs
+    level, reasons = await conn.fetchrow(
+        "select level, reasons from result_cadre_years where run_id = $1 and cadre_id = $2",
+        after.run_id,
+        head,
+    )
+    assert reasons & REASON_BIT["low_confidence"]
+    assert level == KHT

@@ -88,9 +88,12 @@ def _same(a: Any, b: Any) -> None:
 @pytest.mark.parametrize("with_ballots", [True, False])
 def test_base_comes_back_as_it_was_read(with_ballots: bool) -> None:
     base = _base(with_ballots)
-    back = packs.unpack_base(packs.pack_base(base), base.period, base.registry)
+    votes = np.where(RNG.random(base.org.n) < 0.2, 0.6, np.nan)  # read fresh, never packed
+    back = packs.unpack_base(packs.pack_base(base), base.period, base.registry, votes)
     expected = dataclasses.replace(
-        base, counts={k: v for k, v in base.counts.items() if k != "registry_rows"}
+        base,
+        counts={k: v for k, v in base.counts.items() if k != "registry_rows"},
+        confidence_low_share=votes,
     )
     _same(back, expected)
 

@@ -81,7 +81,8 @@ def _rows(ids: I64, values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[np.bool_
     return pos.astype(np.int64), found
 
 
-async def _tables(conn: asyncpg.Connection) -> set[str]:
+async def installed_tables(conn: asyncpg.Connection) -> set[str]:
+    """Which input tables exist (a part not installed reads as empty)."""
     names = (
         "task_month_totals",
         "supervisor_assessments",
@@ -298,6 +299,30 @@ async def read_confirmed(
     return [c[order] for c in cols]
 
 
+async def read_confidence(
+    conn: asyncpg.Connection, tables: set[str], cadre_ids: I64, year: int
+) -> npt.NDArray[np.float64]:
+    """Formal QĐ 96 votes in the year: the latest vote's low share per cadre (NaN: none).
+
+    Always read (a few thousand rows): the table has no change marker (``0005``), so no
+    earlier read of it can be trusted.
+    """
+    conf = np.full(len(cadre_ids), np.nan)
+    if "confidence_votes" in tables:
+        vc, vlow = await copyio.read(
+            conn,
+            "select distinct on (cadre_id) cadre_id, low::float8 / greatest(present, 1) "
+            "from confidence_votes where vote_date between $1 and $2 "
+            "order by cadre_id, vote_date desc",
+            ["int8", "float8"],
+            date(year, 1, 1),
+            date(year, 12, 31),
+        )
+        r, ok = _rows(cadre_ids, vc)
+        conf[r[ok]] = vlow[ok]
+    return conf
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Base:
     """The year-wide part of a period's inputs, read before any month's own rows.
@@ -328,7 +353,7 @@ async def read_base(
     conn: asyncpg.Connection, period: PeriodSpan, registry: Registry | None = None
 ) -> Base:
     """The registry (read, or as given) and the year-wide inputs of ``period``."""
-    tables = await _tables(conn)
+    tables = await installed_tables(conn)
     counts: dict[str, int] = {}
     if registry is None:
         registry = await read_registry(conn, period.year)
@@ -394,20 +419,7 @@ async def read_base(
         rem_u = Remediation(urow[uok], rdue[uok], ver[uok], rcanc[uok])
         counts["remediation_items"] = len(rc)
 
-    # Formal QĐ 96 votes in the year: the latest vote's low share.
-    conf = np.full(n, np.nan)
-    if "confidence_votes" in tables:
-        vc, vlow = await copyio.read(
-            conn,
-            "select distinct on (cadre_id) cadre_id, low::float8 / greatest(present, 1) "
-            "from confidence_votes where vote_date between $1 and $2 "
-            "order by cadre_id, vote_date desc",
-            ["int8", "float8"],
-            date(period.year, 1, 1),
-            date(period.year, 12, 31),
-        )
-        r, ok = _rows(cadre_ids, vc)
-        conf[r[ok]] = vlow[ok]
+    conf = await read_confidence(conn, tables, cadre_ids, period.year)
 
     # Ballots: confirmed items and low-confidence flags of closed rounds covering a month.
     bal = low = None
@@ -478,7 +490,7 @@ async def read_month_rows(
     Independent of :func:`read_base`, so a second connection in the same snapshot can
     read some of them meanwhile (:func:`merge_month_rows` joins the halves).
     """
-    tables = await _tables(conn) & set(parts)
+    tables = await installed_tables(conn) & set(parts)
     wanted = [yyyymm(m) for m in months]
     tasks = assessments = indicators = None
     if "task_month_totals" in tables:

@@ -7,8 +7,9 @@ instead. Three kinds:
 
 * the registry (cadres, units, spells), per year, valid at the version of month ``-1``;
 * a period's year-wide inputs without the registry (:class:`inputs.Base`: activity,
-  discipline, remediation, confidence votes, ballot results), per period, valid at the
-  version of month ``0`` (every one of those tables, the registry's too, notes month 0);
+  discipline, remediation, ballot results), per period, valid at the version of month
+  ``0`` (every one of those tables, the registry's too, notes month 0). Not the
+  confidence votes: their table notes no version, they are read fresh every time;
 * one month's own rows (task totals, assessments, unit indicators), per month, valid at
   that month's version.
 
@@ -114,7 +115,6 @@ def pack_base(base: Base) -> bytes:
         "active": base.active,
         "months_employed": base.months_employed,
         "months_absent": base.months_absent,
-        "confidence_low_share": base.confidence_low_share,
     }
     arrays |= _optional("discipline", base.discipline)
     arrays |= _fields("remediation", base.remediation)
@@ -123,8 +123,11 @@ def pack_base(base: Base) -> bytes:
     return packing.pack(arrays)
 
 
-def unpack_base(payload: bytes, period: PeriodSpan, registry: Registry) -> Base:
-    """The :class:`Base` of :func:`pack_base` on top of ``registry`` (read or unpacked)."""
+def unpack_base(
+    payload: bytes, period: PeriodSpan, registry: Registry, confidence: npt.NDArray[np.float64]
+) -> Base:
+    """The :class:`Base` of :func:`pack_base` on top of ``registry`` (read or unpacked) and
+    the ``confidence`` votes' low shares (read now: :func:`inputs.read_confidence`)."""
     a = packing.unpack(payload)
     meta = _unmeta(a["meta"])
     discipline = _parts("discipline", a, True)
@@ -143,7 +146,7 @@ def unpack_base(payload: bytes, period: PeriodSpan, registry: Registry) -> Base:
         tuple(discipline),
         _build(Remediation, "remediation", a),
         _build(Remediation, "unit_remediation", a),
-        a["confidence_low_share"],
+        confidence,
         _parts("confirmed", a, meta["confirmed"]),
         _parts("low", a, meta["low_confidence"]),
     )

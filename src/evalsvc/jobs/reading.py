@@ -99,12 +99,19 @@ async def _unpack(
     def payload(key: packs.PackKey) -> bytes | None:
         return found.get((key.kind, key.year))
 
+    if not found:
+        return _Unpacked(None, None, {})
+    reg_payload, base_payload = payload(reg_key), payload(base_key)
+    registry = None if reg_payload is None else packs.unpack_registry(reg_payload)  # views
+    confidence = None
+    if registry is not None and base_payload is not None:  # votes are never packed
+        tables = await inputs.installed_tables(conn)
+        confidence = await inputs.read_confidence(conn, tables, registry.cadre_ids, period.year)
+
     def unpack() -> _Unpacked:
-        reg_payload, base_payload = payload(reg_key), payload(base_key)
-        registry = None if reg_payload is None else packs.unpack_registry(reg_payload)
         base = None
-        if registry is not None and base_payload is not None:
-            base = packs.unpack_base(base_payload, period, registry)
+        if registry is not None and base_payload is not None and confidence is not None:
+            base = packs.unpack_base(base_payload, period, registry, confidence)
         rows = {
             m: packs.unpack_month(p, m)
             for m, k in month_keys.items()
@@ -112,7 +119,7 @@ async def _unpack(
         }
         return _Unpacked(registry, base, rows)
 
-    return await asyncio.to_thread(unpack) if found else _Unpacked(None, None, {})
+    return await asyncio.to_thread(unpack)
 
 
 Decoding = dict[int, asyncio.Future[MonthCarry]]
