@@ -441,10 +441,17 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
             return await recompute(conn, req, SYSTEM, on_progress=on_progress, reader=lender(dsn))
 
         job = run_with_dsn(_settings(), work)
+    stages = {k: v for k, v in job.timings.items() if k != "total"}  # jsonb keeps no order
     click.echo(
-        f"recomputation {job.id} of {job.period}: {job.state}, run {job.run_id} published; "
-        + ", ".join(f"{k} {v:.2f} s" for k, v in job.timings.items())
+        f"recomputation {job.id} of {job.period}: {job.state}, run {job.run_id} published in "
+        f"{job.timings.get('total', 0.0):.2f} s; "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
     )
+    if job.counts.get("inputs_from_packs"):
+        click.echo(
+            f"{job.counts['inputs_from_packs']} input part(s) unpacked from earlier runs "
+            "(unchanged since: registry, year-wide inputs, months' rows)"
+        )
     if job.counts.get("months_reused"):
         click.echo(
             f"{job.counts['months_reused']} month(s) referenced from earlier month runs "
@@ -481,7 +488,13 @@ def seed_command(scale: float, seed_value: int) -> None:
         return await seed_city(conn, scale, seed_value, report, keys)
 
     summary = run_with_connection(settings, work)
-    click.echo(
-        f"seeded {summary.units:,} units and {summary.cadres:,} cadres with a year of activity "
-        f"({', '.join(f'{k} {v:.1f} s' for k, v in summary.seconds.items())})"
-    )
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
+    what = f"{summary.units:,} units and {summary.cadres:,} cadres"
+    if summary.activity:
+        click.echo(f"seeded {what} with a year of activity ({timings})")
+    else:
+        click.echo(
+            f"seeded {what} ({timings}); no activity loaded: this database already holds "
+            "task data (seed into an empty data folder, EVALSVC_DATA_DIR, for the synthetic "
+            "year of activity)"
+        )

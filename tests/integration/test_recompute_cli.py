@@ -15,13 +15,18 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
     env = {"EVALSVC_DATABASE_URL": db_dsn, "EVALSVC_DATA_DIR": str(tmp_path)}
     seeded = runner.invoke(main, ["seed", "--scale", "0.01"], env=env)
     assert seeded.exit_code == 0, seeded.output
-    assert "seeded 30 units and 2,000 cadres" in seeded.output
+    assert "seeded 30 units and 2,000 cadres with a year of activity" in seeded.output
     again = runner.invoke(main, ["seed", "--scale", "0.01"], env=env)
-    assert again.exit_code == 0, again.output  # idempotent
+    assert again.exit_code == 0, again.output  # idempotent, and says what it left out
+    assert "no activity loaded: this database already holds task data" in again.output
+    outputs = []
     for args in (["2026-05"], ["2026"], ["2026", "--unit", "P001"]):
         done = runner.invoke(main, ["recompute", *args], env=env)
         assert done.exit_code == 0, done.output
         assert "succeeded" in done.output
+        outputs.append(done.output)
+    assert "unpacked from earlier runs" not in outputs[0]  # the first run read every row
+    assert "unpacked from earlier runs" in outputs[1]  # the registry, read by the month
     bad = runner.invoke(main, ["recompute", "2026-13"], env=env)
     assert bad.exit_code != 0
     unknown = runner.invoke(main, ["recompute", "2026", "--unit", "NOPE"], env=env)

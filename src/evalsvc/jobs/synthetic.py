@@ -55,6 +55,7 @@ class SeedSummary:
     units: int
     cadres: int
     seconds: dict[str, float]
+    activity: bool  # the year of activity was loaded (only into a database without any)
 
 
 def city_units(scale: float) -> list[UnitCreate]:
@@ -424,7 +425,8 @@ async def seed_city(
         await seed_activity(
             conn, pop, catalog.id, keys, gen, seconds, report, tasks_per_cadre, ballots_per_cadre
         )
-    return SeedSummary(units=len(units), cadres=len(cadres), seconds=seconds)
+    activity = keys is not None and fresh
+    return SeedSummary(len(units), len(cadres), seconds, activity)
 
 
 async def seed_activity(
