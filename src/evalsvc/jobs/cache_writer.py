@@ -28,7 +28,7 @@ Store = Callable[[asyncpg.Connection], Awaitable[None]]
 
 class CacheWriter:
     """Stores what is added once ``ready`` has completed (it builds the payloads off the
-    event loop: ``Reuse.payloads`` and ``Reuse.packs``); :meth:`wait` returns when all is
+    event loop: ``Reuse.payloads`` and ``Reuse.new_packs``); :meth:`wait` returns when all is
     stored."""
 
     def __init__(
@@ -55,10 +55,10 @@ class CacheWriter:
         self._add(store)
 
     def add_packs(self) -> None:
-        """Store the inputs this run read as rows, packed (``Reuse.packs``)."""
+        """Store the inputs this run read as rows, packed (``Reuse.new_packs``)."""
 
         async def store(conn: asyncpg.Connection) -> None:
-            for key, payload in self._reuse.packs:
+            for key, payload in self._reuse.new_packs:
                 await input_packs.put(conn, key.kind, key.year, key.version, payload)
 
         self._add(store)

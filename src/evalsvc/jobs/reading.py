@@ -40,8 +40,8 @@ class Reuse:
     scored (``payloads``), stamped with the versions it read them at.
 
     Inputs read as rows are kept packed (``to_pack``, built in the writing stage into
-    ``packs``, stored with the results: ``jobs/packs.py``); ``from_packs`` names what came
-    from packs (``registry``, ``base``, months as ``YYYY-MM``).
+    ``new_packs`` and stored beside the results: ``jobs/packs.py``); ``from_packs`` names
+    what came from packs (``registry``, ``base``, months as ``YYYY-MM``).
     """
 
     versions: dict[int, int]
@@ -53,7 +53,7 @@ class Reuse:
     to_pack: list[tuple[packs.PackKey, Callable[[], bytes]]] = dataclasses.field(
         default_factory=list
     )
-    packs: list[tuple[packs.PackKey, bytes]] = dataclasses.field(default_factory=list)
+    new_packs: list[tuple[packs.PackKey, bytes]] = dataclasses.field(default_factory=list)
     from_packs: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -66,7 +66,7 @@ class Reuse:
 
     def pack_inputs(self) -> None:
         """Build the payloads of the inputs read as rows (CPU only: off the event loop)."""
-        self.packs = [(key, build()) for key, build in self.to_pack]
+        self.new_packs = [(key, build()) for key, build in self.to_pack]
 
     def keys(self, month: date) -> carry_store.Keys:
         """What a carry of ``month`` computed by this run is valid under."""
