@@ -1,4 +1,4 @@
-"""Named numpy arrays as one bytes payload and back (month carries, registry packs).
+"""Named numpy arrays as one bytes payload and back (month carries, input packs).
 
 Layout: ``EVC2``, the header's length (uint32 little-endian), a JSON header listing each
 array's name, stored dtype, shape and dtype to restore, then the arrays' bytes in that
