@@ -256,8 +256,6 @@ async def _write(
     forward, the subtree's rows are new (a month whose inputs equal the base's city-wide
     month run keeps that run).
     """
-    period = city.period
-    merging = scope is not None and base is not None
     t0 = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -270,115 +268,153 @@ async def _write(
     if reuse.to_pack:
         caches.add_packs()
     try:
-        async with conn.transaction():
-            run_id = await result_store.create_run(
-                conn,
-                job_id=job_id,
-                period=period.text,
-                kind=period.kind,
-                first_month=period.first_month,
-                months=period.months,
-                scope_unit_id=scope,
-                base_run_id=base if scope is not None else None,
-                profile=profile.to_dict(),
-                fingerprint=fps.run,
-                seed=_seed(fps.run),
-            )
-            cy, un = result.cadre_years, None
-            n = city.org.n
-            cadre_in: np.ndarray[Any, Any] | None = None
-            sub_cadres: list[int] = []
-            base_months: list[int] = []
-            if merging:
-                assert base is not None
-                assert scope is not None
-                sub_units = np.asarray(await subtree_ids(conn, scope), dtype=np.int64)
-                cadre_in = np.isin(city.unit_ids[city.org.unit], sub_units)
-                sub_cadres = city.cadre_ids[cadre_in].tolist()
-                base_months = await result_store.month_runs(conn, base) or [base]
-                if cy is not None:
-                    cy = _select(cy, cadre_in)
-                await finishing  # the new unit rows need their intervals to be merged
-                un = await merge_units(conn, city, base, result.units, sub_units)
-                n = int(cadre_in.sum())
-            sources: list[int] = []
-            written = reused = 0
-            fresh = dict(zip(city.months, result.months, strict=True))
-            for i, start in enumerate(period.month_starts()):
-                fp = fps.months[i]
-                if start in reuse.found:  # unchanged since that month run: its carry was used
-                    sources.append(reuse.found[start].run_id)
-                    reused += 1
-                    continue
-                r = fresh[start]
-                if period.kind == "year":
-                    found = await result_store.reusable_month_run(conn, fp)
-                    if found is not None and (not merging or found == base_months[i]):
-                        sources.append(found)
-                        reused += 1
-                        if scope is None:  # same content, newer versions: restamp its carry
-                            caches.add_carry(found, start, new_run=False)
-                        continue
-                target = run_id
-                if period.kind == "year":
-                    target = await result_store.create_run(
-                        conn,
-                        job_id=job_id,
-                        period=f"{start:%Y-%m}",
-                        kind="month",
-                        first_month=start,
-                        months=1,
-                        scope_unit_id=scope if merging else None,
-                        base_run_id=base_months[i] if merging else None,
-                        profile=profile.to_dict(),
-                        fingerprint=fp,
-                        seed=_seed(fp),
-                    )
-                    await result_store.set_month_runs(conn, target, [target])
-                if scope is None:
-                    caches.add_carry(target, start, new_run=True)
-                cols = month_columns(city, r)
-                if cadre_in is not None:
-                    cols = _select(cols, cadre_in)
-                written += await result_store.write_partition(
-                    conn,
-                    "result_cadre_months",
-                    target,
-                    cols,
-                    n,
-                    carry_from=base_months[i] if merging else None,
-                    carry_except=sub_cadres,
-                )
-                sources.append(target)
-                await stage("write:cadre_months")
-            await result_store.set_month_runs(conn, run_id, sources)
-            lap("write_cadre_months")
-            counts["rows_cadre_months"] = written
-            counts["months_reused"] = reused
-            if cy is not None:
-                await result_store.write_partition(
-                    conn,
-                    "result_cadre_years",
-                    run_id,
-                    cy,
-                    n,
-                    carry_from=base if merging else None,
-                    carry_except=sub_cadres,
-                )
-                await stage("write:cadre_years")
-                lap("write_cadre_years")
-            await finishing
-            un = un or result.units
-            n_unit_rows = len(np.asarray(un["unit_id"][1]))
-            await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
-            await stage("write:units")
-            lap("write_units")
-            await caches.wait()
-            lap("write_caches")
+        run_id = await _write_rows(
+            conn,
+            job_id,
+            city,
+            result,
+            profile,
+            fps,
+            scope,
+            base,
+            stage,
+            counts,
+            reuse,
+            finishing,
+            caches,
+            lap,
+        )
     except BaseException:
         await asyncio.shield(caches.discard())
         raise
     lap("write_commit")
+    return run_id
+
+
+async def _write_rows(
+    conn: asyncpg.Connection,
+    job_id: int,
+    city: inputs.City,
+    result: Computed,
+    profile: Profile,
+    fps: inputs.Fingerprints,
+    scope: int | None,
+    base: int | None,
+    stage: Callable[[str], Awaitable[None]],
+    counts: dict[str, int],
+    reuse: reading.Reuse,
+    finishing: asyncio.Future[None],
+    caches: CacheWriter,
+    lap: Callable[[str], None],
+) -> int:
+    """The transaction of :func:`_write`."""
+    period = city.period
+    merging = scope is not None and base is not None
+    async with conn.transaction():
+        run_id = await result_store.create_run(
+            conn,
+            job_id=job_id,
+            period=period.text,
+            kind=period.kind,
+            first_month=period.first_month,
+            months=period.months,
+            scope_unit_id=scope,
+            base_run_id=base if scope is not None else None,
+            profile=profile.to_dict(),
+            fingerprint=fps.run,
+            seed=_seed(fps.run),
+        )
+        cy, un = result.cadre_years, None
+        n = city.org.n
+        cadre_in: np.ndarray[Any, Any] | None = None
+        sub_cadres: list[int] = []
+        base_months: list[int] = []
+        if merging:
+            assert base is not None
+            assert scope is not None
+            sub_units = np.asarray(await subtree_ids(conn, scope), dtype=np.int64)
+            cadre_in = np.isin(city.unit_ids[city.org.unit], sub_units)
+            sub_cadres = city.cadre_ids[cadre_in].tolist()
+            base_months = await result_store.month_runs(conn, base) or [base]
+            if cy is not None:
+                cy = _select(cy, cadre_in)
+            await finishing  # the new unit rows need their intervals to be merged
+            un = await merge_units(conn, city, base, result.units, sub_units)
+            n = int(cadre_in.sum())
+        sources: list[int] = []
+        written = reused = 0
+        fresh = dict(zip(city.months, result.months, strict=True))
+        for i, start in enumerate(period.month_starts()):
+            fp = fps.months[i]
+            if start in reuse.found:  # unchanged since that month run: its carry was used
+                sources.append(reuse.found[start].run_id)
+                reused += 1
+                continue
+            r = fresh[start]
+            if period.kind == "year":
+                found = await result_store.reusable_month_run(conn, fp)
+                if found is not None and (not merging or found == base_months[i]):
+                    sources.append(found)
+                    reused += 1
+                    if scope is None:  # same content, newer versions: restamp its carry
+                        caches.add_carry(found, start, new_run=False)
+                    continue
+            target = run_id
+            if period.kind == "year":
+                target = await result_store.create_run(
+                    conn,
+                    job_id=job_id,
+                    period=f"{start:%Y-%m}",
+                    kind="month",
+                    first_month=start,
+                    months=1,
+                    scope_unit_id=scope if merging else None,
+                    base_run_id=base_months[i] if merging else None,
+                    profile=profile.to_dict(),
+                    fingerprint=fp,
+                    seed=_seed(fp),
+                )
+                await result_store.set_month_runs(conn, target, [target])
+            if scope is None:
+                caches.add_carry(target, start, new_run=True)
+            cols = month_columns(city, r)
+            if cadre_in is not None:
+                cols = _select(cols, cadre_in)
+            written += await result_store.write_partition(
+                conn,
+                "result_cadre_months",
+                target,
+                cols,
+                n,
+                carry_from=base_months[i] if merging else None,
+                carry_except=sub_cadres,
+            )
+            sources.append(target)
+            await stage("write:cadre_months")
+        await result_store.set_month_runs(conn, run_id, sources)
+        lap("write_cadre_months")
+        counts["rows_cadre_months"] = written
+        counts["months_reused"] = reused
+        if cy is not None:
+            await result_store.write_partition(
+                conn,
+                "result_cadre_years",
+                run_id,
+                cy,
+                n,
+                carry_from=base if merging else None,
+                carry_except=sub_cadres,
+            )
+            await stage("write:cadre_years")
+            lap("write_cadre_years")
+        await finishing
+        un = un or result.units
+        n_unit_rows = len(np.asarray(un["unit_id"][1]))
+        await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
+        await stage("write:units")
+        lap("write_units")
+        await caches.wait()
+        lap("write_caches")
     return run_id
 
 
