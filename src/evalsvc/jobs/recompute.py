@@ -126,6 +126,7 @@ async def run_job(
 
     run_id: int | None = None
     finishing: asyncio.Future[None] | None = None
+    caches: CacheWriter | None = None
     try:
         profile = profile_from_dict(row["profile"])
         await stage("reading", STAGES["reading"])
@@ -154,6 +155,9 @@ async def run_job(
         finishing = asyncio.ensure_future(
             asyncio.to_thread(_finish, result, _seed(fps.run), reuse, city.months, scope is None)
         )
+        caches = CacheWriter(conn, reuse, finishing, reader)
+        if reuse.to_pack:
+            caches.add_packs()
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
         counts["months_carried"] = len(reuse.found)
         counts["inputs_from_packs"] = len(reuse.from_packs)
@@ -171,7 +175,7 @@ async def run_job(
             timings,
             reuse,
             finishing,
-            reader,
+            caches,
         )
         lap("write")
         await stage("publishing", STAGES["publishing"])
@@ -190,6 +194,8 @@ async def run_job(
         if on_progress is not None:
             on_progress("done", 100.0)
     except BaseException as exc:
+        if caches is not None:  # carries stored aside for this job's new month runs
+            await asyncio.shield(caches.discard())
         if finishing is not None:  # a worker thread cannot be stopped: let it end
             await asyncio.shield(asyncio.wait([finishing]))
             if not finishing.cancelled():
@@ -239,14 +245,13 @@ async def _write(
     timings: dict[str, float],
     reuse: reading.Reuse,
     finishing: asyncio.Future[None],
-    reader: Reader | None,
+    caches: CacheWriter,
 ) -> int:
     """Write the run's rows in one transaction (all or nothing); return the run id.
 
     ``finishing`` completes the units' rank intervals, the carries and the input packs; it
-    is awaited after the cadre month rows are sent and before anything that needs it. The
-    carries and input packs are stored on a connection of ``reader`` meanwhile
-    (``jobs/cache_writer.py``).
+    is awaited after the cadre month rows are sent and before anything that needs it.
+    ``caches`` stores the carries and input packs meanwhile (``jobs/cache_writer.py``).
 
     Cadre month rows: a month run writes its month into its own partition. A year run
     names, per month, a complete city-wide month run with the same month fingerprint
@@ -256,6 +261,8 @@ async def _write(
     forward, the subtree's rows are new (a month whose inputs equal the base's city-wide
     month run keeps that run).
     """
+    period = city.period
+    merging = scope is not None and base is not None
     t0 = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -264,52 +271,6 @@ async def _write(
         timings[name] = round(now - t0, 4)
         t0 = now
 
-    caches = CacheWriter(conn, reuse, finishing, reader)
-    if reuse.to_pack:
-        caches.add_packs()
-    try:
-        run_id = await _write_rows(
-            conn,
-            job_id,
-            city,
-            result,
-            profile,
-            fps,
-            scope,
-            base,
-            stage,
-            counts,
-            reuse,
-            finishing,
-            caches,
-            lap,
-        )
-    except BaseException:
-        await asyncio.shield(caches.discard())
-        raise
-    lap("write_commit")
-    return run_id
-
-
-async def _write_rows(
-    conn: asyncpg.Connection,
-    job_id: int,
-    city: inputs.City,
-    result: Computed,
-    profile: Profile,
-    fps: inputs.Fingerprints,
-    scope: int | None,
-    base: int | None,
-    stage: Callable[[str], Awaitable[None]],
-    counts: dict[str, int],
-    reuse: reading.Reuse,
-    finishing: asyncio.Future[None],
-    caches: CacheWriter,
-    lap: Callable[[str], None],
-) -> int:
-    """The transaction of :func:`_write`."""
-    period = city.period
-    merging = scope is not None and base is not None
     async with conn.transaction():
         run_id = await result_store.create_run(
             conn,
@@ -415,6 +376,7 @@ async def _write_rows(
         lap("write_units")
         await caches.wait()
         lap("write_caches")
+    lap("write_commit")
     return run_id
 
 
