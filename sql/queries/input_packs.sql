@@ -8,3 +8,6 @@ select p.kind, p.year, p.payload
 from input_packs p
 join unnest($1::text[], $2::int[], $3::bigint[]) as w (kind, year, version)
   on p.kind = w.kind and p.year = w.year and p.version = w.version
+
+-- name: packs_forget_other_formats
+delete from input_packs where right(kind, length($1)) <> $1

@@ -539,6 +539,10 @@ async def test_carries_of_another_payload_format_are_not_used(
     assert upgraded.state == "succeeded", upgraded.error
     assert upgraded.counts["months_carried"] == 0
     assert upgraded.counts["registry_rows"] > 0
+    # Packs of the old format are gone, not kept beside the new ones.
+    kinds = [r["kind"] for r in await conn.fetch("select kind from input_packs")]
+    assert kinds
+    assert all(kind.endswith(":EVC9") for kind in kinds), kinds
     # The months were referenced by content and their carries replaced in the new format.
     after = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
     assert after.counts["months_carried"] == 12

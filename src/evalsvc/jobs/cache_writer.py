@@ -19,7 +19,7 @@ from datetime import date
 
 import asyncpg
 
-from evalsvc.jobs import reading
+from evalsvc.jobs import packs, reading
 from evalsvc.store import carries as carry_store
 from evalsvc.store import input_packs
 
@@ -58,6 +58,7 @@ class CacheWriter:
         """Store the inputs this run read as rows, packed (``Reuse.new_packs``)."""
 
         async def store(conn: asyncpg.Connection) -> None:
+            await input_packs.forget_other_formats(conn, packs.kind_suffix())
             for key, payload in self._reuse.new_packs:
                 await input_packs.put(conn, key.kind, key.year, key.version, payload)
 

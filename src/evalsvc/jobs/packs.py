@@ -48,6 +48,11 @@ def _format() -> str:
     return packing.MAGIC.decode()  # read at each call: an upgrade renames every kind
 
 
+def kind_suffix() -> str:
+    """How every kind of the current payload format ends (older ones are never read)."""
+    return f":{_format()}"
+
+
 def registry_key(year: int, version: int) -> PackKey:
     return PackKey(f"registry:{_format()}", year, version)
 

@@ -30,3 +30,9 @@ async def get_many(
 async def put(conn: asyncpg.Connection, kind: str, year: int, version: int, payload: bytes) -> None:
     """Keep ``payload`` as the pack of ``kind`` for ``year``, read at ``version``."""
     await conn.execute(Q["pack_put"], kind, year, version, payload)
+
+
+async def forget_other_formats(conn: asyncpg.Connection, suffix: str) -> None:
+    """Drop the packs whose kind does not end with ``suffix`` (an older payload format:
+    never read again, and nothing would replace them)."""
+    await conn.execute(Q["packs_forget_other_formats"], suffix)
