@@ -35,11 +35,14 @@ import tracemalloc
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from evalsvc.domain.recompute import RecomputeRequest
 from evalsvc.jobs.demo import SYSTEM
 from evalsvc.jobs.recompute import Reader, recompute
 from evalsvc.settings import load_settings
+from evalsvc.store import cadre_chunks
+from evalsvc.store import results as result_store
 from evalsvc.store.database import connect, lender, resolve_dsn
 from evalsvc.store.migrations import migrate
 
@@ -241,15 +244,16 @@ async def bench(runs: int, trace: bool) -> None:
 
 
 async def _staff_scores(
-    conn: asyncpg.Connection, table: str, column: str, run_id: int
+    conn: asyncpg.Connection, layout: cadre_chunks.Layout, run_id: int
 ) -> dict[int, float]:
-    """Our scored staff in a run: cadre id -> M or Y."""
-    rows = await conn.fetch(
-        f"select cadre_id, {column} from {table} r join cadres c on c.id = r.cadre_id "
-        f"where r.run_id = $1 and c.position = 'staff' and {column} <> 'NaN'",
-        run_id,
+    """Our scored staff in a run: cadre id -> M or Y (decoded from the run's chunks)."""
+    found = await cadre_chunks.read_run(conn, layout, run_id, [layout.score])
+    staff = await conn.fetch("select id from cadres where position = 'staff'")
+    ids = np.fromiter((r[0] for r in staff), dtype=np.int64, count=len(staff))
+    keep = np.isin(found["cadre_id"], ids) & ~np.isnan(found[layout.score])
+    return dict(
+        zip(found["cadre_id"][keep].tolist(), found[layout.score][keep].tolist(), strict=True)
     )
-    return {int(r[0]): float(r[1]) for r in rows}
 
 
 async def compare_sql(
@@ -268,7 +272,7 @@ async def compare_sql(
         rows = await conn.fetch(SQL_MONTHLY, 202605)
         walls.append(time.perf_counter() - t)
     sql = statistics.median(walls)
-    ours_rows = await _staff_scores(conn, "result_cadre_months", "m", run_id)
+    ours_rows = await _staff_scores(conn, result_store.MONTH, run_id)
     same = len([r for r in rows if float(r["m"]) == ours_rows.get(r["id"])])
     only_ours = len(ours_rows.keys() - {r["id"] for r in rows})
     print(
@@ -297,7 +301,7 @@ async def compare_sql_year(conn: asyncpg.Connection, run_id: int, ours: float) -
     )
     sql = time.perf_counter() - t
     await conn.execute("drop table sql_year_m")
-    ours_rows = await _staff_scores(conn, "result_cadre_years", "y", run_id)
+    ours_rows = await _staff_scores(conn, result_store.YEAR, run_id)
     same = len([r for r in rows if float(r["y"]) == ours_rows.get(r["id"])])
     print(
         f"plain SQL year (12 monthly queries + average, staff, one run): {sql:.3f} s; "

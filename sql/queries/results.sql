@@ -105,10 +105,6 @@ from result_units r
 where r.run_id = $1 and r.annual = $2
   and r.month = (select max(month) from result_units x where x.run_id = $1 and x.annual = $2)
 
--- name: cadre_year
--- The run's partition (pruned on run_id), its unique index on cadre_id.
-select y, level, reasons, detail from result_cadre_years where run_id = $1 and cadre_id = $2
-
 -- name: cadre_runs
 -- Published runs that hold rows of the cadre, newest period first.
 select p.period, p.run_id from result_published p order by p.period desc

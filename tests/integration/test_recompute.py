@@ -16,8 +16,8 @@ from evalsvc.jobs import packing
 from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute, request, run_job
 from evalsvc.store.database import connect, lender
-
-RESULT_COLUMNS = "cadre_id, month, m, level, reasons, detail"
+from evalsvc.store.results import MONTH, YEAR
+from tests.integration import cadre_results
 
 
 async def _published(conn: asyncpg.Connection, period: str) -> int | None:
@@ -36,12 +36,7 @@ async def _month_runs(conn: asyncpg.Connection, run_id: int) -> list[int]:
 
 async def _months(conn: asyncpg.Connection, run_id: int) -> list[tuple[object, ...]]:
     """The run's cadre month rows, wherever they are stored (its month runs)."""
-    rows = await conn.fetch(
-        f"select {RESULT_COLUMNS} from result_cadre_months "
-        "where run_id = any($1::bigint[]) order by cadre_id, month",
-        await _month_runs(conn, run_id),
-    )
-    return _nan_safe([tuple(r) for r in rows])
+    return await cadre_results.month_rows(conn, await _month_runs(conn, run_id))
 
 
 async def test_month_run_publishes_a_complete_set(conn: asyncpg.Connection) -> None:
@@ -51,12 +46,7 @@ async def test_month_run_publishes_a_complete_set(conn: asyncpg.Connection) -> N
     assert job.state == "succeeded", job.error
     assert job.run_id == await _published(conn, "2026-05")
     n = await conn.fetchval("select count(*) from cadres")
-    assert (
-        await conn.fetchval(
-            "select count(*) from result_cadre_months where run_id = $1", job.run_id
-        )
-        == n
-    )
+    assert await cadre_results.stored(conn, MONTH, run=job.run_id) == n
     assert set(job.timings) >= {"read", "score", "write", "publish", "total"}
     # Every ranked unit has its rank interval (computed while the cadre rows were written).
     ranked, with_interval = await conn.fetchrow(
@@ -81,14 +71,10 @@ async def test_year_run_rates_and_ranks(conn: asyncpg.Connection) -> None:
     sources = await _month_runs(conn, run)
     assert len(set(sources)) == 12
     assert run not in sources
-    assert (
-        await conn.fetchval("select count(*) from result_cadre_years where run_id = $1", run) == n
-    )
+    years = await cadre_results.year_rows(conn, run)
+    assert len(years) == n
     # Without task data (registry only) every month lacks a task basis: not rated.
-    levels = await conn.fetch(
-        "select distinct level from result_cadre_years where run_id = $1", run
-    )
-    assert [r["level"] for r in levels] == [-1]
+    assert {r[3] for r in years} == {-1}
 
 
 class Boom(Exception):
@@ -122,12 +108,7 @@ async def test_failure_midway_keeps_the_previous_set(conn: asyncpg.Connection, s
     assert await _published(conn, "2026-05") == first.run_id
     assert await _months(conn, first.run_id) == before  # type: ignore[arg-type]
     assert await conn.fetchval("select count(*) from result_runs") == runs_before
-    assert (
-        await conn.fetchval(
-            "select count(*) from result_cadre_months where run_id <> $1", first.run_id
-        )
-        == 0
-    )
+    assert await cadre_results.stored(conn, MONTH, other_than=first.run_id) == 0
     # No partition of the failed run is left behind, attached or not.
     assert await _result_tables(conn) == tables_before
     # A rerun succeeds (the worker lock was released).
@@ -180,12 +161,7 @@ async def test_cancelled_midway_keeps_the_previous_set(
     finally:
         await worker.close()
     assert await _published(conn, "2026-05") == first.run_id
-    assert (
-        await conn.fetchval(
-            "select count(*) from result_cadre_months where run_id <> $1", first.run_id
-        )
-        == 0
-    )
+    assert await cadre_results.stored(conn, MONTH, other_than=first.run_id) == 0
     again = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     assert again.state == "succeeded"
 
@@ -198,11 +174,14 @@ async def test_same_inputs_give_identical_results(conn: asyncpg.Connection) -> N
         b = await recompute(conn, RecomputeRequest(period=period), SYSTEM)
         assert a.run_id != b.run_id
         assert await _months(conn, a.run_id) == await _months(conn, b.run_id)  # type: ignore[arg-type]
-        for table in ("result_units", "result_cadre_years"):
-            q = f"select * from {table} where run_id = $1"
-            ra = [tuple(r)[1:] for r in await conn.fetch(q + " order by 2, 3", a.run_id)]
-            rb = [tuple(r)[1:] for r in await conn.fetch(q + " order by 2, 3", b.run_id)]
-            assert _nan_safe(ra) == _nan_safe(rb)
+        q = "select * from result_units where run_id = $1 order by 2, 3"
+        ra = [tuple(r)[1:] for r in await conn.fetch(q, a.run_id)]
+        rb = [tuple(r)[1:] for r in await conn.fetch(q, b.run_id)]
+        assert _nan_safe(ra) == _nan_safe(rb)
+        if period == "2026":
+            assert await cadre_results.year_rows(conn, a.run_id) == (  # type: ignore[arg-type]
+                await cadre_results.year_rows(conn, b.run_id)  # type: ignore[arg-type]
+            )
         fa, fb = await conn.fetch(
             "select fingerprint, seed from result_runs where id = any($1::bigint[]) order by id",
             [a.run_id, b.run_id],
@@ -333,11 +312,7 @@ async def test_year_run_reuses_month_runs_of_identical_inputs(conn: asyncpg.Conn
     assert third.counts["months_reused"] == 11
     new_sources = await _month_runs(conn, third.run_id)  # type: ignore[arg-type]
     assert [i for i in range(12) if new_sources[i] != sources[i]] == [2]
-    march = await conn.fetchrow(
-        "select level, reasons from result_cadre_months where run_id = $1 and cadre_id = $2",
-        new_sources[2],
-        cadre,
-    )
+    march = await cadre_results.row(conn, MONTH, new_sources[2], cadre)
     assert march["level"] == -1  # absent the whole month: not rated
 
 
@@ -392,10 +367,9 @@ async def test_subtree_year_run_rewrites_only_the_changed_month(conn: asyncpg.Co
 
 
 async def _annual(conn: asyncpg.Connection, run_id: int) -> list[tuple[Any, ...]]:
-    rows = []
-    for table in ("result_cadre_years", "result_units"):
-        q = f"select * from {table} where run_id = $1 order by 2, 3"
-        rows += [tuple(r)[1:] for r in await conn.fetch(q, run_id)]
+    rows: list[tuple[Any, ...]] = await cadre_results.year_rows(conn, run_id)
+    q = "select * from result_units where run_id = $1 order by 2, 3"
+    rows += [tuple(r)[1:] for r in await conn.fetch(q, run_id)]
     return _nan_safe(rows)
 
 
@@ -444,11 +418,7 @@ async def test_year_run_takes_unchanged_months_from_their_carries(
     assert third.counts["months_carried"] == 11
     changed = await _month_runs(conn, third.run_id)  # type: ignore[arg-type]
     assert [i for i in range(12) if changed[i] != sources[i]] == [2]
-    m = await conn.fetchval(
-        "select m from result_cadre_months where run_id = $1 and cadre_id = $2",
-        changed[2],
-        cadre,
-    )
+    m = (await cadre_results.row(conn, MONTH, changed[2], cadre))["m"]
     assert m < 70  # nothing done in March
     assert await _annual(conn, third.run_id) != await _annual(conn, first.run_id)  # type: ignore[arg-type]
 
@@ -514,11 +484,7 @@ async def test_registry_pack_is_used_until_the_registry_changes(conn: asyncpg.Co
     await conn.execute("update cadres set unit_id = $2 where id = $1", cadre, unit)
     third = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     assert third.counts["registry_rows"] > 0
-    moved = await conn.fetchval(
-        "select unit_id from result_cadre_months where run_id = $1 and cadre_id = $2",
-        third.run_id,
-        cadre,
-    )
+    moved = (await cadre_results.row(conn, MONTH, third.run_id, cadre))["unit_id"]
     assert moved == unit
     fourth = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
     assert "registry_rows" not in fourth.counts
@@ -550,9 +516,7 @@ async def test_carries_of_another_payload_format_are_not_used(
 
 
 async def _m_of(conn: asyncpg.Connection, run_id: int | None, cadre: int) -> float:
-    m: float = await conn.fetchval(
-        "select m from result_cadre_months where run_id = $1 and cadre_id = $2", run_id, cadre
-    )
+    m: float = (await cadre_results.row(conn, MONTH, run_id, cadre))["m"]
     return m
 
 
@@ -663,10 +627,7 @@ async def test_confidence_votes_are_read_fresh_beside_the_packed_year_inputs(
     )
     after = await recompute(conn, year, SYSTEM)
     assert after.counts["inputs_from_packs"] >= 2  # registry and the year-wide inputs
-    level, reasons = await conn.fetchrow(
-        "select level, reasons from result_cadre_years where run_id = $1 and cadre_id = $2",
-        after.run_id,
-        head,
-    )
+    annual = await cadre_results.row(conn, YEAR, after.run_id, head)
+    level, reasons = annual["level"], annual["reasons"]
     assert reasons & REASON_BIT["low_confidence"]
     assert level == KHT

@@ -7,15 +7,15 @@ import numpy as np
 from evalsvc.store import copyio
 
 
-def test_side_by_side_values_equal_the_stacked_block_in_any_chunking() -> None:
+def test_a_payload_sent_in_chunks_equals_the_whole() -> None:
     rng = np.random.default_rng(5)
     n = 1_000
-    values = tuple(rng.random(n) for _ in range(4))
-    values = (*values, np.full(n, np.nan), rng.integers(0, 9, n))  # NaN and integers too
+    values = np.stack(
+        [rng.random(n), np.full(n, np.nan), rng.integers(0, 9, n)], axis=1
+    )  # NaN and integers too
     ids = np.arange(n, dtype=np.int64)
-    stacked = np.stack([np.asarray(v, dtype="<f8") for v in values], axis=1)
-    whole = copyio.encode([("int8", ids), ("bytea", stacked)], n)
-    assert copyio.encode([("int8", ids), ("bytea", values)], n) == whole
+    whole = copyio.encode([("int8", ids), ("bytea", values)], n)
+    assert len(whole) > n * (8 + 3 * 8)
     chunked = b"".join(
         copyio.rows(
             [

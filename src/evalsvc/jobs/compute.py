@@ -72,15 +72,14 @@ class Computed:
 
 
 def month_columns(city: City, r: MonthResult) -> Columns:
-    """The ``result_cadre_months`` columns of one month (explanation numbers packed)."""
+    """The stored cadre columns of one month (store/results.py ``MONTH``)."""
     org = city.org
-    detail = tuple(  # laid side by side chunk by chunk by the writer (store/copyio.py)
+    detail = tuple(
         [r.totals.assigned, r.totals.done]
         + [getattr(r, k) for k in MONTH_DETAIL if k not in ("assigned", "done")]
     )
     return {
         "cadre_id": ("int8", city.cadre_ids),
-        "month": ("date", np.asarray(r.period).astype("datetime64[D]")),
         "unit_id": ("int8", city.unit_ids[org.unit]),
         "m": ("float8", r.m),
         "level": ("int2", r.level),

@@ -78,7 +78,7 @@ async def request(
 def _select(columns: Columns, mask: np.ndarray[Any, Any]) -> Columns:
     out: Columns = {}
     for name, (t, v) in columns.items():
-        if isinstance(v, tuple):  # a bytea of side-by-side values (store/copyio.py)
+        if isinstance(v, tuple):  # explanation numbers, one array each (store/cadre_chunks)
             out[name] = (t, tuple(np.asarray(a)[mask] for a in v))
             continue
         arr = np.asarray(v)
@@ -341,9 +341,9 @@ async def _write(
             cols = month_columns(city, r)
             if cadre_in is not None:
                 cols = _select(cols, cadre_in)
-            written += await result_store.write_partition(
+            written += await result_store.write_cadres(
                 conn,
-                "result_cadre_months",
+                result_store.MONTH,
                 target,
                 cols,
                 n,
@@ -357,9 +357,9 @@ async def _write(
         counts["rows_cadre_months"] = written
         counts["months_reused"] = reused
         if cy is not None:
-            await result_store.write_partition(
+            await result_store.write_cadres(
                 conn,
-                "result_cadre_years",
+                result_store.YEAR,
                 run_id,
                 cy,
                 n,
@@ -371,7 +371,7 @@ async def _write(
         await finishing
         un = un or result.units
         n_unit_rows = len(np.asarray(un["unit_id"][1]))
-        await result_store.write_partition(conn, "result_units", run_id, un, n_unit_rows)
+        await result_store.write_units(conn, run_id, un, n_unit_rows)
         await stage("write:units")
         lap("write_units")
         await caches.wait()

@@ -40,9 +40,8 @@ PG_TYPES: Final[dict[str, str]] = {
 
 Column = tuple[str, Any]
 """``(pg_type, values)``: a scalar type with ``(n,)`` values or one scalar; ``"bytea"`` with
-an ``(n, ...)`` array whose rows are stored raw (one width per batch), or a tuple of
-``(n,)`` float arrays stored side by side as little-endian float8 (laid out chunk by chunk,
-while the server parses the previous chunk); ``"text"`` with one ``str`` for every row."""
+an ``(n, ...)`` array whose rows are stored raw (one width per batch); ``"text"`` with one
+``str`` for every row."""
 
 
 def _dtype(types: Sequence[str]) -> np.dtype[Any]:
@@ -61,8 +60,6 @@ def _to_pg(values: npt.ArrayLike, pg_type: str) -> npt.NDArray[Any]:
 
 def _raw(values: Any, n: int) -> npt.NDArray[np.uint8]:
     """The bytes of each row of a ``bytea`` column as an ``(n, width)`` uint8 array."""
-    if isinstance(values, tuple):  # one (n,) array per value: laid side by side here
-        values = np.stack([np.asarray(v, dtype="<f8") for v in values], axis=1)
     arr = np.asarray(values)
     if arr.dtype.kind == "f":
         arr = arr.astype("<f8")  # floats travel as little-endian float8 (frombuffer "<f8")
@@ -226,10 +223,8 @@ async def write(
 
 def _slice(values: Any, lo: int, hi: int) -> Any:
     """Rows ``lo:hi`` of a column; scalars and ``text`` constants apply to every row."""
-    if isinstance(values, str) or (not isinstance(values, tuple) and np.ndim(values) == 0):
+    if isinstance(values, str) or np.ndim(values) == 0:
         return values
-    if isinstance(values, tuple):
-        return tuple(v[lo:hi] for v in values)
     return values[lo:hi]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound
-from evalsvc.store import carries, copyio
+from evalsvc.store import cadre_chunks, carries, copyio
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("results")
@@ -73,7 +73,7 @@ MONTH_DETAIL = (
     "g",
     "bonus",
 )
-"""Order of the float8 values packed in ``result_cadre_months.detail``."""
+"""Order of the explanation numbers in a month chunk's ``detail``."""
 
 YEAR_DETAIL = (
     "periods_scored",
@@ -94,17 +94,32 @@ YEAR_DETAIL = (
     "level_link",
     "quota_keep_rank",
 )
-"""Order of the float8 values packed in ``result_cadre_years.detail`` (counts are exact)."""
+"""Order of the explanation numbers in a year chunk's ``detail`` (counts are exact)."""
 YEAR_FLOATS = frozenset({"remediation_rate", "done_share", "exceeded_share", "late_share"})
 
-# Partitioned result tables -> the unique key of one run's partition (built after the load).
-PARTITIONED = {
-    "result_cadre_months": "(cadre_id)",  # a month run's partition holds one month
-    "result_cadre_years": "(cadre_id)",
-    "result_units": "(annual, month, unit_id)",
-}
-MONTH_COLUMNS = "cadre_id, month, unit_id, m, level, reasons, n_manifestations, detail"
-YEAR_COLUMNS = "cadre_id, unit_id, y, level, reasons, detail"
+MONTH = cadre_chunks.Layout(
+    "result_month_chunks",
+    (
+        ("cadre_id", "<i8"),
+        ("unit_id", "<i8"),
+        ("m", "<f8"),
+        ("level", "<i2"),
+        ("reasons", "<i4"),
+        ("n_manifestations", "<i4"),
+    ),
+    MONTH_DETAIL,
+)
+"""A month run's cadre rows (one month per run: ``result_runs.first_month``)."""
+YEAR = cadre_chunks.Layout(
+    "result_year_chunks",
+    (("cadre_id", "<i8"), ("unit_id", "<i8"), ("y", "<f8"), ("level", "<i2"), ("reasons", "<i4")),
+    YEAR_DETAIL,
+)
+"""A year run's annual cadre rows."""
+
+# Tables with one partition per run (dropping a run drops them).
+PARTITIONED = (MONTH.table, YEAR.table, "result_units")
+UNIT_KEY = "(annual, month, unit_id)"
 
 
 def partition_name(table: str, run_id: int) -> str:
@@ -113,9 +128,9 @@ def partition_name(table: str, run_id: int) -> str:
     return f"{table}_r{int(run_id)}"
 
 
-async def write_partition(
+async def write_cadres(
     conn: asyncpg.Connection,
-    table: str,
+    layout: cadre_chunks.Layout,
     run_id: int,
     columns: ColumnSet,
     n: int,
@@ -123,43 +138,34 @@ async def write_partition(
     carry_from: int | None = None,
     carry_except: list[int] | None = None,
 ) -> int:
-    """Create ``run_id``'s partition of ``table``, load it, index it, attach it.
-
-    The partition is created as a plain table in the caller's transaction (nobody else
-    sees it), loaded with one binary COPY (FREEZE when nothing was carried), indexed after
-    the load and attached (SHARE UPDATE EXCLUSIVE on the parent: readers are not blocked;
-    the CHECK constraint spares the attach its validation scan).
-
-    Args:
-        carry_from: a run whose rows of the same table are copied first (server side),
-            except those of the cadres ``carry_except`` (subtree runs).
+    """Store a run's cadre rows as chunks (``carry_from``: keep that run's other cadres).
 
     Returns:
-        rows in the partition.
+        cadres stored (carried ones included).
     """
+    return await cadre_chunks.write(
+        conn, layout, run_id, columns, n, carry_from=carry_from, carry_except=carry_except or ()
+    )
+
+
+async def write_units(conn: asyncpg.Connection, run_id: int, columns: ColumnSet, n: int) -> int:
+    """Create ``run_id``'s partition of ``result_units``, load it, index it, attach it.
+
+    The partition is created as a plain table in the caller's transaction (nobody else
+    sees it), loaded with one binary COPY (FREEZE), indexed after the load and attached
+    (SHARE UPDATE EXCLUSIVE on the parent: readers are not blocked; the CHECK constraint
+    spares the attach its validation scan).
+    """
+    table = "result_units"
     name = partition_name(table, run_id)
     await conn.execute(
         f"create table {name} (like {table} including defaults, "
         f"constraint {name}_run check (run_id = {int(run_id)}))"
     )
-    carried = 0
-    if carry_from is not None:
-        if table == "result_units":
-            raise ValueError("unit rows are merged in Python (jobs/rerank.py), not carried")
-        cols = MONTH_COLUMNS if table == "result_cadre_months" else YEAR_COLUMNS
-        status = await conn.execute(
-            f"insert into {name} (run_id, {cols}) select {int(run_id)}, {cols} from {table} "
-            "where run_id = $1 and cadre_id <> all($2::bigint[])",
-            carry_from,
-            carry_except or [],
-        )
-        carried = int(status.split()[-1])
-    await copyio.write(
-        conn, name, {"run_id": ("int8", run_id), **columns}, n, freeze=carry_from is None
-    )
-    await conn.execute(f"create unique index {name}_key on {name} {PARTITIONED[table]}")
+    await copyio.write(conn, name, {"run_id": ("int8", run_id), **columns}, n, freeze=True)
+    await conn.execute(f"create unique index {name}_key on {name} {UNIT_KEY}")
     await conn.execute(f"alter table {table} attach partition {name} for values in ({int(run_id)})")
-    return carried + n
+    return n
 
 
 async def set_month_runs(conn: asyncpg.Connection, run_id: int, month_runs: list[int]) -> None:
@@ -328,18 +334,18 @@ def _record(row: asyncpg.Record) -> dict[str, Any]:
     return {k: clean(v) for k, v in dict(row).items()}
 
 
-def _month_record(row: asyncpg.Record) -> dict[str, Any]:
-    out = dict(row)
-    detail = np.frombuffer(out.pop("detail"), dtype="<f8")
-    out.update(zip(MONTH_DETAIL, detail.tolist(), strict=True))
+def _month_record(month: date, row: dict[str, Any]) -> dict[str, Any]:
+    out = {"month": month, **row}
+    out.pop("cadre_id")
+    out.pop("unit_id")
     return {k: clean(v) for k, v in out.items()}
 
 
-def _year_record(row: asyncpg.Record) -> dict[str, Any]:
-    out = dict(row)
-    detail = np.frombuffer(out.pop("detail"), dtype="<f8")
-    for name, value in zip(YEAR_DETAIL, detail.tolist(), strict=True):
-        out[name] = value if name in YEAR_FLOATS else int(value)
+def _year_record(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in row.items() if k not in ("cadre_id", "unit_id")}
+    for name in YEAR_DETAIL:
+        if name not in YEAR_FLOATS:
+            out[name] = int(out[name])
     return {k: clean(v) for k, v in out.items()}
 
 
@@ -348,19 +354,48 @@ async def cadre_rows(
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """A cadre's period rows and annual row (None for a month run) in a run.
 
-    The month rows come from the runs named in ``month_runs`` (one partition each, its
-    unique index); the literal run ids let the planner prune the other partitions.
+    The month rows come from the runs named in ``month_runs`` (one chunk each).
     """
     runs = await month_runs(conn, run_id) or [run_id]
-    ids = ",".join(str(int(r)) for r in runs)
-    rows = await conn.fetch(
-        "select month, m, n_manifestations, level, reasons, detail from result_cadre_months "
-        f"where run_id in ({ids}) and cadre_id = $1 order by month",
-        cadre_id,
+    starts = {
+        int(r["id"]): r["first_month"]
+        for r in await conn.fetch(
+            "select id, first_month from result_runs where id = any($1::bigint[])", runs
+        )
+    }
+    found = await cadre_chunks.lookup(conn, MONTH, runs, cadre_id)
+    months = sorted(
+        (_month_record(starts[rid], row) for rid, row in found.items()),
+        key=lambda r: r["month"],
     )
-    months = [_month_record(r) for r in rows]
-    year = await conn.fetchrow(Q["cadre_year"], run_id, cadre_id)
+    year = (await cadre_chunks.lookup(conn, YEAR, [run_id], cadre_id)).get(run_id)
     return months, (_year_record(year) if year is not None else None)
+
+
+async def _registry_rows(
+    conn: asyncpg.Connection,
+    found: cadre_chunks.Arrays,
+    score: str,
+    *,
+    order: str,
+    limit: int,
+    offset: int,
+    columns: str,
+) -> list[dict[str, Any]]:
+    """Decoded result rows joined with the registry through ``unnest``, one page of them."""
+    rows = await conn.fetch(
+        f"select {columns} from unnest($1::bigint[], $2::float8[], $3::int2[], $4::int4[])"
+        " as r(cadre_id, score, level, reasons)"
+        " join cadres c on c.id = r.cadre_id join units u on u.id = c.unit_id"
+        f" order by {order} limit $5 offset $6",
+        found["cadre_id"].tolist(),
+        found[score].tolist(),
+        found["level"].tolist(),
+        found["reasons"].tolist(),
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows]
 
 
 async def member_rows(
@@ -375,42 +410,35 @@ async def member_rows(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Members of ``unit_ids`` with their level in the run (Vietnamese name order).
-
-    Uses cadres_unit_idx for the members and the result table's pkey per member.
+    """Members of ``unit_ids`` (the registry's) with their level in the run, in
+    Vietnamese name order: the members' ids (cadres_unit_idx), the chunks holding them,
+    filtered by level here, one page joined back with the registry.
     """
-    if annual:
-        source = (
-            "join result_cadre_years r on r.run_id = $1 and r.cadre_id = c.id "
-            "and $2::date is not null"
-        )
-        score = "r.y"
-    else:
+    layout = YEAR if annual else MONTH
+    if not annual:
         run_id = await month_source(conn, run_id, month)
-        source = (
-            "join result_cadre_months r on r.run_id = $1 and r.cadre_id = c.id and r.month = $2"
-        )
-        score = "r.m"
-    where = (
-        " where c.unit_id = any($3::bigint[]) and ($4::int is null or r.level = $4)"
-        " and ($5::text is null or c.position = $5)"
-    )
-    base = f" from cadres c join units u on u.id = c.unit_id {source}"
-    total: int = await conn.fetchval(
-        "select count(*)" + base + where, run_id, month, unit_ids, level, position
-    )
-    rows = await conn.fetch(
-        f"select c.code, c.full_name, c.position, u.code as unit_code, {score} as score, "
-        "r.level, r.reasons" + base + where + " order by c.name_key, c.code limit $6 offset $7",
-        run_id,
-        month,
+    ids = await conn.fetch(
+        "select id from cadres where unit_id = any($1::bigint[])"
+        " and ($2::text is null or position = $2)",
         unit_ids,
-        level,
         position,
-        limit,
-        offset,
     )
-    return [_record(r) for r in rows], total
+    member_ids = np.fromiter((r["id"] for r in ids), dtype=np.int64, count=len(ids))
+    found = await cadre_chunks.read_members(
+        conn, layout, run_id, member_ids, [layout.score, "level", "reasons"]
+    )
+    if level is not None:
+        found = {k: v[found["level"] == level] for k, v in found.items()}
+    rows = await _registry_rows(
+        conn,
+        found,
+        layout.score,
+        order="c.name_key, c.code",
+        limit=limit,
+        offset=offset,
+        columns="c.code, c.full_name, c.position, u.code as unit_code, r.score, r.level, r.reasons",
+    )
+    return rows, len(found["cadre_id"])
 
 
 async def ranking_rows(
@@ -454,38 +482,33 @@ async def compare_cadres(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Cadres whose level differs between two runs (both pkeys, joined on cadre_id)."""
-    if annual:
-        src = (
-            " from result_cadre_years a join result_cadre_years b"
-            " on b.run_id = $2 and b.cadre_id = a.cadre_id"
-            " join cadres c on c.id = a.cadre_id"
-            " where a.run_id = $1 and $3::date is not null"
-        )
-        score = "a.y as score_a, b.y as score_b"
-    else:
+    """Cadres whose level differs between two runs (both runs decoded, matched by id)."""
+    layout = YEAR if annual else MONTH
+    if not annual:
         run_a = await month_source(conn, run_a, month)
         run_b = await month_source(conn, run_b, month)
-        src = (
-            " from result_cadre_months a join result_cadre_months b"
-            " on b.run_id = $2 and b.cadre_id = a.cadre_id and b.month = a.month"
-            " join cadres c on c.id = a.cadre_id"
-            " where a.run_id = $1 and a.month = $3"
-        )
-        score = "a.m as score_a, b.m as score_b"
-    src += " and a.level <> b.level"
-    total: int = await conn.fetchval("select count(*)" + src, run_a, run_b, month)
+    fields = [layout.score, "level"]
+    a = await cadre_chunks.read_run(conn, layout, run_a, fields)
+    b = await cadre_chunks.read_run(conn, layout, run_b, fields)
+    common, ia, ib = np.intersect1d(
+        a["cadre_id"], b["cadre_id"], assume_unique=True, return_indices=True
+    )
+    changed = a["level"][ia] != b["level"][ib]
+    ia, ib = ia[changed], ib[changed]
     rows = await conn.fetch(
-        f"select c.code, c.full_name, a.level as level_a, b.level as level_b, {score}"
-        + src
-        + " order by c.code limit $4 offset $5",
-        run_a,
-        run_b,
-        month,
+        "select c.code, c.full_name, r.level_a, r.level_b, r.score_a, r.score_b"
+        " from unnest($1::bigint[], $2::int2[], $3::int2[], $4::float8[], $5::float8[])"
+        " as r(cadre_id, level_a, level_b, score_a, score_b)"
+        " join cadres c on c.id = r.cadre_id order by c.code limit $6 offset $7",
+        common[changed].tolist(),
+        a["level"][ia].tolist(),
+        b["level"][ib].tolist(),
+        a[layout.score][ia].tolist(),
+        b[layout.score][ib].tolist(),
         limit,
         offset,
     )
-    return [_record(r) for r in rows], total
+    return [_record(r) for r in rows], int(changed.sum())
 
 
 async def compare_units(
