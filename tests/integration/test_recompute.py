@@ -439,6 +439,32 @@ async def test_year_run_takes_unchanged_months_from_their_carries(
     assert await _annual(conn, fifth.run_id) == await _annual(conn, first.run_id)  # type: ignore[arg-type]
 
 
+async def test_a_month_run_with_unchanged_inputs_stores_no_second_carry(
+    conn: asyncpg.Connection,
+) -> None:
+    """The earlier run's carry is valid at the same versions and its rows are the same: the
+    year takes the month from it; a month whose inputs changed stores its own again."""
+    await load_demo(conn)
+    await _add_task_data(conn)
+    first = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    second = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    carried = "select run_id from result_month_carries"
+    stored = {r[0] for r in await conn.fetch(carried)}
+    assert first.run_id in stored
+    assert second.run_id not in stored
+    assert await _months(conn, second.run_id) == await _months(conn, first.run_id)  # type: ignore[arg-type]
+    year = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert year.counts["months_carried"] == 1
+    assert (await _month_runs(conn, year.run_id))[4] == first.run_id  # type: ignore[arg-type]
+
+    await conn.execute(
+        "update task_month_totals set k_done = 0 where month = 202605 and cadre_id = "
+        "(select min(cadre_id) from task_month_totals where month = 202605)"
+    )
+    third = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
+    assert third.run_id in {r[0] for r in await conn.fetch(carried)}
+
+
 async def test_a_second_reader_in_the_same_snapshot_gives_the_same_results(
     conn: asyncpg.Connection, db_dsn: str
 ) -> None:
@@ -601,7 +627,9 @@ async def test_carries_stored_aside_are_forgotten_when_the_run_fails(
     assert await conn.fetchval("select count(*) from result_month_carries") == carries_before
     year = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM, reader=lender(db_dsn))
     assert year.counts["months_carried"] == 0
-    # A month run that succeeds keeps its carry, stored aside: the next year run takes it.
+    # A month run that succeeds keeps its carry, stored aside (none valid at these versions
+    # is left: the year's own May run stored one, which a month run would not duplicate).
+    await conn.execute("delete from result_month_carries")
     may = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM, reader=lender(db_dsn))
     assert await conn.fetchval(
         "select count(*) from result_month_carries where run_id = $1", may.run_id

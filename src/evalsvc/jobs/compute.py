@@ -47,7 +47,8 @@ class Computed:
     What the cadre rows do not need is left to :meth:`finish` (a month's unit scores,
     ranking and carry, and the period's rank intervals: the bootstrap, the longest part of
     a month's scoring), so the writer can run it while the cadre rows are stored. It needs
-    the rank-interval seed, derived from the input fingerprint computed meanwhile.
+    the rank-interval seed, derived from the input fingerprint computed meanwhile; it calls
+    back once the carries exist, before the rank intervals, so they can be stored meanwhile.
     """
 
     months: list[MonthResult]
@@ -55,13 +56,16 @@ class Computed:
     units: Columns
     rows: dict[str, int]
     carries: list[MonthCarry]
-    unfinished: Callable[[Computed, int], None] | None = None
+    unfinished: Callable[[Computed, int, Callable[[], None]], None] | None = None
 
-    def finish(self, seed: int) -> None:
-        """Complete what was left for later (CPU only: off the event loop)."""
-        if self.unfinished is not None:
-            unfinished, self.unfinished = self.unfinished, None
-            unfinished(self, seed)
+    def finish(self, seed: int, carried: Callable[[], None] = lambda: None) -> None:
+        """Complete what was left for later (CPU only: off the event loop); ``carried`` is
+        called once ``carries`` are complete, before the rank intervals."""
+        if self.unfinished is None:
+            carried()
+            return
+        unfinished, self.unfinished = self.unfinished, None
+        unfinished(self, seed, carried)
 
     def fill_intervals(self, iv: RankIntervals) -> None:
         """The period's rank intervals into its unit rows (a year's annual rows first)."""
@@ -207,7 +211,7 @@ def compute(
         mi = year.periods[0]
         mr = score_month(org, mi, profile, year.remediation)
 
-        def units_and_carry(done: Computed, seed: int) -> None:
+        def units_and_carry(done: Computed, seed: int, carried: Callable[[], None]) -> None:
             anc = ancestor_matrix(org.unit_parent)
             mx = member_matrix(org, mi, mr, year.remediation, profile)
             um = score_units_month(
@@ -216,6 +220,7 @@ def compute(
             ranking = _rank_month(city, um, prev)
             done.units = _month_unit_columns(city, um, ranking, prev, profile)
             done.carries = [carry_month(mi, mr, um)]
+            carried()
             if intervals and org.u:
                 own = unit_own_matrix(org, mr.period, year.unit_remediation, profile)
                 unit = np.asarray(org.unit, dtype=np.int64)
@@ -296,7 +301,8 @@ def compute(
     units = _concat(unit_parts, org.u)
     rows = {"cadre_years": n, "units": org.u * 13}
 
-    def year_intervals(done: Computed, seed: int) -> None:
+    def year_intervals(done: Computed, seed: int, carried: Callable[[], None]) -> None:
+        carried()
         done.fill_intervals(
             carried_intervals(org, carries, year, profile, rating.ranking, rating.units.u, seed)
         )

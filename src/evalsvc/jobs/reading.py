@@ -37,7 +37,9 @@ class Reuse:
     carry was computed at the month's current input versions (``input_versions``: no
     change since) under the same profile, registry and remediation items; it reads and
     scores only the other months. Every city-wide run stores the carries of the months it
-    scored (``payloads``), stamped with the versions it read them at.
+    scored (``payloads``), stamped with the versions it read them at — unless a complete
+    run's carry is valid at those versions already (``covered``: a month run whose inputs
+    have not changed since an earlier one; its rows are that run's rows).
 
     Inputs read as rows are kept packed (``to_pack``, built in the writing stage into
     ``new_packs`` and stored beside the results: ``jobs/packs.py``); ``from_packs`` names
@@ -50,6 +52,7 @@ class Reuse:
     found: dict[date, carry_store.Candidate]
     carried: dict[date, asyncio.Future[MonthCarry]]
     payloads: dict[date, bytes] = dataclasses.field(default_factory=dict)
+    covered: set[date] = dataclasses.field(default_factory=set)
     to_pack: list[tuple[packs.PackKey, Callable[[], bytes]]] = dataclasses.field(
         default_factory=list
     )
@@ -218,6 +221,15 @@ async def read_inputs(
     taken = {c.run_id for c in found.values()}
     await asyncio.gather(*(f for run_id, f in packed.items() if run_id not in taken))
     reuse = Reuse(versions, pkey, rkey, found, {m: packed[c.run_id] for m, c in found.items()})
+    if period.kind == "month" and scope is None:
+        valid = await carry_store.candidates(
+            conn, yms, [versions[ym] for ym in yms], versions[input_versions.EVERY_MONTH], pkey
+        )
+        reuse.covered = {
+            m
+            for m, ym in zip(starts, yms, strict=True)
+            if ym in valid and valid[ym].registry_key == rkey
+        }
     _keep(reuse, period, unpacked, base, read_rows)
     return city, reuse
 

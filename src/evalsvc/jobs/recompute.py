@@ -126,6 +126,7 @@ async def run_job(
 
     run_id: int | None = None
     finishing: asyncio.Future[None] | None = None
+    caches_ready: asyncio.Future[None] | None = None
     caches: CacheWriter | None = None
     try:
         profile = profile_from_dict(row["profile"])
@@ -152,10 +153,25 @@ async def run_job(
         # The rest of the scoring (a month's units, ranks, carry; the rank intervals) and
         # the caches' payloads are finished in a worker thread while the cadre rows are
         # stored (the server's work): _write awaits them before their tables.
+        loop = asyncio.get_running_loop()
+        caches_ready = loop.create_future()
+
+        def signal_caches_ready() -> None:  # called in the worker thread
+            loop.call_soon_threadsafe(_settle, caches_ready)
+
         finishing = asyncio.ensure_future(
-            asyncio.to_thread(_finish, result, _seed(fps.run), reuse, city.months, scope is None)
+            asyncio.to_thread(
+                _finish,
+                result,
+                _seed(fps.run),
+                reuse,
+                city.months,
+                scope is None,
+                signal_caches_ready,
+            )
         )
-        caches = CacheWriter(conn, reuse, finishing, reader)
+        finishing.add_done_callback(lambda done: _settle(caches_ready, done))
+        caches = CacheWriter(conn, reuse, caches_ready, reader)
         if reuse.to_pack:
             caches.add_packs()
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
@@ -200,6 +216,8 @@ async def run_job(
             await asyncio.shield(asyncio.wait([finishing]))
             if not finishing.cancelled():
                 finishing.exception()  # retrieved: the job's own error is reported
+            if caches_ready is not None and caches_ready.done() and not caches_ready.cancelled():
+                caches_ready.exception()
         message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, asyncio.CancelledError):
             message = "cancelled"
@@ -219,16 +237,40 @@ def _seed(fp: str) -> int:
 
 
 def _finish(
-    result: Computed, seed: int, reuse: reading.Reuse, months: list[Any], carries: bool
+    result: Computed,
+    seed: int,
+    reuse: reading.Reuse,
+    months: list[Any],
+    carries: bool,
+    caches_ready: Callable[[], None],
 ) -> None:
     """What the writer needs after the cadre rows: the rest of the scoring, the carries'
-    and the input packs' payloads."""
-    result.finish(seed)
-    if carries:
-        reuse.payloads = {
-            m: carry_codec.encode(c) for m, c in zip(months, result.carries, strict=True)
-        }
-    reuse.pack_inputs()
+    and the input packs' payloads (``caches_ready`` once these exist: the rank intervals
+    are computed while they are stored)."""
+
+    def payloads() -> None:
+        if carries:
+            reuse.payloads = {
+                m: carry_codec.encode(c)
+                for m, c in zip(months, result.carries, strict=True)
+                if m not in reuse.covered
+            }
+        reuse.pack_inputs()
+        caches_ready()
+
+    result.finish(seed, payloads)
+
+
+def _settle(target: asyncio.Future[None], source: asyncio.Future[None] | None = None) -> None:
+    """Complete ``target`` like ``source`` (done), or with None; once."""
+    if target.done():
+        return
+    if source is not None and source.cancelled():
+        target.cancel()
+    elif source is not None and source.exception() is not None:
+        target.set_exception(source.exception())  # type: ignore[arg-type]
+    else:
+        target.set_result(None)
 
 
 async def _write(
@@ -336,7 +378,7 @@ async def _write(
                     seed=_seed(fp),
                 )
                 await result_store.set_month_runs(conn, target, [target])
-            if scope is None:
+            if scope is None and start not in reuse.covered:
                 caches.add_carry(target, start, new_run=True)
             cols = month_columns(city, r)
             if cadre_in is not None:
