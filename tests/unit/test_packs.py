@@ -127,6 +127,22 @@ def test_months_split_pack_and_join_back() -> None:
     _same(packs.join_months(list(back.values())), rows)
 
 
+def test_a_month_is_packed_in_id_order_with_its_rows_intact() -> None:
+    month = date(2026, 5, 1)
+    rows = _rows([month])
+    assert rows.tasks is not None
+    assert rows.assessments is not None
+    shuffle = np.array([2, 0, 3, 1])
+    scanned = MonthRows(
+        [month],
+        [c[shuffle] for c in rows.tasks],
+        [c[shuffle] for c in rows.assessments],
+        rows.indicators,
+    )
+    back = packs.unpack_month(packs.pack_month(scanned), month)
+    _same(back, rows)  # every column reordered alike: the rows as they were, by id
+
+
 def test_a_table_missing_from_a_part_is_missing_from_the_join() -> None:
     a = _rows([date(2026, 1, 1)])
     b = _rows([date(2026, 2, 1)], tables=False)

@@ -73,12 +73,32 @@ def yyyymm(d: date) -> int:
     return d.year * 100 + d.month
 
 
+Picked = npt.NDArray[np.bool_] | slice
+"""A boolean mask, or ``slice(None)`` when it would select everything (no copy)."""
+
+
+def _all(mask: npt.NDArray[np.bool_]) -> Picked:
+    return slice(None) if bool(mask.all()) else mask
+
+
 def _rows(ids: I64, values: npt.NDArray[Any]) -> tuple[I64, npt.NDArray[np.bool_]]:
     """Rows of ``values`` in the sorted ``ids`` and whether each value was found."""
     pos = np.searchsorted(ids, values)
     pos = np.minimum(pos, max(len(ids) - 1, 0))
     found = (ids[pos] == values) if len(ids) else np.zeros(len(values), dtype=bool)
     return pos.astype(np.int64), found
+
+
+def _picked_rows(ids: I64, values: npt.NDArray[Any]) -> tuple[I64, Picked]:
+    """:func:`_rows`, with what it finds everywhere as ``slice(None)``.
+
+    A month's rows usually come as one row per cadre in id order (from its pack): then
+    they are ``ids`` itself, and neither a search nor a copy is needed.
+    """
+    if len(values) == len(ids) and np.array_equal(ids, values):
+        return np.arange(len(ids), dtype=np.int64), slice(None)
+    rows, found = _rows(ids, values)
+    return rows, _all(found)
 
 
 async def installed_tables(conn: asyncpg.Connection) -> set[str]:
@@ -563,8 +583,8 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
         ym = yyyymm(start)
         mi = start.month - 1
         if tm is not None and tc is not None:
-            sel = tm == ym
-            rows, ok = _rows(cadre_ids, tc[sel])
+            sel = _all(tm == ym)
+            rows, ok = _picked_rows(cadre_ids, tc[sel])
             ka, kd, kq, kt, rec, exc, late = (x[sel][ok] for x in tsums)
             rows = rows[ok]
             if rows.size and not np.all(rows[1:] >= rows[:-1]):
@@ -597,8 +617,8 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
         capacity = np.full(n, np.nan)
         cohesion = np.full(n, np.nan)
         if sa is not None:
-            sel = sa[1] == ym
-            rows, ok = _rows(cadre_ids, sa[0][sel])
+            sel = _all(sa[1] == ym)
+            rows, ok = _picked_rows(cadre_ids, sa[0][sel])
             rr = rows[ok]
             scale = full / 10.0  # stored on the decree's 0-10 scale
             sub[rr] = np.stack([sa[2][sel][ok], sa[3][sel][ok], sa[4][sel][ok]], axis=1) * scale

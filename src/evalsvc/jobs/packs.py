@@ -173,9 +173,18 @@ def split_months(rows: MonthRows) -> dict[date, MonthRows]:
     return out
 
 
+def _by_id(part: list[npt.NDArray[Any]] | None) -> list[npt.NDArray[Any]] | None:
+    """Rows in id order (the scan's order is arbitrary; in id order a run maps them to
+    its cadres without a search: ``inputs._picked_rows``)."""
+    if part is None or len(part[0]) < 2 or bool(np.all(part[0][1:] >= part[0][:-1])):
+        return part
+    order = np.argsort(part[0], kind="stable")
+    return [col[order] for col in part]
+
+
 def pack_month(rows: MonthRows) -> bytes:
-    """One month's rows (from :func:`split_months`)."""
-    parts = (rows.tasks, rows.assessments, rows.indicators)
+    """One month's rows (from :func:`split_months`), each table in id order."""
+    parts = (_by_id(rows.tasks), _by_id(rows.assessments), _by_id(rows.indicators))
     meta = {"tables": [name for name, p in zip(_MONTH_TABLES, parts, strict=True) if p is not None]}
     arrays: dict[str, Any] = {"meta": _meta(meta)}
     for name, p in zip(_MONTH_TABLES, parts, strict=True):
