@@ -568,6 +568,7 @@ async def test_inputs_are_unpacked_while_their_versions_stand(conn: asyncpg.Conn
     )
     third = await recompute(conn, may, SYSTEM)
     assert third.counts["inputs_from_packs"] == 2
+    assert third.counts["inputs_patched"] == 1  # May: its pack and that cadre's rows
     corrected = await _m_of(conn, third.run_id, cadre)
     assert corrected < before
     # A remediation item due in May is year-wide: May's rows stay packed, the rest is read.
@@ -596,6 +597,51 @@ async def test_inputs_are_unpacked_while_their_versions_stand(conn: asyncpg.Conn
     rows = await recompute(conn, RecomputeRequest(period="2026", changes=resamples), SYSTEM)
     assert (rows.counts["months_carried"], rows.counts["inputs_from_packs"]) == (0, 0)
     assert await _annual(conn, rows.run_id) == await _annual(conn, again.run_id)  # type: ignore[arg-type]
+
+
+async def test_a_month_changed_in_a_few_rows_is_patched_like_a_full_read(
+    conn: asyncpg.Connection,
+) -> None:
+    """Its stored pack plus the rows of the cadres noted as changed since its snapshot: the
+    same inputs as reading the whole month (a total updated, one deleted, an assessment
+    added, an indicator changed)."""
+    await load_demo(conn)
+    await _add_task_data(conn)
+    may = RecomputeRequest(period="2026-05")
+    await recompute(conn, may, SYSTEM)  # packs May's rows
+    ids = [r[0] for r in await conn.fetch("select id from cadres order by id limit 3")]
+    await conn.execute(
+        "update task_month_totals set k_done = k_done / 2 where cadre_id = $1 and month = 202605",
+        ids[0],
+    )
+    await conn.execute(
+        "delete from task_month_totals where cadre_id = $1 and month = 202605", ids[1]
+    )
+    await conn.execute(
+        "insert into supervisor_assessments (cadre_id, month, politics, capacity, innovation) "
+        "values ($1, 202605, 4, 5, 6)",
+        ids[2],
+    )
+    await conn.execute(
+        "insert into unit_indicators (unit_id, month, satisfaction_pct) "
+        "select min(id), 202605, 55 from units "
+        "on conflict (unit_id, month) do update set satisfaction_pct = 55"
+    )
+    patched = await recompute(conn, may, SYSTEM)
+    assert (patched.counts["inputs_patched"], patched.counts["inputs_from_packs"]) == (1, 2)
+    # It stored May's pack at May's version: the next run unpacks it, nothing to patch.
+    again = await recompute(conn, may, SYSTEM)
+    assert (again.counts["inputs_patched"], again.counts["inputs_from_packs"]) == (0, 3)
+    assert await conn.fetchval("select count(*) from input_changes where month = 202605") == 0
+    await conn.execute("delete from input_packs")
+    read = await recompute(conn, may, SYSTEM)
+    assert (read.counts["inputs_patched"], read.counts["inputs_from_packs"]) == (0, 0)
+    assert await _months(conn, patched.run_id) == await _months(conn, read.run_id)  # type: ignore[arg-type]
+    fps = await conn.fetch(
+        "select fingerprint from result_runs where id = any($1::bigint[])",
+        [patched.run_id, read.run_id],
+    )
+    assert len({r[0] for r in fps}) == 1  # the very same inputs
 
 
 async def test_carries_stored_aside_are_forgotten_when_the_run_fails(

@@ -60,7 +60,15 @@ class CacheWriter:
         async def store(conn: asyncpg.Connection) -> None:
             await input_packs.forget_other_formats(conn, packs.kind_suffix())
             for key, payload in self._reuse.new_packs:
-                await input_packs.put(conn, key.kind, key.year, key.version, payload)
+                await input_packs.put(
+                    conn,
+                    key.kind,
+                    key.year,
+                    key.version,
+                    payload,
+                    self._reuse.snapshot,
+                    forget_changes=packs.is_month(key),
+                )
 
         self._add(store)
 

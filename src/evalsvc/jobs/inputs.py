@@ -503,33 +503,48 @@ MONTH_TABLES = ("task_month_totals", "supervisor_assessments", "unit_indicators"
 
 
 async def read_month_rows(
-    conn: asyncpg.Connection, months: Sequence[date], parts: Sequence[str] = MONTH_TABLES
+    conn: asyncpg.Connection,
+    months: Sequence[date],
+    parts: Sequence[str] = MONTH_TABLES,
+    cadres: Mapping[str, Sequence[int]] | None = None,
 ) -> MonthRows:
     """The rows of ``months`` of the per-month tables ``parts`` (``*_month_idx`` indexes).
 
     Independent of :func:`read_base`, so a second connection in the same snapshot can
     read some of them meanwhile (:func:`merge_month_rows` joins the halves).
+
+    Args:
+        cadres: per cadre-keyed table, read only these cadres' rows (their primary keys:
+            a patch of a packed month, ``jobs/reading.py``).
     """
     tables = await installed_tables(conn) & set(parts)
     wanted = [yyyymm(m) for m in months]
     tasks = assessments = indicators = None
+
+    def only(table: str) -> tuple[str, list[Any]]:
+        if cadres is None or table not in cadres:
+            return "", [wanted]
+        return " and cadre_id = any($2::int8[])", [wanted, list(cadres[table])]
+
     if "task_month_totals" in tables:
+        where, args = only("task_month_totals")
         tasks = await copyio.read(
             conn,
             "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
             "records, exceeded_records, late_records "
-            "from task_month_totals where month = any($1::int4[])",
+            "from task_month_totals where month = any($1::int4[])" + where,
             ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
-            wanted,
+            *args,
         )
     if "supervisor_assessments" in tables:
+        where, args = only("supervisor_assessments")
         assessments = await copyio.read(
             conn,
             "select cadre_id, month, politics, capacity, innovation, "
             "coalesce(organising, 'NaN'), coalesce(cohesion, 'NaN') "
-            "from supervisor_assessments where month = any($1::int4[])",
+            "from supervisor_assessments where month = any($1::int4[])" + where,
             ["int8", "int4", "float8", "float8", "float8", "float8", "float8"],
-            wanted,
+            *args,
         )
     if "unit_indicators" in tables:
         indicators = await copyio.read(

@@ -19,7 +19,7 @@ Each kind names the payload format: a pack of an older format is never read.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -63,6 +63,11 @@ def base_key(period: PeriodSpan, version: int) -> PackKey:
 
 def month_key(month: date, version: int) -> PackKey:
     return PackKey(f"month:{_format()}", yyyymm(month), version)
+
+
+def is_month(key: PackKey) -> bool:
+    """A month's rows (``year`` is its yyyymm): patched from change notes."""
+    return key.kind == f"month:{_format()}"
 
 
 def _meta(value: Any) -> npt.NDArray[np.uint8]:
@@ -200,6 +205,35 @@ def unpack_month(payload: bytes, month: date) -> MonthRows:
         _parts(f"{name}_", a, name in present) for name in _MONTH_TABLES
     )
     return MonthRows([month], tasks, assessments, indicators)
+
+
+def patch_month(
+    packed: MonthRows, fresh: MonthRows, changed: Mapping[str, Sequence[int]]
+) -> MonthRows:
+    """A packed month with the rows of the ``changed`` cadres replaced by ``fresh`` ones.
+
+    ``changed`` names, per cadre-keyed table, the cadres whose rows changed since the pack
+    (their fresh rows, if any, are in ``fresh``: inserted, updated; absent: deleted). A
+    table not named keeps its packed rows; the indicators are ``fresh``'s when it read them.
+    Rows come out in id order, like a pack.
+    """
+
+    def table(
+        old: list[npt.NDArray[Any]] | None, new: list[npt.NDArray[Any]] | None, name: str
+    ) -> list[npt.NDArray[Any]] | None:
+        if old is None or name not in changed:
+            return old
+        keep = ~np.isin(old[0], np.asarray(changed[name], dtype=np.int64))
+        if new is None:
+            return _by_id([col[keep] for col in old])
+        return _by_id([np.concatenate([o[keep], n]) for o, n in zip(old, new, strict=True)])
+
+    return MonthRows(
+        packed.months,
+        table(packed.tasks, fresh.tasks, "task_month_totals"),
+        table(packed.assessments, fresh.assessments, "supervisor_assessments"),
+        packed.indicators if fresh.indicators is None else fresh.indicators,
+    )
 
 
 def join_months(parts: Sequence[MonthRows]) -> MonthRows:

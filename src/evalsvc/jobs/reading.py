@@ -23,7 +23,7 @@ from evalsvc.jobs import carry_codec, inputs, packs
 from evalsvc.scoring import Profile
 from evalsvc.scoring.carry import MonthCarry
 from evalsvc.store import carries as carry_store
-from evalsvc.store import input_packs, input_versions
+from evalsvc.store import input_changes, input_packs, input_versions
 
 Reader = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 """Lends a second connection to the same database for the reading stage (optional)."""
@@ -43,7 +43,9 @@ class Reuse:
 
     Inputs read as rows are kept packed (``to_pack``, built in the writing stage into
     ``new_packs`` and stored beside the results: ``jobs/packs.py``); ``from_packs`` names
-    what came from packs (``registry``, ``base``, months as ``YYYY-MM``).
+    what came from packs (``registry``, ``base``, months as ``YYYY-MM``); ``patched`` the
+    months taken from an older pack with the rows changed since read again (those changes
+    noted by ``input_changes``); ``snapshot`` the snapshot the inputs were read in.
     """
 
     versions: dict[int, int]
@@ -58,6 +60,8 @@ class Reuse:
     )
     new_packs: list[tuple[packs.PackKey, bytes]] = dataclasses.field(default_factory=list)
     from_packs: list[str] = dataclasses.field(default_factory=list)
+    patched: list[date] = dataclasses.field(default_factory=list)
+    snapshot: str | None = None
 
     @property
     def fingerprints(self) -> dict[date, str]:
@@ -85,6 +89,30 @@ class _Unpacked:
     registry: inputs.Registry | None
     base: inputs.Base | None
     months: dict[date, inputs.MonthRows]
+    patched: dict[date, inputs.MonthRows] = dataclasses.field(default_factory=dict)
+
+
+async def _patch(
+    conn: asyncpg.Connection, months: list[date], versions: dict[int, int]
+) -> dict[date, inputs.MonthRows]:
+    """Months without a pack at their current version, from their stored pack (an older
+    version) and the rows of the cadres changed since its snapshot. A month changed as a
+    whole since (a bulk import, a TRUNCATE) is left to be read."""
+    keys = {m: packs.month_key(m, versions[inputs.yyyymm(m)]) for m in months}
+    stored = await input_packs.get_any(conn, [(k.kind, k.year) for k in keys.values()])
+    out: dict[date, inputs.MonthRows] = {}
+    for month, key in keys.items():
+        pack = stored.get((key.kind, key.year))
+        if pack is None:
+            continue
+        changes = await input_changes.since(conn, key.year, pack.snapshot)
+        if changes.whole - {"unit_indicators"}:
+            continue
+        parts = [*changes.cadres, *(changes.whole & {"unit_indicators"})]
+        fresh = await inputs.read_month_rows(conn, [month], parts, changes.cadres)
+        packed = await asyncio.to_thread(packs.unpack_month, pack.payload, month)
+        out[month] = packs.patch_month(packed, fresh, changes.cadres)
+    return out
 
 
 async def _unpack(
@@ -102,8 +130,10 @@ async def _unpack(
     def payload(key: packs.PackKey) -> bytes | None:
         return found.get((key.kind, key.year))
 
+    missing = [m for m, k in month_keys.items() if (k.kind, k.year) not in found]
+    patched = await _patch(conn, missing, versions) if missing else {}
     if not found:
-        return _Unpacked(None, None, {})
+        return _Unpacked(None, None, {}, patched)
     reg_payload, base_payload = payload(reg_key), payload(base_key)
     registry = None if reg_payload is None else packs.unpack_registry(reg_payload)  # views
     confidence = None
@@ -120,7 +150,7 @@ async def _unpack(
             for m, k in month_keys.items()
             if (p := payload(k)) is not None
         }
-        return _Unpacked(registry, base, rows)
+        return _Unpacked(registry, base, rows, patched)
 
     return await asyncio.to_thread(unpack)
 
@@ -156,6 +186,7 @@ async def read_inputs(
     """
     starts = period.month_starts()
     yms = [inputs.yyyymm(m) for m in starts]
+    snapshot: str = await conn.fetchval("select pg_current_snapshot()::text")  # packs keep it
     versions = await input_versions.versions(conn, [*yms, input_versions.REGISTRY])
     pkey = inputs.profile_key(profile)
     cands: dict[int, carry_store.Candidate] = {}
@@ -165,7 +196,7 @@ async def read_inputs(
         )
     planned = [m for m, ym in zip(starts, yms, strict=True) if ym not in cands]
     unpacked = await _unpack(conn, period, versions, planned)
-    to_read = [m for m in planned if m not in unpacked.months]
+    to_read = [m for m in planned if m not in unpacked.months and m not in unpacked.patched]
     run_ids = [c.run_id for c in cands.values()]
     # Tasks and two thirds of the carries on one connection; the registry, the year-wide
     # tables, the other month tables and the other carries on the other (about the same
@@ -187,14 +218,14 @@ async def read_inputs(
         base, main_rows, main_packed = await main_side()
         side_rows, side_packed = await month_side(conn)
     else:
-        snapshot: str = await conn.fetchval("select pg_export_snapshot()")
+        exported: str = await conn.fetchval("select pg_export_snapshot()")
 
         async def joined() -> tuple[inputs.MonthRows, Decoding]:
             async with (
                 reader() as side,
                 side.transaction(isolation="repeatable_read", readonly=True),
             ):
-                await side.execute(f"set transaction snapshot '{snapshot}'")
+                await side.execute(f"set transaction snapshot '{exported}'")
                 await side.execute("set local jit = off")
                 return await month_side(side)
 
@@ -216,11 +247,12 @@ async def read_inputs(
     if len(found) < len(cands):  # registry digest differs: read those months after all
         again = [m for m in starts if m not in found and m not in planned]
         read_rows = packs.join_months([read_rows, await inputs.read_month_rows(conn, again)])
-    rows = packs.join_months([read_rows, *unpacked.months.values()])
+    rows = packs.join_months([read_rows, *unpacked.months.values(), *unpacked.patched.values()])
     city = inputs.assemble(base, rows, profile)
     taken = {c.run_id for c in found.values()}
     await asyncio.gather(*(f for run_id, f in packed.items() if run_id not in taken))
     reuse = Reuse(versions, pkey, rkey, found, {m: packed[c.run_id] for m, c in found.items()})
+    reuse.snapshot = snapshot
     if period.kind == "month" and scope is None:
         valid = await carry_store.candidates(
             conn, yms, [versions[ym] for ym in yms], versions[input_versions.EVERY_MONTH], pkey
@@ -253,10 +285,11 @@ def _keep(
         reuse.to_pack.append((key, lambda: packs.pack_base(base)))
     else:
         reuse.from_packs.append("base")
-    for month, rows in packs.split_months(read_rows).items():
+    for month, rows in (packs.split_months(read_rows) | unpacked.patched).items():
         key = packs.month_key(month, v[inputs.yyyymm(month)])
         reuse.to_pack.append((key, functools.partial(packs.pack_month, rows)))
     reuse.from_packs += [f"{m:%Y-%m}" for m in unpacked.months]
+    reuse.patched = sorted(unpacked.patched)
 
 
 async def store_carry(conn: asyncpg.Connection, reuse: Reuse, run_id: int, start: date) -> None:

@@ -177,6 +177,7 @@ async def run_job(
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
         counts["months_carried"] = len(reuse.found)
         counts["inputs_from_packs"] = len(reuse.from_packs)
+        counts["inputs_patched"] = len(reuse.patched)
         run_id = await _write(
             conn,
             job_id,
