@@ -22,35 +22,38 @@ create index input_changes_month_idx on input_changes (month);
 alter table input_packs add column snapshot pg_snapshot;  -- NULL: not patchable
 
 -- The cadres a statement changed, per month: up to 5,000 of a month one by one, past that the
--- month as a whole (a bulk import: the next run reads that month's table whole anyway).
+-- month as a whole (a bulk import: the next run reads that month's table whole anyway). The
+-- months past the cap are found by counting rows per month (a primary key holds one row per
+-- cadre and month), so a bulk statement never hashes its cadres.
 create function input_changes_note() returns trigger language plpgsql as $$
 declare
     tbl smallint := tg_argv[0]::smallint;
+    big int4[];
 begin
     if tg_op = 'TRUNCATE' then
         insert into input_changes (month, tbl, cadre_id) values (null, tbl, null);
-    elsif tg_op = 'INSERT' then
-        with k as (select distinct month, cadre_id from new_rows),
-             per_month as (select month, count(*) as n from k group by month)
-        insert into input_changes (month, tbl, cadre_id)
-        select k.month, tbl, k.cadre_id from k join per_month p using (month) where p.n <= 5000
-        union all
-        select p.month, tbl, null from per_month p where p.n > 5000;
-    elsif tg_op = 'UPDATE' then
-        with k as (select month, cadre_id from old_rows
-                   union select month, cadre_id from new_rows),
-             per_month as (select month, count(*) as n from k group by month)
-        insert into input_changes (month, tbl, cadre_id)
-        select k.month, tbl, k.cadre_id from k join per_month p using (month) where p.n <= 5000
-        union all
-        select p.month, tbl, null from per_month p where p.n > 5000;
+        return null;
+    end if;
+    if tg_op = 'DELETE' then
+        select array_agg(month) into big
+        from (select month from old_rows group by month having count(*) > 5000) m;
     else
-        with k as (select distinct month, cadre_id from old_rows),
-             per_month as (select month, count(*) as n from k group by month)
+        select array_agg(month) into big
+        from (select month from new_rows group by month having count(*) > 5000) m;
+    end if;
+    big := coalesce(big, '{}');
+    insert into input_changes (month, tbl, cadre_id) select m, tbl, null from unnest(big) m;
+    if tg_op = 'INSERT' then
         insert into input_changes (month, tbl, cadre_id)
-        select k.month, tbl, k.cadre_id from k join per_month p using (month) where p.n <= 5000
-        union all
-        select p.month, tbl, null from per_month p where p.n > 5000;
+        select month, tbl, cadre_id from new_rows where month <> all(big);
+    elsif tg_op = 'UPDATE' then
+        insert into input_changes (month, tbl, cadre_id)
+        select month, tbl, cadre_id from old_rows where month <> all(big)
+        union
+        select month, tbl, cadre_id from new_rows where month <> all(big);
+    else
+        insert into input_changes (month, tbl, cadre_id)
+        select month, tbl, cadre_id from old_rows where month <> all(big);
     end if;
     return null;
 end $$;
