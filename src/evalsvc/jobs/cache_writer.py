@@ -24,42 +24,38 @@ from evalsvc.store import carries as carry_store
 from evalsvc.store import input_packs
 
 Store = Callable[[asyncpg.Connection], Awaitable[None]]
-Item = tuple[Store, "asyncio.Future[None]"]
 
 
 class CacheWriter:
-    """Stores each cache added once its ``ready`` future has completed (the payloads are
-    built off the event loop: ``Reuse.new_packs`` while the run scores, ``Reuse.payloads``
-    while it writes); :meth:`wait` returns when all is stored."""
+    """Stores what is added once ``ready`` has completed (it builds the payloads off the
+    event loop: ``Reuse.payloads`` and ``Reuse.new_packs``); :meth:`wait` returns when all is
+    stored."""
 
     def __init__(
         self,
         conn: asyncpg.Connection,
         reuse: reading.Reuse,
+        ready: asyncio.Future[None],
         reader: reading.Reader | None,
-        carries_ready: asyncio.Future[None],
     ) -> None:
-        self._conn, self._reuse, self._reader = conn, reuse, reader
-        self._carries_ready = carries_ready
-        self._queue: asyncio.Queue[Item | None] = asyncio.Queue()
-        self._pending: list[Item] = []
+        self._conn, self._reuse, self._ready, self._reader = conn, reuse, ready, reader
+        self._queue: asyncio.Queue[Store | None] = asyncio.Queue()
+        self._pending: list[Store] = []
         self._task: asyncio.Task[None] | None = None
         self._new: list[int] = []
 
     def add_carry(self, run_id: int, month: date, *, new_run: bool) -> None:
-        """Store ``run_id``'s carry of ``month`` (``new_run``: a run this job creates) once
-        ``carries_ready`` (the payloads are built)."""
+        """Store ``run_id``'s carry of ``month`` (``new_run``: a run this job creates)."""
         if new_run:
             self._new.append(run_id)
 
         async def store(conn: asyncpg.Connection) -> None:
             await reading.store_carry(conn, self._reuse, run_id, month)
 
-        self._add(store, self._carries_ready)
+        self._add(store)
 
-    def add_packs(self, ready: asyncio.Future[None]) -> None:
-        """Store the inputs this run read as rows, packed (``Reuse.new_packs``), once
-        ``ready``."""
+    def add_packs(self) -> None:
+        """Store the inputs this run read as rows, packed (``Reuse.new_packs``)."""
 
         async def store(conn: asyncpg.Connection) -> None:
             await input_packs.forget_other_formats(conn, packs.kind_suffix())
@@ -74,21 +70,20 @@ class CacheWriter:
                     forget_changes=packs.is_month(key),
                 )
 
-        self._add(store, ready)
+        self._add(store)
 
-    def _add(self, store: Store, ready: asyncio.Future[None]) -> None:
+    def _add(self, store: Store) -> None:
         if self._reader is None:
-            self._pending.append((store, ready))
+            self._pending.append(store)
             return
         if self._task is None:
             self._task = asyncio.ensure_future(self._store_aside(self._reader))
-        self._queue.put_nowait((store, ready))
+        self._queue.put_nowait(store)
 
     async def _store_aside(self, reader: reading.Reader) -> None:
         async with reader() as side:
-            while (item := await self._queue.get()) is not None:
-                store, ready = item
-                await ready
+            while (store := await self._queue.get()) is not None:
+                await self._ready
                 await store(side)
 
     async def wait(self) -> None:
@@ -96,8 +91,8 @@ class CacheWriter:
         if self._task is not None:
             self._queue.put_nowait(None)
             await self._task
-        for store, ready in self._pending:
-            await ready
+        for store in self._pending:
+            await self._ready
             await store(self._conn)
         self._pending.clear()
 

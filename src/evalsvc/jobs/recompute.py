@@ -127,7 +127,6 @@ async def run_job(
     run_id: int | None = None
     finishing: asyncio.Future[None] | None = None
     caches_ready: asyncio.Future[None] | None = None
-    packs_ready: asyncio.Future[None] | None = None
     caches: CacheWriter | None = None
     try:
         profile = profile_from_dict(row["profile"])
@@ -142,15 +141,6 @@ async def run_job(
                 conn, period.previous(), period.kind == "year"
             )
         lap("read")
-        # Caches are stored on a lent connection as their payloads are ready: the packs of
-        # the inputs read as rows are built now (stored while the run scores), the carries
-        # once the writing stage has them (caches_ready, from the worker thread).
-        loop = asyncio.get_running_loop()
-        caches_ready = loop.create_future()
-        caches = CacheWriter(conn, reuse, reader, caches_ready)
-        if reuse.to_pack:
-            packs_ready = asyncio.ensure_future(asyncio.to_thread(reuse.pack_inputs))
-            caches.add_packs(packs_ready)
         await stage("scoring", STAGES["scoring"])
         carried = await reuse.decoded()
         # The input fingerprint (hashing) and the cadre scores, side by side in two threads.
@@ -160,10 +150,12 @@ async def run_job(
         )
         lap("score")
         await stage("writing", STAGES["writing"])
-
         # The rest of the scoring (a month's units, ranks, carry; the rank intervals) and
         # the caches' payloads are finished in a worker thread while the cadre rows are
         # stored (the server's work): _write awaits them before their tables.
+        loop = asyncio.get_running_loop()
+        caches_ready = loop.create_future()
+
         def signal_caches_ready() -> None:  # called in the worker thread
             loop.call_soon_threadsafe(_settle, caches_ready)
 
@@ -179,6 +171,9 @@ async def run_job(
             )
         )
         finishing.add_done_callback(lambda done: _settle(caches_ready, done))
+        caches = CacheWriter(conn, reuse, caches_ready, reader)
+        if reuse.to_pack:
+            caches.add_packs()
         counts = dict(city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
         counts["months_carried"] = len(reuse.found)
         counts["inputs_from_packs"] = len(reuse.from_packs)
@@ -224,10 +219,6 @@ async def run_job(
                 finishing.exception()  # retrieved: the job's own error is reported
             if caches_ready is not None and caches_ready.done() and not caches_ready.cancelled():
                 caches_ready.exception()
-        if packs_ready is not None:  # its thread too
-            await asyncio.shield(asyncio.wait([packs_ready]))
-            if not packs_ready.cancelled():
-                packs_ready.exception()
         message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, asyncio.CancelledError):
             message = "cancelled"
@@ -254,9 +245,9 @@ def _finish(
     carries: bool,
     caches_ready: Callable[[], None],
 ) -> None:
-    """What the writer needs after the cadre rows: the rest of the scoring and the carries'
-    payloads (``caches_ready`` once these exist: the rank intervals are computed while
-    they are stored)."""
+    """What the writer needs after the cadre rows: the rest of the scoring, the carries'
+    and the input packs' payloads (``caches_ready`` once these exist: the rank intervals
+    are computed while they are stored)."""
 
     def payloads() -> None:
         if carries:
@@ -265,6 +256,7 @@ def _finish(
                 for m, c in zip(months, result.carries, strict=True)
                 if m not in reuse.covered
             }
+        reuse.pack_inputs()
         caches_ready()
 
     result.finish(seed, payloads)
