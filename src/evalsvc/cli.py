@@ -452,6 +452,11 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
             f"{job.counts['inputs_from_packs']} input part(s) unpacked from earlier runs "
             "(unchanged since: registry, year-wide inputs, months' rows)"
         )
+    if job.counts.get("inputs_patched"):
+        click.echo(
+            f"{job.counts['inputs_patched']} month(s) patched: an earlier pack and the rows "
+            "of the cadres changed since"
+        )
     if job.counts.get("months_reused"):
         click.echo(
             f"{job.counts['months_reused']} month(s) referenced from earlier month runs "

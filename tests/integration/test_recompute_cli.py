@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
+import asyncpg
 from click.testing import CliRunner
 
 from evalsvc.cli import main
@@ -27,6 +29,22 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
         outputs.append(done.output)
     assert "unpacked from earlier runs" not in outputs[0]  # the first run read every row
     assert "unpacked from earlier runs" in outputs[1]  # the registry, read by the month
+    assert "patched" not in outputs[0]
+
+    async def correct_one_may_total() -> None:
+        conn = await asyncpg.connect(db_dsn)
+        try:
+            await conn.execute(
+                "update task_month_totals set k_done = k_done + 1 where month = 202605 and "
+                "cadre_id = (select min(cadre_id) from task_month_totals where month = 202605)"
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(correct_one_may_total())
+    patched = runner.invoke(main, ["recompute", "2026-05"], env=env)
+    assert patched.exit_code == 0, patched.output
+    assert "1 month(s) patched" in patched.output
     bad = runner.invoke(main, ["recompute", "2026-13"], env=env)
     assert bad.exit_code != 0
     unknown = runner.invoke(main, ["recompute", "2026", "--unit", "NOPE"], env=env)
