@@ -65,7 +65,7 @@ def _detail_columns(values: Any, n: int, k: int) -> list[npt.NDArray[Any]]:
     return cols
 
 
-def arrays_from_columns(
+def _arrays_from_columns(
     layout: Layout, columns: Mapping[str, tuple[str, Any]], n: int
 ) -> tuple[Arrays, list[npt.NDArray[Any]]]:
     """The layout's columns from a writer's column set (other names are ignored)."""
@@ -105,7 +105,8 @@ def _chunk_names(layout: Layout) -> list[str]:
 async def _encoded(
     layout: Layout, arrays: Arrays, detail: list[npt.NDArray[Any]], run_id: int, n: int
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """Chunk records in order, encoded two at a time in threads (zstd releases the GIL)."""
+    """Chunk records in order, encoded in two threads (zstd releases the GIL) while the
+    previous ones are sent."""
     loop = asyncio.get_running_loop()
     bounds = [(lo, min(lo + CHUNK_ROWS, n)) for lo in range(0, n, CHUNK_ROWS)]
     pending = [
@@ -135,15 +136,15 @@ async def write(
     Returns:
         cadres in the partition.
     """
-    arrays, detail = arrays_from_columns(layout, columns, n)
+    arrays, detail = _arrays_from_columns(layout, columns, n)
     if carry_from is not None:
         base = await read_run(conn, layout, carry_from)
         keep = ~np.isin(base["cadre_id"], np.asarray(carry_except, dtype=np.int64))
         arrays = {k: np.concatenate([base[k][keep], arrays[k]]) for k in arrays}
         detail = [np.concatenate([base["detail"][j][keep], d]) for j, d in enumerate(detail)]
         n = len(arrays["cadre_id"])
-    order = np.argsort(arrays["cadre_id"], kind="stable")
-    if np.any(order != np.arange(n)):
+    if n > 1 and np.any(np.diff(arrays["cadre_id"]) < 0):  # a run's ids come sorted
+        order = np.argsort(arrays["cadre_id"], kind="stable")
         arrays = {k: v[order] for k, v in arrays.items()}
         detail = [d[order] for d in detail]
     if n > 1 and np.any(np.diff(arrays["cadre_id"]) == 0):
