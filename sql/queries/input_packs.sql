@@ -1,8 +1,14 @@
 -- name: pack_put
--- A stored pack is replaced only by one read in a snapshot that sees every transaction its
--- own saw (taken after its snapshot's xmax), so the change notes its snapshot has seen can
--- be forgotten (input_changes.sql changes_forget). Otherwise the stored one stays: as valid,
--- patched by the notes it has not seen.
+insert into input_packs (kind, year, version, payload, snapshot)
+values ($1, $2, $3, $4, $5::text::pg_snapshot)
+on conflict (kind, year) do update
+set version = excluded.version, payload = excluded.payload, snapshot = excluded.snapshot
+
+-- name: month_pack_put
+-- A month's stored pack is replaced only by one read in a snapshot that sees every
+-- transaction its own saw (taken after its snapshot's xmax), so the change notes its
+-- snapshot has seen can be forgotten (input_changes.sql changes_forget). Otherwise the
+-- stored one stays: as valid, patched by the notes it has not seen.
 insert into input_packs (kind, year, version, payload, snapshot)
 values ($1, $2, $3, $4, $5::text::pg_snapshot)
 on conflict (kind, year) do update

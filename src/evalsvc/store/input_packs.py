@@ -64,16 +64,19 @@ async def put(
     forget_changes: bool = False,
 ) -> None:
     """Keep ``payload`` as the pack of ``kind`` for ``year``, read at ``version`` in
-    ``snapshot`` (unless the stored one was read in a later snapshot: ``pack_put``).
+    ``snapshot``.
 
     Args:
-        forget_changes: a month's pack (``year`` is yyyymm): drop the change notes of the
-            month that the stored pack has seen, in the same transaction.
+        forget_changes: a month's pack (``year`` is yyyymm): kept only if the stored one
+            was not read in a later snapshot (``month_pack_put``); then the change notes
+            of the month that the stored pack has seen are dropped, in the same transaction.
     """
-    async with conn.transaction():
+    if not forget_changes:
         await conn.execute(Q["pack_put"], kind, year, version, payload, snapshot)
-        if forget_changes:
-            await conn.execute(QC["changes_forget"], kind, year)
+        return
+    async with conn.transaction():
+        await conn.execute(Q["month_pack_put"], kind, year, version, payload, snapshot)
+        await conn.execute(QC["changes_forget"], kind, year)
 
 
 async def forget_other_formats(conn: asyncpg.Connection, suffix: str) -> None:
