@@ -178,7 +178,8 @@ async def read_inputs(
 ) -> tuple[inputs.City, Reuse]:
     """Read the run's inputs in ``conn``'s snapshot (an open repeatable-read transaction).
 
-    What is packed at its current version is unpacked (``jobs/packs.py``), the rest read
+    What is packed at its current version is unpacked (``jobs/packs.py``), a month packed
+    at an older one is patched with the rows changed since (:func:`_patch`), the rest read
     as rows. With a ``reader``, when rows or carries are to be read, a second connection
     joins the snapshot (``pg_export_snapshot``) and reads the task totals and some carries
     while ``conn`` reads the registry, the year-wide tables and the other month tables: the
