@@ -151,6 +151,40 @@ def _disjoint(anc_pub: Any, pub: I64) -> bool:
     return bool(inner.nnz == pub.size)
 
 
+def _unit_sums(unit: I64, x: F64, u: int) -> tuple[F64, F64]:
+    """Per unit, Σ x (``(u, k)``) and Σ x xᵀ (``(u, k, k)``) over its members' rows.
+
+    k(k+1)/2 weighted bincounts, no ``(n, k, k)`` temporary. A product with a zero factor
+    adds ±0.0, which changes no sum: a column that is mostly zero (remediation, ballots)
+    is summed over its nonzero rows only, with the same result bit for bit (unless some
+    value is not finite: 0 · inf is NaN, so then every row is summed).
+    """
+    n, k = x.shape
+    cols = np.ascontiguousarray(x.T)  # one column per row: contiguous products
+    nonzero: list[I64 | None] = [None] * k
+    if np.isfinite(cols).all():
+        for j in range(k):
+            found = np.flatnonzero(cols[j])
+            if found.size * 2 < n:
+                nonzero[j] = found
+
+    def summed(weights_of: Any, rows: I64 | None) -> F64:
+        if rows is None:
+            return np.bincount(unit, weights_of(slice(None)), minlength=u).astype(
+                np.float64, copy=False
+            )
+        return np.bincount(unit[rows], weights_of(rows), minlength=u).astype(np.float64, copy=False)
+
+    own = np.stack([summed(lambda r, j=j: cols[j][r], nonzero[j]) for j in range(k)], axis=1)
+    sxx = np.zeros((u, k, k))
+    for i in range(k):
+        for j in range(i + 1):
+            a, b = nonzero[i], nonzero[j]
+            rows = a if b is None or (a is not None and a.size <= b.size) else b
+            sxx[:, i, j] = sxx[:, j, i] = summed(lambda r, i=i, j=j: cols[i][r] * cols[j][r], rows)
+    return own, sxx
+
+
 def rank_intervals(
     members: F64,
     member_unit: npt.NDArray[np.integer[Any]],
@@ -189,14 +223,10 @@ def rank_intervals(
     k = x.shape[1]
     u = anc.shape[0]
     unit = np.asarray(member_unit, dtype=np.int64)
-    cnt = np.bincount(unit, minlength=u).astype(np.float64)
-    own = np.stack([np.bincount(unit, x[:, j], minlength=u) for j in range(k)], axis=1)
+    cnt = np.bincount(unit, minlength=u).astype(np.float64, copy=False)
+    own, sxx = _unit_sums(unit, x, u)
     mean = own / np.maximum(cnt, 1)[:, None]
     # members' covariance per unit: E[x xᵀ] − μ μᵀ, via sums of outer products
-    sxx = np.zeros((u, k, k))
-    for i in range(k):  # k(k+1)/2 bincounts, no (n, k, k) temporary
-        for j in range(i + 1):
-            sxx[:, i, j] = sxx[:, j, i] = np.bincount(unit, x[:, i] * x[:, j], minlength=u)
     cov = sxx / np.maximum(cnt, 1)[:, None, None] - mean[:, :, None] * mean[:, None, :]
     cov *= cnt[:, None, None]  # variance of the sum of n resampled members
     if pair_variance is not None:

@@ -150,3 +150,28 @@ def test_intervals_draw_ranked_subtrees_only_with_the_same_distribution(
         assert (iv.high[ranked] >= fast.ranking.rank[ranked]).all()
     # and the intervals are not degenerate (the test would pass trivially otherwise)
     assert (fast.intervals.high - fast.intervals.low)[ranked].max() >= 1
+
+
+@pytest.mark.parametrize("poison", [None, np.inf, np.nan])
+def test_unit_sums_skip_zero_rows_with_the_same_bits(poison: float | None) -> None:
+    """Per-unit Σx and Σxxᵀ equal plain bincounts over every row, bit for bit, whether a
+    column is dense, mostly zero or all zero (and every row counts once a value is not
+    finite: 0 · inf is NaN)."""
+    rng = np.random.default_rng(7)
+    n, u = 5_000, 40
+    unit = rng.integers(0, u, n)
+    x = rng.normal(size=(n, 4)) * 1e3
+    x[rng.random(n) < 0.97, 1] = 0.0  # mostly zero
+    x[:, 2] = 0.0  # all zero
+    x[rng.random(n) < 0.5, 3] = -0.0
+    if poison is not None:
+        x[17, 0] = poison
+    with np.errstate(invalid="ignore"):  # 0 · inf
+        own, sxx = rankings._unit_sums(unit, x, u)
+        ref_own = np.stack([np.bincount(unit, x[:, j], minlength=u) for j in range(4)], axis=1)
+        ref = np.zeros((u, 4, 4))
+        for i in range(4):
+            for j in range(4):
+                ref[:, i, j] = np.bincount(unit, x[:, i] * x[:, j], minlength=u)
+    assert own.tobytes() == ref_own.tobytes()
+    assert sxx.tobytes() == ref.tobytes()
