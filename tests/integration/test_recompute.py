@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from evalsvc.domain.recompute import RecomputeRequest
-from evalsvc.jobs import packing
+from evalsvc.jobs import packing, reading
 from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute, request, run_job
 from evalsvc.store.database import connect, lender
@@ -578,7 +578,8 @@ async def test_inputs_are_unpacked_while_their_versions_stand(conn: asyncpg.Conn
         cadre,
     )
     fourth = await recompute(conn, may, SYSTEM)
-    assert fourth.counts["inputs_from_packs"] == 2  # registry and May's rows
+    # the registry unpacked; May's pack (from before the correction) patched again
+    assert (fourth.counts["inputs_from_packs"], fourth.counts["inputs_patched"]) == (1, 1)
     assert await _m_of(conn, fourth.run_id, cadre) < corrected
     # The same results as reading every row (the caches emptied, as after a crash).
     await conn.execute("delete from input_packs")
@@ -600,11 +601,12 @@ async def test_inputs_are_unpacked_while_their_versions_stand(conn: asyncpg.Conn
 
 
 async def test_a_month_changed_in_a_few_rows_is_patched_like_a_full_read(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its stored pack plus the rows of the cadres noted as changed since its snapshot: the
     same inputs as reading the whole month (a total updated, one deleted, an assessment
-    added, an indicator changed)."""
+    added, an indicator changed). A few changed rows leave the pack as it was (the next run
+    patches it again); past ``REPACK_AFTER`` cadres the patched month is packed again."""
     await load_demo(conn)
     await _add_task_data(conn)
     may = RecomputeRequest(period="2026-05")
@@ -627,12 +629,22 @@ async def test_a_month_changed_in_a_few_rows_is_patched_like_a_full_read(
         "select min(id), 202605, 55 from units "
         "on conflict (unit_id, month) do update set satisfaction_pct = 55"
     )
+    notes = "select count(*) from input_changes where month = 202605"
     patched = await recompute(conn, may, SYSTEM)
     assert (patched.counts["inputs_patched"], patched.counts["inputs_from_packs"]) == (1, 2)
-    # It stored May's pack at May's version: the next run unpacks it, nothing to patch.
+    # Three cadres' rows: not worth packing May again; the next run patches the same pack.
+    assert await conn.fetchval(notes) > 0
     again = await recompute(conn, may, SYSTEM)
-    assert (again.counts["inputs_patched"], again.counts["inputs_from_packs"]) == (0, 3)
-    assert await conn.fetchval("select count(*) from input_changes where month = 202605") == 0
+    assert (again.counts["inputs_patched"], again.counts["inputs_from_packs"]) == (1, 2)
+    assert await _months(conn, again.run_id) == await _months(conn, patched.run_id)  # type: ignore[arg-type]
+    # Past the threshold May is packed again at its version: then unpacked, notes forgotten.
+    monkeypatch.setattr(reading, "REPACK_AFTER", 2)
+    repacked = await recompute(conn, may, SYSTEM)
+    assert (repacked.counts["inputs_patched"], repacked.counts["inputs_from_packs"]) == (1, 2)
+    assert await conn.fetchval(notes) == 0
+    unpacked = await recompute(conn, may, SYSTEM)
+    assert (unpacked.counts["inputs_patched"], unpacked.counts["inputs_from_packs"]) == (0, 3)
+    assert await _months(conn, unpacked.run_id) == await _months(conn, patched.run_id)  # type: ignore[arg-type]
     await conn.execute("delete from input_packs")
     read = await recompute(conn, may, SYSTEM)
     assert (read.counts["inputs_patched"], read.counts["inputs_from_packs"]) == (0, 0)
