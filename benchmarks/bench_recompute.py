@@ -8,10 +8,13 @@ Prints median wall seconds of ``run_job`` (read, score, write, publish; a second
 connection reads alongside, as the CLI and the API do), its stages, and peak memory (RSS
 high-water mark of this process and the tracemalloc peak of Python allocations) for:
 
-* one month read from its rows (no pack of it: the first run after an import), one after
-  a correction of one of its task totals (its pack patched with the changed cadre's rows:
-  ``store/input_changes.py``), and one whose inputs are unchanged since its last run
-  (everything unpacked: ``jobs/packs.py``); all scored and written;
+* one month after a bulk import of its task totals (every cadre's May total changed in one
+  statement; the import then packs May again, ``jobs/pack_refresh.py``, timed apart: it is
+  the import's last step, not the run's), one read from its rows (no pack of it: data
+  loaded behind evalsvc's back, or packs deleted), one after a correction of one of its
+  task totals (its pack patched with the changed cadre's rows: ``store/input_changes.py``),
+  and one whose inputs are unchanged since its last run (everything unpacked:
+  ``jobs/packs.py``); all scored and written;
 * a cold year (a profile no run used: every month scored and written; their inputs come
   from the months' packs once a run has read them);
 * the usual year (the months' inputs unchanged since their month runs: every month taken
@@ -39,6 +42,7 @@ import asyncpg
 import numpy as np
 
 from evalsvc.domain.recompute import RecomputeRequest
+from evalsvc.jobs import pack_refresh
 from evalsvc.jobs.demo import SYSTEM
 from evalsvc.jobs.recompute import Reader, recompute
 from evalsvc.settings import load_settings
@@ -180,6 +184,32 @@ async def _corrector(conn: asyncpg.Connection, month: int) -> tuple[Any, Any]:
     return correct, restore
 
 
+def _bulk_importer(conn: asyncpg.Connection, month: int, refreshes: list[float]) -> Any:
+    """Before run i, every task total of ``month`` changes in one statement (as a bulk import
+    does: the month noted as a whole) to values no earlier run saw; then the import's last
+    step packs the month again (timed into ``refreshes``). Returns (import, restore)."""
+    unique = int(time.time()) % 10**6 * 10
+    moved = 0
+    shift = "update task_month_totals set k_done = k_done + $2 where month = $1"
+
+    async def bulk(i: int) -> None:
+        nonlocal moved
+        await conn.execute(shift, month, unique + i + 1 - moved)
+        moved = unique + i + 1
+        await conn.execute("vacuum task_month_totals")  # else autovacuum may run mid-run
+        t = time.perf_counter()
+        packed = await pack_refresh.refresh(conn)
+        refreshes.append(time.perf_counter() - t)
+        assert len(packed) == 1, packed
+
+    async def restore() -> None:
+        await conn.execute(shift, month, -moved)
+        await pack_refresh.refresh(conn)
+        await conn.execute("vacuum analyze task_month_totals")
+
+    return bulk, restore
+
+
 def _forget_pack(conn: asyncpg.Connection, then: Any) -> Any:
     """Before a run: no pack of May's rows (as before its first run), then ``then``."""
 
@@ -205,8 +235,19 @@ async def bench(runs: int, trace: bool) -> None:
     reader = lender(dsn)
     may = RecomputeRequest(period="2026-05")
     if tasks:
-        # A month without a pack of its rows (the first run after an import): May's rows
-        # are read (the registry and the year-wide inputs are unpacked), scored and written.
+        # A month after a bulk import of its task totals: the import packed it again.
+        refreshes: list[float] = []
+        bulk, undo = _bulk_importer(conn, 202605, refreshes)
+        walls, jobs = await _runs(conn, runs, lambda i: may, reader, bulk)
+        _report("month 2026-05 after a bulk import of its task totals", walls, jobs)
+        print(
+            f"  (the import's last step, packing May again: {statistics.median(refreshes):.3f} s "
+            f"median, min {min(refreshes):.3f}, max {max(refreshes):.3f})"
+        )
+        bulk_wall = statistics.median(walls)
+        await undo()
+        # A month without a pack of its rows (its data loaded behind evalsvc's back): May's
+        # rows are read (the registry and the year-wide inputs are unpacked), scored, written.
         correct, restore = await _corrector(conn, 202605)
         walls, jobs = await _runs(conn, runs, lambda i: may, reader, _forget_pack(conn, correct))
         _report("month 2026-05 read from its rows (no pack of May)", walls, jobs)
@@ -255,7 +296,7 @@ async def bench(runs: int, trace: bool) -> None:
         tracemalloc.stop()
     if tasks:
         await compare_sql(
-            conn, month_run, month_wall, month_read_score, fixed_wall, rows_wall, runs
+            conn, month_run, month_wall, month_read_score, (bulk_wall, fixed_wall, rows_wall), runs
         )
         await compare_sql_year(conn, year_run, year_wall)
     await conn.close()
@@ -279,10 +320,12 @@ async def compare_sql(
     run_id: int,
     ours: float,
     ours_read_score: float,
-    ours_fixed: float,
-    ours_rows_read: float,
+    changed: tuple[float, float, float],
     runs: int,
 ) -> None:
+    """The plain-SQL month, its ratio to our month runs (unchanged inputs; ``changed``: after
+    a bulk import, after a correction, read from its rows) and whether M agrees."""
+    bulk, fixed, rows_read = changed
     await conn.execute("set jit = off")
     walls = []
     rows: list[Any] = []
@@ -296,8 +339,8 @@ async def compare_sql(
     only_ours = len(ours_rows.keys() - {r["id"] for r in rows})
     print(
         f"plain SQL monthly score (staff, raw task records): {sql:.3f} s median; "
-        f"ratio to our whole month run {sql / ours:.1f}x (after a correction of the month "
-        f"{sql / ours_fixed:.1f}x, read from its rows {sql / ours_rows_read:.1f}x), "
+        f"ratio to our whole month run {sql / ours:.1f}x (after a bulk import {sql / bulk:.1f}x, "
+        f"after a correction {sql / fixed:.1f}x, read from its rows {sql / rows_read:.1f}x), "
         "to our read + score "
         f"{sql / ours_read_score:.1f}x; identical M for {same:,} of {len(rows):,} SQL rows "
         f"({len(ours_rows):,} staff scored by us, {only_ours} of them missing in SQL)"

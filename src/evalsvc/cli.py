@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary
+from evalsvc.jobs import pack_refresh
 from evalsvc.jobs.demo import SYSTEM
 from evalsvc.settings import Settings, SettingsError, load_settings
 from evalsvc.store import ballots as ballot_store
@@ -353,7 +355,7 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
                 progress.advance(task_id, len(piece))
                 yield piece
 
-    async def work(conn: asyncpg.Connection) -> dict[str, int]:
+    async def work(conn: asyncpg.Connection) -> tuple[dict[str, int], list[date]]:
         result = await ingest_stream(
             conn,
             pieces(),
@@ -363,14 +365,16 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
             default_source=source,
             on_rows=on_rows,
         )
-        return result.as_dict()
+        return result.as_dict(), await pack_refresh.refresh(conn)
 
     with progress:
-        summary = run_with_connection(settings, work)
+        summary, packed = run_with_connection(settings, work)
     click.echo(
         "batch {batch_id}: {rows} rows, {inserted} inserted, {updated} updated, "
         "{unchanged} unchanged".format(**summary)
     )
+    if packed:
+        click.echo(pack_refresh.describe(packed))
 
 
 @import_group.command(name="ballots")
@@ -489,14 +493,17 @@ def seed_command(scale: float, seed_value: int) -> None:
     settings = _settings()
     keys = ballot_keys(settings)
 
-    async def work(conn: asyncpg.Connection) -> SeedSummary:
-        return await seed_city(conn, scale, seed_value, report, keys)
+    async def work(conn: asyncpg.Connection) -> tuple[SeedSummary, list[date]]:
+        summary = await seed_city(conn, scale, seed_value, report, keys)
+        return summary, await pack_refresh.refresh(conn)
 
-    summary = run_with_connection(settings, work)
+    summary, packed = run_with_connection(settings, work)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
     what = f"{summary.units:,} units and {summary.cadres:,} cadres"
     if summary.activity:
         click.echo(f"seeded {what} with a year of activity ({timings})")
+        if packed:
+            click.echo(pack_refresh.describe(packed))
     else:
         click.echo(
             f"seeded {what} ({timings}); no activity loaded: this database already holds "

@@ -18,6 +18,7 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
     seeded = runner.invoke(main, ["seed", "--scale", "0.01"], env=env)
     assert seeded.exit_code == 0, seeded.output
     assert "seeded 30 units and 2,000 cadres with a year of activity" in seeded.output
+    assert "packed 2026-01, 2026-02" in seeded.output  # every month, for the first run
     again = runner.invoke(main, ["seed", "--scale", "0.01"], env=env)
     assert again.exit_code == 0, again.output  # idempotent, and says what it left out
     assert "no activity loaded: this database already holds task data" in again.output
@@ -27,7 +28,8 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
         assert done.exit_code == 0, done.output
         assert "succeeded" in done.output
         outputs.append(done.output)
-    assert "unpacked from earlier runs" not in outputs[0]  # the first run read every row
+    # the first run read the registry and the year-wide inputs, May's rows were packed
+    assert "1 input part(s) unpacked from earlier runs" in outputs[0]
     assert "unpacked from earlier runs" in outputs[1]  # the registry, read by the month
     assert "patched" not in outputs[0]
 

@@ -39,3 +39,9 @@ async def since(conn: asyncpg.Connection, month: int, snapshot: str) -> Changes:
         else:
             cadres.setdefault(table, []).append(int(row["cadre_id"]))
     return Changes(frozenset(whole), cadres)
+
+
+async def months_to_repack(conn: asyncpg.Connection, kind: str, at_least: int) -> list[int]:
+    """Months (yyyymm) whose task totals or assessments changed since their pack of ``kind``
+    as a whole, in at least ``at_least`` cadres of a table, or with no patchable pack."""
+    return [int(r[0]) for r in await conn.fetch(Q["months_to_repack"], kind, at_least)]

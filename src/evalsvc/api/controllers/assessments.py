@@ -54,7 +54,9 @@ class AssessmentController(Controller):
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any]
     ) -> UpsertSummary:
         rows = await read_upload(request, ASSESSMENT_UPLOAD)
-        return await store.upsert_assessments(conn, rows, principal)
+        summary = await store.upsert_assessments(conn, rows, principal)
+        request.app.state.pack_refresher.poke()  # a month changed in bulk: packed again
+        return summary
 
     @get("/", opt=READERS, summary="Supervisor assessments, latest month first")
     async def list_assessments(
