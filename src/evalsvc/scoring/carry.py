@@ -83,7 +83,7 @@ def summed_member_matrix(
     The same additions in the same order as summing :func:`carry_member_matrix` of each
     period (equal floats), without twelve ``(n, 9)`` temporaries.
     """
-    out = np.zeros((org.n, len(COLS)))
+    out = np.zeros((org.n, len(COLS)), order="F")  # column-major, as ``member_matrix``
     for c in carries:
         for k, col in enumerate(_columns(org, c, remediation, profile)):
             out[:, k] += col
@@ -94,7 +94,7 @@ def carry_member_matrix(
     org: Org, carry: MonthCarry, remediation: Remediation, profile: Profile
 ) -> F64:
     """The period's ``units.member_matrix`` rebuilt from its carry."""
-    return np.stack(_columns(org, carry, remediation, profile), axis=1)
+    return np.stack(_columns(org, carry, remediation, profile), axis=0).T
 
 
 def _columns(org: Org, c: MonthCarry, remediation: Remediation, profile: Profile) -> list[F64]:

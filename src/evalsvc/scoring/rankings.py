@@ -160,13 +160,12 @@ def _unit_sums(unit: I64, x: F64, u: int) -> tuple[F64, F64]:
     value is not finite: 0 · inf is NaN, so then every row is summed).
     """
     n, k = x.shape
-    cols = np.ascontiguousarray(x.T)  # one column per row: contiguous products
+    cols = np.ascontiguousarray(x.T)  # one column per row (a copy unless x is column-major)
     nonzero: list[I64 | None] = [None] * k
     if np.isfinite(cols).all():
         for j in range(k):
-            found = np.flatnonzero(cols[j])
-            if found.size * 2 < n:
-                nonzero[j] = found
+            if np.count_nonzero(cols[j]) * 2 < n:
+                nonzero[j] = np.flatnonzero(cols[j])
 
     def summed(weights_of: Any, rows: I64 | None) -> F64:
         if rows is None:

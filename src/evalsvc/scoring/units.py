@@ -144,7 +144,8 @@ def member_matrix(
 ) -> F64:
     """Per-cadre ``(n, len(COLS))`` matrix whose unit sums determine U (DOMAIN part 5).
 
-    U2 counts items due from January to the end of the period (cumulative).
+    U2 counts items due from January to the end of the period (cumulative). Stored column
+    by column (Fortran order): every use sums one column, or a product of two, over cadres.
     """
     cols = period_member_columns(
         org.n,
@@ -156,7 +157,7 @@ def member_matrix(
         remediation,
         profile,
     )
-    return np.stack(cols, axis=1)
+    return np.stack(cols, axis=0).T
 
 
 def period_member_columns(
