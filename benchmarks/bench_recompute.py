@@ -13,8 +13,9 @@ high-water mark of this process and the tracemalloc peak of Python allocations) 
   the import's last step, not the run's), one read from its rows (no pack of it: data
   loaded behind evalsvc's back, or packs deleted), one after a correction of one of its
   task totals (its pack patched with the changed cadre's rows: ``store/input_changes.py``),
-  and one whose inputs are unchanged since its last run (everything unpacked:
-  ``jobs/packs.py``); all scored and written;
+  and one whose inputs are unchanged since its last run (unpacked: ``jobs/packs.py``; here
+  May's pack is patched with the row the correction put back, as a pack is not stored
+  again for a few rows); all scored and written;
 * a cold year (a profile no run used: every month scored and written; their inputs come
   from the months' packs once a run has read them);
 * the usual year (the months' inputs unchanged since their month runs: every month taken
@@ -259,10 +260,11 @@ async def bench(runs: int, trace: bool) -> None:
         fixed_wall = statistics.median(walls)
         await restore()
     # A month whose inputs are unchanged since its last run (a re-run, a new profile, a
-    # change in another month): its inputs are unpacked, then scored and written as always.
+    # change in another month): its inputs are unpacked (May's pack patched with the row put
+    # back above), then scored and written as always.
     await recompute(conn, may, SYSTEM, reader=reader)
     walls, jobs = await _runs(conn, runs, lambda i: may, reader)
-    _report("month 2026-05, inputs unchanged since the last run (unpacked)", walls, jobs)
+    _report("month 2026-05, inputs unchanged since the last run", walls, jobs)
     month_run, month_wall = jobs[-1].run_id, statistics.median(walls)
     month_read_score = statistics.median(j.timings["read"] + j.timings["score"] for j in jobs)
     cold = int(time.time()) % 10**6 * 10  # a profile no earlier run used (same cost)
