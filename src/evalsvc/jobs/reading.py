@@ -150,7 +150,9 @@ async def _unpack(
     if not found:
         return _Unpacked(None, None, {}, patched, repack)
     reg_payload, base_payload = payload(reg_key), payload(base_key)
-    registry = None if reg_payload is None else packs.unpack_registry(reg_payload)  # views
+    registry = None
+    if reg_payload is not None:
+        registry = await asyncio.to_thread(packs.unpack_registry, reg_payload)
     confidence = None
     if registry is not None and base_payload is not None:  # votes are never packed
         tables = await inputs.installed_tables(conn)
