@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from evalsvc.domain.recompute import parse_period
-from evalsvc.jobs import packs
+from evalsvc.jobs import packing, packs
 from evalsvc.jobs.inputs import Base, MonthRows, Registry, Spells
 from evalsvc.scoring import Org, Remediation
 
@@ -167,3 +167,16 @@ def test_an_upgrade_renames_every_kind(monkeypatch: pytest.MonkeyPatch) -> None:
         packs.month_key(date(2026, 5, 1), 1),
     )
     assert all(a.kind != b.kind and a.year == b.year for a, b in zip(keys, after, strict=True))
+
+
+def test_payloads_are_compressed_and_refuse_anything_else() -> None:
+    """A payload is smaller than its arrays when they repeat, comes back equal, and one of
+    another format or a damaged one is refused, never misread."""
+    arrays = {"ids": np.tile(np.arange(1000, dtype=np.int64), 100), "x": np.full(100_000, 0.1)}
+    payload = packing.pack(arrays)
+    assert len(payload) < sum(a.nbytes for a in arrays.values()) // 10
+    back = packing.unpack(payload)
+    assert all(np.array_equal(back[k], v) for k, v in arrays.items())
+    for bad in (b"EVC2" + payload[4:], payload[:4] + b"not zstd", payload[:-10]):
+        with pytest.raises(ValueError, match="not a packed array payload"):
+            packing.unpack(bad)
