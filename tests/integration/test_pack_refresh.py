@@ -6,13 +6,16 @@ import asyncio
 from datetime import date
 
 import asyncpg
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
+from evalsvc.api.app import create_app
 from evalsvc.domain.recompute import RecomputeRequest
 from evalsvc.jobs import pack_refresh, reading
 from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute
+from evalsvc.settings import Settings
 from tests.integration.tasks_helpers import HEADER, make_city, row
 from tests.integration.test_recompute import _add_task_data, _months
 
@@ -72,6 +75,28 @@ async def test_an_upload_over_http_leaves_its_month_packed(
         if await conn.fetchval("select count(*) from input_packs"):
             break
         await asyncio.sleep(0.01)
+    kinds = await conn.fetch("select kind, year from input_packs")
+    assert [(k.split(":")[0], y) for k, y in kinds] == [("month", 202605)]
+    assert await conn.fetchval(MAY_NOTES) == 0
+
+
+async def test_serve_packs_months_changed_by_plain_sql(
+    settings: Settings, db_dsn: str, conn: asyncpg.Connection
+) -> None:
+    """Rows written behind evalsvc's back are noted by the triggers; the service's look-out
+    packs their month within ``pack_refresh_seconds``."""
+    await make_city(conn)
+    app = create_app(msgspec.structs.replace(settings, pack_refresh_seconds=0.05), db_dsn)
+    async with AsyncTestClient(app=app):
+        await conn.execute(
+            "insert into task_month_totals (cadre_id, month, records, k_assigned, k_done, "
+            "k_done_quality, k_done_timely, exceeded_records, late_records) "
+            "select id, 202605, 1, 1000000, 1000000, 1000000, 1000000, 0, 0 from cadres"
+        )
+        for _ in range(500):
+            if await conn.fetchval("select count(*) from input_packs"):
+                break
+            await asyncio.sleep(0.01)
     kinds = await conn.fetch("select kind, year from input_packs")
     assert [(k.split(":")[0], y) for k, y in kinds] == [("month", 202605)]
     assert await conn.fetchval(MAY_NOTES) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import cast
@@ -36,11 +37,20 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
         app.state.pool = pool
-        app.state.pack_refresher = Refresher(cast(Lend, pool.acquire))
+        refresher = app.state.pack_refresher = Refresher(cast(Lend, pool.acquire))
+        lookout = None
+        if settings.pack_refresh_seconds > 0:
+            lookout = asyncio.get_running_loop().create_task(
+                refresher.every(settings.pack_refresh_seconds)
+            )
         try:
             yield
         finally:
-            await app.state.pack_refresher.stop()
+            if lookout is not None:
+                lookout.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lookout
+            await refresher.stop()
             # Recomputations still running are cancelled (their jobs are marked failed and
             # the published results stay as they were) before the pool closes.
             background: set[asyncio.Task[None]] = app.state.background

@@ -5,8 +5,10 @@ the next recomputation of that month would read its rows again: 400,000 at city 
 half of that run's second. After an import the service reads such a month once, off any
 recomputation's path, and stores its pack at the month's new version (``jobs/packs.py``):
 the next run unpacks it. A correction of a few cadres is left to the runs, which patch the
-pack with those rows (``jobs/reading.py``). Packs are caches: a refresh that fails or never
-runs costs the next recomputation its read, nothing else.
+pack with those rows (``jobs/reading.py``). ``serve`` also looks every
+``EVALSVC_PACK_REFRESH_SECONDS`` (60) for months changed in bulk by other means (plain SQL:
+the triggers note those changes too). Packs are caches: a refresh that fails or never runs
+costs the next recomputation its read, nothing else.
 """
 
 from __future__ import annotations
@@ -72,6 +74,13 @@ class Refresher:
         self._again = True
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def every(self, seconds: float) -> None:
+        """Poke every ``seconds`` (changes made by other means than evalsvc's uploads, e.g.
+        plain SQL, are noted by the same triggers); runs until cancelled."""
+        while True:
+            await asyncio.sleep(seconds)
+            self.poke()
 
     async def _run(self) -> None:
         while self._again:
