@@ -19,7 +19,7 @@ import numpy as np
 from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import DomainError, RuleViolation, field_error
 from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
-from evalsvc.jobs import carry_codec, inputs, reading
+from evalsvc.jobs import carry_codec, inputs, memory, reading
 from evalsvc.jobs.cache_writer import CacheWriter
 from evalsvc.jobs.compute import Columns, Computed, compute, month_columns
 from evalsvc.jobs.rerank import merge_units
@@ -100,8 +100,23 @@ async def run_job(
     ``reader`` lends a second connection for reading the inputs in parallel.
 
     Cancellation (or any error) marks the job failed and leaves the published set as it
-    was; rows of the unfinished run are rolled back with their transaction.
+    was; rows of the unfinished run are rolled back with their transaction. Afterwards a
+    process left holding more than ``memory.KEEP_BYTES`` gives the rest back.
     """
+    try:
+        return await _run_job(conn, job_id, hook, on_progress, intervals, reader)
+    finally:
+        memory.release()  # the job's arrays went with its frame
+
+
+async def _run_job(
+    conn: asyncpg.Connection,
+    job_id: int,
+    hook: Hook | None,
+    on_progress: Progress | None,
+    intervals: bool,
+    reader: Reader | None,
+) -> Job:
     row = await job_store.start_job(conn, job_id)
     period = parse_period(row["period"])
     scope: int | None = row["scope_unit_id"]
