@@ -12,6 +12,6 @@ def test_trims_only_above_what_a_process_may_keep() -> None:
     assert resident is not None
     assert resident > 10 << 20  # an interpreter with numpy loaded
     assert memory.release(keep=1 << 50) is False  # holds less than that: pages kept
-    blocks = [np.ones(1 << 20) for _ in range(64)]  # 512 MiB in 8 MiB blocks, then freed
+    blocks = [np.ones(1 << 17) for _ in range(16)]  # 1 MiB blocks, then freed
     del blocks
-    assert memory.release(keep=0) is True
+    assert memory.release(keep=0) is True  # holds more: glibc's heaps trimmed
