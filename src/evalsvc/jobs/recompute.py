@@ -101,7 +101,7 @@ async def run_job(
 
     Cancellation (or any error) marks the job failed and leaves the published set as it
     was; rows of the unfinished run are rolled back with their transaction. Afterwards a
-    process left holding more than ``memory.KEEP_BYTES`` gives the rest back.
+    process left holding more than ``memory.KEEP_BYTES`` gives its freed heap memory back.
     """
     try:
         return await _run_job(conn, job_id, hook, on_progress, intervals, reader)
