@@ -147,32 +147,34 @@ def _share(num: F64, den: F64, empty: float) -> F64:
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty)
 
 
-def rate_year(
-    org: Org,
-    months: Sequence[PeriodScores],
-    year: YearInputs,
-    profile: Profile,
-    unit_level: npt.NDArray[np.int8] | None = None,
-    manifestations: Sequence[Manifestations] | None = None,
-    n_manifestations: I64 | None = None,
-) -> AnnualResult:
-    """Annual rating of every cadre (Decree 335 Art. 19; DOMAIN part 3 steps 1-7).
+@dataclasses.dataclass(frozen=True, slots=True)
+class Gated:
+    """A year rated through step 5 (the gates): what steps 6-7 start from.
 
-    Args:
-        org: ``n`` cadres, ``u`` units.
-        months: the year's :class:`MonthResult` (from ``score_month``) or their carries,
-            in period order.
-        year: the year's inputs (eligibility, discipline, overrides, remediation items).
-        profile: the policy.
-        unit_level: ``(u,)`` annual unit levels for the leader link (after the unit
-            quota); ``None`` or -1 entries mean no cap.
-        manifestations: the periods' confirmed manifestations; ``None`` = those of
-            ``year.periods``.
-        n_manifestations: their distinct items per cadre, when already counted
-            (:func:`year_manifestations`).
+    The leader link and the quota differ between the two ratings of a year (units are
+    rated from their members' levels after the gates, then leaders are capped by their
+    unit's level), the steps before them do not: :func:`rate_gated` computes them once.
+    """
 
-    Returns:
-        :class:`AnnualResult`.
+    y: F64
+    periods_scored: I64
+    worked: I64
+    remediation: RemediationCounts
+    violations: I64
+    done_share: F64
+    exceeded_share: F64
+    late_share: F64
+    level_base: npt.NDArray[np.int8]
+    level_overrides: npt.NDArray[np.int8]
+    level_caps: npt.NDArray[np.int8]
+    level_gates: npt.NDArray[np.int8]
+    reasons: npt.NDArray[np.uint32]
+
+
+def rate_gated(
+    org: Org, months: Sequence[PeriodScores], year: YearInputs, profile: Profile
+) -> Gated:
+    """Steps 1-5 of :func:`rate_year` (which does not use ``leader_link``).
 
     Raises:
         ValueError: malformed inputs.
@@ -252,9 +254,62 @@ def rate_year(
         reasons |= _bit("gate_tasks_done", g_done) | _bit("gate_exceeded", g_exc)
         reasons |= _bit("unremediated", g_rem)
         lvl_gates[g_done | g_exc | g_rem] = lv.HTT
+    return Gated(
+        y,
+        cnt,
+        worked,
+        rem,
+        violations,
+        done_share,
+        exceeded_share,
+        late_share,
+        base,
+        lvl_over,
+        lvl_caps,
+        lvl_gates,
+        reasons,
+    )
+
+
+def rate_year(
+    org: Org,
+    months: Sequence[PeriodScores],
+    year: YearInputs,
+    profile: Profile,
+    unit_level: npt.NDArray[np.int8] | None = None,
+    manifestations: Sequence[Manifestations] | None = None,
+    n_manifestations: I64 | None = None,
+    gated: Gated | None = None,
+) -> AnnualResult:
+    """Annual rating of every cadre (Decree 335 Art. 19; DOMAIN part 3 steps 1-7).
+
+    Args:
+        org: ``n`` cadres, ``u`` units.
+        months: the year's :class:`MonthResult` (from ``score_month``) or their carries,
+            in period order.
+        year: the year's inputs (eligibility, discipline, overrides, remediation items).
+        profile: the policy.
+        unit_level: ``(u,)`` annual unit levels for the leader link (after the unit
+            quota); ``None`` or -1 entries mean no cap.
+        manifestations: the periods' confirmed manifestations; ``None`` = those of
+            ``year.periods``.
+        n_manifestations: their distinct items per cadre, when already counted
+            (:func:`year_manifestations`).
+        gated: steps 1-5 of the same months, year and profile (:func:`rate_gated`), when
+            already computed.
+
+    Returns:
+        :class:`AnnualResult`.
+
+    Raises:
+        ValueError: malformed inputs.
+    """
+    g = rate_gated(org, months, year, profile) if gated is None else gated
+    n, p = org.n, profile
+    reasons = g.reasons.copy()
 
     # Step 6: leader link (heads only; units are rated before their leaders).
-    lvl_link = lvl_gates.copy()
+    lvl_link = g.level_gates.copy()
     if p.leader_link != "off" and unit_level is not None:
         ul = np.asarray(unit_level, dtype=np.int64)[np.asarray(org.unit, dtype=np.int64)]
         cap = ul + (1 if p.leader_link == "one_step" else 0)
@@ -270,28 +325,28 @@ def rate_year(
             periods if manifestations is None else manifestations, n
         )
     n_man = n_manifestations
-    rate = rem.rate()
-    y_key = np.where(np.isnan(y), -np.inf, y)
+    rate = g.remediation.rate()
+    y_key = np.where(np.isnan(g.y), -np.inf, g.y)
     keep = np.lexsort((np.asarray(org.code), n_man, -rate, -y_key))
     outstanding = np.asarray(org.unit_outstanding, dtype=bool)[np.asarray(org.unit, np.int64)]
     ratio = np.where(outstanding, p.quota_ratio_outstanding, p.quota_ratio)
     q = apply_quota(lvl_link, quota_group(org), ratio, keep, grows=p.quota_base == "next_level")
     reasons |= _bit("quota", q.demoted)
     return AnnualResult(
-        y=y,
-        periods_scored=cnt,
-        worked=worked,
-        remediation=rem,
+        y=g.y,
+        periods_scored=g.periods_scored,
+        worked=g.worked,
+        remediation=g.remediation,
         remediation_rate=rate,
         n_manifestations=n_man,
-        violations=violations,
-        done_share=done_share,
-        exceeded_share=exceeded_share,
-        late_share=late_share,
-        level_base=base,
-        level_overrides=lvl_over,
-        level_caps=lvl_caps,
-        level_gates=lvl_gates,
+        violations=g.violations,
+        done_share=g.done_share,
+        exceeded_share=g.exceeded_share,
+        late_share=g.late_share,
+        level_base=g.level_base,
+        level_overrides=g.level_overrides,
+        level_caps=g.level_caps,
+        level_gates=g.level_gates,
         level_link=lvl_link,
         level=q.level,
         quota=q,

@@ -14,7 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.scoring import levels as lv
-from evalsvc.scoring.annual import AnnualResult, rate_year, year_manifestations
+from evalsvc.scoring.annual import (
+    AnnualResult,
+    rate_gated,
+    rate_year,
+    year_manifestations,
+)
 from evalsvc.scoring.carry import MonthCarry, carry_month, summed_member_matrix
 from evalsvc.scoring.inputs import Org, YearInputs, check_org
 from evalsvc.scoring.monthly import MonthResult, score_month
@@ -126,9 +131,11 @@ def rate_carried(
     # Units before their leaders: the unit quota's order uses KHT counts from the cadre
     # levels before the leader link (which itself needs the unit levels).
     n_man = year_manifestations(manifestations, org.n)
-    pre = rate_year(org, carries, year, profile.replace(leader_link="off"), n_manifestations=n_man)
-    units = rate_units_year(org, unit_months, profile, kht_members(pre.level_gates))
-    cadres = rate_year(org, carries, year, profile, units.level, n_manifestations=n_man)
+    gated = rate_gated(org, carries, year, profile)
+    units = rate_units_year(org, unit_months, profile, kht_members(gated.level_gates))
+    cadres = rate_year(
+        org, carries, year, profile, units.level, n_manifestations=n_man, gated=gated
+    )
     kht = kht_members(cadres.level)
     ranking = rank_units(
         units.u,

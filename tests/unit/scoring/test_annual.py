@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from evalsvc.scoring import levels as lv
-from evalsvc.scoring.annual import empty_year, rate_year
+from evalsvc.scoring.annual import empty_year, rate_gated, rate_year
 from evalsvc.scoring.inputs import DisciplineRecords, Org
 from evalsvc.scoring.monthly import MonthResult, score_month
 from evalsvc.scoring.profiles import ND335, Profile, profile_from_dict
@@ -130,3 +130,22 @@ def test_gates_qd366_and_leader_link() -> None:
     res = rate_year(o, months_with_done(o, [1.0, 1.0]), empty_year(o, []), strict, unit_level)
     assert res.level_link.tolist() == [lv.HT, lv.HTXS]
     assert lv.reason_names(int(res.reasons[0])) == ["leader_cap"]
+
+
+def test_steps_up_to_the_gates_are_reused_with_the_same_result() -> None:
+    """``rate_year(..., gated=rate_gated(...))`` equals a rating from scratch, and the
+    shared stages are not changed by the link and the quota applied after them."""
+    strict = profile_from_dict({"base": "nd335", "leader_link": "strict"})
+    o = org([2, 0, 0, 1], [0, 0, 0, 0], [-1])
+    months = months_with_done(o, [1.0, 1.0, 0.97, 0.4], strict)
+    year = empty_year(o, [])
+    unit_level = np.array([lv.HT], dtype=np.int8)
+    gated = rate_gated(o, months, year, strict)
+    reasons_before = gated.reasons.copy()
+    reused = rate_year(o, months, year, strict, unit_level, gated=gated)
+    fresh = rate_year(o, months, year, strict, unit_level)
+    assert lv.reason_names(int(reused.reasons[0])) == ["leader_cap"]
+    for field in dataclasses.fields(fresh):
+        a, b = getattr(fresh, field.name), getattr(reused, field.name)
+        assert repr(a) == repr(b), field.name
+    assert np.array_equal(gated.reasons, reasons_before)
