@@ -6,7 +6,8 @@ Usage (a seeded city must exist: ``evalsvc seed --scale 1`` takes minutes, once)
 
 Prints median wall seconds of ``run_job`` (read, score, write, publish; a second
 connection reads alongside, as the CLI and the API do), its stages, and peak memory (RSS
-high-water mark of this process and the tracemalloc peak of Python allocations) for:
+high-water mark of this process, which runs some thirty jobs: ``bench_recompute_memory.py``
+gives one job's, and the tracemalloc peak of Python allocations) for:
 
 * one month after a bulk import of its task totals (every cadre's May total changed in one
   statement; the import then packs May again, ``jobs/pack_refresh.py``, timed apart: it is
