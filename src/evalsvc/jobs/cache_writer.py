@@ -2,7 +2,7 @@
 
 Carries and packs are caches (unlogged, referenced by nothing durable). With a lent
 connection they are stored on it, each in its own transaction, while the run's transaction
-is still sending the run's rows, so their ~10 MB apiece cost the run no time (migration
+is still sending the run's rows, so storing them costs the run no waiting (migration
 0009); without one they are stored in the run's transaction, as the last thing before the
 commit. If the run fails, the carries stored for its new month runs are deleted
 (:meth:`CacheWriter.discard`); one that outlives a crash is never used (candidates are
