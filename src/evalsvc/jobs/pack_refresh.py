@@ -38,7 +38,7 @@ async def refresh(conn: asyncpg.Connection) -> list[date]:
     Returns:
         The months packed.
     """
-    kind = packs.month_key(date(2000, 1, 1), 0).kind
+    kind = packs.month_kind()
     done: list[date] = []
     for ym in await input_changes.months_to_repack(conn, kind, reading.REPACK_AFTER):
         month = date(ym // 100, ym % 100, 1)

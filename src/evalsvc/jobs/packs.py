@@ -61,13 +61,18 @@ def base_key(period: PeriodSpan, version: int) -> PackKey:
     return PackKey(f"base:{period.text}:{_format()}", period.year, version)
 
 
+def month_kind() -> str:
+    """The kind of every month's pack (``year`` is the month's yyyymm)."""
+    return f"month:{_format()}"
+
+
 def month_key(month: date, version: int) -> PackKey:
-    return PackKey(f"month:{_format()}", yyyymm(month), version)
+    return PackKey(month_kind(), yyyymm(month), version)
 
 
 def is_month(key: PackKey) -> bool:
     """A month's rows (``year`` is its yyyymm): patched from change notes."""
-    return key.kind == f"month:{_format()}"
+    return key.kind == month_kind()
 
 
 def _meta(value: Any) -> npt.NDArray[np.uint8]:
