@@ -67,7 +67,7 @@ async def test_recompute_then_read(
     r = await client.get(
         "/results/units/SNV/members?period=2026-03&subtree=true&format=csv", headers=admin_headers
     )
-    assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == page["total"]
     assert {"code", "full_name", "level", "level_label", "reasons"} <= set(rows[0])

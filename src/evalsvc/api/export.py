@@ -59,15 +59,20 @@ def page(
 ) -> Response[Any]:
     """One page as ``{items, total, limit, offset, ...}`` or as CSV with the same rows."""
     if wants_csv(request, fmt):
-        return Response(
-            to_csv(items, columns),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "content-disposition": f'attachment; filename="{filename}.csv"',
-                "x-total-count": str(total),
-            },
-        )
+        return _csv_response(to_csv(items, columns), filename, total)
     return Response({"items": items, "total": total, "limit": limit, "offset": offset, **extra})
+
+
+def _csv_response(body: bytes, filename: str, total: int) -> Response[Any]:
+    """A CSV download (Litestar adds ``; charset=utf-8`` to a ``text/`` media type)."""
+    return Response(
+        body,
+        media_type="text/csv",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}.csv"',
+            "x-total-count": str(total),
+        },
+    )
 
 
 def struct_page(
@@ -77,11 +82,4 @@ def struct_page(
     if not wants_csv(request, fmt):
         return Response(page_)
     body = msgspec.to_builtins(page_)
-    return Response(
-        to_csv(body["items"]),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "content-disposition": f'attachment; filename="{filename}.csv"',
-            "x-total-count": str(body["total"]),
-        },
-    )
+    return _csv_response(to_csv(body["items"]), filename, body["total"])
