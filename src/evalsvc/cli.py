@@ -419,15 +419,20 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
     """Recompute PERIOD (a month 2026-05 or a year 2026) and publish the results."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from evalsvc.domain.recompute import Job, RecomputeRequest
+    from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
     from evalsvc.jobs.recompute import recompute
 
     try:
+        parse_period(period)
         req = msgspec.convert(
             {"period": period, "unit_code": unit_code, "profile": profile}, RecomputeRequest
         )
+    except DomainError as exc:
+        reason = exc.problems[0].reason
+        raise click.BadParameter(f"{period!r} {reason}", param_hint="PERIOD") from exc
     except msgspec.ValidationError as exc:
         raise click.BadParameter(str(exc)) from exc
+    settings = _settings()  # a bad EVALSVC_* variable is reported before any progress bar
 
     with Progress(
         TextColumn("[bold]{task.description:<12}"),
@@ -444,7 +449,7 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
         async def work(conn: asyncpg.Connection, dsn: str) -> Job:
             return await recompute(conn, req, SYSTEM, on_progress=on_progress, reader=lender(dsn))
 
-        job = run_with_dsn(_settings(), work)
+        job = run_with_dsn(settings, work)
     stages = {k: v for k, v in job.timings.items() if k != "total"}  # jsonb keeps no order
     click.echo(
         f"recomputation {job.id} of {job.period}: {job.state}, run {job.run_id} published in "
@@ -453,8 +458,8 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
     )
     if job.counts.get("inputs_from_packs"):
         click.echo(
-            f"{job.counts['inputs_from_packs']} input part(s) unpacked from earlier runs "
-            "(unchanged since: registry, year-wide inputs, months' rows)"
+            f"{job.counts['inputs_from_packs']} input part(s) unpacked, as an earlier run or "
+            "import packed them (unchanged since: registry, year-wide inputs, months' rows)"
         )
     if job.counts.get("inputs_patched"):
         click.echo(

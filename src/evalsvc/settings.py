@@ -74,7 +74,10 @@ def load_settings(environ: Mapping[str, str] | None = None, /, **overrides: obje
     try:
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise SettingsError(f"{PREFIX}{_field_of(exc).upper()}: {exc}") from exc
+        field = _field_of(exc)
+        given = f"={raw[field]!r}" if field in raw else ""
+        reason = str(exc).split(" - at `$.", 1)[0]
+        raise SettingsError(f"{PREFIX}{field.upper()}{given}: {reason}") from exc
 
 
 def _field_of(exc: msgspec.ValidationError) -> str:

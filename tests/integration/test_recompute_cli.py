@@ -29,8 +29,8 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
         assert "succeeded" in done.output
         outputs.append(done.output)
     # the first run read the registry and the year-wide inputs, May's rows were packed
-    assert "1 input part(s) unpacked from earlier runs" in outputs[0]
-    assert "unpacked from earlier runs" in outputs[1]  # the registry, read by the month
+    assert "1 input part(s) unpacked, as an earlier run or import packed them" in outputs[0]
+    assert "unpacked" in outputs[1]  # the registry, read by the month
     assert "patched" not in outputs[0]
 
     async def correct_one_may_total() -> None:
@@ -49,6 +49,11 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
     assert "1 month(s) patched" in patched.output
     bad = runner.invoke(main, ["recompute", "2026-13"], env=env)
     assert bad.exit_code != 0
+    assert "'2026-13' must be a month 'YYYY-MM' or a year 'YYYY'" in bad.output
+    slow = runner.invoke(main, ["recompute", "2026-05"], env=env | {"EVALSVC_PORT": "soon"})
+    assert slow.exit_code != 0
+    assert "EVALSVC_PORT='soon': Expected `int`" in slow.output
+    assert "%" not in slow.output  # refused before any progress bar
     unknown = runner.invoke(main, ["recompute", "2026", "--unit", "NOPE"], env=env)
     assert unknown.exit_code != 0
     assert "NOPE" in unknown.output
