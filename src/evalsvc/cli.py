@@ -8,7 +8,6 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +21,6 @@ from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary
-from evalsvc.jobs import pack_refresh
 from evalsvc.jobs.demo import SYSTEM
 from evalsvc.settings import Settings, SettingsError, load_settings
 from evalsvc.store import ballots as ballot_store
@@ -355,7 +353,7 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
                 progress.advance(task_id, len(piece))
                 yield piece
 
-    async def work(conn: asyncpg.Connection) -> tuple[dict[str, int], list[date]]:
+    async def work(conn: asyncpg.Connection) -> dict[str, int]:
         result = await ingest_stream(
             conn,
             pieces(),
@@ -365,16 +363,14 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
             default_source=source,
             on_rows=on_rows,
         )
-        return result.as_dict(), await pack_refresh.refresh(conn)
+        return result.as_dict()
 
     with progress:
-        summary, packed = run_with_connection(settings, work)
+        summary = run_with_connection(settings, work)
     click.echo(
         "batch {batch_id}: {rows} rows, {inserted} inserted, {updated} updated, "
         "{unchanged} unchanged".format(**summary)
     )
-    if packed:
-        click.echo(pack_refresh.describe(packed))
 
 
 @import_group.command(name="ballots")
@@ -456,21 +452,10 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
         f"{job.timings.get('total', 0.0):.2f} s; "
         + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
     )
-    if job.counts.get("inputs_from_packs"):
-        click.echo(
-            f"{job.counts['inputs_from_packs']} input part(s) unpacked, as an earlier run or "
-            "import packed them (unchanged since: registry, year-wide inputs, months' rows)"
-        )
-    if job.counts.get("inputs_patched"):
-        click.echo(
-            f"{job.counts['inputs_patched']} month(s) patched: an earlier pack and the rows "
-            "of the cadres changed since"
-        )
     if job.counts.get("months_reused"):
         click.echo(
             f"{job.counts['months_reused']} month(s) referenced from earlier month runs "
-            f"(unchanged inputs), {job.counts.get('months_carried', 0)} of them without "
-            "reading their rows"
+            "(same inputs, profile and scoring version: not written again)"
         )
 
 
@@ -498,17 +483,14 @@ def seed_command(scale: float, seed_value: int) -> None:
     settings = _settings()
     keys = ballot_keys(settings)
 
-    async def work(conn: asyncpg.Connection) -> tuple[SeedSummary, list[date]]:
-        summary = await seed_city(conn, scale, seed_value, report, keys)
-        return summary, await pack_refresh.refresh(conn)
+    async def work(conn: asyncpg.Connection) -> SeedSummary:
+        return await seed_city(conn, scale, seed_value, report, keys)
 
-    summary, packed = run_with_connection(settings, work)
+    summary = run_with_connection(settings, work)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
     what = f"{summary.units:,} units and {summary.cadres:,} cadres"
     if summary.activity:
         click.echo(f"seeded {what} with a year of activity ({timings})")
-        if packed:
-            click.echo(pack_refresh.describe(packed))
     else:
         click.echo(
             f"seeded {what} ({timings}); no activity loaded: this database already holds "

@@ -31,9 +31,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ballot_remediation: what closing a ballot round opens as remediation items: "watch"
             (confirmed and watched manifestations, DOMAIN part 4), "confirmed" only, or "off".
         remediation_due_days: due date of those items, in days after the round closes.
-        pack_refresh_seconds: how often ``serve`` looks for months changed in bulk by other
-            means than its own uploads (plain SQL) and packs them for the next
-            recomputation (``jobs/pack_refresh.py``); 0 turns the look-out off.
     """
 
     database_url: str = ""
@@ -46,7 +43,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     secret_key: str = ""
     ballot_remediation: Literal["watch", "confirmed", "off"] = "watch"
     remediation_due_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
-    pack_refresh_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0
 
     @property
     def pgdata(self) -> Path:

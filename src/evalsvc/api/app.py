@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import cast
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -20,7 +18,6 @@ from evalsvc.api.controllers import CONTROLLERS
 from evalsvc.api.deps import provide_conn, provide_settings
 from evalsvc.api.errors import EXCEPTION_HANDLERS
 from evalsvc.api.guards import authorize, provide_principal
-from evalsvc.jobs.pack_refresh import Lend, Refresher
 from evalsvc.settings import Settings
 from evalsvc.store.database import create_pool
 
@@ -37,20 +34,9 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
         app.state.pool = pool
-        refresher = app.state.pack_refresher = Refresher(cast(Lend, pool.acquire))
-        lookout = None
-        if settings.pack_refresh_seconds > 0:
-            lookout = asyncio.get_running_loop().create_task(
-                refresher.every(settings.pack_refresh_seconds)
-            )
         try:
             yield
         finally:
-            if lookout is not None:
-                lookout.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await lookout
-            await refresher.stop()
             # Recomputations still running are cancelled (their jobs are marked failed and
             # the published results stay as they were) before the pool closes.
             background: set[asyncio.Task[None]] = app.state.background

@@ -244,6 +244,12 @@ def _run_view(info: dict[str, Any]) -> dict[str, Any]:
         "id": info["id"],
         "period": info["period"],
         "profile": {"name": info["profile_name"], "version": info["profile_version"]},
+        "variant": (
+            {"changes": info["variant"], "digest": info["variant_digest"]}
+            if info["variant"] is not None
+            else None
+        ),
+        "scoring_version": info["scoring_version"],
         "fingerprint": info["fingerprint"],
         "published": info["published"],
         "published_at": info["published_at"],

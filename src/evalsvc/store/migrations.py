@@ -2,7 +2,7 @@
 
 Each file runs in its own transaction; the table ``schema_migrations`` records its version
 and a SHA-256 checksum, so an already-applied file that was edited is refused, not re-run.
-Then data the SQL cannot move is converted (``store/chunk_upgrade.py``).
+Then data the SQL cannot move is converted (``store/result_upgrade.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from evalsvc.store.chunk_upgrade import convert_row_results
+from evalsvc.store.result_upgrade import convert_chunk_results
 from evalsvc.store.sqlfiles import sql_root
 
 # Any constant works; it only has to be the same for every evalsvc process.
@@ -85,7 +85,7 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
                     migration.checksum,
                 )
             done.append(migration)
-        await convert_row_results(conn)  # data the SQL files cannot move (0010)
+        await convert_chunk_results(conn)  # data the SQL files cannot move (0020)
         return done
     finally:
         await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)

@@ -1,0 +1,255 @@
+-- 0020_plain_results: published results as plain rows that any SQL or BI tool can read
+-- (issue 17, docs/results_sql.md).
+--
+-- * Cadre results are one row per (run, cadre): cadre_period_results (a month, or a quarter
+--   once profiles rate quarterly) and cadre_year_results, every explanation number a named
+--   column. They replace the compressed chunks of 0010; the service converts the stored
+--   chunks at start-up (store/result_upgrade.py) and then drops those tables.
+-- * The organisation a run used is stored with it (result_orgs: one snapshot per distinct
+--   registry content, shared by the runs that read that content), so an appeal against an
+--   old run shows the old units, names and positions.
+-- * Runs record the scoring version (a digest of the scoring package's source) and, for a
+--   run with changed settings, its variant (the changes and their digest).
+-- * Views (stable, documented): ratings_month, ratings_year, unit_results for the published
+--   set of each period; *_by_run for any run by id.
+--
+-- Like result_units, both tables have one partition per run: a run is written as a new
+-- table in its own transaction (COPY ... FREEZE, indexes after the load) and attached;
+-- dropping a run drops its partitions. Missing numbers are float8 'NaN' in the tables
+-- (one binary COPY from numpy arrays) and NULL in the views.
+
+-- Pre-0010 row tables: every database that ran the previous release converted them to
+-- chunks at start-up and dropped them; a database that never did has no readable runs in
+-- them that this release could keep either.
+drop table if exists result_cadre_months, result_cadre_years;
+
+create table result_orgs (
+    id          bigint generated always as identity primary key,
+    digest      text not null constraint result_orgs_digest_key unique,
+    created_at  timestamptz not null default now()
+);
+
+create table result_org_units (
+    org_id          bigint not null references result_orgs (id) on delete cascade,
+    unit_id         bigint not null,
+    code            text not null,
+    name            text not null,
+    parent_id       bigint,
+    kind            text not null,
+    ranking_block   text,
+    agency_unit_id  bigint,  -- the unit's agency (DOMAIN part 2); NULL until the registry
+                             -- flags agencies
+    primary key (org_id, unit_id)
+);
+create index result_org_units_code_idx on result_org_units (org_id, code);
+
+create table result_org_cadres (
+    org_id          bigint not null references result_orgs (id) on delete cascade,
+    cadre_id        bigint not null,
+    code            text not null,
+    full_name       text not null,
+    name_key        text collate "C" not null,  -- Vietnamese sort order (cadres.name_key)
+    personnel_type  text not null,
+    position        text not null,
+    unit_id         bigint not null,
+    peer_group      text,
+    primary key (org_id, cadre_id)
+);
+create index result_org_cadres_unit_idx on result_org_cadres (org_id, unit_id);
+create index result_org_cadres_code_idx on result_org_cadres (org_id, code);
+
+alter table result_runs
+    add column org_id bigint constraint result_runs_org_fkey references result_orgs (id),
+    add column scoring_version text not null default 'before-0020',
+    add column variant jsonb,        -- the changes of a variant run; NULL = the profile itself
+    add column variant_digest text;  -- SHA-256 of the changes; NULL = none
+
+-- The vocabulary the views spell out. Reason codes are kept in step with the scoring
+-- core's list at every recomputation (append only: a bit never changes its meaning).
+create table result_reason_codes (
+    bit     int primary key check (bit between 0 and 30),
+    code    text not null constraint result_reason_codes_code_key unique
+);
+insert into result_reason_codes (bit, code) values
+    (0, 'insufficient_data'), (1, 'no_assessment'), (2, 'discipline'),
+    (3, 'low_confidence_ballot'), (4, 'score_below_50'), (5, 'degradation'),
+    (6, 'corruption_in_charge'), (7, 'low_confidence'), (8, 'not_enough_months'),
+    (9, 'absence_cap'), (10, 'gate_tasks_done'), (11, 'gate_exceeded'), (12, 'unremediated'),
+    (13, 'gate_late_tasks'), (14, 'leader_cap'), (15, 'quota');
+
+create table result_levels (
+    level       smallint primary key,
+    code        text not null,
+    label_vi    text not null
+);
+insert into result_levels (level, code, label_vi) values
+    (-1, 'not_rated', 'Không xếp loại'),
+    (0, 'KHT', 'Không hoàn thành nhiệm vụ'),
+    (1, 'HT', 'Hoàn thành nhiệm vụ'),
+    (2, 'HTT', 'Hoàn thành tốt nhiệm vụ'),
+    (3, 'HTXS', 'Hoàn thành xuất sắc nhiệm vụ');
+
+create function result_reasons(mask int) returns text[] language sql stable parallel safe as $$
+    select coalesce(array_agg(code order by bit), '{}') from result_reason_codes
+    where mask & (1 << bit) <> 0
+$$;
+
+-- A cadre's score of one period (month or quarter) in one run: M = G + T and how.
+create table cadre_period_results (
+    run_id              bigint not null,
+    cadre_id            bigint not null,
+    unit_id             bigint not null,
+    m                   float8 not null,   -- NaN = not scored
+    level               smallint not null,  -- result_levels
+    reasons             int not null,        -- bits of result_reason_codes
+    n_manifestations    int not null,
+    assigned            float8 not null,   -- Σk·assigned (remediation items included)
+    done                float8 not null,
+    a                   float8 not null,
+    b                   float8 not null,
+    c                   float8 not null,
+    d                   float8 not null,
+    dd                  float8 not null,   -- đ
+    e                   float8 not null,
+    kq                  float8 not null,
+    t                   float8 not null,
+    g_raw               float8 not null,   -- the supervisor's three sub-criteria
+    deduction           float8 not null,   -- confirmed manifestations' points
+    g                   float8 not null,
+    bonus               float8 not null
+) partition by list (run_id);
+
+-- A cadre's annual rating in one year run, with the level after every stage.
+create table cadre_year_results (
+    run_id              bigint not null,
+    cadre_id            bigint not null,
+    unit_id             bigint not null,
+    y                   float8 not null,   -- NaN = no scored period
+    level               smallint not null,
+    reasons             int not null,
+    periods_scored      int not null,
+    worked              int not null,       -- months worked (Decree 90)
+    rem_due             int not null,
+    rem_on_time         int not null,
+    rem_verified        int not null,
+    remediation_rate    float8 not null,
+    n_manifestations    int not null,
+    violations          int not null,
+    done_share          float8 not null,
+    exceeded_share      float8 not null,
+    late_share          float8 not null,
+    level_base          smallint not null,
+    level_overrides     smallint not null,
+    level_caps          smallint not null,
+    level_gates         smallint not null,
+    level_link          smallint not null,
+    quota_keep_rank     int not null        -- -1 = not in a quota ranking
+) partition by list (run_id);
+
+-- ---------------------------------------------------------------- views
+-- Every view reads result_runs for the run's profile and organisation snapshot.
+
+create view ratings_month_by_run as
+select r.id as run_id, s.id as source_run_id, s.period, r.kind as run_kind,
+       r.profile_name, r.profile_version, r.variant_digest, r.variant, r.scoring_version,
+       oc.code as cadre_code, oc.full_name, oc.personnel_type, oc.position, oc.peer_group,
+       ou.code as unit_code, ou.name as unit_name, ou.ranking_block,
+       ag.code as agency_code, ag.name as agency_name,
+       nullif(x.m, 'NaN') as score, lv.code as level_code, lv.label_vi as level_label,
+       result_reasons(x.reasons) as reasons,
+       nullif(x.a, 'NaN') as a, nullif(x.b, 'NaN') as b, nullif(x.c, 'NaN') as c,
+       nullif(x.d, 'NaN') as d, nullif(x.dd, 'NaN') as "đ", nullif(x.e, 'NaN') as e,
+       nullif(x.kq, 'NaN') as kq, nullif(x.t, 'NaN') as t, nullif(x.g, 'NaN') as g,
+       nullif(x.g_raw, 'NaN') as g_raw, nullif(x.deduction, 'NaN') as deductions,
+       x.n_manifestations, nullif(x.assigned, 'NaN') as assigned,
+       nullif(x.done, 'NaN') as done, nullif(x.bonus, 'NaN') as bonus,
+       x.cadre_id, x.unit_id
+from result_runs r
+cross join lateral unnest(r.month_runs) as src (id)
+join result_runs s on s.id = src.id
+join cadre_period_results x on x.run_id = s.id
+join result_org_cadres oc on oc.org_id = s.org_id and oc.cadre_id = x.cadre_id
+join result_org_units ou on ou.org_id = s.org_id and ou.unit_id = x.unit_id
+left join result_org_units ag on ag.org_id = s.org_id and ag.unit_id = ou.agency_unit_id
+join result_levels lv on lv.level = x.level;
+
+create view ratings_year_by_run as
+select r.id as run_id, r.period, r.profile_name, r.profile_version, r.variant_digest,
+       r.variant, r.scoring_version,
+       oc.code as cadre_code, oc.full_name, oc.personnel_type, oc.position, oc.peer_group,
+       ou.code as unit_code, ou.name as unit_name, ou.ranking_block,
+       ag.code as agency_code, ag.name as agency_name,
+       nullif(x.y, 'NaN') as score, lv.code as level_code, lv.label_vi as level_label,
+       result_reasons(x.reasons) as reasons,
+       x.periods_scored, x.worked as months_worked, x.rem_due, x.rem_on_time, x.rem_verified,
+       nullif(x.remediation_rate, 'NaN') as remediation_rate, x.n_manifestations,
+       x.violations, nullif(x.done_share, 'NaN') as done_share,
+       nullif(x.exceeded_share, 'NaN') as exceeded_share,
+       nullif(x.late_share, 'NaN') as late_share,
+       lb.code as level_base, x.level_overrides, x.level_caps, x.level_gates, x.level_link,
+       nullif(x.quota_keep_rank, -1) as quota_keep_rank,
+       x.cadre_id, x.unit_id
+from result_runs r
+join cadre_year_results x on x.run_id = r.id
+join result_org_cadres oc on oc.org_id = r.org_id and oc.cadre_id = x.cadre_id
+join result_org_units ou on ou.org_id = r.org_id and ou.unit_id = x.unit_id
+left join result_org_units ag on ag.org_id = r.org_id and ag.unit_id = ou.agency_unit_id
+join result_levels lv on lv.level = x.level
+join result_levels lb on lb.level = x.level_base;
+
+create view unit_results_by_run as
+select r.id as run_id,
+       case when x.annual then r.period else to_char(x.month, 'YYYY-MM') end as period,
+       x.annual, r.profile_name, r.profile_version, r.variant_digest, r.variant,
+       r.scoring_version,
+       ou.code as unit_code, ou.name as unit_name, ou.kind as unit_kind, ou.ranking_block,
+       ag.code as agency_code,
+       nullif(x.u, 'NaN') as score, nullif(x.u1, 'NaN') as u1, nullif(x.u2, 'NaN') as u2,
+       nullif(x.u3, 'NaN') as u3, nullif(x.u4, 'NaN') as u4, nullif(x.u5, 'NaN') as u5,
+       x.members, x.kht as kht_members, x.pairs as confirmed_pairs,
+       lv.code as level_code, lv.label_vi as level_label,
+       nullif(x.rank, -1) as rank, nullif(x.prev_rank, -1) as previous_rank, x.movement,
+       nullif(x.rank_low, 'NaN') as rank_low, nullif(x.rank_high, 'NaN') as rank_high,
+       x.unit_id
+from result_runs r
+join result_units x on x.run_id = r.id
+join result_org_units ou on ou.org_id = r.org_id and ou.unit_id = x.unit_id
+left join result_org_units ag on ag.org_id = r.org_id and ag.unit_id = ou.agency_unit_id
+join result_levels lv on lv.level = x.level;
+
+-- The published run of every period: the period's own pointer, and for the months of a
+-- published year run that have no published run of their own, that year run.
+create view result_published_sets as
+select p.period, p.run_id from result_published p
+union all
+select to_char(m, 'YYYY-MM'), p.run_id
+from result_published p
+join result_runs r on r.id = p.run_id and r.kind = 'year'
+cross join lateral generate_series(r.first_month::timestamp,
+                                   r.first_month + (r.months - 1) * interval '1 month',
+                                   interval '1 month') as m
+where not exists (select 1 from result_published q where q.period = to_char(m, 'YYYY-MM'));
+
+create view ratings_month as
+select v.* from ratings_month_by_run v
+join result_published_sets p on p.run_id = v.run_id and p.period = v.period;
+
+create view ratings_year as
+select v.* from ratings_year_by_run v
+join result_published p on p.run_id = v.run_id;
+
+create view unit_results as
+select v.* from unit_results_by_run v
+join result_published_sets p on p.run_id = v.run_id and p.period = v.period;
+
+-- Who may read them: `evalsvc db grant-reader NAME` grants this role (and nothing else).
+do $$
+begin
+    if not exists (select 1 from pg_roles where rolname = 'evalsvc_reader') then
+        create role evalsvc_reader nologin;
+    end if;
+end $$;
+grant usage on schema public to evalsvc_reader;
+grant select on ratings_month, ratings_year, unit_results, ratings_month_by_run,
+    ratings_year_by_run, unit_results_by_run, result_published_sets to evalsvc_reader;
+grant select on result_reason_codes, result_levels to evalsvc_reader;  -- result_reasons()
