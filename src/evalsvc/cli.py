@@ -150,6 +150,35 @@ def migrate_command() -> None:
     click.echo("database is up to date")
 
 
+@main.group(name="db")
+def db_group() -> None:
+    """Database roles for SQL and BI tools."""
+
+
+@db_group.command(name="grant-reader")
+@click.argument("name")
+@click.option("--password", default=None, help="Its password (default: a new one, printed).")
+def grant_reader_command(name: str, password: str | None) -> None:
+    """Create login role NAME that reads the result views (docs/results_sql.md) only."""
+    import secrets
+
+    from evalsvc.store.readers import grant_reader
+
+    settings = _settings()
+    chosen = password or secrets.token_urlsafe(18)
+
+    async def work(conn: asyncpg.Connection) -> bool:
+        return await grant_reader(conn, name, chosen)
+
+    created = run_with_connection(settings, work)
+    click.echo(
+        f"role {name} {'created' if created else 'updated'}: reads ratings_month, "
+        "ratings_year, unit_results (and *_by_run); nothing of ballots, keys or inputs"
+    )
+    if password is None:
+        click.echo(f"password (shown once): {chosen}")
+
+
 @main.group()
 def keys() -> None:
     """Create, list and revoke API keys."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
 from evalsvc.domain.recompute import RecomputeRequest
+from evalsvc.jobs import scoring_version
 from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute, request, run_job
 from evalsvc.store.database import connect, lender
@@ -425,3 +428,46 @@ async def test_confidence_votes_cast_after_a_year_run_count_in_the_next(
     level, reasons = annual["level"], annual["reasons"]
     assert reasons & REASON_BIT["low_confidence"]
     assert level == KHT
+
+
+async def test_a_new_scoring_version_scores_every_month_again(
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reuse is keyed by the scoring code too: after a release that changes it, the next
+    year run takes no month from the month runs of the old code (issue 17)."""
+    await load_demo(conn)
+    await _add_task_data(conn)
+    cadres = await conn.fetchval("select count(*) from cadres")
+    first = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    same = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert same.counts["months_reused"] == 12  # same inputs, profile and code
+    old_sources = set(await _month_runs(conn, first.run_id))  # type: ignore[arg-type]
+    assert set(await _month_runs(conn, same.run_id)) == old_sources  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scoring_version, "current", lambda: "sha256:a-later-release")
+    changed = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert changed.counts["months_reused"] == 0
+    assert changed.counts["rows_cadre_months"] == 12 * cadres  # every month scored again
+    new_sources = await _month_runs(conn, changed.run_id)  # type: ignore[arg-type]
+    assert not set(new_sources) & old_sources
+    versions = await conn.fetch(
+        "select distinct scoring_version from result_runs where id = any($1::bigint[])",
+        [changed.run_id, *new_sources],
+    )
+    assert [r[0] for r in versions] == ["sha256:a-later-release"]
+    again = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert again.counts["months_reused"] == 12  # and the new code's months are reused
+
+
+def test_the_scoring_version_follows_the_scoring_source(tmp_path: Path) -> None:
+    """A copy of the scoring package with the task component halved in monthly.py has
+    another version; the shipped package's version is the digest of its own source."""
+    import evalsvc.scoring
+
+    shipped = Path(evalsvc.scoring.__file__).parent
+    copy = tmp_path / "scoring"
+    shutil.copytree(shipped, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert scoring_version.source_digest(copy) == scoring_version.current()
+    monthly = copy / "monthly.py"
+    monthly.write_text(monthly.read_text(encoding="utf-8") + "\n# T halved\n", encoding="utf-8")
+    assert scoring_version.source_digest(copy) != scoring_version.current()
