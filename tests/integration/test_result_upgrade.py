@@ -59,8 +59,9 @@ async def _to_chunks(
         chunk = rows[lo : lo + per_chunk]
         cols = [zc.compress(np.array([r[n] for r in chunk], dtype=t).tobytes()) for n, t in columns]
         numbers = np.array([[float(r[n]) for r in chunk] for n in detail], dtype="<f8")
+        params = ", ".join(f"${i + 5}" for i in range(len(cols) + 1))
         await conn.execute(
-            f"insert into {part} values ($1, $2, $3, $4, {', '.join(f'${i + 5}' for i in range(len(cols) + 1))})",
+            f"insert into {part} values ($1, $2, $3, $4, {params})",
             run_id,
             chunk[0]["cadre_id"],
             chunk[-1]["cadre_id"],
