@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import logging
+import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -132,10 +135,63 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
             f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"
         )
+    # Recomputations run in worker processes; registered after the embedded server's exit
+    # hook, the workers are stopped before it.
+    workers = start_workers(dsn, settings.workers)
+    atexit.register(stop_workers, workers)
     # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
     # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
+
+
+def start_workers(dsn: str, count: int) -> list[subprocess.Popen[bytes]]:
+    """``count`` ``evalsvc worker`` processes on ``dsn`` (the API's database)."""
+    env = {**os.environ, "EVALSVC_DATABASE_URL": dsn}
+    command = [sys.executable, "-m", "evalsvc.cli", "worker"]
+    return [subprocess.Popen(command, env=env) for _ in range(count)]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]], wait: float = 10.0) -> None:
+    """SIGTERM each worker (it takes no new job and ends the one it runs), then wait; a
+    worker still alive after ``wait`` seconds is killed (its job is then failed by the
+    next look for dead workers, nothing published)."""
+    for process in workers:
+        if process.poll() is None:
+            process.terminate()
+    for process in workers:
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@main.command(name="worker")
+def worker_command() -> None:
+    """Run recomputations from the job queue (start more on this or other machines)."""
+    from evalsvc.jobs.queue import run_worker
+
+    settings = _settings()
+    if not settings.database_url:
+        raise click.ClickException(
+            "a worker needs the service's database: set EVALSVC_DATABASE_URL "
+            "(evalsvc serve starts its own workers for the embedded one)"
+        )
+
+    async def go() -> None:
+        dsn = await prepare_database(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo("worker: waiting for recomputations")
+        await run_worker(dsn, stop)
+
+    try:
+        asyncio.run(go())
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
 
 @main.command(name="migrate")

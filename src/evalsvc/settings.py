@@ -31,6 +31,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ballot_remediation: what closing a ballot round opens as remediation items: "watch"
             (confirmed and watched manifestations, DOMAIN part 4), "confirmed" only, or "off".
         remediation_due_days: due date of those items, in days after the round closes.
+        workers: worker processes ``evalsvc serve`` starts for recomputations (0: none;
+            start them with ``evalsvc worker``, here or on other machines).
+        in_process_worker: also run a worker inside the API process (tests, tiny setups).
     """
 
     database_url: str = ""
@@ -43,6 +46,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     secret_key: str = ""
     ballot_remediation: Literal["watch", "confirmed", "off"] = "watch"
     remediation_due_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
+    workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 1
+    in_process_worker: bool = False
 
     @property
     def pgdata(self) -> Path:

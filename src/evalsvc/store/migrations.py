@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import asyncpg
+from pgqueuer import Queries
 
 from evalsvc.store.result_upgrade import convert_chunk_results
 from evalsvc.store.sqlfiles import sql_root
@@ -86,6 +87,9 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
                 )
             done.append(migration)
         await convert_chunk_results(conn)  # data the SQL files cannot move (0020)
+        queue = Queries.from_asyncpg_connection(conn)
+        if not await queue.schema_is_installed():  # the job queue's own tables (0022)
+            await queue.install()
         return done
     finally:
         await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
