@@ -120,9 +120,16 @@ async def reap_every(dsn: str, seconds: float = REAP_SECONDS) -> None:
             await asyncio.sleep(seconds)
 
 
+CONNECTION_CHECK = "2s"
+"""How often the server checks, during a long statement (a lock wait, a COPY), that the
+worker is still there: a killed worker's transaction ends within this, not when its
+statement would have ended (PostgreSQL 14+ ``client_connection_check_interval``)."""
+
+
 async def _run(dsn: str, job_id: int) -> None:
     conn = await connect(dsn)
     try:
+        await conn.execute(f"set client_connection_check_interval = '{CONNECTION_CHECK}'")
         await recompute.run_job(conn, job_id, reader=lender(dsn))
     except Conflict as exc:  # not queued any more (cancelled, or failed by the reaper)
         log.info("recomputation %s not run: %s", job_id, exc.detail)
@@ -142,8 +149,14 @@ async def worker(dsn: str) -> AsyncIterator[QueueManager]:
         @qm.entrypoint(ENTRYPOINT, on_failure="delete")
         async def run_recompute(job: QueueJob, context: Context) -> None:
             job_id = int((job.payload or b"0").decode())
+            # The job runs as its own task: a cancel through the queue (an anyio scope that
+            # keeps cancelling) stops it once, and it still records why on the job row.
+            task = asyncio.ensure_future(_run(dsn, job_id))
             with context.cancellation:
-                await _run(dsn, job_id)
+                await asyncio.shield(task)
+            if not task.done():
+                task.cancel()
+                await asyncio.wait([task])
 
         yield qm
     finally:
