@@ -19,12 +19,11 @@ import click
 import msgspec
 
 from evalsvc.domain import uploads
-from evalsvc.domain.access import Role, generate_key
+from evalsvc.domain.access import SYSTEM, Role, generate_key
 from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.settings import Settings, SettingsError, load_settings
 from evalsvc.store import ballots as ballot_store
 from evalsvc.store import cadres as cadre_store
@@ -119,7 +118,7 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     settings = _settings(host=host, port=port)
     dsn = asyncio.run(prepare_database(settings))
     if demo:
-        from evalsvc.jobs.demo import load_demo
+        from evalsvc.democity.city import load_demo
         from evalsvc.keyring import ballot_keys
 
         keys = ballot_keys(settings)
@@ -555,7 +554,7 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
 @click.option("--seed", "seed_value", type=int, default=24, show_default=True, help="RNG seed.")
 def seed_command(scale: float, seed_value: int) -> None:
     """Load a seeded synthetic city through the same bulk paths users use."""
-    from evalsvc.jobs.synthetic import SeedSummary, seed_city
+    from evalsvc.democity.synthetic import SeedSummary, seed_city
 
     if not 0 < scale <= 5:
         raise click.BadParameter("must be in (0, 5]", param_hint="--scale")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from evalsvc.jobs.demo import load_demo
+from evalsvc.democity.city import load_demo
 from evalsvc.keyring import derive
 
 

@@ -13,9 +13,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from evalsvc.democity.city import load_demo
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.recompute import RecomputeRequest
 from evalsvc.jobs import scoring_version
-from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute, request, run_job
 from evalsvc.store.database import connect, lender
 from evalsvc.store.results import MONTH, YEAR

@@ -9,9 +9,9 @@ import asyncpg
 import numpy as np
 import zstandard
 
-from evalsvc.jobs import results as reading
-from evalsvc.jobs.demo import load_demo
+from evalsvc.democity.city import load_demo
 from evalsvc.keyring import ballot_keys
+from evalsvc.published import results as reading
 from evalsvc.settings import Settings
 from evalsvc.store.migrations import migrate
 from evalsvc.store.sqlfiles import sql_root

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from evalsvc.jobs.demo import load_demo
+from evalsvc.democity.city import load_demo
 from evalsvc.keyring import ballot_keys
 from evalsvc.settings import Settings
 from evalsvc.store.readers import grant_reader

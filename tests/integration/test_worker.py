@@ -17,9 +17,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from evalsvc.api.app import create_app
+from evalsvc.democity.city import load_demo
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.recompute import RecomputeRequest
 from evalsvc.jobs import queue
-from evalsvc.jobs.demo import SYSTEM, load_demo
 from evalsvc.jobs.recompute import recompute
 from evalsvc.settings import Settings
 from tests.integration import cadre_results
