@@ -242,6 +242,11 @@ async def write_cadres(
             carry_except or [],
         )
         stored += int(status.split()[-1])
+    await conn.execute(  # the codes of each reason mask, for the views (0020)
+        "insert into result_reason_sets (mask, codes)"
+        f" select distinct reasons, result_reasons(reasons) from {name}"
+        " on conflict (mask) do nothing"
+    )
     await conn.execute(f"create unique index {name}_cadre on {name} (cadre_id)")
     await conn.execute(f"create index {name}_unit on {name} (unit_id)")
     await conn.execute(f"alter table {table} attach partition {name} for values in ({int(run_id)})")
