@@ -245,7 +245,7 @@ where not exists (select 1 from result_published q where q.period = to_char(m, '
 -- The published sets. Same columns as the *_by_run views; written from the pointer so that
 -- a query reads the published run's partitions only.
 create view ratings_month as
-select r.id as run_id, s.id as source_run_id, s.period, r.kind as run_kind,
+select r.id as run_id, s.id as source_run_id, ps.period, r.kind as run_kind,
        r.profile_name, r.profile_version, r.variant_digest, r.variant, r.scoring_version,
        oc.code as cadre_code, oc.full_name, oc.personnel_type, oc.position, oc.peer_group,
        ou.code as unit_code, ou.name as unit_name, ou.ranking_block,
@@ -270,7 +270,7 @@ left join result_reason_sets rs on rs.mask = x.reasons
 join result_levels lv on lv.level = x.level;
 
 create view ratings_year as
-select r.id as run_id, r.period, r.profile_name, r.profile_version, r.variant_digest,
+select r.id as run_id, ps.period, r.profile_name, r.profile_version, r.variant_digest,
        r.variant, r.scoring_version,
        oc.code as cadre_code, oc.full_name, oc.personnel_type, oc.position, oc.peer_group,
        ou.code as unit_code, ou.name as unit_name, ou.ranking_block,
@@ -296,8 +296,7 @@ join result_levels lv on lv.level = x.level
 join result_levels lb on lb.level = x.level_base;
 
 create view unit_results as
-select r.id as run_id,
-       case when x.annual then r.period else to_char(x.month, 'YYYY-MM') end as period,
+select r.id as run_id, ps.period,
        x.annual, r.profile_name, r.profile_version, r.variant_digest, r.variant,
        r.scoring_version,
        ou.code as unit_code, ou.name as unit_name, ou.kind as unit_kind, ou.ranking_block,
