@@ -2,7 +2,8 @@
 
 Order (DOMAIN part 3 "Annual rating" and part 6 "overrides after averaging, quota
 last"): eligibility, Y, base level (then not rated / absence cap), KHT overrides,
-optional gates, leader link, quota per (agency, peer group). Every stage's levels are kept so an explanation can show each change.
+optional gates, leader link, quota per (agency, peer group). Every stage's levels are
+kept so an explanation can show each change.
 """
 
 from __future__ import annotations

@@ -218,10 +218,7 @@ _STAGE_REASONS = {
 
 def quota_detail(agency: str, keep_rank: int, top_before: int, cap: int) -> str:
     """The quota decision in words, naming the agency and its cap (DOMAIN part 3 step 7)."""
-    return (
-        f"rank {keep_rank} of {top_before} HTXS in agency {agency} (same peer group),"
-        f" cap {cap}"
-    )
+    return f"rank {keep_rank} of {top_before} HTXS in agency {agency} (same peer group), cap {cap}"
 
 
 def explain_year(

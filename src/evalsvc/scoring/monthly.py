@@ -107,9 +107,7 @@ def score_month(
     n, p = org.n, profile
     totals = aggregate_tasks(month.tasks, n, p)
     if remediation is not None:
-        totals = totals + remediation_tasks(
-            remediation, n, month.period, p, month.active_months
-        )
+        totals = totals + remediation_tasks(remediation, n, month.period, p, month.active_months)
     big_a = totals.assigned
     basis = big_a > 0
     safe = np.where(basis, big_a, 1.0)

@@ -136,7 +136,10 @@ def rate_carried(
     # employed in any period of the year.
     employed_any = np.any([c.employed for c in carries], axis=0)
     roll = np.stack(
-        [np.bincount(unit, n_man, minlength=org.u), np.bincount(unit, employed_any, minlength=org.u)],
+        [
+            np.bincount(unit, n_man, minlength=org.u),
+            np.bincount(unit, employed_any, minlength=org.u),
+        ],
         axis=1,
     )
     year_pairs, year_members = np.rint(np.asarray(anc @ roll)).astype(np.int64).T

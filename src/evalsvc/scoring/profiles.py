@@ -54,9 +54,7 @@ class Profile:
 
     name: str = dataclasses.field(default="nd335", metadata={"kind": _S, "doc": "profile name"})
     version: str = dataclasses.field(default="2026.2", metadata={"kind": _S, "doc": "version"})
-    period: str = _c(
-        "month", ("month", "quarter"), "rating period: a month, or a quarter (QĐ 366)"
-    )
+    period: str = _c("month", ("month", "quarter"), "rating period: a month, or a quarter (QĐ 366)")
     # Monthly score (Decree 335 Art. 12-15).
     general_points: float = _f(30.0, 0, 100, "G maximum (general criteria)")
     sub_criterion_max: float = _f(10.0, 1e-9, 100, "maximum of each of the 3 sub-criteria")

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from evalsvc.scoring.inputs import Manifestations, MonthInputs, TaskRecords, TaskSums
 from evalsvc.scoring.profiles import Profile
+from evalsvc.scoring.tasks import as_month
 
 F64 = npt.NDArray[np.float64]
 
@@ -95,15 +96,15 @@ def pool_quarter(months: Sequence[MonthInputs], profile: Profile) -> MonthInputs
 
     sats = np.stack([np.asarray(m.satisfaction, dtype=np.float64) for m in months])
     sat = _mean_over(np.nan_to_num(sats), ~np.isnan(sats))
-    act_any = active.any(axis=0)
+    act_any: npt.NDArray[np.bool_] = np.asarray(active.any(axis=0), dtype=bool)
     mf = [m.manifestations for m in months]
     bonus = _mean_over(np.stack([np.asarray(m.bonus, dtype=np.float64) for m in months]), active)
     return MonthInputs(
-        period=np.datetime64(months[0].period, "M"),
+        period=as_month(months[0].period),
         tasks=_pooled_tasks(months),
         active=act_any,
         sub_criteria=sub,
-        has_assessment=(use.any(axis=0) | ~act_any),
+        has_assessment=np.asarray(use.any(axis=0) | ~act_any, dtype=bool),
         capacity=leader_mean("capacity"),
         cohesion=leader_mean("cohesion"),
         manifestations=Manifestations(
@@ -115,6 +116,6 @@ def pool_quarter(months: Sequence[MonthInputs], profile: Profile) -> MonthInputs
         low_confidence=np.any([np.asarray(m.low_confidence, dtype=bool) for m in months], 0),
         bonus=np.nan_to_num(bonus),
         satisfaction=sat,
-        employed=employed.any(axis=0),
+        employed=np.asarray(employed.any(axis=0), dtype=bool),
         active_months=active.T.copy(),
     )
