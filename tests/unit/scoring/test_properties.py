@@ -16,8 +16,8 @@ from evalsvc.scoring.inputs import DisciplineRecords, Manifestations, MonthInput
 from evalsvc.scoring.monthly import score_month
 from evalsvc.scoring.profiles import ND335, QD366
 from evalsvc.scoring.quarter import pool_quarter
-from evalsvc.scoring.units import score_units_month
 from evalsvc.scoring.quota import apply_quota
+from evalsvc.scoring.units import score_units_month
 
 from . import reference as ref
 
