@@ -138,17 +138,18 @@ async def read_org(conn: asyncpg.Connection, year: int) -> tuple[I64, I64, Org]:
     code_rank = by_id + 1  # its position in code order
     cid, cunit, pos_peer = cid[by_id], cunit[by_id], pos_peer[by_id]
     pos, peer = pos_peer % 4, pos_peer // 4
-    uid, parent, block, outstanding = await copyio.read(
+    uid, parent, block, outstanding, agency = await copyio.read(
         conn,
         """
         select u.id, coalesce(u.parent_id, -1),
                (case when u.ranking_block is null then -1
                      else dense_rank() over (order by u.ranking_block nulls last) - 1 end)::int4,
                exists (select 1 from unit_outstanding_years o
-                       where o.unit_id = u.id and o.year = $1)
+                       where o.unit_id = u.id and o.year = $1),
+               coalesce(u.agency, u.ranking_block is not null)
         from units u order by u.id
         """,
-        ["int8", "int8", "int4", "bool"],
+        ["int8", "int8", "int4", "bool", "bool"],
         year,
     )
     unit_rows, _ = _rows(uid, cunit)
@@ -161,6 +162,7 @@ async def read_org(conn: asyncpg.Connection, year: int) -> tuple[I64, I64, Org]:
         unit_parent=np.where(has_parent, parent_rows, -1).astype(np.int64),
         unit_block=block.astype(np.int64),
         unit_outstanding=outstanding,
+        unit_agency=agency,
     )
     return cid, uid, org
 
@@ -531,7 +533,7 @@ async def read_month_rows(
         tasks = await copyio.read(
             conn,
             "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
-            "records, exceeded_records, late_records "
+            "records, k_done_exceeded, k_done_late "
             "from task_month_totals where month = any($1::int4[])" + where,
             ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
             *args,
@@ -609,18 +611,16 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
                 ka, kd, kq, kt, rec, exc, late = (
                     x[by_row] for x in (ka, kd, kq, kt, rec, exc, late)
                 )
-            kdone = kd * MICRO
-            share = 1.0 / np.maximum(rec, 1)
             tasks = TaskSums(
                 rows,
                 ka * MICRO,
-                kdone,
+                kd * MICRO,
                 kq * MICRO,
                 kt * MICRO,
-                # The totals count exceeded / late records, not their k·done: the gates
-                # (qd366) use the record share as the k·done share (docs/recompute.md).
-                kdone * exc * share,
-                kdone * late * share,
+                # Σ k·done of exceeded / late records: the gates' k-weighted shares
+                # (DOMAIN part 3 step 5; migration 0031).
+                exc * MICRO,
+                late * MICRO,
                 error_penalty=0.25,
                 delay_penalty=0.25,
             )

@@ -88,7 +88,14 @@ def _fields(prefix: str, obj: Any) -> dict[str, Any]:
 
 
 def _build(cls: Any, prefix: str, arrays: dict[str, Any]) -> Any:
-    return cls(**{f.name: arrays[f"{prefix}_{f.name}"] for f in dataclasses.fields(cls)})
+    # A field added later with a default (Org.unit_agency) may be absent from older packs.
+    return cls(
+        **{
+            f.name: arrays[f"{prefix}_{f.name}"]
+            for f in dataclasses.fields(cls)
+            if f"{prefix}_{f.name}" in arrays or f.default is dataclasses.MISSING
+        }
+    )
 
 
 def pack_registry(reg: Registry) -> bytes:
