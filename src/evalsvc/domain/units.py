@@ -19,7 +19,7 @@ class UnitCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     kind: ShortText
     parent_code: Code | None = None
     ranking_block: Name | None = None
-    agency: bool | None | msgspec.UnsetType = msgspec.UNSET
+    agency: bool | msgspec.UnsetType | None = msgspec.UNSET
     outstanding_years: list[Year] | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:

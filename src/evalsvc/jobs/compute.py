@@ -256,6 +256,9 @@ def compute(
         "late_share": a.late_share,
         **stages,
         "quota_keep_rank": np.where(a.quota.keep_rank > 0, a.quota.keep_rank, -1),
+        "agency_id": city.unit_ids[a.agency],
+        "quota_cap": a.quota.cap,
+        "quota_top_before": a.quota.top_before,
     }
     years: Columns = {
         "cadre_id": ("int8", city.cadre_ids),
