@@ -31,6 +31,7 @@ from evalsvc.scoring import (
     TaskSums,
     YearInputs,
 )
+from evalsvc.scoring.quarter import pool_quarter
 from evalsvc.store import copyio
 
 I64 = npt.NDArray[np.int64]
@@ -211,12 +212,12 @@ def _whole_months(start: npt.NDArray[Any], end: npt.NDArray[Any]) -> tuple[I64, 
 
 async def read_months(
     conn: asyncpg.Connection, cadre_ids: I64, period: PeriodSpan, spells: Spells
-) -> tuple[npt.NDArray[np.bool_], I64, I64]:
+) -> tuple[npt.NDArray[np.bool_], I64, I64, npt.NDArray[np.bool_]]:
     """Activity per cadre and month of the year (Decree 90: whole calendar months).
 
     Returns:
         ``(active (12, n) employed and not absent, months_employed (n,),
-        months_absent_non_maternity (n,))`` over the calendar year.
+        months_absent_non_maternity (n,), employed (12, n))`` over the calendar year.
     """
     n = len(cadre_ids)
     y0 = (np.datetime64(f"{period.year}-01", "M")).astype(np.int64)
@@ -245,7 +246,7 @@ async def read_months(
     active = employed & ~absent_any
     months_employed = employed.sum(axis=0).astype(np.int64)
     months_absent = (absent_other & employed).sum(axis=0).astype(np.int64)
-    return active, months_employed, months_absent
+    return active, months_employed, months_absent, employed
 
 
 async def read_confirmed(
@@ -369,6 +370,7 @@ class Base:
     confidence_low_share: npt.NDArray[np.float64]
     confirmed: list[npt.NDArray[Any]] | None
     low_confidence: list[npt.NDArray[Any]] | None
+    employed: npt.NDArray[np.bool_] | None = None  # (12, n) employed, absent or not
 
 
 async def read_base(
@@ -383,7 +385,7 @@ async def read_base(
     cadre_ids, unit_ids, org = registry.cadre_ids, registry.unit_ids, registry.org
     n, u = org.n, org.u
     counts["cadres"], counts["units"] = n, u
-    active, months_employed, months_absent = await read_months(
+    active, months_employed, months_absent, employed = await read_months(
         conn, cadre_ids, period, registry.spells
     )
     first, last = period.month_starts()[0], period.month_starts()[-1]
@@ -479,6 +481,7 @@ async def read_base(
         conf,
         bal,
         low,
+        employed,
     )
 
 
@@ -557,6 +560,35 @@ async def read_month_rows(
             wanted,
         )
     return MonthRows(list(months), tasks, assessments, indicators)
+
+
+def period_starts(span: PeriodSpan, profile: Profile) -> list[date]:
+    """The first months of the rating periods in ``span``: its months, or under a quarterly
+    profile (``qd366``) its quarters (DOMAIN part 3, "Quarterly tracking")."""
+    starts = span.month_starts()
+    if profile.period == "quarter":
+        return [s for s in starts if (s.month - 1) % 3 == 0]
+    return starts
+
+
+def _pool_quarters(
+    months: list[date], periods: list[MonthInputs], profile: Profile
+) -> tuple[list[MonthInputs], list[date]]:
+    """The quarters of ``months`` pooled (:func:`~evalsvc.scoring.quarter.pool_quarter`).
+
+    Raises:
+        ValueError: a quarter is not read whole.
+    """
+    by_start = dict(zip(months, periods, strict=True))
+    starts = sorted({date(m.year, m.month - (m.month - 1) % 3, 1) for m in months})
+    pooled = []
+    for q in starts:
+        parts = [date(q.year, q.month + i, 1) for i in range(3)]
+        missing = [f"{p:%Y-%m}" for p in parts if p not in by_start]
+        if missing:
+            raise ValueError(f"quarter {q:%Y-%m} is missing month(s) {', '.join(missing)}")
+        pooled.append(pool_quarter([by_start[p] for p in parts], profile))
+    return pooled, starts
 
 
 def merge_month_rows(a: MonthRows, b: MonthRows) -> MonthRows:
@@ -676,8 +708,11 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
                 low_confidence=low_conf,
                 bonus=np.zeros(n),
                 satisfaction=sat,
+                employed=None if base.employed is None else base.employed[mi],
             )
         )
+    if profile.period == "quarter":
+        periods, months = _pool_quarters(list(months), periods, profile)
 
     drow, dok = _rows(cadre_ids, disc_cadre)
     year = YearInputs(
@@ -786,8 +821,8 @@ def fingerprints(
     by_month = dict(carried or {})
     for start, m in zip(city.months, y.periods, strict=True):
         by_month[start] = _digest(b"month", shared, _digest(m), prof).hex()
-    months = [by_month[start] for start in city.period.month_starts()]
-    if city.period.kind == "month":
+    months = [by_month[start] for start in period_starts(city.period, profile)]
+    if city.period.kind != "year":
         return Fingerprints(months[0], months)
     rest = _digest(
         y.months_employed,

@@ -135,6 +135,7 @@ def pack_base(base: Base) -> bytes:
     arrays: dict[str, Any] = {
         "meta": _meta(meta),
         "active": base.active,
+        **({} if base.employed is None else {"employed": base.employed}),
         "months_employed": base.months_employed,
         "months_absent": base.months_absent,
     }
@@ -171,6 +172,7 @@ def unpack_base(
         confidence,
         _parts("confirmed", a, meta["confirmed"]),
         _parts("low", a, meta["low_confidence"]),
+        a.get("employed"),  # older packs: None (U3 then counts the active members)
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from evalsvc.domain.access import Principal, Role
 from evalsvc.domain.errors import DomainError, Forbidden, RuleViolation, field_error
-from evalsvc.domain.recompute import Job, PeriodSpan, RecomputeRequest, parse_period
+from evalsvc.domain.recompute import Job, PeriodSpan, RecomputeRequest, parse_period, quarter_of
 from evalsvc.jobs import carry_codec, inputs, memory, reading
 from evalsvc.jobs.cache_writer import CacheWriter
 from evalsvc.jobs.compute import Columns, Computed, compute, month_columns
@@ -223,7 +223,7 @@ async def _run_job(
                 _seed(fps.run),
                 reuse,
                 city.months,
-                scope is None,
+                scope is None and profile.period == "month",
                 signal_caches_ready,
             )
         )
@@ -411,7 +411,8 @@ async def _write(
         sources: list[int] = []
         written = reused = 0
         fresh = dict(zip(city.months, result.months, strict=True))
-        for i, start in enumerate(period.month_starts()):
+        monthly = profile.period == "month"
+        for i, start in enumerate(inputs.period_starts(period, profile)):
             fp = fps.months[i]
             if start in reuse.found:  # unchanged since that month run: its carry was used
                 sources.append(reuse.found[start].run_id)
@@ -423,7 +424,7 @@ async def _write(
                 if found is not None and (not merging or found == base_months[i]):
                     sources.append(found)
                     reused += 1
-                    if scope is None:  # same content, newer versions: restamp its carry
+                    if scope is None and monthly:  # same content, newer versions: restamp
                         caches.add_carry(found, start, new_run=False)
                     continue
             target = run_id
@@ -431,10 +432,10 @@ async def _write(
                 target = await result_store.create_run(
                     conn,
                     job_id=job_id,
-                    period=f"{start:%Y-%m}",
-                    kind="month",
+                    period=f"{start:%Y-%m}" if monthly else quarter_of(start),
+                    kind="month" if monthly else "quarter",
                     first_month=start,
-                    months=1,
+                    months=profile.period_months,
                     scope_unit_id=scope if merging else None,
                     base_run_id=base_months[i] if merging else None,
                     profile=profile.to_dict(),
@@ -443,7 +444,7 @@ async def _write(
                     **variant,
                 )
                 await result_store.set_month_runs(conn, target, [target])
-            if scope is None and start not in reuse.covered:
+            if scope is None and monthly and start not in reuse.covered:
                 caches.add_carry(target, start, new_run=True)
             cols = month_columns(city, r)
             if cadre_in is not None:

@@ -19,7 +19,7 @@ from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import FieldProblem, NotFound, RuleViolation, field_error
 from evalsvc.domain.recompute import PeriodSpan, parse_period, quarter_of
 from evalsvc.jobs import inputs
-from evalsvc.jobs.recompute import resolve_profile
+from evalsvc.jobs.recompute import check_period_fits, resolve_profile
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring import what_if as score_what_if
 from evalsvc.store import cadres as cadre_store
@@ -164,18 +164,18 @@ async def resolve(
         info = await store.get_run(conn, run_id)
         span = parse_period(info["period"])
         asked = parse_period(period) if period else span
-        if asked.kind == "month" and span.kind == "year":
+        if asked.kind in ("month", "quarter") and span.kind == "year":
             if asked.year != span.year:
                 raise field_error("period", f"run {run_id} holds {span.text} only")
             return run_id, span, False, asked.first_month
         return run_id, span, span.kind == "year", span.first_month
     if period is None:
-        raise field_error("period", "give a period (YYYY or YYYY-MM) or a run id")
+        raise field_error("period", "give a period (YYYY, YYYY-Qn or YYYY-MM) or a run id")
     asked = parse_period(period)
     published = await store.published_run(conn, asked.text)
     if published is not None:
         return published, asked, asked.kind == "year", asked.first_month
-    if asked.kind == "month":
+    if asked.kind in ("month", "quarter"):
         year_run = await store.published_run(conn, str(asked.year))
         if year_run is not None:
             return year_run, parse_period(str(asked.year)), False, asked.first_month
@@ -525,10 +525,13 @@ async def what_if(
 ) -> dict[str, Any]:
     """Rate the year under the profile and under the changed profile; store nothing."""
     span = parse_period(period)
-    if span.kind != "year":
-        raise field_error("period", "what-if compares annual ratings: give a year 'YYYY'")
+    if span.kind == "month":
+        raise field_error(
+            "period", "what-if compares ratings of a year 'YYYY' or a quarter 'YYYY-Qn'"
+        )
     profile = resolve_profile(profile_name, None)
     changed = resolve_profile(profile_name, changes)
+    check_period_fits(span, profile)
     city = await inputs.read_city(conn, span, profile)
     try:
         result = await asyncio.to_thread(score_what_if, city.org, city.year, profile, changed)
