@@ -91,7 +91,8 @@ async def test_a_variant_is_recorded_and_not_published(
 ) -> None:
     await load_demo(conn)
     official = await _run(client, admin_headers, {"period": "2026-03"})
-    assert official["variant"] is None and official["variant_digest"] is None
+    assert official["variant"] is None
+    assert official["variant_digest"] is None
     variant = await _run(
         client, admin_headers, {"period": "2026-03", "changes": {"quota_ratio": 0.5}}
     )
@@ -108,9 +109,8 @@ async def test_a_variant_is_recorded_and_not_published(
     page = (
         await client.get(f"/results/rankings?run={variant['run_id']}", headers=admin_headers)
     ).json()
-    assert page["items"] and {i["variant_digest"] for i in page["items"]} == {
-        variant["variant_digest"]
-    }
+    assert page["items"]
+    assert {i["variant_digest"] for i in page["items"]} == {variant["variant_digest"]}
     cadre = await conn.fetchval("select code from cadres order by id limit 1")
     body = (
         await client.get(f"/results/cadres/{cadre}?run={variant['run_id']}", headers=admin_headers)
@@ -138,7 +138,8 @@ async def test_a_variant_is_recorded_and_not_published(
     published = await conn.fetchval("select run_id from result_published where period = '2026-03'")
     assert published == chosen["run_id"]
     run = (await client.get(f"/results/runs/{published}", headers=admin_headers)).json()
-    assert run["published"] is True and run["profile"]["variant"] == {"quota_ratio": 0.5}
+    assert run["published"] is True
+    assert run["profile"]["variant"] == {"quota_ratio": 0.5}
 
 
 async def test_quarters_under_qd366(
@@ -148,16 +149,20 @@ async def test_quarters_under_qd366(
     await _add_task_data(conn)
     r = await client.post("/recomputations", json={"period": "2026-Q5"}, headers=admin_headers)
     assert r.status_code == 400
-    assert "regex" not in r.text and "YYYY-Qn" in r.text
+    assert "regex" not in r.text
+    assert "YYYY-Qn" in r.text
     r = await client.post("/recomputations", json={"period": "2026-Q2"}, headers=admin_headers)
-    assert r.status_code == 422 and "quarterly profile" in r.text  # nd335 rates months
+    assert r.status_code == 422
+    assert "quarterly profile" in r.text
     r = await client.post(
         "/recomputations", json={"period": "2026-05", "profile": "qd366"}, headers=admin_headers
     )
-    assert r.status_code == 422 and "2026-Q2" in r.text
+    assert r.status_code == 422
+    assert "2026-Q2" in r.text
     job = await _run(client, admin_headers, {"period": "2026-Q2", "profile": "qd366"})
     run = (await client.get(f"/results/runs/{job['run_id']}", headers=admin_headers)).json()
-    assert run["period"] == "2026-Q2" and run["profile"]["name"] == "qd366"
+    assert run["period"] == "2026-Q2"
+    assert run["profile"]["name"] == "qd366"
     page = (await client.get("/results/rankings?period=2026-Q2", headers=admin_headers)).json()
     assert page["total"] > 0
     ranked = [i for i in page["items"] if i["ranked"]]
@@ -207,9 +212,12 @@ async def test_people_facing_numbers_reasons_and_not_ranked_units(
     ).json()
     assert set(page) >= {"items", "total", "limit", "offset"}
     empty = [i for i in page["items"] if i["code"] == "EMPTY"]
-    assert empty == [empty[0]] and empty[0]["ranked"] is False
-    assert empty[0]["status"] == "chưa xếp hạng" and empty[0]["rank"] is None
-    assert empty[0]["reasons"] == ["no_task_basis"] and empty[0]["reason_labels"]
+    assert empty == [empty[0]]
+    assert empty[0]["ranked"] is False
+    assert empty[0]["status"] == "chưa xếp hạng"
+    assert empty[0]["rank"] is None
+    assert empty[0]["reasons"] == ["no_task_basis"]
+    assert empty[0]["reason_labels"]
     for item in page["items"]:
         for k in ("u", "u1", "u2", "u3", "u4", "u5"):
             v = item[k]
@@ -223,7 +231,8 @@ async def test_people_facing_numbers_reasons_and_not_ranked_units(
         )
     ).json()
     for m in members["items"]:
-        assert isinstance(m["reasons"], list) and len(m["reason_labels"]) == len(m["reasons"])
+        assert isinstance(m["reasons"], list)
+        assert len(m["reason_labels"]) == len(m["reasons"])
         assert m["score"] is None or round(m["score"], 2) == m["score"]
     cadre = members["items"][0]["code"]
     body = (
