@@ -192,6 +192,9 @@ class MonthInputs:
         active_months: ``(n, months)`` bool, the months of a quarter in which the cadre
             is active (their remediation items count as tasks only in those);
             ``None`` = every month of the period for an active cadre.
+        leader_d: ``(n,)`` float, a leader's d as given by a caller that scores a few
+            cadres without their subordinates (``POST /scoring/periods``); NaN or
+            ``None`` = computed from the managed cadres' scores.
     """
 
     period: np.datetime64
@@ -208,6 +211,7 @@ class MonthInputs:
     satisfaction: F64
     employed: BOOL | None = None
     active_months: BOOL | None = None
+    leader_d: F64 | None = None
 
     @property
     def employed_or_active(self) -> BOOL:

@@ -173,6 +173,9 @@ def score_month(
         kid_parent = parent[unit[kids]]
         bad = staff_bad + np.bincount(kid_parent[kid_parent >= 0], minlength=u)
         d[rows] = np.where(bad[unit[rows]] > 0, p.leader_d_low, 1.0)
+        if month.leader_d is not None:
+            given = np.asarray(month.leader_d, dtype=np.float64)[rows]
+            d[rows] = np.where(np.isnan(given), d[rows], np.clip(given, 0.0, 1.0))
         kq[rows] = np.where(basis[rows], (abc[rows] + d[rows] + dd[rows] + e[rows]) / 6.0, np.nan)
         finish(rows)
 
