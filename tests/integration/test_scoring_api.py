@@ -127,12 +127,14 @@ async def test_scoring_endpoint_validates_and_names_fields(
         headers=admin_headers,
     )
     assert r.json()["profile"]["variant"] == {"quota_ratio": 0.5}
+    zero_k = {"code": "X", "tasks": [{"k": 0, "assigned": 1, "done": 1}]}
+    both = {**one, "totals": {"assigned": 1, "done": 1, "quality": 1, "timely": 1}}
     bad = [
         {"period": "2026-13", "cadres": [one]},
         {"period": "2026-05", "cadres": []},
-        {"period": "2026-05", "cadres": [{"code": "X", "tasks": [{"k": 0, "assigned": 1, "done": 1}]}]},
-        {"period": "2026-05", "cadres": [{**one, "totals": {"assigned": 1, "done": 1, "quality": 1, "timely": 1}}]},
-    ]  # fmt: skip
+        {"period": "2026-05", "cadres": [zero_k]},
+        {"period": "2026-05", "cadres": [both]},
+    ]
     for body in bad:
         r = await client.post("/scoring/periods", json=body, headers=admin_headers)
         assert 400 <= r.status_code < 500, (body, r.text)
