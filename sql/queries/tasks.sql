@@ -212,7 +212,7 @@ limit $2
 select t.source_system, t.external_id, c.code as cadre_code, t.month, t.product_code, t.k,
        t.assigned, t.done, t.exceeded, t.errors_counted, t.errors_objective,
        t.errors_confirmed_by, t.delays_counted, t.delays_objective, t.delays_confirmed_by,
-       t.batch_id
+       t.batch_id, count(*) over () as total_count
 from task_records t join cadres c on c.id = t.cadre_id
 where t.month = $1
   and ($2::bigint is null or t.cadre_id = $2)
@@ -224,7 +224,7 @@ limit $4 offset $5
 -- task_month_totals_month_idx; shares are derived here, never stored.
 select c.code as cadre_code, m.cadre_id, m.month, m.records, m.k_assigned, m.k_done,
        m.k_done_quality, m.k_done_timely, m.exceeded_records, m.late_records,
-       m.k_done_exceeded, m.k_done_late
+       m.k_done_exceeded, m.k_done_late, count(*) over () as total_count
 from task_month_totals m join cadres c on c.id = m.cadre_id
 where m.month = $1
   and ($2::bigint is null or m.cadre_id = $2)

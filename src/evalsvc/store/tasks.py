@@ -34,6 +34,7 @@ from evalsvc.domain.tasks import (
     parse_ndjson_block,
 )
 from evalsvc.store import copybin
+from evalsvc.store.listing import page_total
 from evalsvc.store.scope import subtree_ids
 from evalsvc.store.sqlfiles import queries
 
@@ -552,15 +553,13 @@ async def list_records(
     cadre_code: str | None,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
     cadre_id, scope = await _filters(conn, principal, cadre_code)
     rows = await conn.fetch(Q["list_records"], month, cadre_id, scope, limit, offset)
-    out = []
-    for r in rows:
-        d = dict(r)
+    out, total = page_total(rows)
+    for d in out:
         d["month"] = format_month(d["month"])
-        out.append(d)
-    return out
+    return out, total
 
 
 async def list_totals(
@@ -571,13 +570,12 @@ async def list_totals(
     cadre_code: str | None,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
     """Monthly totals with the derived ratios (a, b, c) and shares, for display and audit."""
     cadre_id, scope = await _filters(conn, principal, cadre_code)
     rows = await conn.fetch(Q["list_totals"], month, cadre_id, scope, limit, offset)
-    out = []
-    for r in rows:
-        d = dict(r)
+    out, total = page_total(rows)
+    for d in out:
         base = d["k_assigned"]
         records = d["records"]
         d["month"] = format_month(d["month"])
@@ -590,8 +588,7 @@ async def list_totals(
         # the qd366 gates' shares (DOMAIN part 3 step 5), k-weighted
         d["exceeded_share"] = d["k_done_exceeded"] / d["k_assigned"] if base else None
         d["late_share"] = d["k_done_late"] / d["k_done"] if done else (0.0 if records else None)
-        out.append(d)
-    return out
+    return out, total
 
 
 _SUMS = (
