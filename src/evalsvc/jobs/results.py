@@ -22,6 +22,7 @@ from evalsvc.jobs import inputs
 from evalsvc.jobs.recompute import check_period_fits, resolve_profile
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring import what_if as score_what_if
+from evalsvc.scoring.profiles import variant_changes, variant_digest
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import results as store
 from evalsvc.store import units as unit_store
@@ -510,9 +511,10 @@ async def compare(
         rows, total = await store.compare_cadres(conn, **args)
     else:
         rows, total = await store.compare_units(conn, **args)
+    labels = Labels((await store.get_run(conn, b)).get("profile"))
     for r in rows:
-        r["level_a"] = lv.LEVEL_CODES[r["level_a"]]
-        r["level_b"] = lv.LEVEL_CODES[r["level_b"]]
+        r["level_a"] = labels.code(r["level_a"])
+        r["level_b"] = labels.code(r["level_b"])
     return rows, total, run_a, b
 
 
@@ -537,7 +539,8 @@ async def what_if(
         result = await asyncio.to_thread(score_what_if, city.org, city.year, profile, changed)
     except ValueError as exc:
         raise field_error("changes", str(exc)) from exc
-    names = ["not_rated", "KHT", "HT", "HTT", "HTXS"]
+    labels = Labels(profile.to_dict())
+    names = [labels.code(lvl) for lvl in range(-1, 4)]
     trans = result.transitions
     shifts = [
         {"from": names[i], "to": names[j], "cadres": int(trans[i, j])}
@@ -554,6 +557,7 @@ async def what_if(
         "period": span.text,
         "profile": {"name": profile.name, "version": profile.version},
         "changes": changes,
+        "variant_digest": variant_digest(variant_changes(profile, changed)),
         "cadres_changed": int(result.cadre_levels.rows.size),
         "transitions": shifts,
         "units_level_changed": int(result.unit_levels.rows.size),
@@ -561,19 +565,19 @@ async def what_if(
         "examples": [
             {
                 "code": code_of.get(int(city.cadre_ids[r])),
-                "from": lv.LEVEL_CODES[int(result.base.cadres.level[r])],
-                "to": lv.LEVEL_CODES[int(result.alt.cadres.level[r])],
+                "from": labels.code(int(result.base.cadres.level[r])),
+                "to": labels.code(int(result.alt.cadres.level[r])),
             }
             for r in rows
         ],
         "stored": False,
         "level_counts": {
-            "before": _counts(result.base.cadres.level),
-            "after": _counts(result.alt.cadres.level),
+            "before": _counts(result.base.cadres.level, labels),
+            "after": _counts(result.alt.cadres.level, labels),
         },
     }
 
 
-def _counts(level: np.ndarray[Any, Any]) -> dict[str, int]:
+def _counts(level: np.ndarray[Any, Any], labels: Labels) -> dict[str, int]:
     values, counts = np.unique(level, return_counts=True)
-    return {lv.LEVEL_CODES[int(v)]: int(c) for v, c in zip(values, counts, strict=True)}
+    return {labels.code(int(v)): int(c) for v, c in zip(values, counts, strict=True)}
