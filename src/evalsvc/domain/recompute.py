@@ -62,7 +62,7 @@ def parse_period(text: str, field: str = "period") -> PeriodSpan:
         RuleViolation: naming ``field``.
     """
     if not re.fullmatch(PERIOD_PATTERN, text or ""):
-        raise field_error(field, f"must be {PERIOD_WORDS}, got {text!r}")
+        raise field_error(field, f"must be {PERIOD_WORDS}")
     year = int(text[:4])
     if not 2000 <= year <= 2100:
         raise field_error(field, "year must be between 2000 and 2100")

@@ -84,7 +84,12 @@ def _unmeta(arr: npt.NDArray[Any]) -> Any:
 
 
 def _fields(prefix: str, obj: Any) -> dict[str, Any]:
-    return {f"{prefix}_{f.name}": getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    # an optional field left None (Org.unit_agency: the default) is not packed
+    return {
+        f"{prefix}_{f.name}": getattr(obj, f.name)
+        for f in dataclasses.fields(obj)
+        if getattr(obj, f.name) is not None
+    }
 
 
 def _build(cls: Any, prefix: str, arrays: dict[str, Any]) -> Any:
