@@ -173,6 +173,18 @@ async def test_quarters_under_qd366(
         await client.get(f"/results/cadres/{cadre}?period=2026-Q2", headers=admin_headers)
     ).json()
     assert [m["period"] for m in body["months"]] == ["2026-Q2"]
+    r = await client.post(
+        "/what-if",
+        json={"period": "2026-Q2", "profile": "qd366", "changes": {"quota_ratio": 0.5}},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["stored"] is False
+    assert len(r.json()["variant_digest"]) == 16
+    r = await client.post(
+        "/what-if", json={"period": "2026-Q2", "changes": {}}, headers=admin_headers
+    )
+    assert r.status_code == 422  # nd335 rates months and years
     # the year under qd366: four quarters, the annual rating their mean
     year = await _run(client, admin_headers, {"period": "2026", "profile": "qd366"})
     body = (
