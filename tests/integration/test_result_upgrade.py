@@ -31,7 +31,7 @@ YEAR_DETAIL = (
     "periods_scored", "worked", "rem_due", "rem_on_time", "rem_verified", "remediation_rate",
     "n_manifestations", "violations", "done_share", "exceeded_share", "late_share",
     "level_base", "level_overrides", "level_caps", "level_gates", "level_link",
-    "quota_keep_rank",
+    "quota_keep_rank", "agency_id", "quota_cap", "quota_top_before",
 )  # fmt: skip
 
 

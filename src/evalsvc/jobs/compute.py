@@ -207,7 +207,7 @@ def compute(
     org, year = city.org, city.year
     prev = _previous(previous, city.unit_ids)
     n = org.n
-    if city.period.kind == "month":
+    if city.period.kind != "year":  # one period: a month, or a quarter (qd366)
         mi = year.periods[0]
         mr = score_month(org, mi, profile, year.remediation)
 
@@ -254,6 +254,9 @@ def compute(
         "late_share": a.late_share,
         **stages,
         "quota_keep_rank": np.where(a.quota.keep_rank > 0, a.quota.keep_rank, -1),
+        "agency_id": city.unit_ids[a.agency],
+        "quota_cap": a.quota.cap,
+        "quota_top_before": a.quota.top_before,
     }
     years: Columns = {
         "cadre_id": ("int8", city.cadre_ids),
@@ -294,7 +297,7 @@ def compute(
         unit_parts.append(_month_unit_columns(city, um, ranking, month_prev, profile))
         month_prev = ranking.rank
     units = _concat(unit_parts, org.u)
-    rows = {"cadre_years": n, "units": org.u * 13}
+    rows = {"cadre_years": n, "units": org.u * (1 + len(carries))}
 
     def year_intervals(done: Computed, seed: int, carried: Callable[[], None]) -> None:
         carried()

@@ -15,13 +15,13 @@ from typing import Any
 
 import asyncpg
 
-from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import DomainError, RuleViolation, field_error
-from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
+from evalsvc.domain.access import Principal, Role
+from evalsvc.domain.errors import DomainError, Forbidden, RuleViolation, field_error
+from evalsvc.domain.recompute import Job, PeriodSpan, RecomputeRequest, parse_period
 from evalsvc.jobs import inputs, scoring_version, snapshot, write
 from evalsvc.jobs.compute import Computed, compute
 from evalsvc.scoring import Profile, profile_from_dict
-from evalsvc.scoring.profiles import PROFILES
+from evalsvc.scoring.profiles import PROFILES, variant_changes, variant_digest
 from evalsvc.store import jobs as job_store
 from evalsvc.store import results as result_store
 from evalsvc.store.scope import ensure_in_scope
@@ -56,9 +56,25 @@ def resolve_profile(name: str, changes: dict[str, Any] | None) -> Profile:
 async def request(
     conn: asyncpg.Connection, req: RecomputeRequest, principal: Principal
 ) -> tuple[Job, bool]:
-    """Create a queued job (or find the unfinished one of the same period and scope)."""
-    parse_period(req.period)
+    """Create a queued job (or find the unfinished one of the same period, scope and
+    variant).
+
+    A request with ``changes`` is a variant of its profile (DOMAIN part 3): the changes
+    that differ from the profile and their digest go on the job and every run it writes;
+    it publishes only when an admin asks (``publish: true``).
+
+    Raises:
+        RuleViolation: bad period, profile or changes; a period the profile does not rate.
+        Forbidden: ``publish: true`` for a variant from a key that is not an admin's.
+    """
+    span = parse_period(req.period)
     profile = resolve_profile(req.profile, req.changes)
+    check_period_fits(span, profile)
+    variant = variant_changes(PROFILES[req.profile], profile)
+    digest = variant_digest(variant)
+    publish = req.publish if req.publish is not None else digest is None
+    if publish and digest is not None and principal.role is not Role.ADMIN:
+        raise Forbidden("only an admin may publish a variant as the official result set")
     scope = None
     if req.unit_code is not None:
         scope = await unit_id_of(conn, req.unit_code, "unit_code")
@@ -69,7 +85,29 @@ async def request(
         scope_unit_id=scope,
         profile=profile.to_dict(),
         requested_by=principal.key_id,
+        variant=variant or None,
+        variant_digest=digest,
+        publish=publish,
     )
+
+
+def check_period_fits(span: PeriodSpan, profile: Profile) -> None:
+    """A monthly profile rates months and years, a quarterly one quarters and years.
+
+    Raises:
+        RuleViolation: naming ``period``.
+    """
+    if span.kind == "quarter" and profile.period == "month":
+        raise field_error(
+            "period",
+            f"profile {profile.name} rates months; a quarter ({span.text}) needs a quarterly "
+            "profile such as qd366",
+        )
+    if span.kind == "month" and profile.period == "quarter":
+        q = f"{span.year}-Q{(span.first_month.month - 1) // 3 + 1}"
+        raise field_error(
+            "period", f"profile {profile.name} rates quarters; ask for {q} instead of {span.text}"
+        )
 
 
 async def run_job(
@@ -94,6 +132,7 @@ async def run_job(
     row = await job_store.start_job(conn, job_id)
     period = parse_period(row["period"])
     scope: int | None = row["scope_unit_id"]
+    slot = job_store.slot(row["period"], row["variant_digest"])
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     clock = [t_all]
@@ -118,6 +157,9 @@ async def run_job(
         profile = profile_from_dict(row["profile"])
         await stage("reading", STAGES["reading"])
         snap = await snapshot.read(conn, period, profile, reader)
+        base = snap.base
+        if not row["publish"] and scope is not None:
+            base = None  # an unpublished variant of a subtree stands alone
         lap("read")
         await stage("scoring", STAGES["scoring"])
         version = scoring_version.current()
@@ -132,17 +174,21 @@ async def run_job(
             city=snap.city,
             result=result,
             profile=profile,
-            variant=_variant(row["profile"]),
+            variant=row["variant"],
+            variant_digest=row["variant_digest"],
             fingerprints=fps,
             scoring_version=version,
             org_id=snap.org_id,
             scope=scope,
-            base=snap.base,
+            base=base,
         )
         run_id = await write.write(conn, run, stage, counts, timings)
         lap("write")
         await stage("publishing", STAGES["publishing"])
-        await publish(conn, run_id, period.text, snap.base, scope, timings, counts)
+        if row["publish"]:
+            await publish(conn, run_id, period.text, base, scope, timings, counts)
+        else:  # a variant: readable by run id, never the period's official set
+            await result_store.complete_unpublished(conn, run_id, timings, counts)
         lap("publish")
         timings["total"] = round(time.perf_counter() - t_all, 4)
         await job_store.succeed(conn, job_id, run_id, timings, counts)
@@ -157,9 +203,9 @@ async def run_job(
                 await asyncio.shield(result_store.discard_run(conn, run_id))
             await asyncio.shield(job_store.fail(conn, job_id, message, timings))
         finally:
-            await asyncio.shield(job_store.release(conn, row["period"], scope))
+            await asyncio.shield(job_store.release(conn, slot, scope))
         raise
-    await job_store.release(conn, row["period"], scope)
+    await job_store.release(conn, slot, scope)
     return await job_store.get_job(conn, job_id)
 
 
@@ -175,16 +221,6 @@ def _score(
     result = compute(city, profile, previous, intervals)
     result.finish(write.seed_of(fps.run))
     return fps, result
-
-
-def _variant(profile: dict[str, Any]) -> dict[str, Any] | None:
-    """The settings a run changed against its built-in profile (None: the profile itself)."""
-    base = PROFILES.get(str(profile.get("name")))
-    if base is None:
-        return None
-    ref = base.to_dict()
-    changed = {k: v for k, v in profile.items() if ref.get(k) != v}
-    return changed or None
 
 
 async def publish(

@@ -1,4 +1,5 @@
-"""What-if: rate a year under a profile and under changed settings, store nothing."""
+"""What-if: rate a year or a quarter under a profile and under changed settings, store
+nothing."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import numpy as np
 from evalsvc.domain.errors import field_error
 from evalsvc.domain.recompute import parse_period
 from evalsvc.jobs import inputs
-from evalsvc.jobs.recompute import resolve_profile
-from evalsvc.scoring import levels as lv
+from evalsvc.jobs.recompute import check_period_fits, resolve_profile
+from evalsvc.published.results import Labels
 from evalsvc.scoring import what_if as score_what_if
+from evalsvc.scoring.profiles import variant_changes, variant_digest
 
 
 async def what_if(
@@ -25,16 +27,20 @@ async def what_if(
 ) -> dict[str, Any]:
     """Rate the year under the profile and under the changed profile; store nothing."""
     span = parse_period(period)
-    if span.kind != "year":
-        raise field_error("period", "what-if compares annual ratings: give a year 'YYYY'")
+    if span.kind == "month":
+        raise field_error(
+            "period", "what-if compares ratings of a year 'YYYY' or a quarter 'YYYY-Qn'"
+        )
     profile = resolve_profile(profile_name, None)
     changed = resolve_profile(profile_name, changes)
+    check_period_fits(span, profile)
     city = await inputs.read_city(conn, span, profile)
     try:
         result = await asyncio.to_thread(score_what_if, city.org, city.year, profile, changed)
     except ValueError as exc:
         raise field_error("changes", str(exc)) from exc
-    names = ["not_rated", "KHT", "HT", "HTT", "HTXS"]
+    labels = Labels(profile.to_dict())
+    names = [labels.code(lvl) for lvl in range(-1, 4)]
     trans = result.transitions
     shifts = [
         {"from": names[i], "to": names[j], "cadres": int(trans[i, j])}
@@ -51,6 +57,7 @@ async def what_if(
         "period": span.text,
         "profile": {"name": profile.name, "version": profile.version},
         "changes": changes,
+        "variant_digest": variant_digest(variant_changes(profile, changed)),
         "cadres_changed": int(result.cadre_levels.rows.size),
         "transitions": shifts,
         "units_level_changed": int(result.unit_levels.rows.size),
@@ -58,19 +65,19 @@ async def what_if(
         "examples": [
             {
                 "code": code_of.get(int(city.cadre_ids[r])),
-                "from": lv.LEVEL_CODES[int(result.base.cadres.level[r])],
-                "to": lv.LEVEL_CODES[int(result.alt.cadres.level[r])],
+                "from": labels.code(int(result.base.cadres.level[r])),
+                "to": labels.code(int(result.alt.cadres.level[r])),
             }
             for r in rows
         ],
         "stored": False,
         "level_counts": {
-            "before": _counts(result.base.cadres.level),
-            "after": _counts(result.alt.cadres.level),
+            "before": _counts(result.base.cadres.level, labels),
+            "after": _counts(result.alt.cadres.level, labels),
         },
     }
 
 
-def _counts(level: np.ndarray[Any, Any]) -> dict[str, int]:
+def _counts(level: np.ndarray[Any, Any], labels: Labels) -> dict[str, int]:
     values, counts = np.unique(level, return_counts=True)
-    return {lv.LEVEL_CODES[int(v)]: int(c) for v, c in zip(values, counts, strict=True)}
+    return {labels.code(int(v)): int(c) for v, c in zip(values, counts, strict=True)}

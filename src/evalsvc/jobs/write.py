@@ -1,6 +1,7 @@
 """Step 3 of a recomputation: write a run's rows in one transaction (all or nothing).
 
-Cadre period rows: a month run writes its month. A year run names, per month, a complete
+Cadre period rows: a month (quarter) run writes its period. A year run names, per month
+(quarter), the run holding it. Per month, a complete
 city-wide month run with the same month fingerprint — the same inputs, profile and
 scoring version give the same rows — and writes only the other months, each as a month
 run of its own (complete, hence reusable, once the year is published). A subtree run
@@ -11,8 +12,6 @@ subtree's rows are new (a month whose fingerprint equals the base's month keeps 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from evalsvc.domain.recompute import quarter_of
 from evalsvc.jobs import inputs
 from evalsvc.jobs.compute import Columns, Computed, month_columns
 from evalsvc.jobs.rerank import merge_units
@@ -35,13 +35,6 @@ def seed_of(fingerprint: str) -> int:
     return int(fingerprint[:15], 16)
 
 
-def variant_digest(changes: dict[str, Any] | None) -> str | None:
-    if not changes:
-        return None
-    text = json.dumps(changes, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Run:
     """Everything the writer stores for one job."""
@@ -51,6 +44,7 @@ class Run:
     result: Computed
     profile: Profile
     variant: dict[str, Any] | None
+    variant_digest: str | None
     fingerprints: inputs.Fingerprints
     scoring_version: str
     org_id: int
@@ -93,7 +87,7 @@ async def _create_run(
         org_id=run.org_id,
         scoring_version=run.scoring_version,
         variant=run.variant,
-        variant_digest=variant_digest(run.variant),
+        variant_digest=run.variant_digest,
     )
 
 
@@ -146,7 +140,9 @@ async def write(
             n = int(cadre_in.sum())
         sources: list[int] = []
         written = reused = 0
-        for i, (start, r) in enumerate(zip(period.month_starts(), result.months, strict=True)):
+        monthly = run.profile.period == "month"
+        starts = inputs.period_starts(period, run.profile)
+        for i, (start, r) in enumerate(zip(starts, result.months, strict=True)):
             fp = run.fingerprints.months[i]
             target = run_id
             if period.kind == "year":
@@ -158,10 +154,10 @@ async def write(
                 target = await _create_run(
                     conn,
                     run,
-                    period=f"{start:%Y-%m}",
-                    kind="month",
+                    period=f"{start:%Y-%m}" if monthly else quarter_of(start),
+                    kind="month" if monthly else "quarter",
                     first_month=start,
-                    months=1,
+                    months=run.profile.period_months,
                     scope=scope if merging else None,
                     base=base_months[i] if merging else None,
                     fingerprint=fp,

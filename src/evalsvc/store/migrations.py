@@ -51,6 +51,38 @@ def load_migrations() -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
+async def apply_views(conn: asyncpg.Connection) -> bool:
+    """(Re)create the views of ``sql/views/*.sql`` when a file changed since it was applied
+    (its SHA-256 in ``schema_views``); each file in one transaction. Views come after every
+    numbered migration, so they may use any column one added."""
+    await conn.execute(
+        "create table if not exists schema_views (name text primary key, checksum text not null)"
+    )
+    changed = False
+    views = sorted(
+        (f for f in (sql_root() / "views").iterdir() if f.name.endswith(".sql")),
+        key=lambda f: f.name,
+    )
+    for entry in views:
+        text = entry.read_text(encoding="utf-8")
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        stored = await conn.fetchval(
+            "select checksum from schema_views where name = $1", entry.name
+        )
+        if stored == checksum:
+            continue
+        async with conn.transaction():
+            await conn.execute(text)
+            await conn.execute(
+                "insert into schema_views (name, checksum) values ($1, $2)"
+                " on conflict (name) do update set checksum = excluded.checksum",
+                entry.name,
+                checksum,
+            )
+        changed = True
+    return changed
+
+
 async def migrate(conn: asyncpg.Connection) -> list[Migration]:
     """Apply pending migrations; return those applied now (empty when up to date)."""
     await conn.execute("select pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
@@ -86,6 +118,7 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
                     migration.checksum,
                 )
             done.append(migration)
+        await apply_views(conn)
         await convert_chunk_results(conn)  # data the SQL files cannot move (0020)
         queue = Queries.from_asyncpg_connection(conn)
         if not await queue.schema_is_installed():  # the job queue's own tables (0022)

@@ -3,7 +3,8 @@
 Runs at start-up after the migrations (``store.migrations.migrate``), one transaction per
 run, the same numbers: each chunk column was a zstd frame of a little-endian array and
 ``detail`` the explanation numbers field by field (``MONTH_DETAIL`` / ``YEAR_DETAIL``
-order, which the row tables keep). Runs stored before 0020 did not keep the organisation
+order, which the row tables keep; a run stored before the three quota fields of issue 15
+gets -1 for them, "not known"). Runs stored before 0020 did not keep the organisation
 they used: they get the registry as of the upgrade (one snapshot for all of them). When
 no run is left in chunks, the chunk tables are dropped.
 """
@@ -47,8 +48,10 @@ def _decode(
         for name, dtype in columns:
             parts[name].append(np.frombuffer(zd.decompress(row[name]), dtype=dtype))
         numbers = np.frombuffer(zd.decompress(row["detail"]), dtype="<f8")
+        fields = numbers.size // k  # older runs stored fewer fields (before issue 15's three)
         for j, name in enumerate(detail):
-            parts[name].append(numbers.reshape(len(detail), k)[j])
+            column = numbers.reshape(fields, k)[j] if j < fields else np.full(k, -1.0)
+            parts[name].append(column)
     arrays = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items()}
     return arrays, len(arrays["cadre_id"])
 

@@ -101,6 +101,9 @@ YEAR_DETAIL = (
     "level_gates",
     "level_link",
     "quota_keep_rank",
+    "agency_id",
+    "quota_cap",
+    "quota_top_before",
 )
 """The explanation numbers of an annual row (``cadre_year_results``)."""
 YEAR_FLOATS = frozenset({"remediation_rate", "done_share", "exceeded_share", "late_share"})
@@ -109,6 +112,8 @@ YEAR_FLOATS = frozenset({"remediation_rate", "done_share", "exceeded_share", "la
 def _year_type(name: str) -> str:
     if name in YEAR_FLOATS:
         return "float8"
+    if name == "agency_id":
+        return "int8"
     return "int2" if name.startswith("level_") else "int4"
 
 
@@ -167,7 +172,8 @@ select md5(coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
                      from cadres c left join peer_groups g on g.id = c.peer_group_id), '')
            || '#' ||
            coalesce((select string_agg(concat_ws('|', u.id, u.code, u.name, u.parent_id, u.kind,
-                                                 u.ranking_block), E'\\n' order by u.id)
+                                                 u.ranking_block, u.agency), E'\\n'
+                                       order by u.id)
                      from units u), ''))
 """
 
@@ -377,6 +383,14 @@ async def publish(
         await conn.execute(Q["helper_runs_complete"], run_id)
 
 
+async def complete_unpublished(
+    conn: asyncpg.Connection, run_id: int, timings: dict[str, float], counts: dict[str, int]
+) -> None:
+    """Mark a variant's run complete without publishing it (readable by run id only)."""
+    async with conn.transaction():
+        await conn.execute(Q["run_complete_unpublished"], run_id, timings, counts)
+
+
 async def previous_ranks(conn: asyncpg.Connection, period: str, annual: bool) -> dict[int, int]:
     """Unit id -> rank in the published set of ``period`` (movement)."""
     run_id = await published_run(conn, period)
@@ -526,14 +540,15 @@ async def ranking_rows(
     where = (
         " from result_units r join result_runs rr on rr.id = r.run_id"
         " join result_org_units u on u.org_id = rr.org_id and u.unit_id = r.unit_id"
-        " where r.run_id = $1 and r.annual = $2 and r.month = $3 and r.rank > 0"
-        " and ($4::text is null or u.ranking_block = $4)"
+        " where r.run_id = $1 and r.annual = $2 and r.month = $3"
+        " and u.ranking_block is not null and ($4::text is null or u.ranking_block = $4)"
     )
     total: int = await conn.fetchval("select count(*)" + where, run_id, annual, month, block)
     rows = await conn.fetch(
         "select u.ranking_block as block, r.rank, u.code, u.name, r.u, r.u1, r.u2, r.u3, r.u4,"
         " r.u5, r.level, r.members, r.kht, r.pairs, r.prev_rank, r.movement, r.rank_low,"
-        " r.rank_high" + where + " order by u.ranking_block, r.rank, u.code limit $5 offset $6",
+        " r.rank_high" + where + " order by u.ranking_block, r.rank < 0, r.rank, u.code"
+        " limit $5 offset $6",
         run_id,
         annual,
         month,
