@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import hashlib
 import logging
 import signal
@@ -19,21 +20,33 @@ import msgspec
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role, generate_key
 from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
+from evalsvc.domain.audit import Actor
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.jobs import pack_refresh
 from evalsvc.jobs.demo import SYSTEM
+from evalsvc.logs import configure as configure_logs
 from evalsvc.settings import Settings, SettingsError, load_settings
 from evalsvc.store import ballots as ballot_store
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
 from evalsvc.store import units as unit_store
+from evalsvc.store.audit import set_actor
 from evalsvc.store.database import connect, lender, resolve_dsn
 from evalsvc.store.migrations import MigrationError, migrate
 
 T = TypeVar("T")
+
+
+def cli_actor() -> Actor:
+    """The audit trail's actor of a command: the operating-system user who ran it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container's uid with no passwd entry
+        user = "?"
+    return Actor(kind="cli", label=user)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -70,6 +83,7 @@ def run_with_dsn(settings: Settings, work: Callable[[asyncpg.Connection, str], A
         dsn = await prepare_database(settings)
         conn = await connect(dsn)
         try:
+            await set_actor(conn, cli_actor())  # the audit trail names the command's user
             return await work(conn, dsn)
         finally:
             await conn.close()
@@ -137,7 +151,14 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
     # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
+    configure_logs(logging.getLogger().level)  # JSON lines; uvicorn's access log is ours
+    uvicorn.run(
+        create_app(settings, dsn),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @main.command(name="migrate")

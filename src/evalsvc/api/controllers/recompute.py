@@ -14,10 +14,12 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
 from evalsvc.domain.access import Role
+from evalsvc.domain.audit import Actor
 from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.recompute import Job, JobState, RecomputeRequest
 from evalsvc.jobs import recompute as jobs
 from evalsvc.store import jobs as job_store
+from evalsvc.store.audit import set_actor
 
 log = logging.getLogger(__name__)
 RUNNERS = allow(Role.ADMIN, Role.PERSONNEL)
@@ -28,6 +30,11 @@ async def _run_in_background(pool: asyncpg.Pool, job_id: int) -> None:
     # the job and still serve requests (it would wait for itself with a pool of one).
     reader = cast(jobs.Reader, pool.acquire) if pool.get_max_size() > 2 else None
     async with pool.acquire() as conn:
+        # Its publication is recorded as the job's; the job's entry names who asked for it.
+        await set_actor(
+            cast(asyncpg.Connection, conn),
+            Actor(kind="system", id=str(job_id), label=f"recompute job {job_id}"),
+        )
         try:
             await jobs.run_job(cast(asyncpg.Connection, conn), job_id, reader=reader)
         except asyncio.CancelledError:
