@@ -19,8 +19,8 @@ import msgspec
 
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role, generate_key
-from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.audit import Actor
+from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary

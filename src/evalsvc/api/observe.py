@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from evalsvc.logs import request_id
@@ -49,7 +50,7 @@ def observe(app: ASGIApp) -> ASGIApp:
     """ASGI middleware (Litestar runs it after routing, so the route template is known)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         rid = _incoming_id(scope)
@@ -75,7 +76,7 @@ def observe(app: ASGIApp) -> ASGIApp:
             log.info(
                 "request",
                 extra={
-                    "method": scope["method"],
+                    "method": scope.get("method", "?"),
                     "route": path,
                     "status": status,
                     "ms": round((time.perf_counter() - started) * 1000, 1),

@@ -15,13 +15,13 @@ from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from evalsvc.domain.input_limits import MAX_DEPTH, value_problems
 from evalsvc.domain.errors import (
     MAX_REPORTED_PROBLEMS,
     FieldProblem,
     InvalidInput,
     RuleViolation,
 )
+from evalsvc.domain.input_limits import MAX_DEPTH, value_problems
 
 T = TypeVar("T")
 Format = Literal["csv", "json"]

@@ -17,7 +17,7 @@ import asyncpg
 import numpy as np
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import DomainError, RuleViolation, field_error
+from evalsvc.domain.errors import DomainError, FieldProblem, NotFound, RuleViolation, field_error
 from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
 from evalsvc.jobs import carry_codec, inputs, memory, reading
 from evalsvc.jobs.cache_writer import CacheWriter
@@ -65,7 +65,14 @@ async def request(
     scope = None
     if req.unit_code is not None:
         scope = await unit_id_of(conn, req.unit_code, "unit_code")
-        await ensure_in_scope(conn, principal, [scope])
+        await ensure_in_scope(
+            conn,
+            principal,
+            [scope],
+            NotFound(
+                f"no unit with code {req.unit_code!r}", [FieldProblem("unit_code", "not found")]
+            ),
+        )
     return await job_store.request_job(
         conn,
         period=req.period,

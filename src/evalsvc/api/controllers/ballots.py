@@ -33,7 +33,7 @@ class BallotController(Controller):
     tags = ["ballots"]
     dependencies = BALLOT_DEPENDENCIES
     # Token guessing: refused tokens count per address, then 429 (api/limits.py).
-    before_request = refuse_token_guessing
+    before_request = refuse_token_guessing  # type: ignore[assignment]
     exception_handlers = {Forbidden: count_refused_token}
 
     @get("/targets", opt=PUBLIC, summary="The voter's round, forms and pending targets")
