@@ -165,3 +165,26 @@ async def test_security_headers_and_cors_is_off(
         headers={"origin": "https://elsewhere.example", "access-control-request-method": "GET"},
     )
     assert "access-control-allow-origin" not in preflight.headers
+
+
+async def test_scoped_keys_see_only_their_subtrees_jobs(
+    client: Client, conn: asyncpg.Connection
+) -> None:
+    await make_city(conn)
+    ids = {r["code"]: r["id"] for r in await conn.fetch("select code, id from units")}
+    job_ids = [
+        await conn.fetchval(
+            "insert into recompute_jobs (period, scope_unit_id, profile_name, profile_version,"
+            " profile, state) values ('2026-05', $1, 'nd335', '1', '{}', 'failed') returning id",
+            unit,
+        )
+        for unit in (ids["DEP-A"], ids["DEP-B"], None)
+    ]
+    scoped = await make_key(conn, Role.PERSONNEL, "DEP-A")
+    listed = await client.get("/recomputations", headers=scoped)
+    assert [j["id"] for j in listed.json()["items"]] == [job_ids[0]]
+    assert (await client.get(f"/recomputations/{job_ids[0]}", headers=scoped)).status_code == 200
+    other = await client.get(f"/recomputations/{job_ids[1]}", headers=scoped)
+    unknown = await client.get("/recomputations/999999", headers=scoped)
+    assert other.status_code == unknown.status_code == 404
+    assert other.json()["extra"] == unknown.json()["extra"]
