@@ -188,3 +188,28 @@ async def test_scoped_keys_see_only_their_subtrees_jobs(
     unknown = await client.get("/recomputations/999999", headers=scoped)
     assert other.status_code == unknown.status_code == 404
     assert other.json()["extra"] == unknown.json()["extra"]
+
+
+async def test_scoped_keys_see_only_their_subtrees_runs(
+    client: Client, conn: asyncpg.Connection
+) -> None:
+    await make_city(conn)
+    ids = {r["code"]: r["id"] for r in await conn.fetch("select code, id from units")}
+    run_ids = [
+        await conn.fetchval(
+            "insert into result_runs (period, kind, first_month, months, scope_unit_id,"
+            " profile_name, profile_version, profile, fingerprint, seed)"
+            " values ('2026-05', 'month', '2026-05-01', 1, $1, 'nd335', '1', '{}', 'f', 1)"
+            " returning id",
+            unit,
+        )
+        for unit in (ids["DEP-A"], ids["DEP-B"], None)
+    ]
+    scoped = await make_key(conn, Role.HR_SYSTEM, "DEP-A")
+    listed = await client.get("/results/runs", headers=scoped)
+    assert [r["id"] for r in listed.json()["items"]] == [run_ids[0]]
+    assert (await client.get(f"/results/runs/{run_ids[0]}", headers=scoped)).status_code == 200
+    for other in run_ids[1:]:
+        assert (await client.get(f"/results/runs/{other}", headers=scoped)).status_code == 404
+    admin = await make_key(conn, Role.ADMIN)
+    assert (await client.get("/results/runs", headers=admin)).json()["total"] == 3
