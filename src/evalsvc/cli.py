@@ -428,10 +428,6 @@ def import_ballots(round_id: int, file: Path, key: str | None) -> None:
         click.echo(f"imported {result['ballots']} ballots into round {round_id}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
-
-
 @main.command(name="recompute")
 @click.argument("period")
 @click.option("--unit", "unit_code", default=None, help="Recompute only this unit's subtree.")
@@ -536,3 +532,58 @@ def seed_command(scale: float, seed_value: int) -> None:
             "task data (seed into an empty data folder, EVALSVC_DATA_DIR, for the synthetic "
             "year of activity)"
         )
+
+
+@main.command(name="backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Write the whole database to FILE (pg_dump custom format; the server keeps serving)."""
+    from evalsvc.store import backup
+
+    settings = _settings()
+    try:
+        dsn = asyncio.run(prepare_database(settings))
+        backup.dump(dsn, file)
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    click.echo(f"backup written to {file} ({file.stat().st_size:,} bytes)")
+
+
+@main.command(name="restore")
+@click.argument("file", type=FILE)
+@click.option("--replace", is_flag=True, help="Drop a database that already holds data.")
+def restore_command(file: Path, replace: bool) -> None:
+    """Load a backup into the configured database (embedded data folder or external URL)."""
+    from urllib.parse import urlsplit
+
+    from evalsvc.store import backup
+    from evalsvc.store.database import DATABASE_NAME, start_embedded, with_database
+
+    settings = _settings()
+
+    async def go() -> None:
+        if settings.database_url:
+            dsn = settings.database_url
+            server, name = dsn, urlsplit(dsn).path.lstrip("/") or DATABASE_NAME
+        else:
+            server = await asyncio.to_thread(start_embedded, settings.pgdata)
+            name, dsn = DATABASE_NAME, with_database(server, DATABASE_NAME)
+        await backup.recreate(server, name, replace=replace)
+        await asyncio.to_thread(backup.restore, dsn, file)
+        conn = await connect(dsn)
+        try:
+            await migrate(conn)  # a backup of an older version gets the newer migrations
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    click.echo(f"restored {file}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
