@@ -25,6 +25,7 @@ from evalsvc.api.errors import EXCEPTION_HANDLERS
 from evalsvc.api.guards import authorize, provide_principal
 from evalsvc.api.limits import FailureLimiter, key_rate_limit
 from evalsvc.api.observe import observe
+from evalsvc.api.openapi_docs import document_errors
 from evalsvc.api.validation import refuse_hostile_input
 from evalsvc.jobs.pack_refresh import Lend, Refresher
 from evalsvc.settings import Settings
@@ -80,7 +81,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             await asyncio.gather(*background, return_exceptions=True)
             await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*CONTROLLERS, MetricsController],
         lifespan=[lifespan],
         before_request=refuse_hostile_input,
@@ -134,3 +135,5 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         ),
         debug=False,
     )
+    document_errors(app)
+    return app
