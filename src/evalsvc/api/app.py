@@ -134,6 +134,9 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        # Logging is configured by the command that serves (evalsvc.logs: JSON lines), not by
+        # Litestar's default, which would replace the handlers with its plain-text format.
+        logging_config=None,
     )
     document_errors(app)
     return app
