@@ -9,6 +9,7 @@ them; bulk uploads, which read their body themselves, check the same limits row 
 from __future__ import annotations
 
 import functools
+import re
 import types
 import typing
 from typing import Any
@@ -21,6 +22,7 @@ from litestar.params import ParameterKwarg
 from evalsvc.domain.errors import FieldProblem, InvalidInput
 from evalsvc.domain.input_limits import MAX_DEPTH, int_problem, text_problem, value_problems
 
+_ASCII_INT = re.compile(r"[+-]?[0-9]+")  # str.isdigit() also takes "¹", which int() refuses
 BODY_CHECK_LIMIT = 32 * 1024 * 1024
 """JSON bodies up to this size are checked whole here (larger ones are bulk uploads)."""
 
@@ -75,8 +77,8 @@ def _param_problems(name: str, value: Any, ints: frozenset[str]) -> list[FieldPr
         reason = int_problem(value)
     elif isinstance(value, str):
         reason = text_problem(value, param=True)
-        if reason is None and name in ints and value.strip().lstrip("+-").isdigit():
-            reason = int_problem(int(value))
+        if reason is None and name in ints and _ASCII_INT.fullmatch(value.strip()):
+            reason = int_problem(int(value))  # other text is the parameter's own 400
     else:
         reason = None
     return [FieldProblem(name, reason)] if reason else []
