@@ -64,8 +64,7 @@ async def test_an_edited_applied_migration_is_refused(
 
 
 def test_migration_files_are_numbered_in_order_without_repeats() -> None:
-    # Each branch numbers its migrations in its own range (0040-0049: audit), so gaps between
-    # ranges are expected; a repeated number would apply one file and skip the other.
+    # Branches get ranges of numbers (0030-0039, ...), so gaps between ranges are expected.
     versions = [m.version for m in load_migrations()]
     assert versions == sorted(set(versions))
     assert versions[:11] == list(range(1, 12))
