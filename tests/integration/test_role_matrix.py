@@ -95,6 +95,7 @@ ALLOWED: dict[str, set[str]] = {
     "GET /results/runs": READ,
     "GET /results/runs/{run_id:int}": READ,
     "POST /what-if": {A, U},
+    "POST /scoring/periods": READ,
     "GET /audit": {A, U},
     "GET /history/{object_type:str}/{object_key:path}": READ,
     "GET /metrics": {A, U},
