@@ -27,7 +27,7 @@ from evalsvc.store import keys as key_store
 from evalsvc.store import units as unit_store
 from evalsvc.store.tasks import has_task_data
 
-SYSTEM = Principal(key_id=0, role=Role.ADMIN, scope_unit_id=None)
+SYSTEM = Principal(key_id=0, role=Role.ADMIN, scope_unit_id=None, kind="system")
 """The CLI and built-in jobs act as a city-wide administrator."""
 
 DEPARTMENTS = [
