@@ -47,7 +47,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once per session)
         pytest.fail(f"{CHROMIUM} is missing: run scripts/test.sh, which installs chromium")
     async with async_playwright() as p:
         chromium = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
