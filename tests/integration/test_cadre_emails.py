@@ -19,7 +19,8 @@ async def test_emails_by_csv_and_json(
     csv_headers = {**admin_headers, "content-type": "text/csv"}
     body = (
         HEADER
-        + "C1,Phạm Thị Hoa,cong_chuc,staff,SNV, hoa@snv.hanoi.gov.vn \nC2,Vũ Nam,cong_chuc,staff,SNV,\n"
+        + "C1,Phạm Thị Hoa,cong_chuc,staff,SNV, hoa@snv.hanoi.gov.vn \n"
+        + "C2,Vũ Nam,cong_chuc,staff,SNV,\n"
     )
     first = await client.post("/cadres/bulk", content=body.encode(), headers=csv_headers)
     assert first.json() == {"inserted": 2, "updated": 0, "unchanged": 0}, first.text
