@@ -165,7 +165,7 @@ async def test_officer_and_voters_in_the_browser(
 
     await officer.goto(round_url)
     await expect(officer.get_by_test_id("participation")).to_have_text(
-        "3/6 người bỏ phiếu đã nộp phiếu."
+        "3/6 người bỏ phiếu đã nộp phiếu trực tuyến."
     )
     await shot(officer, shots, "11-participation")
     await officer.get_by_role("button", name="Kết thúc đợt và kiểm phiếu").click()
