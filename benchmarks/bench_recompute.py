@@ -1,32 +1,26 @@
-"""End-to-end recomputation benchmark: PostgreSQL -> scoring -> published results.
+"""End-to-end recomputation benchmark: PostgreSQL -> scoring -> published, queryable rows.
 
 Usage (a seeded city must exist: ``evalsvc seed --scale 1`` takes minutes, once)::
 
     EVALSVC_DATA_DIR=/tmp/evalsvc-bench1 python benchmarks/bench_recompute.py --runs 5
 
-Prints median wall seconds of ``run_job`` (read, score, write, publish; a second
-connection reads alongside, as the CLI and the API do), its stages, and peak memory (RSS
-high-water mark of this process, which runs some thirty jobs: ``bench_recompute_memory.py``
-gives one job's, and the tracemalloc peak of Python allocations) for:
+Prints median wall seconds of ``run_job`` (read in one snapshot, score, write, publish; a
+second connection reads alongside, as the workers do), its stages and this process's peak
+RSS (``bench_recompute_memory.py`` gives one job's, in a fresh process) for:
 
-* one month after a bulk import of its task totals (every cadre's May total changed in one
-  statement; the import then packs May again, ``jobs/pack_refresh.py``, timed apart: it is
-  the import's last step, not the run's), one read from its rows (no pack of it: data
-  loaded behind evalsvc's back, or packs deleted), one after a correction of one of its
-  task totals (its pack patched with the changed cadre's rows: ``store/input_changes.py``),
-  and one whose inputs are unchanged since its last run (unpacked: ``jobs/packs.py``; here
-  May's pack is patched with the row the correction put back, as a pack is not stored
-  again for a few rows); all scored and written;
-* a cold year (a profile no run used: every month scored and written; their inputs come
-  from the months' packs once a run has read them);
-* the usual year (the months' inputs unchanged since their month runs: every month taken
-  from its carry);
-* a year after a correction of one task total in March (March patched and written again).
+* a month with no earlier run of its profile to reuse (a month run always scores and
+  writes its month);
+* a cold year: a profile variant no run used, so every month is scored and written;
+* a year whose months are unchanged: every month referenced from the month runs of the
+  same inputs, profile and scoring version (scored again, not written again);
 
-Beside it, when the ingestion tables are installed, the monthly score in plain SQL over
-the raw task records (what a typical HR system would do) and, for the year, that query for
-each month plus the average (once: about a minute at scale 1), with the ratios and a check
-that both give the same M and Y.
+then, from the published rows, one unit's members for the year (``ratings_year``, one
+unit) and the whole city's year ratings streamed (a cursor over ``ratings_year``).
+
+Beside them, when the ingestion tables are installed, the same staff monthly rule in
+plain SQL over the raw task records and over ``task_month_totals``, each writing its
+result with ``INSERT ... SELECT`` (and, for the year, the twelve months plus the average),
+with the ratios and a check that M and Y are identical.
 """
 
 from __future__ import annotations
@@ -37,19 +31,14 @@ import os
 import resource
 import statistics
 import time
-import tracemalloc
 from typing import Any
 
 import asyncpg
-import numpy as np
 
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.recompute import RecomputeRequest
-from evalsvc.jobs import pack_refresh
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.jobs.recompute import Reader, recompute
 from evalsvc.settings import load_settings
-from evalsvc.store import cadre_chunks
-from evalsvc.store import results as result_store
 from evalsvc.store.database import connect, lender, resolve_dsn
 from evalsvc.store.migrations import migrate
 
@@ -131,98 +120,63 @@ from r
 order by id
 """
 
+# The same rule over the ingestion's per-(cadre, month) totals instead of the raw records.
+SQL_MONTHLY_TOTALS = SQL_MONTHLY.replace(
+    """    select cadre_id,
+           sum(task_units(k * assigned)) as ka,
+           sum(task_units(k * done)) as kd,
+           sum(task_units(k * done * greatest(0, 1 - 0.25 * errors_counted))) as kq,
+           sum(task_units(k * done * greatest(0, 1 - 0.25 * delays_counted))) as kt
+    from task_records where month = $1 group by cadre_id""",
+    """    select cadre_id, k_assigned as ka, k_done as kd, k_done_quality as kq,
+           k_done_timely as kt
+    from task_month_totals where month = $1""",
+)
+assert SQL_MONTHLY_TOTALS != SQL_MONTHLY
+
+
+SOURCES = (("raw task records", SQL_MONTHLY), ("task_month_totals", SQL_MONTHLY_TOTALS))
+
 
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _report(label: str, walls: list[float], jobs: list[Any]) -> None:
+def _report(label: str, walls: list[float], jobs: list[Any]) -> float:
     med = statistics.median(walls)
-    keys = [k for k in jobs[0].timings if k != "total"]
-    per = ", ".join(
-        f"{k} {statistics.median(j.timings.get(k, 0.0) for j in jobs):.3f}" for k in keys
-    )
+    stages = {
+        k: statistics.median(float(j.timings.get(k, 0.0)) for j in jobs)
+        for k in ("read", "score", "write", "publish")
+    }
     print(
-        f"{label}: {med:.3f} s wall median (min {min(walls):.3f}, max {max(walls):.3f}); "
-        f"stages: {per}; RSS high-water so far {rss_mib():.0f} MiB; "
-        f"load average {os.getloadavg()[0]:.2f}; counts {jobs[-1].counts}"
+        f"{label}: {med:.3f} s median (min {min(walls):.3f}, max {max(walls):.3f}); "
+        + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
+        + f"; months reused {jobs[-1].counts.get('months_reused', 0)}; "
+        f"peak RSS {rss_mib():.0f} MiB; load {os.getloadavg()[0]:.1f}"
     )
+    return med
 
 
 async def _runs(
-    conn: asyncpg.Connection, runs: int, make: Any, reader: Reader, before: Any = None
+    conn: asyncpg.Connection, runs: int, req: Any, reader: Reader
 ) -> tuple[list[float], list[Any]]:
-    walls: list[float] = []
-    jobs: list[Any] = []
+    walls, jobs = [], []
     for i in range(runs):
-        if before is not None:
-            await before(i)
         t = time.perf_counter()
-        job = await recompute(conn, make(i), SYSTEM, reader=reader)
+        job = await recompute(conn, req(i), SYSTEM, reader=reader)
         walls.append(time.perf_counter() - t)
         assert job.state == "succeeded", job.error
         jobs.append(job)
     return walls, jobs
 
 
-async def _corrector(conn: asyncpg.Connection, month: int) -> tuple[Any, Any]:
-    """Before run i, one cadre's task total of ``month`` takes a value no earlier run saw
-    (else an earlier month run of that content would be referenced); then put it back."""
-    cadre = await conn.fetchval(
-        "select min(cadre_id) from task_month_totals where month = $1", month
-    )
-    original = await conn.fetchval(
-        "select k_done from task_month_totals where cadre_id = $1 and month = $2", cadre, month
-    )
-    unique = int(time.time()) % 10**6 * 10
-    update = "update task_month_totals set k_done = $3 where cadre_id = $1 and month = $2"
-
-    async def correct(i: int) -> None:
-        await conn.execute(update, cadre, month, original + unique + i + 1)
-
-    async def restore() -> None:
-        await conn.execute(update, cadre, month, original)
-
-    return correct, restore
+def _variant(i: int) -> dict[str, Any]:
+    """A profile variant no earlier run used (a negligible change of the rank-interval
+    percentile, unique per run), so nothing can be reused; the cost is the profile's."""
+    return {"rank_interval": [5.0, 95.0 - (time.time_ns() % 10**9 + i) * 1e-12]}
 
 
-def _bulk_importer(conn: asyncpg.Connection, month: int, refreshes: list[float]) -> Any:
-    """Before run i, every task total of ``month`` changes in one statement (as a bulk import
-    does: the month noted as a whole) to values no earlier run saw; then the import's last
-    step packs the month again (timed into ``refreshes``). Returns (import, restore)."""
-    unique = int(time.time()) % 10**6 * 10
-    moved = 0
-    shift = "update task_month_totals set k_done = k_done + $2 where month = $1"
-
-    async def bulk(i: int) -> None:
-        nonlocal moved
-        await conn.execute(shift, month, unique + i + 1 - moved)
-        moved = unique + i + 1
-        await conn.execute("vacuum task_month_totals")  # else autovacuum may run mid-run
-        t = time.perf_counter()
-        packed = await pack_refresh.refresh(conn)
-        refreshes.append(time.perf_counter() - t)
-        assert len(packed) == 1, packed
-
-    async def restore() -> None:
-        await conn.execute(shift, month, -moved)
-        await pack_refresh.refresh(conn)
-        await conn.execute("vacuum analyze task_month_totals")
-
-    return bulk, restore
-
-
-def _forget_pack(conn: asyncpg.Connection, then: Any) -> Any:
-    """Before a run: no pack of May's rows (as before its first run), then ``then``."""
-
-    async def before(i: int) -> None:
-        await conn.execute("delete from input_packs where kind like 'month:%' and year = 202605")
-        await then(i)
-
-    return before
-
-
-async def bench(runs: int, trace: bool) -> None:
+async def bench(runs: int) -> None:
     settings = load_settings()
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
     conn = await connect(dsn)
@@ -232,153 +186,124 @@ async def bench(runs: int, trace: bool) -> None:
     tasks = await conn.fetchval("select to_regclass('task_records') is not null")
     print(f"city: {n:,} cadres, {u:,} units; task tables installed: {tasks}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}; runs: {runs}")
-    if trace:
-        tracemalloc.start()
     reader = lender(dsn)
-    may = RecomputeRequest(period="2026-05")
-    if tasks:
-        # A month after a bulk import of its task totals: the import packed it again.
-        refreshes: list[float] = []
-        bulk, undo = _bulk_importer(conn, 202605, refreshes)
-        walls, jobs = await _runs(conn, runs, lambda i: may, reader, bulk)
-        _report("month 2026-05 after a bulk import of its task totals", walls, jobs)
-        print(
-            f"  (the import's last step, packing May again: {statistics.median(refreshes):.3f} s "
-            f"median, min {min(refreshes):.3f}, max {max(refreshes):.3f})"
-        )
-        bulk_wall = statistics.median(walls)
-        await undo()
-        # A month without a pack of its rows (its data loaded behind evalsvc's back): May's
-        # rows are read (the registry and the year-wide inputs are unpacked), scored, written.
-        correct, restore = await _corrector(conn, 202605)
-        walls, jobs = await _runs(conn, runs, lambda i: may, reader, _forget_pack(conn, correct))
-        _report("month 2026-05 read from its rows (no pack of May)", walls, jobs)
-        rows_wall = statistics.median(walls)
-        # A month after a correction of one of its task totals: May's pack is patched with
-        # that cadre's rows.
-        walls, jobs = await _runs(conn, runs, lambda i: may, reader, correct)
-        _report("month 2026-05 after a correction of its task totals (patched)", walls, jobs)
-        fixed_wall = statistics.median(walls)
-        await restore()
-    # A month whose inputs are unchanged since its last run (a re-run, a new profile, a
-    # change in another month): its inputs are unpacked (May's pack patched with the row put
-    # back above), then scored and written as always.
-    await recompute(conn, may, SYSTEM, reader=reader)
-    walls, jobs = await _runs(conn, runs, lambda i: may, reader)
-    _report("month 2026-05, inputs unchanged since the last run", walls, jobs)
-    month_run, month_wall = jobs[-1].run_id, statistics.median(walls)
-    month_read_score = statistics.median(j.timings["read"] + j.timings["score"] for j in jobs)
-    cold = int(time.time()) % 10**6 * 10  # a profile no earlier run used (same cost)
-    # A year whose months were never computed with these inputs and this profile: every
-    # month is read, scored and written (a negligible change of the rank-interval
-    # percentile, unique per run, makes each run "new" without changing its cost).
     walls, jobs = await _runs(
-        conn,
-        runs,
-        lambda i: RecomputeRequest(
-            period="2026", changes={"rank_interval": [5.0, 95.0 - (cold + i) * 1e-9]}
-        ),
-        reader,
+        conn, runs, lambda i: RecomputeRequest(period="2026-05", changes=_variant(i)), reader
     )
-    _report("year 2026, cold (12 months read, scored, written)", walls, jobs)
-    # The usual year run: every month's inputs are unchanged since its month run.
+    month_wall = _report("month 2026-05, nothing to reuse", walls, jobs)
+    month_run = jobs[-1].run_id
+    walls, jobs = await _runs(
+        conn, runs, lambda i: RecomputeRequest(period="2026", changes=_variant(i)), reader
+    )
+    cold_wall = _report("year 2026, cold (12 months scored and written)", walls, jobs)
     await recompute(conn, RecomputeRequest(period="2026"), SYSTEM, reader=reader)
     walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026"), reader)
-    _report("year 2026, months unchanged (taken from their carries)", walls, jobs)
-    year_run, year_wall = jobs[-1].run_id, statistics.median(walls)
+    year_wall = _report("year 2026, months unchanged (12 referenced)", walls, jobs)
+    year_run = jobs[-1].run_id
+    await read_views(conn, runs)
     if tasks:
-        # A correction in March before every run: March is read again.
-        correct, restore = await _corrector(conn, 202603)
-        walls, jobs = await _runs(
-            conn, runs, lambda i: RecomputeRequest(period="2026"), reader, correct
-        )
-        _report("year 2026 after a March correction (March patched)", walls, jobs)
-        await restore()
-    if trace:
-        print(f"tracemalloc peak {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MiB")
-        tracemalloc.stop()
-    if tasks:
-        await compare_sql(
-            conn, month_run, month_wall, month_read_score, (bulk_wall, fixed_wall, rows_wall), runs
-        )
-        await compare_sql_year(conn, year_run, year_wall)
+        await compare_sql(conn, month_run, month_wall, runs)
+        await compare_sql_year(conn, year_run, cold_wall, year_wall)
     await conn.close()
 
 
-async def _staff_scores(
-    conn: asyncpg.Connection, layout: cadre_chunks.Layout, run_id: int
-) -> dict[int, float]:
-    """Our scored staff in a run: cadre id -> M or Y (decoded from the run's chunks)."""
-    found = await cadre_chunks.read_run(conn, layout, run_id, [layout.score])
-    staff = await conn.fetch("select id from cadres where position = 'staff'")
-    ids = np.fromiter((r[0] for r in staff), dtype=np.int64, count=len(staff))
-    keep = np.isin(found["cadre_id"], ids) & ~np.isnan(found[layout.score])
-    return dict(
-        zip(found["cadre_id"][keep].tolist(), found[layout.score][keep].tolist(), strict=True)
+async def read_views(conn: asyncpg.Connection, runs: int) -> None:
+    """One unit's members for the year, and the whole city's year ratings streamed."""
+    unit = await conn.fetchval(
+        "select unit_code from ratings_year where period = '2026'"
+        " group by unit_code order by count(*) desc limit 1"
     )
-
-
-async def compare_sql(
-    conn: asyncpg.Connection,
-    run_id: int,
-    ours: float,
-    ours_read_score: float,
-    changed: tuple[float, float, float],
-    runs: int,
-) -> None:
-    """The plain-SQL month, its ratio to our month runs (unchanged inputs; ``changed``: after
-    a bulk import, after a correction, read from its rows) and whether M agrees."""
-    bulk, fixed, rows_read = changed
-    await conn.execute("set jit = off")
-    walls = []
-    rows: list[Any] = []
+    walls, rows = [], 0
     for _ in range(runs):
         t = time.perf_counter()
-        rows = await conn.fetch(SQL_MONTHLY, 202605)
-        walls.append(time.perf_counter() - t)
-    sql = statistics.median(walls)
-    ours_rows = await _staff_scores(conn, result_store.MONTH, run_id)
-    same = len([r for r in rows if float(r["m"]) == ours_rows.get(r["id"])])
-    only_ours = len(ours_rows.keys() - {r["id"] for r in rows})
-    print(
-        f"plain SQL monthly score (staff, raw task records): {sql:.3f} s median; "
-        f"ratio to our whole month run {sql / ours:.1f}x (after a bulk import {sql / bulk:.1f}x, "
-        f"after a correction {sql / fixed:.1f}x, read from its rows {sql / rows_read:.1f}x), "
-        "to our read + score "
-        f"{sql / ours_read_score:.1f}x; identical M for {same:,} of {len(rows):,} SQL rows "
-        f"({len(ours_rows):,} staff scored by us, {only_ours} of them missing in SQL)"
-    )
-
-
-async def compare_sql_year(conn: asyncpg.Connection, run_id: int, ours: float) -> None:
-    """The year in plain SQL: the monthly query for every month, then Y per staff member."""
-    await conn.execute("set jit = off")
-    await conn.execute(
-        "create temp table sql_year_m (month int, id bigint, m float8) on commit preserve rows"
-    )
-    t = time.perf_counter()
-    for month in range(202601, 202613):
-        await conn.execute(
-            f"insert into sql_year_m select {month}, s.id, s.m from ({SQL_MONTHLY}) s", month
+        rows = len(
+            await conn.fetch(
+                "select * from ratings_year where period = '2026' and unit_code = $1", unit
+            )
         )
+        walls.append(time.perf_counter() - t)
+    print(f"one unit's members for the year ({unit}, {rows} rows): "
+          f"{statistics.median(walls) * 1000:.1f} ms median")  # fmt: skip
+    walls = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        rows = 0
+        async with conn.transaction():
+            async for _row in conn.cursor(
+                "select * from ratings_year where period = '2026'", prefetch=10_000
+            ):
+                rows += 1
+        walls.append(time.perf_counter() - t)
+    print(f"the whole city's year ratings streamed ({rows:,} rows): "
+          f"{statistics.median(walls):.3f} s median")  # fmt: skip
+
+
+async def _sql_month(conn: asyncpg.Connection, query: str, month: int, table: str) -> float:
+    """One plain-SQL month written with INSERT ... SELECT into ``table``."""
+    t = time.perf_counter()
+    await conn.execute(f"insert into {table} select {month}, s.id, s.m from ({query}) s", month)
+    return time.perf_counter() - t
+
+
+async def _ours(conn: asyncpg.Connection, view: str, run_id: int) -> dict[int, float]:
     rows = await conn.fetch(
-        "select id, floor((sum(m order by month) / count(*)) * 100::float8 + 0.5::float8 "
-        "+ 1e-9::float8) / 100::float8 as y from sql_year_m group by id"
+        f"select cadre_id, score from {view} where run_id = $1 and position = 'staff'"
+        " and score is not null",
+        run_id,
     )
-    sql = time.perf_counter() - t
-    await conn.execute("drop table sql_year_m")
-    ours_rows = await _staff_scores(conn, result_store.YEAR, run_id)
-    same = len([r for r in rows if float(r["y"]) == ours_rows.get(r["id"])])
-    print(
-        f"plain SQL year (12 monthly queries + average, staff, one run): {sql:.3f} s; "
-        f"ratio to our usual year run {sql / ours:.1f}x; identical Y for {same:,} of "
-        f"{len(rows):,} SQL rows ({len(ours_rows):,} staff with Y by us)"
-    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def compare_sql(conn: asyncpg.Connection, run_id: int, ours: float, runs: int) -> None:
+    """The plain-SQL month over raw records and over totals; ratios; identical M."""
+    await conn.execute("set jit = off")
+    await conn.execute("create temp table sql_m (month int, id bigint, m float8)")
+    ours_rows = await _ours(conn, "ratings_month_by_run", run_id)
+    for label, query in SOURCES:
+        walls = []
+        for _ in range(runs):
+            await conn.execute("truncate sql_m")
+            walls.append(await _sql_month(conn, query, 202605, "sql_m"))
+        rows = await conn.fetch("select id, m from sql_m")
+        same = sum(1 for r in rows if r["m"] == ours_rows.get(r["id"]))
+        sql = statistics.median(walls)
+        print(
+            f"plain SQL month over {label} (INSERT ... SELECT): {sql:.3f} s median; "
+            f"ratio to our month {sql / ours:.1f}x; identical M for {same:,} of {len(rows):,} "
+            f"SQL rows ({len(ours_rows):,} staff scored by us)"
+        )
+    await conn.execute("drop table sql_m")
+
+
+async def compare_sql_year(
+    conn: asyncpg.Connection, run_id: int, cold: float, usual: float
+) -> None:
+    """The year in plain SQL (twelve months + the average, INSERT ... SELECT), once each."""
+    await conn.execute("set jit = off")
+    ours_rows = await _ours(conn, "ratings_year_by_run", run_id)
+    for label, query in SOURCES:
+        await conn.execute("create temp table sql_ym (month int, id bigint, m float8)")
+        await conn.execute("create temp table sql_y (id bigint, y float8)")
+        t = time.perf_counter()
+        for month in range(202601, 202613):
+            await _sql_month(conn, query, month, "sql_ym")
+        await conn.execute(
+            "insert into sql_y select id, floor((sum(m order by month) / count(*)) * 100::float8"
+            " + 0.5::float8 + 1e-9::float8) / 100::float8 from sql_ym group by id"
+        )
+        sql = time.perf_counter() - t
+        rows = await conn.fetch("select id, y from sql_y")
+        same = sum(1 for r in rows if r["y"] == ours_rows.get(r["id"]))
+        print(
+            f"plain SQL year over {label} (INSERT ... SELECT, once): {sql:.3f} s; ratio to our "
+            f"cold year {sql / cold:.1f}x, to our year with unchanged months {sql / usual:.1f}x;"
+            f" identical Y for {same:,} of {len(rows):,} SQL rows ({len(ours_rows):,} by us)"
+        )
+        await conn.execute("drop table sql_ym; drop table sql_y")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--trace", action="store_true", help="tracemalloc peak (slower)")
     args = parser.parse_args()
-    asyncio.run(bench(args.runs, args.trace))
+    asyncio.run(bench(args.runs))

@@ -1,4 +1,5 @@
-"""Peak memory of one recomputation in a fresh process (month, usual year, cold year).
+"""Peak memory of one recomputation in a fresh process (month, usual year, cold year): the
+worker's situation, since a worker process runs one job at a time.
 
 Usage (a seeded city must exist, as for ``bench_recompute.py``)::
 
@@ -20,8 +21,8 @@ import subprocess
 import sys
 import time
 
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.recompute import RecomputeRequest
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.jobs.recompute import recompute
 from evalsvc.settings import load_settings
 from evalsvc.store.database import connect, lender, resolve_dsn
@@ -49,7 +50,7 @@ async def one(case: str) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{case} ({period}): {wall:.3f} s, peak RSS {peak:.0f} MiB, "
-        f"months carried {job.counts.get('months_carried', 0)}"
+        f"months reused {job.counts.get('months_reused', 0)}"
     )
     await conn.close()
 

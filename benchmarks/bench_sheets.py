@@ -201,7 +201,6 @@ def serve(dsn: str, port: int) -> None:
         secret_key=SECRET,
         pool_min_size=10,
         pool_max_size=20,
-        pack_refresh_seconds=0,
     )
     uvicorn.run(
         create_app(settings, dsn),

@@ -76,7 +76,9 @@ async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 def settings(tmp_path: Path, db_dsn: str) -> Settings:
-    return Settings(database_url=db_dsn, data_dir=str(tmp_path), pool_max_size=4)
+    return Settings(
+        database_url=db_dsn, data_dir=str(tmp_path), pool_max_size=4, in_process_worker=True
+    )
 
 
 @pytest.fixture

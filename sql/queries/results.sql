@@ -41,10 +41,23 @@ where id = $1 and state in ('queued', 'running')
 
 -- name: run_insert
 insert into result_runs (job_id, period, kind, first_month, months, scope_unit_id, base_run_id,
-                         profile_name, profile_version, profile, fingerprint, seed, variant,
-                         variant_digest)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                         profile_name, profile_version, profile, fingerprint, seed, org_id,
+                         scoring_version, variant, variant_digest)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 returning id
+
+-- name: org_units_snapshot
+-- The registry's units as a run reads them (0020: result_org_units).
+insert into result_org_units (org_id, unit_id, code, name, parent_id, kind, ranking_block,
+                              agency)
+select $1, id, code, name, parent_id, kind, ranking_block, agency from units
+
+-- name: org_cadres_snapshot
+insert into result_org_cadres (org_id, cadre_id, code, full_name, name_key, personnel_type,
+                               position, unit_id, peer_group)
+select $1, c.id, c.code, c.full_name, c.name_key, c.personnel_type, c.position, c.unit_id,
+       g.code
+from cadres c left join peer_groups g on g.id = c.peer_group_id
 
 -- name: published_run
 -- result_published_pkey.
@@ -75,8 +88,8 @@ where job_id = (select job_id from result_runs where id = $1) and id <> $1
 -- name: run_select
 select r.id, r.job_id, r.period, r.kind, r.first_month, r.months, u.code as unit_code,
        r.base_run_id, r.profile_name, r.profile_version, r.fingerprint, r.seed, r.status,
-       r.timings, r.counts, r.created_at, r.published_at, r.variant, r.variant_digest,
-       r.profile,
+       r.scoring_version, r.variant, r.variant_digest, r.org_id, r.profile,
+       r.timings, r.counts, r.created_at, r.published_at,
        (p.run_id is not null) as published
 from result_runs r
 left join units u on u.id = r.scope_unit_id

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import logging
+import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,13 +19,11 @@ import click
 import msgspec
 
 from evalsvc.domain import uploads
-from evalsvc.domain.access import Role, generate_key
+from evalsvc.domain.access import SYSTEM, Role, generate_key
 from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary
-from evalsvc.jobs import pack_refresh
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.settings import Settings, SettingsError, load_settings
 from evalsvc.store import ballots as ballot_store
 from evalsvc.store import cadres as cadre_store
@@ -118,7 +118,7 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     settings = _settings(host=host, port=port)
     dsn = asyncio.run(prepare_database(settings))
     if demo:
-        from evalsvc.jobs.demo import load_demo
+        from evalsvc.democity.city import load_demo
         from evalsvc.keyring import ballot_keys
 
         keys = ballot_keys(settings)
@@ -145,6 +145,10 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
             f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"
         )
+    # Recomputations run in worker processes; registered after the embedded server's exit
+    # hook, the workers are stopped before it.
+    workers = start_workers(dsn, settings.workers)
+    atexit.register(stop_workers, workers)
     # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
     # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -158,6 +162,55 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     )
 
 
+def start_workers(dsn: str, count: int) -> list[subprocess.Popen[bytes]]:
+    """``count`` ``evalsvc worker`` processes on ``dsn`` (the API's database)."""
+    env = {**os.environ, "EVALSVC_DATABASE_URL": dsn}
+    command = [sys.executable, "-m", "evalsvc.cli", "worker"]
+    return [subprocess.Popen(command, env=env) for _ in range(count)]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]], wait: float = 10.0) -> None:
+    """SIGTERM each worker (it takes no new job and ends the one it runs), then wait; a
+    worker still alive after ``wait`` seconds is killed (its job is then failed by the
+    next look for dead workers, nothing published)."""
+    for process in workers:
+        if process.poll() is None:
+            process.terminate()
+    for process in workers:
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@main.command(name="worker")
+def worker_command() -> None:
+    """Run recomputations from the job queue (start more on this or other machines)."""
+    from evalsvc.jobs.queue import run_worker
+
+    settings = _settings()
+    if not settings.database_url:
+        raise click.ClickException(
+            "a worker needs the service's database: set EVALSVC_DATABASE_URL "
+            "(evalsvc serve starts its own workers for the embedded one)"
+        )
+
+    async def go() -> None:
+        dsn = await prepare_database(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo("worker: waiting for recomputations")
+        await run_worker(dsn, stop)
+
+    try:
+        asyncio.run(go())
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
 @main.command(name="migrate")
 def migrate_command() -> None:
     """Apply pending database migrations."""
@@ -168,6 +221,35 @@ def migrate_command() -> None:
 
     run_with_connection(settings, noop)
     click.echo("database is up to date")
+
+
+@main.group(name="db")
+def db_group() -> None:
+    """Database roles for SQL and BI tools."""
+
+
+@db_group.command(name="grant-reader")
+@click.argument("name")
+@click.option("--password", default=None, help="Its password (default: a new one, printed).")
+def grant_reader_command(name: str, password: str | None) -> None:
+    """Create login role NAME that reads the result views (docs/results_sql.md) only."""
+    import secrets
+
+    from evalsvc.store.readers import grant_reader
+
+    settings = _settings()
+    chosen = password or secrets.token_urlsafe(18)
+
+    async def work(conn: asyncpg.Connection) -> bool:
+        return await grant_reader(conn, name, chosen)
+
+    created = run_with_connection(settings, work)
+    click.echo(
+        f"role {name} {'created' if created else 'updated'}: reads ratings_month, "
+        "ratings_year, unit_results (and *_by_run); nothing of ballots, keys or inputs"
+    )
+    if password is None:
+        click.echo(f"password (shown once): {chosen}")
 
 
 @main.group()
@@ -447,7 +529,7 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
                 progress.advance(task_id, len(piece))
                 yield piece
 
-    async def work(conn: asyncpg.Connection) -> tuple[dict[str, int], list[date]]:
+    async def work(conn: asyncpg.Connection) -> dict[str, int]:
         result = await ingest_stream(
             conn,
             pieces(),
@@ -457,16 +539,14 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
             default_source=source,
             on_rows=on_rows,
         )
-        return result.as_dict(), await pack_refresh.refresh(conn)
+        return result.as_dict()
 
     with progress:
-        summary, packed = run_with_connection(settings, work)
+        summary = run_with_connection(settings, work)
     click.echo(
         "batch {batch_id}: {rows} rows, {inserted} inserted, {updated} updated, "
         "{unchanged} unchanged".format(**summary)
     )
-    if packed:
-        click.echo(pack_refresh.describe(packed))
 
 
 @import_group.command(name="ballots")
@@ -548,21 +628,10 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
         f"{job.timings.get('total', 0.0):.2f} s; "
         + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
     )
-    if job.counts.get("inputs_from_packs"):
-        click.echo(
-            f"{job.counts['inputs_from_packs']} input part(s) unpacked, as an earlier run or "
-            "import packed them (unchanged since: registry, year-wide inputs, months' rows)"
-        )
-    if job.counts.get("inputs_patched"):
-        click.echo(
-            f"{job.counts['inputs_patched']} month(s) patched: an earlier pack and the rows "
-            "of the cadres changed since"
-        )
     if job.counts.get("months_reused"):
         click.echo(
             f"{job.counts['months_reused']} month(s) referenced from earlier month runs "
-            f"(unchanged inputs), {job.counts.get('months_carried', 0)} of them without "
-            "reading their rows"
+            "(same inputs, profile and scoring version: not written again)"
         )
 
 
@@ -577,7 +646,7 @@ def recompute_command(period: str, unit_code: str | None, profile: str) -> None:
 @click.option("--seed", "seed_value", type=int, default=24, show_default=True, help="RNG seed.")
 def seed_command(scale: float, seed_value: int) -> None:
     """Load a seeded synthetic city through the same bulk paths users use."""
-    from evalsvc.jobs.synthetic import SeedSummary, seed_city
+    from evalsvc.democity.synthetic import SeedSummary, seed_city
 
     if not 0 < scale <= 5:
         raise click.BadParameter("must be in (0, 5]", param_hint="--scale")
@@ -590,17 +659,14 @@ def seed_command(scale: float, seed_value: int) -> None:
     settings = _settings()
     keys = ballot_keys(settings)
 
-    async def work(conn: asyncpg.Connection) -> tuple[SeedSummary, list[date]]:
-        summary = await seed_city(conn, scale, seed_value, report, keys)
-        return summary, await pack_refresh.refresh(conn)
+    async def work(conn: asyncpg.Connection) -> SeedSummary:
+        return await seed_city(conn, scale, seed_value, report, keys)
 
-    summary, packed = run_with_connection(settings, work)
+    summary = run_with_connection(settings, work)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
     what = f"{summary.units:,} units and {summary.cadres:,} cadres"
     if summary.activity:
         click.echo(f"seeded {what} with a year of activity ({timings})")
-        if packed:
-            click.echo(pack_refresh.describe(packed))
     else:
         click.echo(
             f"seeded {what} ({timings}); no activity loaded: this database already holds "

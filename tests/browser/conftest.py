@@ -96,7 +96,6 @@ def live_server(
         smtp_port=smtp_port,
         smtp_security="none",
         smtp_from="Ban Tổ chức <tccb@donvi.test>",
-        pack_refresh_seconds=0,
     )
     config = uvicorn.Config(
         create_app(settings, db_dsn), host="127.0.0.1", port=port, log_level="warning"

@@ -12,9 +12,9 @@ from typing import Any
 
 import asyncpg
 
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.cadres import CadreCreate
 from evalsvc.domain.units import UnitCreate
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.store.cadres import upsert_cadres
 from evalsvc.store.units import upsert_units
 

@@ -10,8 +10,8 @@ import msgspec
 from click.testing import CliRunner
 
 from evalsvc.cli import main
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.ballots import RoundCreate
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.store import ballot_rounds
 from tests.integration.ballots_seed import round_body
 from tests.integration.test_ballots_flow import seed_unit

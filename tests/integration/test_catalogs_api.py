@@ -4,7 +4,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from evalsvc.jobs.demo import load_sample_catalog, sample_catalog
+from evalsvc.democity.common import load_sample_catalog, sample_catalog
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 

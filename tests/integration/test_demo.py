@@ -6,7 +6,7 @@ import collections
 
 import asyncpg
 
-from evalsvc.jobs.demo import load_demo
+from evalsvc.democity.city import load_demo
 from evalsvc.keyring import derive
 from evalsvc.store import results as result_store
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+from evalsvc.democity.city import load_demo
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.recompute import RecomputeRequest
-from evalsvc.jobs import packing, reading
-from evalsvc.jobs.demo import SYSTEM, load_demo
+from evalsvc.jobs import scoring_version
 from evalsvc.jobs.recompute import recompute, request, run_job
 from evalsvc.store.database import connect, lender
 from evalsvc.store.results import MONTH, YEAR
@@ -192,7 +195,8 @@ async def test_same_inputs_give_identical_results(conn: asyncpg.Connection) -> N
 async def _result_tables(conn: asyncpg.Connection) -> list[str]:
     rows = await conn.fetch(
         "select relname from pg_class where relkind in ('r', 'p') "
-        "and relname like 'result\\_%\\_r%' order by relname"
+        "and relname ~ '^(result_units|cadre_period_results|cadre_year_results)_r[0-9]+$' "
+        "order by relname"
     )
     return [r["relname"] for r in rows]
 
@@ -373,98 +377,6 @@ async def _annual(conn: asyncpg.Connection, run_id: int) -> list[tuple[Any, ...]
     return _nan_safe(rows)
 
 
-async def test_year_run_takes_unchanged_months_from_their_carries(
-    conn: asyncpg.Connection,
-) -> None:
-    """Input versions unchanged: the month's carry is used, not its input rows."""
-    if not await _has(conn, "task_month_totals"):
-        pytest.skip("needs the ingestion tables")
-    await load_demo(conn)
-    await _add_task_data(conn)
-    may = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
-    first = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert first.counts["months_carried"] == 1  # May, from its month run
-    assert first.counts["task_month_totals"] == 11 * await conn.fetchval(
-        "select count(*) from cadres"
-    )
-    second = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert second.counts["months_carried"] == 12
-    assert "task_month_totals" not in second.counts or second.counts["task_month_totals"] == 0
-    assert await _annual(conn, second.run_id) == await _annual(conn, first.run_id)  # type: ignore[arg-type]
-    fps = await conn.fetch(
-        "select fingerprint, seed from result_runs where id = any($1::bigint[]) order by id",
-        [first.run_id, second.run_id],
-    )
-    assert tuple(fps[0]) == tuple(fps[1])
-    sources = await _month_runs(conn, second.run_id)  # type: ignore[arg-type]
-    assert sources[4] == may.run_id
-
-    # One cadre's March tasks change: March alone is read and scored again.
-    cadre = await conn.fetchval(
-        "select cadre_id from task_month_totals where month = 202603 and k_done > 0 "
-        "order by cadre_id limit 1"
-    )
-    before = await conn.fetchrow(
-        "select k_done, k_done_quality, k_done_timely from task_month_totals "
-        "where cadre_id = $1 and month = 202603",
-        cadre,
-    )
-    await conn.execute(
-        "update task_month_totals set k_done = 0, k_done_quality = 0, k_done_timely = 0 "
-        "where cadre_id = $1 and month = 202603",
-        cadre,
-    )
-    third = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert third.counts["months_carried"] == 11
-    changed = await _month_runs(conn, third.run_id)  # type: ignore[arg-type]
-    assert [i for i in range(12) if changed[i] != sources[i]] == [2]
-    m = (await cadre_results.row(conn, MONTH, changed[2], cadre))["m"]
-    assert m < 70  # nothing done in March
-    assert await _annual(conn, third.run_id) != await _annual(conn, first.run_id)  # type: ignore[arg-type]
-
-    # Put March back: a new version but the first run's content, so that March run is
-    # referenced again (and its carry restamped); the next year run carries all twelve.
-    await conn.execute(
-        "update task_month_totals set k_done = $2, k_done_quality = $3, k_done_timely = $4 "
-        "where cadre_id = $1 and month = 202603",
-        cadre,
-        *before,
-    )
-    fourth = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert fourth.counts["months_carried"] == 11
-    assert fourth.counts["months_reused"] == 12
-    assert await _month_runs(conn, fourth.run_id) == sources  # type: ignore[arg-type]
-    fifth = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert fifth.counts["months_carried"] == 12
-    assert await _annual(conn, fifth.run_id) == await _annual(conn, first.run_id)  # type: ignore[arg-type]
-
-
-async def test_a_month_run_with_unchanged_inputs_stores_no_second_carry(
-    conn: asyncpg.Connection,
-) -> None:
-    """The earlier run's carry is valid at the same versions and its rows are the same: the
-    year takes the month from it; a month whose inputs changed stores its own again."""
-    await load_demo(conn)
-    await _add_task_data(conn)
-    first = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
-    second = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
-    carried = "select run_id from result_month_carries"
-    stored = {r[0] for r in await conn.fetch(carried)}
-    assert first.run_id in stored
-    assert second.run_id not in stored
-    assert await _months(conn, second.run_id) == await _months(conn, first.run_id)  # type: ignore[arg-type]
-    year = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert year.counts["months_carried"] == 1
-    assert (await _month_runs(conn, year.run_id))[4] == first.run_id  # type: ignore[arg-type]
-
-    await conn.execute(
-        "update task_month_totals set k_done = 0 where month = 202605 and cadre_id = "
-        "(select min(cadre_id) from task_month_totals where month = 202605)"
-    )
-    third = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
-    assert third.run_id in {r[0] for r in await conn.fetch(carried)}
-
-
 async def test_a_second_reader_in_the_same_snapshot_gives_the_same_results(
     conn: asyncpg.Connection, db_dsn: str
 ) -> None:
@@ -482,63 +394,13 @@ async def test_a_second_reader_in_the_same_snapshot_gives_the_same_results(
 
     for period in ("2026-05", "2026"):
         a = await recompute(conn, RecomputeRequest(period=period), SYSTEM)
-        await conn.execute("delete from input_packs")  # b reads rows too, with the reader
         b = await recompute(conn, RecomputeRequest(period=period), SYSTEM, reader=counting)
         assert b.state == "succeeded", b.error
         assert await _months(conn, a.run_id) == await _months(conn, b.run_id)  # type: ignore[arg-type]
         assert await _annual(conn, a.run_id) == await _annual(conn, b.run_id)  # type: ignore[arg-type]
-        if period == "2026-05":  # (the first run read the registry as rows, b unpacked it)
-            assert a.counts | {"registry_rows": 0} == b.counts | {"registry_rows": 0}
-    assert len(lent) == 4  # each run: its reading, and storing its caches (cache_writer)
-
-
-async def test_registry_pack_is_used_until_the_registry_changes(conn: asyncpg.Connection) -> None:
-    """The registry is read as rows once, then unpacked while its version stands."""
-    await load_demo(conn)
-    await _add_task_data(conn)
-    first = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
-    assert first.counts["registry_rows"] > 0
-    # Month data changes do not touch the registry's version.
-    await conn.execute("update task_month_totals set k_done = k_done - 1 where month = 202605")
-    second = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
-    assert "registry_rows" not in second.counts
-    # Moving a cadre to another unit is a registry change: read as rows, and seen.
-    cadre, unit = await conn.fetchrow(
-        "select c.id, (select u.id from units u where u.id <> c.unit_id order by u.id limit 1) "
-        "from cadres c where c.position = 'staff' order by c.id limit 1"
-    )
-    await conn.execute("update cadres set unit_id = $2 where id = $1", cadre, unit)
-    third = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
-    assert third.counts["registry_rows"] > 0
-    moved = (await cadre_results.row(conn, MONTH, third.run_id, cadre))["unit_id"]
-    assert moved == unit
-    fourth = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM)
-    assert "registry_rows" not in fourth.counts
-    assert await _months(conn, fourth.run_id) == await _months(conn, third.run_id)  # type: ignore[arg-type]
-
-
-async def test_carries_of_another_payload_format_are_not_used(
-    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """After an upgrade that changes the payload format, old carries and packs are
-    ignored (recomputed), not unpacked."""
-    await load_demo(conn)
-    await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    again = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert again.counts["months_carried"] == 12
-    monkeypatch.setattr(packing, "MAGIC", b"EVC9")
-    upgraded = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert upgraded.state == "succeeded", upgraded.error
-    assert upgraded.counts["months_carried"] == 0
-    assert upgraded.counts["registry_rows"] > 0
-    # Packs of the old format are gone, not kept beside the new ones.
-    kinds = [r["kind"] for r in await conn.fetch("select kind from input_packs")]
-    assert kinds
-    assert all(kind.endswith(":EVC9") for kind in kinds), kinds
-    # The months were referenced by content and their carries replaced in the new format.
-    after = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert after.counts["months_carried"] == 12
-    assert "registry_rows" not in after.counts
+        reuse = {"rows_cadre_months": 0, "months_reused": 0}  # b references a's months
+        assert a.counts | reuse == b.counts | reuse
+    assert len(lent) == 2  # each run with the reader: its reading
 
 
 async def _m_of(conn: asyncpg.Connection, run_id: int | None, cadre: int) -> float:
@@ -546,159 +408,10 @@ async def _m_of(conn: asyncpg.Connection, run_id: int | None, cadre: int) -> flo
     return m
 
 
-async def test_inputs_are_unpacked_while_their_versions_stand(conn: asyncpg.Connection) -> None:
-    """A month's rows and its period's year-wide inputs are read as rows once, then unpacked
-    until one of their own tables changes; unpacked or read, the results are the same."""
-    await load_demo(conn)
-    await _add_task_data(conn)
-    may = RecomputeRequest(period="2026-05")
-    first = await recompute(conn, may, SYSTEM)
-    assert first.counts["inputs_from_packs"] == 0
-    second = await recompute(conn, may, SYSTEM)
-    assert second.counts["inputs_from_packs"] == 3  # registry, year-wide, May's rows
-    assert await _months(conn, second.run_id) == await _months(conn, first.run_id)  # type: ignore[arg-type]
-    cadre = await conn.fetchval(
-        "select id from cadres where position = 'staff' and code like 'STC%' order by id limit 1"
-    )
-    before = await _m_of(conn, second.run_id, cadre)
-    # A correction of May's task totals: May is read again, the rest unpacked.
-    await conn.execute(
-        "update task_month_totals set k_done = k_done / 2 where cadre_id = $1 and month = 202605",
-        cadre,
-    )
-    third = await recompute(conn, may, SYSTEM)
-    assert third.counts["inputs_from_packs"] == 2
-    assert third.counts["inputs_patched"] == 1  # May: its pack and that cadre's rows
-    corrected = await _m_of(conn, third.run_id, cadre)
-    assert corrected < before
-    # A remediation item due in May is year-wide: May's rows stay packed, the rest is read.
-    await conn.execute(
-        "insert into remediation_items (cadre_id, origin, description, identified_on, due_on) "
-        "values ($1, 'inspection', 'báo cáo chậm', '2026-04-01', '2026-05-20')",
-        cadre,
-    )
-    fourth = await recompute(conn, may, SYSTEM)
-    # the registry unpacked; May's pack (from before the correction) patched again
-    assert (fourth.counts["inputs_from_packs"], fourth.counts["inputs_patched"]) == (1, 1)
-    assert await _m_of(conn, fourth.run_id, cadre) < corrected
-    # The same results as reading every row (the caches emptied, as after a crash).
-    await conn.execute("delete from input_packs")
-    fifth = await recompute(conn, may, SYSTEM)
-    assert fifth.counts["inputs_from_packs"] == 0
-    assert await _months(conn, fifth.run_id) == await _months(conn, fourth.run_id)  # type: ignore[arg-type]
-    # A year run takes May from its carry, reads (and packs) the other months ...
-    year = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert (year.counts["months_carried"], year.counts["inputs_from_packs"]) == (1, 1)
-    resamples = {"bootstrap_resamples": 999}
-    again = await recompute(conn, RecomputeRequest(period="2026", changes=resamples), SYSTEM)
-    # ... and under another profile scores every month again, from packs only ...
-    assert (again.counts["months_carried"], again.counts["inputs_from_packs"]) == (0, 14)
-    # ... with the results of reading every row.
-    await conn.execute("delete from input_packs; delete from result_month_carries")
-    rows = await recompute(conn, RecomputeRequest(period="2026", changes=resamples), SYSTEM)
-    assert (rows.counts["months_carried"], rows.counts["inputs_from_packs"]) == (0, 0)
-    assert await _annual(conn, rows.run_id) == await _annual(conn, again.run_id)  # type: ignore[arg-type]
-
-
-async def test_a_month_changed_in_a_few_rows_is_patched_like_a_full_read(
-    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Its stored pack plus the rows of the cadres noted as changed since its snapshot: the
-    same inputs as reading the whole month (a total updated, one deleted, an assessment
-    added, an indicator changed). A few changed rows leave the pack as it was (the next run
-    patches it again); past ``REPACK_AFTER`` cadres the patched month is packed again."""
-    await load_demo(conn)
-    await _add_task_data(conn)
-    may = RecomputeRequest(period="2026-05")
-    await recompute(conn, may, SYSTEM)  # packs May's rows
-    ids = [r[0] for r in await conn.fetch("select id from cadres order by id limit 3")]
-    await conn.execute(
-        "update task_month_totals set k_done = k_done / 2 where cadre_id = $1 and month = 202605",
-        ids[0],
-    )
-    await conn.execute(
-        "delete from task_month_totals where cadre_id = $1 and month = 202605", ids[1]
-    )
-    await conn.execute(
-        "insert into supervisor_assessments (cadre_id, month, politics, capacity, innovation) "
-        "values ($1, 202605, 4, 5, 6)",
-        ids[2],
-    )
-    await conn.execute(
-        "insert into unit_indicators (unit_id, month, satisfaction_pct) "
-        "select min(id), 202605, 55 from units "
-        "on conflict (unit_id, month) do update set satisfaction_pct = 55"
-    )
-    notes = "select count(*) from input_changes where month = 202605"
-    patched = await recompute(conn, may, SYSTEM)
-    assert (patched.counts["inputs_patched"], patched.counts["inputs_from_packs"]) == (1, 2)
-    # Three cadres' rows: not worth packing May again; the next run patches the same pack.
-    assert await conn.fetchval(notes) > 0
-    again = await recompute(conn, may, SYSTEM)
-    assert (again.counts["inputs_patched"], again.counts["inputs_from_packs"]) == (1, 2)
-    assert await _months(conn, again.run_id) == await _months(conn, patched.run_id)  # type: ignore[arg-type]
-    # Past the threshold May is packed again at its version: then unpacked, notes forgotten.
-    monkeypatch.setattr(reading, "REPACK_AFTER", 2)
-    repacked = await recompute(conn, may, SYSTEM)
-    assert (repacked.counts["inputs_patched"], repacked.counts["inputs_from_packs"]) == (1, 2)
-    assert await conn.fetchval(notes) == 0
-    unpacked = await recompute(conn, may, SYSTEM)
-    assert (unpacked.counts["inputs_patched"], unpacked.counts["inputs_from_packs"]) == (0, 3)
-    assert await _months(conn, unpacked.run_id) == await _months(conn, patched.run_id)  # type: ignore[arg-type]
-    await conn.execute("delete from input_packs")
-    read = await recompute(conn, may, SYSTEM)
-    assert (read.counts["inputs_patched"], read.counts["inputs_from_packs"]) == (0, 0)
-    assert await _months(conn, patched.run_id) == await _months(conn, read.run_id)  # type: ignore[arg-type]
-    fps = await conn.fetch(
-        "select fingerprint from result_runs where id = any($1::bigint[])",
-        [patched.run_id, read.run_id],
-    )
-    assert len({r[0] for r in fps}) == 1  # the very same inputs
-
-
-async def test_carries_stored_aside_are_forgotten_when_the_run_fails(
-    conn: asyncpg.Connection, db_dsn: str
-) -> None:
-    """With a lent connection the month's carry is committed before the run's rows; if the
-    run then fails, that carry is deleted, and the year reads the month again."""
-    await load_demo(conn)
-    await _add_task_data(conn)
-    carries_before = await conn.fetchval("select count(*) from result_month_carries")
-
-    async def fail_once_the_carry_is_stored(name: str) -> None:
-        if name != "write:units":
-            return
-        for _ in range(500):  # the carry is stored aside, concurrently: wait until it is
-            if await conn.fetchval("select count(*) from result_month_carries") > carries_before:
-                raise Boom("injected failure after the carry was stored")
-            await asyncio.sleep(0.01)
-        raise AssertionError("the carry was never stored")
-
-    with pytest.raises(Boom):
-        await recompute(
-            conn,
-            RecomputeRequest(period="2026-05"),
-            SYSTEM,
-            hook=fail_once_the_carry_is_stored,
-            reader=lender(db_dsn),
-        )
-    assert await conn.fetchval("select count(*) from result_month_carries") == carries_before
-    year = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM, reader=lender(db_dsn))
-    assert year.counts["months_carried"] == 0
-    # A month run that succeeds keeps its carry, stored aside (none valid at these versions
-    # is left: the year's own May run stored one, which a month run would not duplicate).
-    await conn.execute("delete from result_month_carries")
-    may = await recompute(conn, RecomputeRequest(period="2026-05"), SYSTEM, reader=lender(db_dsn))
-    assert await conn.fetchval(
-        "select count(*) from result_month_carries where run_id = $1", may.run_id
-    )
-
-
-async def test_confidence_votes_are_read_fresh_beside_the_packed_year_inputs(
+async def test_confidence_votes_cast_after_a_year_run_count_in_the_next(
     conn: asyncpg.Connection,
 ) -> None:
-    """Confidence votes have no change marker: a vote cast after a year run is seen by the
-    next one, which still unpacks the year-wide inputs."""
+    """A vote cast after a year run is seen by the next one."""
     from evalsvc.scoring.levels import KHT, REASON_BIT
 
     await load_demo(conn)
@@ -712,8 +425,50 @@ async def test_confidence_votes_are_read_fresh_beside_the_packed_year_inputs(
         head,
     )
     after = await recompute(conn, year, SYSTEM)
-    assert after.counts["inputs_from_packs"] >= 2  # registry and the year-wide inputs
     annual = await cadre_results.row(conn, YEAR, after.run_id, head)
     level, reasons = annual["level"], annual["reasons"]
     assert reasons & REASON_BIT["low_confidence"]
     assert level == KHT
+
+
+async def test_a_new_scoring_version_scores_every_month_again(
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reuse is keyed by the scoring code too: after a release that changes it, the next
+    year run takes no month from the month runs of the old code (issue 17)."""
+    await load_demo(conn)
+    await _add_task_data(conn)
+    cadres = await conn.fetchval("select count(*) from cadres")
+    first = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    same = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert same.counts["months_reused"] == 12  # same inputs, profile and code
+    old_sources = set(await _month_runs(conn, first.run_id))  # type: ignore[arg-type]
+    assert set(await _month_runs(conn, same.run_id)) == old_sources  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scoring_version, "current", lambda: "sha256:a-later-release")
+    changed = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert changed.counts["months_reused"] == 0
+    assert changed.counts["rows_cadre_months"] == 12 * cadres  # every month scored again
+    new_sources = await _month_runs(conn, changed.run_id)  # type: ignore[arg-type]
+    assert not set(new_sources) & old_sources
+    versions = await conn.fetch(
+        "select distinct scoring_version from result_runs where id = any($1::bigint[])",
+        [changed.run_id, *new_sources],
+    )
+    assert [r[0] for r in versions] == ["sha256:a-later-release"]
+    again = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert again.counts["months_reused"] == 12  # and the new code's months are reused
+
+
+def test_the_scoring_version_follows_the_scoring_source(tmp_path: Path) -> None:
+    """A copy of the scoring package with the task component halved in monthly.py has
+    another version; the shipped package's version is the digest of its own source."""
+    import evalsvc.scoring
+
+    shipped = Path(evalsvc.scoring.__file__).parent
+    copy = tmp_path / "scoring"
+    shutil.copytree(shipped, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert scoring_version.source_digest(copy) == scoring_version.current()
+    monthly = copy / "monthly.py"
+    monthly.write_text(monthly.read_text(encoding="utf-8") + "\n# T halved\n", encoding="utf-8")
+    assert scoring_version.source_digest(copy) != scoring_version.current()

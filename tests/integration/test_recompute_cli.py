@@ -18,7 +18,6 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
     seeded = runner.invoke(main, ["seed", "--scale", "0.01"], env=env)
     assert seeded.exit_code == 0, seeded.output
     assert "seeded 30 units and 2,000 cadres with a year of activity" in seeded.output
-    assert "packed 2026-01, 2026-02" in seeded.output  # every month, for the first run
     again = runner.invoke(main, ["seed", "--scale", "0.01"], env=env)
     assert again.exit_code == 0, again.output  # idempotent, and says what it left out
     assert "no activity loaded: this database already holds task data" in again.output
@@ -28,10 +27,8 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
         assert done.exit_code == 0, done.output
         assert "succeeded" in done.output
         outputs.append(done.output)
-    # the first run read the registry and the year-wide inputs, May's rows were packed
-    assert "1 input part(s) unpacked, as an earlier run or import packed them" in outputs[0]
-    assert "unpacked" in outputs[1]  # the registry, read by the month
-    assert "patched" not in outputs[0]
+    # the year takes May from the month run (same inputs, profile and scoring version)
+    assert "1 month(s) referenced from earlier month runs" in outputs[1]
 
     async def correct_one_may_total() -> None:
         conn = await asyncpg.connect(db_dsn)
@@ -46,7 +43,9 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
     asyncio.run(correct_one_may_total())
     patched = runner.invoke(main, ["recompute", "2026-05"], env=env)
     assert patched.exit_code == 0, patched.output
-    assert "1 month(s) patched" in patched.output
+    assert "referenced" not in patched.output  # a month run writes its month
+    year = runner.invoke(main, ["recompute", "2026"], env=env)
+    assert "12 month(s) referenced" in year.output  # corrected May from that month run
     bad = runner.invoke(main, ["recompute", "2026-13"], env=env)
     assert bad.exit_code != 0
     assert "'2026-13' must be a month 'YYYY-MM', a quarter 'YYYY-Qn' or a year 'YYYY'" in (

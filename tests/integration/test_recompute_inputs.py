@@ -11,10 +11,10 @@ from typing import Any
 
 import asyncpg
 
+from evalsvc.democity.synthetic import seed_city
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.recompute import RecomputeRequest
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.jobs.recompute import recompute
-from evalsvc.jobs.synthetic import seed_city
 from evalsvc.keyring import derive
 from evalsvc.store import tasks as task_store
 from tests.integration import cadre_results

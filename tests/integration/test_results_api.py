@@ -13,9 +13,9 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from evalsvc.democity.city import load_demo
 from evalsvc.domain.access import Role
 from evalsvc.jobs import recompute as recompute_module
-from evalsvc.jobs.demo import load_demo
 from evalsvc.store import jobs as job_store
 from tests.conftest import make_key
 

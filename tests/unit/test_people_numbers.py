@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from evalsvc.domain.recompute import parse_period, quarter_of
-from evalsvc.jobs.results import Labels, r2, reasons_view, whole
+from evalsvc.published.results import Labels, r2, reasons_view, whole
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring.profiles import HN3814
 

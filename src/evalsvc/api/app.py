@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import cast
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -19,7 +17,7 @@ from evalsvc.api.controllers import CONTROLLERS
 from evalsvc.api.deps import provide_conn, provide_settings
 from evalsvc.api.errors import EXCEPTION_HANDLERS
 from evalsvc.api.guards import authorize, provide_principal
-from evalsvc.jobs.pack_refresh import Lend, Refresher
+from evalsvc.jobs import queue
 from evalsvc.settings import Settings
 from evalsvc.store.database import create_pool
 from evalsvc.web.routes import offline_swagger, page_routes
@@ -37,26 +35,19 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
         app.state.pool = pool
-        refresher = app.state.pack_refresher = Refresher(cast(Lend, pool.acquire))
-        lookout = None
-        if settings.pack_refresh_seconds > 0:
-            lookout = asyncio.get_running_loop().create_task(
-                refresher.every(settings.pack_refresh_seconds)
-            )
+        # Recomputations run in worker processes (jobs/queue.py); the API only looks for
+        # jobs left running by a worker that died. A worker inside this process is for
+        # tests and tiny installations (EVALSVC_IN_PROCESS_WORKER).
+        stop = asyncio.Event()
+        tasks = [asyncio.get_running_loop().create_task(queue.reap_every(dsn))]
+        if settings.in_process_worker:
+            tasks.append(asyncio.get_running_loop().create_task(queue.run_worker(dsn, stop)))
         try:
             yield
         finally:
-            if lookout is not None:
-                lookout.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await lookout
-            await refresher.stop()
-            # Recomputations still running are cancelled (their jobs are marked failed and
-            # the published results stay as they were) before the pool closes.
-            background: set[asyncio.Task[None]] = app.state.background
-            for task in list(background):
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            stop.set()
+            tasks[0].cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await pool.close()
 
     return Litestar(
@@ -70,7 +61,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         guards=[authorize],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings, "background": set()}),
+        state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(
             title="evalsvc",
             version=__version__,

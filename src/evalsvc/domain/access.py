@@ -95,3 +95,7 @@ def split_token(token: str) -> tuple[str, str] | None:
 
 def secret_matches(secret: str, stored_hash: bytes) -> bool:
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+SYSTEM = Principal(key_id=0, role=Role.ADMIN, scope_unit_id=None, kind="system")
+"""The CLI and built-in jobs act as a city-wide administrator."""

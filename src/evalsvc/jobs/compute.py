@@ -7,14 +7,13 @@ serving requests. No I/O here: arrays in (:class:`~evalsvc.jobs.inputs.City`), c
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from datetime import date
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from evalsvc.jobs.inputs import City, period_starts
+from evalsvc.jobs.inputs import City
 from evalsvc.scoring import MonthResult, Profile, rank_units, score_month
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring.carry import MonthCarry, carry_month
@@ -27,7 +26,7 @@ from evalsvc.scoring.units import (
     score_units_month,
     unit_own_matrix,
 )
-from evalsvc.store.results import MONTH_DETAIL, YEAR_DETAIL
+from evalsvc.store.results import MONTH_DETAIL, YEAR
 
 Columns = dict[str, tuple[str, Any]]
 I64 = npt.NDArray[np.int64]
@@ -75,13 +74,16 @@ class Computed:
             self.units[name] = ("float8", column)
 
 
+TOTALS = ("assigned", "done")
+
+
 def month_columns(city: City, r: MonthResult) -> Columns:
-    """The stored cadre columns of one month (store/results.py ``MONTH``)."""
+    """The stored cadre columns of one period (store/results.py ``MONTH``)."""
     org = city.org
-    detail = tuple(
-        [r.totals.assigned, r.totals.done]
-        + [getattr(r, k) for k in MONTH_DETAIL if k not in ("assigned", "done")]
-    )
+    detail: Columns = {
+        k: ("float8", np.asarray(getattr(r.totals if k in TOTALS else r, k), dtype=np.float64))
+        for k in MONTH_DETAIL
+    }
     return {
         "cadre_id": ("int8", city.cadre_ids),
         "unit_id": ("int8", city.unit_ids[org.unit]),
@@ -89,7 +91,7 @@ def month_columns(city: City, r: MonthResult) -> Columns:
         "level": ("int2", r.level),
         "reasons": ("int4", r.reasons.astype(np.int64)),
         "n_manifestations": ("int4", r.n_manifestations),
-        "detail": ("bytea", detail),
+        **detail,
     }
 
 
@@ -192,7 +194,6 @@ def compute(
     profile: Profile,
     previous: dict[int, int],
     intervals: bool = True,
-    carried: Mapping[date, MonthCarry] | None = None,
 ) -> Computed:
     """Score ``city``'s cadres for its period and return the result columns; the rest
     follows in :meth:`Computed.finish` (class docstring).
@@ -202,7 +203,6 @@ def compute(
         profile: the policy.
         previous: the previous period's published ranks, unit id -> rank.
         intervals: compute rank intervals (bootstrap) for the period's ranking.
-        carried: a year's months not in ``city.months``, as carried by earlier month runs.
     """
     org, year = city.org, city.year
     prev = _previous(previous, city.unit_ids)
@@ -233,9 +233,7 @@ def compute(
 
         return Computed([mr], None, {}, {"units": org.u}, [], units_and_carry)
 
-    fresh, fresh_carries = score_periods(org, year, profile)
-    by_month = dict(carried or {}) | dict(zip(city.months, fresh_carries, strict=True))
-    carries = [by_month[start] for start in period_starts(city.period, profile)]
+    fresh, carries = score_periods(org, year, profile)
     rating = rate_carried(org, carries, year, profile, prev)
     a = rating.cadres
     stages = {
@@ -266,10 +264,7 @@ def compute(
         "y": ("float8", a.y),
         "level": ("int2", a.level),
         "reasons": ("int4", a.reasons.astype(np.int64)),
-        "detail": (
-            "bytea",
-            np.stack([np.asarray(values[k], dtype=np.float64) for k in YEAR_DETAIL], axis=1),
-        ),
+        **{k: (t, np.asarray(values[k])) for k, t in YEAR.columns if k in values},
     }
     anc = ancestor_matrix(org.unit_parent)
     unit = np.asarray(org.unit, dtype=np.int64)
@@ -311,4 +306,4 @@ def compute(
         )
 
     later = year_intervals if intervals and carries else None
-    return Computed(fresh, years, units, rows, fresh_carries, later)
+    return Computed(fresh, years, units, rows, carries, later)

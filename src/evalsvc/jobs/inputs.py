@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.recompute import PeriodSpan
-from evalsvc.jobs import packing
 from evalsvc.scoring import (
     DisciplineRecords,
     Manifestations,
@@ -350,8 +349,8 @@ async def read_confidence(
 class Base:
     """The year-wide part of a period's inputs, read before any month's own rows.
 
-    A year run digests it (:func:`registry_key`) to check the months it takes from
-    earlier month runs, and reads only the other months (:func:`read_month_rows`).
+    The month rows are read apart (:func:`read_month_rows`) so that a second connection
+    in the same snapshot can read some tables meanwhile.
     """
 
     period: PeriodSpan
@@ -511,45 +510,33 @@ async def read_month_rows(
     conn: asyncpg.Connection,
     months: Sequence[date],
     parts: Sequence[str] = MONTH_TABLES,
-    cadres: Mapping[str, Sequence[int]] | None = None,
 ) -> MonthRows:
     """The rows of ``months`` of the per-month tables ``parts`` (``*_month_idx`` indexes).
 
     Independent of :func:`read_base`, so a second connection in the same snapshot can
     read some of them meanwhile (:func:`merge_month_rows` joins the halves).
-
-    Args:
-        cadres: per cadre-keyed table, read only these cadres' rows (their primary keys:
-            a patch of a packed month, ``jobs/reading.py``).
     """
     tables = await installed_tables(conn) & set(parts)
     wanted = [yyyymm(m) for m in months]
     tasks = assessments = indicators = None
 
-    def only(table: str) -> tuple[str, list[Any]]:
-        if cadres is None or table not in cadres:
-            return "", [wanted]
-        return " and cadre_id = any($2::int8[])", [wanted, list(cadres[table])]
-
     if "task_month_totals" in tables:
-        where, args = only("task_month_totals")
         tasks = await copyio.read(
             conn,
             "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
             "records, k_done_exceeded, k_done_late "
-            "from task_month_totals where month = any($1::int4[])" + where,
+            "from task_month_totals where month = any($1::int4[])",
             ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
-            *args,
+            wanted,
         )
     if "supervisor_assessments" in tables:
-        where, args = only("supervisor_assessments")
         assessments = await copyio.read(
             conn,
             "select cadre_id, month, politics, capacity, innovation, "
             "coalesce(organising, 'NaN'), coalesce(cohesion, 'NaN') "
-            "from supervisor_assessments where month = any($1::int4[])" + where,
+            "from supervisor_assessments where month = any($1::int4[])",
             ["int8", "int4", "float8", "float8", "float8", "float8", "float8"],
-            *args,
+            wanted,
         )
     if "unit_indicators" in tables:
         indicators = await copyio.read(
@@ -794,31 +781,17 @@ def _shared(
     return _digest(cadre_ids, unit_ids, org, remediation, unit_remediation)
 
 
-def profile_key(profile: Profile) -> str:
-    """The digest of the profile and the payload format a stored month carry is valid under
-    (a carry packed by an older format is never matched, it is recomputed)."""
-    return _digest(b"profile", packing.MAGIC, _profile_bytes(profile)).hex()
+def fingerprints(city: City, profile: Profile, scoring_version: str) -> Fingerprints:
+    """Digests of the run's inputs, profile and scoring code, and of each month's
+    (:class:`Fingerprints`); a year's digest covers its months' digests.
 
-
-def registry_key(base: Base) -> str:
-    """The digest of what every month's scores use besides the month's own rows."""
-    b = base
-    return _shared(b.cadre_ids, b.unit_ids, b.org, b.remediation, b.unit_remediation).hex()
-
-
-def fingerprints(
-    city: City, profile: Profile, carried: Mapping[date, str] | None = None
-) -> Fingerprints:
-    """Digests of the run's inputs and of each month's (:class:`Fingerprints`).
-
-    ``carried`` gives the fingerprints of the months not read (taken from month runs
-    whose inputs are unchanged); a year's digest covers its months' digests, so it is
-    the same whichever months were read.
+    ``scoring_version`` (``jobs/scoring_version.py``) is part of every digest: a month
+    scored by other scoring code is never taken for this one.
     """
     y = city.year
-    prof = _profile_bytes(profile)
+    prof = _profile_bytes(profile) + b"\0scoring:" + scoring_version.encode()
     shared = _shared(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
-    by_month = dict(carried or {})
+    by_month: dict[date, str] = {}
     for start, m in zip(city.months, y.periods, strict=True):
         by_month[start] = _digest(b"month", shared, _digest(m), prof).hex()
     months = [by_month[start] for start in period_starts(city.period, profile)]
@@ -836,6 +809,6 @@ def fingerprints(
     return Fingerprints(_digest(b"year", shared, *digests, rest, prof).hex(), months)
 
 
-def fingerprint(city: City, profile: Profile) -> str:
+def fingerprint(city: City, profile: Profile, scoring_version: str) -> str:
     """The run's digest (:func:`fingerprints`)."""
-    return fingerprints(city, profile).run
+    return fingerprints(city, profile, scoring_version).run

@@ -15,7 +15,7 @@ from evalsvc.domain.errors import field_error
 from evalsvc.domain.recompute import parse_period
 from evalsvc.domain.scoring_api import CadrePeriodIn, ScoringRequest
 from evalsvc.jobs.recompute import check_period_fits, resolve_profile
-from evalsvc.jobs.results import Labels, r2, reasons_view
+from evalsvc.published.results import Labels, r2, reasons_view
 from evalsvc.scoring import Profile, explain_month, score_month
 from evalsvc.scoring.inputs import (
     Manifestations,

@@ -71,7 +71,7 @@ async def request_job(
         if active is not None:
             if active["state"] == "queued" and not active["stale"]:
                 return await get_job(conn, active["id"]), False
-            if not await _worker_gone(conn, key, scope_unit_id):
+            if not await worker_gone(conn, key, scope_unit_id):
                 return await get_job(conn, active["id"]), False
             await conn.execute(
                 Q["job_fail"], active["id"], "the worker stopped before finishing", None
@@ -91,11 +91,12 @@ async def request_job(
     return await get_job(conn, job_id), True
 
 
-async def _worker_gone(conn: asyncpg.Connection, period: str, scope: int | None) -> bool:
-    key = await lock_key(conn, period, scope, WORKER_SEED)
-    got = bool(await conn.fetchval("select pg_try_advisory_lock($1)", key))
+async def worker_gone(conn: asyncpg.Connection, key: str, scope: int | None) -> bool:
+    """Whether nobody holds the worker lock of (slot, scope): its worker has ended."""
+    lock = await lock_key(conn, key, scope, WORKER_SEED)
+    got = bool(await conn.fetchval("select pg_try_advisory_lock($1)", lock))
     if got:
-        await conn.execute("select pg_advisory_unlock($1)", key)
+        await conn.execute("select pg_advisory_unlock($1)", lock)
     return got
 
 
@@ -171,3 +172,32 @@ async def list_jobs(
         offset,
     )
     return [_job(r) for r in rows], total
+
+
+async def set_queue_entry(conn: asyncpg.Connection, job_id: int, entry: int) -> None:
+    await conn.execute("update recompute_jobs set queue_job_id = $2 where id = $1", job_id, entry)
+
+
+async def queue_entry(conn: asyncpg.Connection, job_id: int) -> int | None:
+    entry: int | None = await conn.fetchval(
+        "select queue_job_id from recompute_jobs where id = $1", job_id
+    )
+    return entry
+
+
+async def running(conn: asyncpg.Connection) -> list[tuple[int, str, int | None]]:
+    """``(id, slot, scope_unit_id)`` of the jobs marked running (:func:`slot`: the key of
+    their worker lock)."""
+    rows = await conn.fetch(
+        "select id, period, variant_digest, scope_unit_id from recompute_jobs"
+        " where state = 'running'"
+    )
+    return [(r["id"], slot(r["period"], r["variant_digest"]), r["scope_unit_id"]) for r in rows]
+
+
+async def scope_of(conn: asyncpg.Connection, job_id: int) -> int | None:
+    """The unit whose subtree the job recomputes (None: the city)."""
+    scope: int | None = await conn.fetchval(
+        "select scope_unit_id from recompute_jobs where id = $1", job_id
+    )
+    return scope

@@ -2,7 +2,7 @@
 
 Each file runs in its own transaction; the table ``schema_migrations`` records its version
 and a SHA-256 checksum, so an already-applied file that was edited is refused, not re-run.
-Then data the SQL cannot move is converted (``store/chunk_upgrade.py``).
+Then data the SQL cannot move is converted (``store/result_upgrade.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 
 import asyncpg
+from pgqueuer import Queries
 
-from evalsvc.store.chunk_upgrade import convert_row_results
+from evalsvc.store.result_upgrade import convert_chunk_results
 from evalsvc.store.sqlfiles import sql_root
 
 # Any constant works; it only has to be the same for every evalsvc process.
@@ -48,6 +49,38 @@ def load_migrations() -> list[Migration]:
             raise MigrationError(f"two migration files with version {version:04d}")
         found[version] = Migration(version, match.group(2), entry.read_text(encoding="utf-8"))
     return [found[v] for v in sorted(found)]
+
+
+async def apply_views(conn: asyncpg.Connection) -> bool:
+    """(Re)create the views of ``sql/views/*.sql`` when a file changed since it was applied
+    (its SHA-256 in ``schema_views``); each file in one transaction. Views come after every
+    numbered migration, so they may use any column one added."""
+    await conn.execute(
+        "create table if not exists schema_views (name text primary key, checksum text not null)"
+    )
+    changed = False
+    views = sorted(
+        (f for f in (sql_root() / "views").iterdir() if f.name.endswith(".sql")),
+        key=lambda f: f.name,
+    )
+    for entry in views:
+        text = entry.read_text(encoding="utf-8")
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        stored = await conn.fetchval(
+            "select checksum from schema_views where name = $1", entry.name
+        )
+        if stored == checksum:
+            continue
+        async with conn.transaction():
+            await conn.execute(text)
+            await conn.execute(
+                "insert into schema_views (name, checksum) values ($1, $2)"
+                " on conflict (name) do update set checksum = excluded.checksum",
+                entry.name,
+                checksum,
+            )
+        changed = True
+    return changed
 
 
 async def migrate(conn: asyncpg.Connection) -> list[Migration]:
@@ -85,7 +118,11 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
                     migration.checksum,
                 )
             done.append(migration)
-        await convert_row_results(conn)  # data the SQL files cannot move (0010)
+        await apply_views(conn)
+        await convert_chunk_results(conn)  # data the SQL files cannot move (0020)
+        queue = Queries.from_asyncpg_connection(conn)
+        if not await queue.schema_is_installed():  # the job queue's own tables (0022)
+            await queue.install()
         return done
     finally:
         await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)

@@ -1,4 +1,4 @@
-"""Result sets: write a run with binary COPY, carry rows forward, publish, read.
+"""Result sets: write a run as plain rows with binary COPY, carry rows forward, publish, read.
 
 Publication (docs/recompute.md): a run's rows are written in one transaction (a run
 killed midway leaves nothing behind), then :func:`publish` moves the period's pointer in
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import asyncpg
-import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound
-from evalsvc.store import cadre_chunks, carries, copyio
+from evalsvc.store import copyio
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("results")
@@ -38,8 +38,10 @@ async def create_run(
     profile: dict[str, Any],
     fingerprint: str,
     seed: int,
-    variant: dict[str, Any] | None = None,
-    variant_digest: str | None = None,
+    org_id: int,
+    scoring_version: str,
+    variant: dict[str, Any] | None,
+    variant_digest: str | None,
 ) -> int:
     run_id: int = await conn.fetchval(
         Q["run_insert"],
@@ -55,6 +57,8 @@ async def create_run(
         profile,
         fingerprint,
         seed,
+        org_id,
+        scoring_version,
         variant,
         variant_digest,
     )
@@ -77,7 +81,7 @@ MONTH_DETAIL = (
     "g",
     "bonus",
 )
-"""Order of the explanation numbers in a month chunk's ``detail``."""
+"""The explanation numbers of a period row (``cadre_period_results``), float8 each."""
 
 YEAR_DETAIL = (
     "periods_scored",
@@ -101,26 +105,52 @@ YEAR_DETAIL = (
     "quota_cap",
     "quota_top_before",
 )
-"""Order of the explanation numbers in a year chunk's ``detail`` (counts are exact)."""
+"""The explanation numbers of an annual row (``cadre_year_results``)."""
 YEAR_FLOATS = frozenset({"remediation_rate", "done_share", "exceeded_share", "late_share"})
 
-MONTH = cadre_chunks.Layout(
-    "result_month_chunks",
+
+def _year_type(name: str) -> str:
+    if name in YEAR_FLOATS:
+        return "float8"
+    if name == "agency_id":
+        return "int8"
+    return "int2" if name.startswith("level_") else "int4"
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """One table of cadre rows: its name, score column and stored columns (name, type)."""
+
+    table: str
+    score: str
+    columns: tuple[tuple[str, str], ...]
+
+
+MONTH = Layout(
+    "cadre_period_results",
+    "m",
     (
-        ("cadre_id", "<i8"),
-        ("unit_id", "<i8"),
-        ("m", "<f8"),
-        ("level", "<i2"),
-        ("reasons", "<i4"),
-        ("n_manifestations", "<i4"),
+        ("cadre_id", "int8"),
+        ("unit_id", "int8"),
+        ("m", "float8"),
+        ("level", "int2"),
+        ("reasons", "int4"),
+        ("n_manifestations", "int4"),
+        *((name, "float8") for name in MONTH_DETAIL),
     ),
-    MONTH_DETAIL,
 )
-"""A month run's cadre rows (one month per run: ``result_runs.first_month``)."""
-YEAR = cadre_chunks.Layout(
-    "result_year_chunks",
-    (("cadre_id", "<i8"), ("unit_id", "<i8"), ("y", "<f8"), ("level", "<i2"), ("reasons", "<i4")),
-    YEAR_DETAIL,
+"""A period run's cadre rows (one period per run: ``result_runs.period``)."""
+YEAR = Layout(
+    "cadre_year_results",
+    "y",
+    (
+        ("cadre_id", "int8"),
+        ("unit_id", "int8"),
+        ("y", "float8"),
+        ("level", "int2"),
+        ("reasons", "int4"),
+        *((name, _year_type(name)) for name in YEAR_DETAIL),
+    ),
 )
 """A year run's annual cadre rows."""
 
@@ -135,9 +165,55 @@ def partition_name(table: str, run_id: int) -> str:
     return f"{table}_r{int(run_id)}"
 
 
+ORG_DIGEST = """
+select md5(coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
+                                               c.personnel_type, c.position, c.unit_id, g.code),
+                                     E'\\n' order by c.id)
+                     from cadres c left join peer_groups g on g.id = c.peer_group_id), '')
+           || '#' ||
+           coalesce((select string_agg(concat_ws('|', u.id, u.code, u.name, u.parent_id, u.kind,
+                                                 u.ranking_block, u.agency), E'\\n'
+                                       order by u.id)
+                     from units u), ''))
+"""
+
+
+async def snapshot_org(conn: asyncpg.Connection) -> int:
+    """The id of the organisation snapshot of the registry as ``conn`` sees it, stored now
+    unless an identical one is stored already (one per distinct content, shared by runs).
+
+    Call it in the reading snapshot (a repeatable-read transaction that may write): the
+    organisation stored is the one the inputs were read from.
+    """
+    digest: str = await conn.fetchval(ORG_DIGEST)
+    org_id: int | None = await conn.fetchval("select id from result_orgs where digest = $1", digest)
+    if org_id is not None:
+        return org_id
+    org_id = await conn.fetchval(
+        "insert into result_orgs (digest) values ($1) on conflict (digest) do nothing returning id",
+        digest,
+    )
+    if org_id is None:  # stored meanwhile by a concurrent run
+        found: int = await conn.fetchval("select id from result_orgs where digest = $1", digest)
+        return found
+    await conn.execute(Q["org_units_snapshot"], org_id)
+    await conn.execute(Q["org_cadres_snapshot"], org_id)
+    return org_id
+
+
+async def sync_reason_codes(conn: asyncpg.Connection, codes: tuple[str, ...]) -> None:
+    """Keep ``result_reason_codes`` in step with the scoring core's list (append only)."""
+    await conn.execute(
+        "insert into result_reason_codes (bit, code)"
+        " select i - 1, c from unnest($1::text[]) with ordinality as t (c, i)"
+        " on conflict (bit) do nothing",
+        list(codes),
+    )
+
+
 async def write_cadres(
     conn: asyncpg.Connection,
-    layout: cadre_chunks.Layout,
+    layout: Layout,
     run_id: int,
     columns: ColumnSet,
     n: int,
@@ -145,14 +221,42 @@ async def write_cadres(
     carry_from: int | None = None,
     carry_except: list[int] | None = None,
 ) -> int:
-    """Store a run's cadre rows as chunks (``carry_from``: keep that run's other cadres).
+    """Create ``run_id``'s partition of the layout's table, load it, index it, attach it.
+
+    ``carry_from``: a run whose other cadres (all but ``carry_except``) are copied into
+    the partition too (a subtree run), server-side.
 
     Returns:
         cadres stored (carried ones included).
     """
-    return await cadre_chunks.write(
-        conn, layout, run_id, columns, n, carry_from=carry_from, carry_except=carry_except or ()
+    table = layout.table
+    name = partition_name(table, run_id)
+    await conn.execute(
+        f"create table {name} (like {table} including defaults, "
+        f"constraint {name}_run check (run_id = {int(run_id)}))"
     )
+    cols = {"run_id": ("int8", run_id)} | {c: columns[c] for c, _ in layout.columns}
+    await copyio.write(conn, name, cols, n, freeze=True)
+    stored = n
+    if carry_from is not None:
+        names = ", ".join(c for c, _ in layout.columns)
+        status = await conn.execute(
+            f"insert into {name} (run_id, {names}) select $1, {names} from {table}"
+            " where run_id = $2 and cadre_id <> all($3::bigint[])",
+            run_id,
+            carry_from,
+            carry_except or [],
+        )
+        stored += int(status.split()[-1])
+    await conn.execute(  # the codes of each reason mask, for the views (0020)
+        "insert into result_reason_sets (mask, codes)"
+        f" select distinct reasons, result_reasons(reasons) from {name}"
+        " on conflict (mask) do nothing"
+    )
+    await conn.execute(f"create unique index {name}_cadre on {name} (cadre_id)")
+    await conn.execute(f"create index {name}_unit on {name} (unit_id)")
+    await conn.execute(f"alter table {table} attach partition {name} for values in ({int(run_id)})")
+    return stored
 
 
 async def write_units(conn: asyncpg.Connection, run_id: int, columns: ColumnSet, n: int) -> int:
@@ -245,7 +349,6 @@ async def discard_run(conn: asyncpg.Connection, run_id: int) -> None:
             for table in PARTITIONED:
                 await conn.execute(f"drop table if exists {partition_name(table, rid)}")
         await conn.execute("delete from result_runs where id = any($1::bigint[])", ids)
-        await carries.delete(conn, ids)  # stored beside the run, not referencing it (0009)
 
 
 async def published_run(conn: asyncpg.Connection, period: str) -> int | None:
@@ -349,69 +452,41 @@ def _record(row: asyncpg.Record) -> dict[str, Any]:
     return {k: clean(v) for k, v in dict(row).items()}
 
 
-def _month_record(month: date, row: dict[str, Any]) -> dict[str, Any]:
-    out = {"month": month, **row}
-    out.pop("cadre_id")
-    out.pop("unit_id")
-    return {k: clean(v) for k, v in out.items()}
-
-
-def _year_record(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in row.items() if k not in ("cadre_id", "unit_id")}
-    for name in YEAR_DETAIL:
-        if name not in YEAR_FLOATS:
-            v = out.get(name)
-            out[name] = None if v is None or v != v else int(v)  # NaN: an older run
-    return {k: clean(v) for k, v in out.items()}
-
-
 async def cadre_rows(
     conn: asyncpg.Connection, run_id: int, cadre_id: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """A cadre's period rows and annual row (None for a month run) in a run.
 
-    The month rows come from the runs named in ``month_runs`` (one chunk each).
+    The period rows come from the runs named in ``month_runs`` (partitions by run id).
     """
     runs = await month_runs(conn, run_id) or [run_id]
-    starts = {
-        int(r["id"]): r["first_month"]
-        for r in await conn.fetch(
-            "select id, first_month from result_runs where id = any($1::bigint[])", runs
-        )
-    }
-    found = await cadre_chunks.lookup(conn, MONTH, runs, cadre_id)
-    months = sorted(
-        (_month_record(starts[rid], row) for rid, row in found.items()),
-        key=lambda r: r["month"],
+    month_names = ", ".join(f"x.{c}" for c, _ in MONTH.columns)
+    months = await conn.fetch(
+        f"select r.first_month as month, {month_names} from result_runs r"
+        " join cadre_period_results x on x.run_id = r.id"
+        " where r.id = any($1::bigint[]) and x.cadre_id = $2 order by r.first_month",
+        runs,
+        cadre_id,
     )
-    year = (await cadre_chunks.lookup(conn, YEAR, [run_id], cadre_id)).get(run_id)
-    return months, (_year_record(year) if year is not None else None)
+    year_names = ", ".join(c for c, _ in YEAR.columns)
+    year = await conn.fetchrow(
+        f"select {year_names} from cadre_year_results where run_id = $1 and cadre_id = $2",
+        run_id,
+        cadre_id,
+    )
+    return [_month_record(r) for r in months], (_year_record(year) if year else None)
 
 
-async def _registry_rows(
-    conn: asyncpg.Connection,
-    found: cadre_chunks.Arrays,
-    score: str,
-    *,
-    order: str,
-    limit: int,
-    offset: int,
-    columns: str,
-) -> list[dict[str, Any]]:
-    """Decoded result rows joined with the registry through ``unnest``, one page of them."""
-    rows = await conn.fetch(
-        f"select {columns} from unnest($1::bigint[], $2::float8[], $3::int2[], $4::int4[])"
-        " as r(cadre_id, score, level, reasons)"
-        " join cadres c on c.id = r.cadre_id join units u on u.id = c.unit_id"
-        f" order by {order} limit $5 offset $6",
-        found["cadre_id"].tolist(),
-        found[score].tolist(),
-        found["level"].tolist(),
-        found["reasons"].tolist(),
-        limit,
-        offset,
-    )
-    return [_record(r) for r in rows]
+def _month_record(row: asyncpg.Record) -> dict[str, Any]:
+    out = dict(row)
+    out.pop("cadre_id")
+    out.pop("unit_id")
+    return {k: clean(v) for k, v in out.items()}
+
+
+def _year_record(row: asyncpg.Record) -> dict[str, Any]:
+    out = {k: v for k, v in dict(row).items() if k not in ("cadre_id", "unit_id")}
+    return {k: clean(v) for k, v in out.items()}
 
 
 async def member_rows(
@@ -426,35 +501,29 @@ async def member_rows(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Members of ``unit_ids`` (the registry's) with their level in the run, in
-    Vietnamese name order: the members' ids (cadres_unit_idx), the chunks holding them,
-    filtered by level here, one page joined back with the registry.
-    """
+    """Members of ``unit_ids`` as the run saw them (its organisation snapshot) with their
+    level in the run, in Vietnamese name order (the rows' ``unit_id`` index)."""
     layout = YEAR if annual else MONTH
     if not annual:
         run_id = await month_source(conn, run_id, month)
-    ids = await conn.fetch(
-        "select id from cadres where unit_id = any($1::bigint[])"
-        " and ($2::text is null or position = $2)",
-        unit_ids,
-        position,
+    where = (
+        f" from {layout.table} x join result_runs rr on rr.id = x.run_id"
+        " join result_org_cadres c on c.org_id = rr.org_id and c.cadre_id = x.cadre_id"
+        " join result_org_units u on u.org_id = rr.org_id and u.unit_id = x.unit_id"
+        " where x.run_id = $1 and x.unit_id = any($2::bigint[])"
+        " and ($3::int2 is null or x.level = $3) and ($4::text is null or c.position = $4)"
     )
-    member_ids = np.fromiter((r["id"] for r in ids), dtype=np.int64, count=len(ids))
-    found = await cadre_chunks.read_members(
-        conn, layout, run_id, member_ids, [layout.score, "level", "reasons"]
+    args = (run_id, unit_ids, level, position)
+    total: int = await conn.fetchval("select count(*)" + where, *args)
+    rows = await conn.fetch(
+        f"select c.code, c.full_name, c.position, u.code as unit_code, x.{layout.score} as score,"
+        " x.level, x.reasons" + where + " order by c.name_key, c.code"
+        " limit $5 offset $6",
+        *args,
+        limit,
+        offset,
     )
-    if level is not None:
-        found = {k: v[found["level"] == level] for k, v in found.items()}
-    rows = await _registry_rows(
-        conn,
-        found,
-        layout.score,
-        order="c.name_key, c.code",
-        limit=limit,
-        offset=offset,
-        columns="c.code, c.full_name, c.position, u.code as unit_code, r.score, r.level, r.reasons",
-    )
-    return rows, len(found["cadre_id"])
+    return [_record(r) for r in rows], total
 
 
 async def ranking_rows(
@@ -467,9 +536,10 @@ async def ranking_rows(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Ranked units of a run by block and rank (its partition, (annual, month, unit_id))."""
+    """Ranked units of a run by block and rank, named as the run saw them."""
     where = (
-        " from result_units r join units u on u.id = r.unit_id"
+        " from result_units r join result_runs rr on rr.id = r.run_id"
+        " join result_org_units u on u.org_id = rr.org_id and u.unit_id = r.unit_id"
         " where r.run_id = $1 and r.annual = $2 and r.month = $3"
         " and u.ranking_block is not null and ($4::text is null or u.ranking_block = $4)"
     )
@@ -499,33 +569,30 @@ async def compare_cadres(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Cadres whose level differs between two runs (both runs decoded, matched by id)."""
+    """Cadres whose level differs between two runs (joined on their ``cadre_id`` indexes)."""
     layout = YEAR if annual else MONTH
     if not annual:
         run_a = await month_source(conn, run_a, month)
         run_b = await month_source(conn, run_b, month)
-    fields = [layout.score, "level"]
-    a = await cadre_chunks.read_run(conn, layout, run_a, fields)
-    b = await cadre_chunks.read_run(conn, layout, run_b, fields)
-    common, ia, ib = np.intersect1d(
-        a["cadre_id"], b["cadre_id"], assume_unique=True, return_indices=True
+    src = (
+        f" from {layout.table} a join {layout.table} b on b.run_id = $2"
+        " and b.cadre_id = a.cadre_id"
+        " join result_runs rb on rb.id = b.run_id"
+        " join result_org_cadres c on c.org_id = rb.org_id and c.cadre_id = b.cadre_id"
+        " where a.run_id = $1 and a.level <> b.level"
     )
-    changed = a["level"][ia] != b["level"][ib]
-    ia, ib = ia[changed], ib[changed]
+    total: int = await conn.fetchval("select count(*)" + src, run_a, run_b)
     rows = await conn.fetch(
-        "select c.code, c.full_name, r.level_a, r.level_b, r.score_a, r.score_b"
-        " from unnest($1::bigint[], $2::int2[], $3::int2[], $4::float8[], $5::float8[])"
-        " as r(cadre_id, level_a, level_b, score_a, score_b)"
-        " join cadres c on c.id = r.cadre_id order by c.code limit $6 offset $7",
-        common[changed].tolist(),
-        a["level"][ia].tolist(),
-        b["level"][ib].tolist(),
-        a[layout.score][ia].tolist(),
-        b[layout.score][ib].tolist(),
+        "select c.code, c.full_name, a.level as level_a, b.level as level_b,"
+        f" a.{layout.score} as score_a, b.{layout.score} as score_b"
+        + src
+        + " order by c.code limit $3 offset $4",
+        run_a,
+        run_b,
         limit,
         offset,
     )
-    return [_record(r) for r in rows], int(changed.sum())
+    return [_record(r) for r in rows], total
 
 
 async def compare_units(
@@ -542,7 +609,8 @@ async def compare_units(
     src = (
         " from result_units a join result_units b on b.run_id = $2 and b.annual = a.annual"
         " and b.month = a.month and b.unit_id = a.unit_id"
-        " join units u on u.id = a.unit_id"
+        " join result_runs rb on rb.id = b.run_id"
+        " join result_org_units u on u.org_id = rb.org_id and u.unit_id = a.unit_id"
         " where a.run_id = $1 and a.annual = $3 and a.month = $4"
         " and (a.rank <> b.rank or a.level <> b.level)"
     )

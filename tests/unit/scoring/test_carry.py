@@ -1,7 +1,7 @@
 """A year rated from month carries equals the year scored from its inputs.
 
-The carries also travel through the payload codec the month runs store
-(``jobs/carry_codec.py``), so what a year run reads back rates exactly as scoring again.
+(The carries are no longer stored: ``scoring/carry.py`` is the year pipeline's own
+month summary. The tests of the removed payload codec went with it, issue 17.)
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from evalsvc.jobs import carry_codec, packing
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring.annual import distinct_per_row, empty_year
-from evalsvc.scoring.carry import carry_member_matrix, summed_member_matrix
+from evalsvc.scoring.carry import summed_member_matrix
 from evalsvc.scoring.inputs import Remediation
 from evalsvc.scoring.pipeline import YearRating, rate_all, rate_carried, score_periods
 from evalsvc.scoring.profiles import ND335, QD366, Profile
@@ -100,9 +99,8 @@ def test_year_from_carries_equals_year_from_inputs(profile: Profile) -> None:
     o, year = _city(5)
     full = rate_all(o, year, profile, seed=3)
     _, carries = score_periods(o, year, profile)
-    # Through the stored payload, and with the year's periods no longer at hand.
-    stored = [carry_codec.decode(carry_codec.encode(c)) for c in carries]
-    carried = rate_carried(o, stored, dataclasses.replace(year, periods=[]), profile, seed=3)
+    # With the year's periods no longer at hand.
+    carried = rate_carried(o, carries, dataclasses.replace(year, periods=[]), profile, seed=3)
     _same(full, carried)
     assert (full.cadres.level >= 0).sum() > 200
     assert full.cadres.n_manifestations.sum() > 0
@@ -114,26 +112,9 @@ def test_mixed_fresh_and_carried_months() -> None:
     _, carries = score_periods(o, year, ND335)
     fresh = dataclasses.replace(year, periods=list(year.periods[4:6]))
     _, fresh_carries = score_periods(o, fresh, ND335)
-    mixed = [carry_codec.decode(carry_codec.encode(c)) for c in carries]
+    mixed = list(carries)
     mixed[4:6] = fresh_carries
     _same(full, rate_carried(o, mixed, year, ND335, seed=1))
-
-
-def test_payload_keeps_every_array() -> None:
-    o, year = _city(2)
-    months, carries = score_periods(o, year, ND335)
-    c = carries[7]
-    d = carry_codec.decode(carry_codec.encode(c))
-    expected = member_matrix(o, year.periods[7], months[7], year.remediation, ND335)
-    assert np.array_equal(carry_member_matrix(o, d, year.remediation, ND335), expected)
-    assert np.array_equal(d.discipline, np.asarray(year.periods[7].discipline))
-    assert d.period == c.period
-    assert np.array_equal(d.m, c.m, equal_nan=True)
-    assert d.level.dtype == np.int8
-    assert np.array_equal(d.level, c.level)
-    assert np.array_equal(d.manifestations.item, np.asarray(c.manifestations.item))
-    assert np.array_equal(d.totals.late, c.totals.late)
-    assert np.array_equal(d.units.components, c.units.components, equal_nan=True)
 
 
 def test_distinct_per_row_bitmap_and_sort_agree() -> None:
@@ -154,19 +135,3 @@ def test_summed_member_matrix_equals_the_sum_of_the_periods_matrices() -> None:
         for m, r in zip(year.periods, months, strict=True)
     )
     assert np.array_equal(summed_member_matrix(o, carries, year.remediation, ND335), expected)
-
-
-def test_packing_narrows_losslessly_and_restores_dtypes() -> None:
-    exact = np.array([0.5, 37.25, 1e6, np.nan])  # float32 holds these exactly
-    inexact = np.array([87.83, 0.1])
-    small = np.array([0, 2, -3], dtype=np.int64)
-    wide = np.array([0, 2**40], dtype=np.int64)
-    payload = packing.pack({"e": exact, "i": inexact, "s": small, "w": wide, "p": np.int64(7)})
-    out = packing.unpack(payload)
-    for name, arr in {"e": exact, "i": inexact, "s": small, "w": wide}.items():
-        assert out[name].dtype == arr.dtype
-        assert np.array_equal(out[name], arr, equal_nan=True)
-    assert out["p"].shape == ()
-    assert out["p"][()] == 7
-    # stored narrow: half the bytes of the same shape that float32 cannot hold
-    assert len(packing.pack({"x": exact})) + 16 == len(packing.pack({"x": exact + 0.1}))

@@ -55,7 +55,6 @@ class AssessmentController(Controller):
     ) -> UpsertSummary:
         rows = await read_upload(request, ASSESSMENT_UPLOAD)
         summary = await store.upsert_assessments(conn, rows, principal)
-        request.app.state.pack_refresher.poke()  # months changed in bulk get packed (background)
         return summary
 
     @get("/", opt=READERS, summary="Supervisor assessments, latest month first")

@@ -1,14 +1,14 @@
-"""Recomputation jobs: start one (202), follow its progress, list them."""
+"""Recomputation jobs: queue one (202), follow its progress, cancel it, list them.
+
+The jobs run in worker processes (``jobs/queue.py``), never in the API process.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
-import asyncpg
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
@@ -16,32 +16,11 @@ from evalsvc.api.guards import READERS, allow
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.recompute import Job, JobState, RecomputeRequest
-from evalsvc.jobs import recompute as jobs
+from evalsvc.jobs import queue
 from evalsvc.store import jobs as job_store
 
 log = logging.getLogger(__name__)
 RUNNERS = allow(Role.ADMIN, Role.PERSONNEL)
-
-
-async def _run_in_background(pool: asyncpg.Pool, job_id: int) -> None:
-    # A second connection reads alongside, unless the pool is too small to spare one for
-    # the job and still serve requests (it would wait for itself with a pool of one).
-    reader = cast(jobs.Reader, pool.acquire) if pool.get_max_size() > 2 else None
-    async with pool.acquire() as conn:
-        try:
-            await jobs.run_job(cast(asyncpg.Connection, conn), job_id, reader=reader)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # recorded on the job row by run_job
-            log.warning("recomputation %s failed: %s", job_id, type(exc).__name__)
-
-
-def start_background(state: State, job_id: int) -> None:
-    """Run the job on the app's event loop; CPU work goes to a thread inside run_job."""
-    task = asyncio.get_running_loop().create_task(_run_in_background(state.pool, job_id))
-    background: set[asyncio.Task[None]] = state.background
-    background.add(task)
-    task.add_done_callback(background.discard)
 
 
 class RecomputeController(Controller):
@@ -66,14 +45,27 @@ class RecomputeController(Controller):
     ) -> Response[Job]:
         if data.unit_code is None and not principal.city_wide:
             raise Forbidden("a scoped key can recompute only a unit of its subtree (unit_code)")
-        job, created = await jobs.request(conn, data, principal)
-        if created:
-            start_background(request.app.state, job.id)
+        job, created = await queue.submit(conn, data, principal)
         return Response(
             job,
             status_code=202 if created else 200,
             headers={"location": f"/recomputations/{job.id}"},
         )
+
+    @post(
+        "/{job_id:int}/cancel",
+        opt=RUNNERS,
+        status_code=200,
+        summary="Cancel a queued or running recomputation",
+        description=(
+            "The job ends failed ('cancelled'); the published results stay as they were. "
+            "409 when it has finished already."
+        ),
+    )
+    async def cancel_recomputation(
+        self, conn: Conn, principal: Caller, job_id: FromPath[int]
+    ) -> Job:
+        return await queue.cancel(conn, job_id, principal)
 
     @get("/{job_id:int}", opt=READERS, summary="A recomputation: state, stage, percent, timings")
     async def get_recomputation(self, conn: Conn, job_id: FromPath[int]) -> Job:

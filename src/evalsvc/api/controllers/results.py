@@ -17,7 +17,8 @@ from evalsvc.domain.access import Role
 from evalsvc.domain.cadres import Position
 from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.recompute import Period
-from evalsvc.jobs import results as jobs
+from evalsvc.jobs import whatif
+from evalsvc.published import results as jobs
 
 PERIOD_Q = QueryParameter(description="'YYYY' (annual) or 'YYYY-MM'; default: a run must be given")
 RUN_Q = QueryParameter(description="Read this run instead of the published one (appeals)")
@@ -158,4 +159,4 @@ class WhatIfController(Controller):
         summary="Rate a year under a changed profile and report the shifts (nothing stored)",
     )
     async def create_what_if(self, conn: Conn, data: JSONBody[WhatIfRequest]) -> dict[str, Any]:
-        return await jobs.what_if(conn, data.period, data.profile, data.changes, data.examples)
+        return await whatif.what_if(conn, data.period, data.profile, data.changes, data.examples)

@@ -94,7 +94,6 @@ class TaskController(Controller):
             origin="http",
             default_source=source or None,
         )
-        request.app.state.pack_refresher.poke()  # months changed in bulk get packed (background)
         return result.as_dict()
 
     @get("/", opt=READERS, summary="Task records of a month (optionally one cadre)")

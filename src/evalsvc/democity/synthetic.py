@@ -23,6 +23,9 @@ import asyncpg
 import numpy as np
 import numpy.typing as npt
 
+from evalsvc.democity.common import PEER_GROUPS, sample_catalog
+from evalsvc.democity.names import full_name
+from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.assessments import AssessmentIn
 from evalsvc.domain.ballots import BallotKeys, RoundCreate
 from evalsvc.domain.cadres import Absence, CadreCreate, EmploymentSpell, PeerGroupCreate
@@ -31,8 +34,6 @@ from evalsvc.domain.discipline import DisciplineIn
 from evalsvc.domain.remediation import RemediationIn, RemediationVerify
 from evalsvc.domain.unit_indicators import UnitIndicatorIn
 from evalsvc.domain.units import UnitCreate
-from evalsvc.jobs.demo import PEER_GROUPS, SYSTEM, sample_catalog
-from evalsvc.jobs.names import full_name
 from evalsvc.store import assessments as assessment_store
 from evalsvc.store import ballot_rounds, ballots
 from evalsvc.store import cadres as cadre_store

@@ -1,0 +1,90 @@
+"""``/health`` latency while a city-wide year recomputation runs in a worker process.
+
+Usage (a seeded city, as for ``bench_recompute.py``)::
+
+    EVALSVC_DATA_DIR=/tmp/evalsvc-bench1 python benchmarks/bench_health.py
+
+Starts ``evalsvc serve`` (the API and its one worker process) on the benchmark's database,
+queues a cold year (a profile variant no run used: every month scored and written) over
+HTTP, and asks ``/health`` every 20 ms until the job has finished; prints p50 / p99 / max.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import httpx
+
+from evalsvc.domain.access import Role, generate_key
+from evalsvc.settings import load_settings
+from evalsvc.store.database import connect, resolve_dsn
+from evalsvc.store.keys import create_key
+
+PORT = 8799
+
+
+async def _admin_key() -> tuple[str, str]:
+    settings = load_settings()
+    dsn = await resolve_dsn(settings.database_url, settings.pgdata)
+    conn = await connect(dsn)
+    key = generate_key()
+    await create_key(conn, key, Role.ADMIN, None, "bench_health")
+    await conn.close()
+    return dsn, key.token
+
+
+def main() -> None:
+    dsn, token = asyncio.run(_admin_key())
+    env = {**os.environ, "EVALSVC_DATABASE_URL": dsn, "EVALSVC_PORT": str(PORT)}
+    serve = subprocess.Popen([sys.executable, "-m", "evalsvc.cli", "serve"], env=env)
+    try:
+        asyncio.run(measure({"Authorization": f"Bearer {token}"}))
+    finally:
+        serve.terminate()
+        serve.wait(30)
+
+
+async def measure(headers: dict[str, str]) -> None:
+    base = f"http://127.0.0.1:{PORT}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for _ in range(300):
+            try:
+                if (await client.get("/health")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+        print(f"load average before {os.getloadavg()}")
+        changes = {"rank_interval": [5.0, 95.0 - (time.time_ns() % 10**9) * 1e-12]}
+        r = await client.post(
+            "/recomputations", json={"period": "2026", "changes": changes}, headers=headers
+        )
+        job_id = r.json()["id"]
+        latencies: list[float] = []
+        state = "queued"
+        while state in ("queued", "running"):
+            t = time.perf_counter()
+            assert (await client.get("/health")).status_code == 200
+            latencies.append((time.perf_counter() - t) * 1000)
+            await asyncio.sleep(0.02)
+            if len(latencies) % 10 == 0:
+                state = (await client.get(f"/recomputations/{job_id}", headers=headers)).json()[
+                    "state"
+                ]
+        job = (await client.get(f"/recomputations/{job_id}", headers=headers)).json()
+        latencies.sort()
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        print(
+            f"year job {job['state']} in {job['timings'].get('total', 0):.2f} s; /health "
+            f"{len(latencies)} requests: p50 {statistics.median(latencies):.1f} ms, "
+            f"p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms; load {os.getloadavg()}"
+        )
+
+
+if __name__ == "__main__":
+    main()
