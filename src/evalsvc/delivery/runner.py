@@ -1,7 +1,7 @@
 """Starting deliveries from a request: in the serving process, after the answer's commit.
 
-Deliveries run as background tasks of the app (cancelled at shutdown with the others); an
-invitation left pending by a stop is sent by the next "send pending" or re-send.
+Deliveries run as tasks of the serving process's event loop; an invitation left pending by
+a stop is sent by the next "send the waiting invitations" or re-send.
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ def start_delivery(state: State, round_id: int, voter_ids: list[int] | None = No
         voter_ids,
     )
     task = asyncio.get_running_loop().create_task(_logged(work, round_id))
-    background: set[asyncio.Task[Any]] = state.background
-    background.add(task)
-    task.add_done_callback(background.discard)
+    # Held here so the task is not garbage-collected while it runs.
+    running: set[asyncio.Task[Any]] | None = state.get("deliveries")
+    if running is None:
+        running = state.deliveries = set()
+    running.add(task)
+    task.add_done_callback(running.discard)
 
 
 async def _logged(work: Any, round_id: int) -> None:
