@@ -137,13 +137,24 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
 
         keys = ballot_keys(settings)
 
+        from evalsvc.domain.accounts import temporary_password
+        from evalsvc.store.users import demo_login
+
+        password = temporary_password()
+
         async def demo_work(conn: asyncpg.Connection) -> str:
-            return await load_demo(conn, keys)
+            token = await load_demo(conn, keys)
+            await demo_login(conn, "admin", password)
+            return token
 
         token = run_with_connection(settings, demo_work)
+        base = f"http://{settings.host}:{settings.port}"
         click.echo(
             f"\nDemo city ready (units, cadres, a year of activity, 2026 ratings). "
             f"Admin API key (shown once):\n  {token}\n"
+            f"Pages: {base}/  log in as 'admin' with password {password} (new each start)\n"
+            f"No mail server is set (EVALSVC_SMTP_HOST): ballot invitations are written to\n"
+            f"  {settings.outbox}  (trials only; open a .eml file to follow a voter's link)\n"
             f"Try: curl -H 'Authorization: Bearer {token}' "
             f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"
@@ -303,6 +314,80 @@ def keys_revoke(prefix_or_id: str) -> None:
 
     run_with_connection(_settings(), work)
     click.echo(f"revoked {prefix_or_id}")
+
+
+@main.group()
+def users() -> None:
+    """Create, list, disable and reset people's accounts (logins for the pages)."""
+
+
+@users.command(name="create")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="What they may do."
+)
+@click.option("--unit", "unit_code", default=None, help="Unit code whose subtree they act in.")
+@click.option("--name", "full_name", default="", help="Full name, shown on the pages.")
+def users_create(username: str, role: str, unit_code: str | None, full_name: str) -> None:
+    """Create an account and print its temporary password once (changed at first login)."""
+    from evalsvc.domain.accounts import temporary_password
+    from evalsvc.store import users as user_store
+
+    password = temporary_password()
+
+    async def work(conn: asyncpg.Connection) -> None:
+        await user_store.create_user(
+            conn, username, full_name, Role(role), unit_code, password, "cli"
+        )
+
+    run_with_connection(_settings(), work)
+    click.echo(f"user {username.strip().lower()} created; temporary password (shown once):")
+    click.echo(password)
+
+
+@users.command(name="list")
+def users_list() -> None:
+    """List accounts (never passwords)."""
+    from evalsvc.store import users as user_store
+
+    rows = run_with_connection(_settings(), user_store.list_users)
+    click.echo("id\tusername\trole\tunit\tstate\tfull name")
+    for row in rows:
+        state = "disabled" if row["disabled_at"] else "active"
+        if not row["disabled_at"] and row["must_change_password"]:
+            state = "must-change-password"
+        fields = [row["id"], row["username"], row["role"], row["unit_code"] or "-", state]
+        click.echo("\t".join(str(f) for f in [*fields, row["full_name"]]))
+
+
+@users.command(name="disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Refuse the account's logins and end its sessions at once."""
+    from evalsvc.store import users as user_store
+
+    async def work(conn: asyncpg.Connection) -> None:
+        await user_store.disable_user(conn, username)
+
+    run_with_connection(_settings(), work)
+    click.echo(f"disabled {username}")
+
+
+@users.command(name="reset-password")
+@click.argument("username")
+def users_reset_password(username: str) -> None:
+    """Print a new temporary password once; the next login must change it."""
+    from evalsvc.domain.accounts import temporary_password
+    from evalsvc.store import users as user_store
+
+    password = temporary_password()
+
+    async def work(conn: asyncpg.Connection) -> None:
+        await user_store.reset_password(conn, username, password)
+
+    run_with_connection(_settings(), work)
+    click.echo(f"temporary password for {username} (shown once):")
+    click.echo(password)
 
 
 @main.group(name="import")

@@ -11,7 +11,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig
 
@@ -28,6 +27,7 @@ from evalsvc.api.validation import refuse_hostile_input
 from evalsvc.jobs import queue
 from evalsvc.settings import Settings
 from evalsvc.store.database import create_pool
+from evalsvc.web.routes import offline_swagger, page_routes
 
 
 def cors_config(settings: Settings) -> CORSConfig | None:
@@ -73,7 +73,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             await pool.close()
 
     app = Litestar(
-        route_handlers=[*CONTROLLERS, MetricsController],
+        route_handlers=[*CONTROLLERS, MetricsController, *page_routes()],
         lifespan=[lifespan],
         before_request=refuse_hostile_input,
         middleware=[
@@ -121,7 +121,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
                 }
             ),
             security=[{"apiKey": []}],
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[offline_swagger()],
         ),
         debug=False,
         # Logging is configured by the command that serves (evalsvc.logs: JSON lines), not by

@@ -23,10 +23,13 @@ class Actor(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 def actor_of(principal: Principal) -> Actor:
-    """The actor of a request authenticated by an API key."""
-    return Actor(
-        kind="key", id=str(principal.key_id), label=principal.label, role=principal.role.value
-    )
+    """The actor of a request: the API key, the signed-in person, or the service itself."""
+    role = principal.role.value
+    if principal.kind == "user":
+        return Actor(kind="user", id=str(principal.user_id), label=principal.label, role=role)
+    if principal.kind == "system" or principal.key_id <= 0:
+        return Actor(kind="system", label=principal.label, role=role)
+    return Actor(kind="key", id=str(principal.key_id), label=principal.label, role=role)
 
 
 class AuditEntry(msgspec.Struct, frozen=True):
