@@ -17,7 +17,7 @@ import click
 import msgspec
 
 from evalsvc.domain import uploads
-from evalsvc.domain.access import Role, generate_key
+from evalsvc.domain.access import Principal, Role, generate_key
 from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
@@ -460,25 +460,72 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
     default=None,
     help="Retry key (default: the file's SHA-256, so importing the same file again is a no-op).",
 )
-def import_ballots(round_id: int, file: Path, key: str | None) -> None:
+@click.option(
+    "--as",
+    "member",
+    required=True,
+    help="The committee member (username) who uploads; a second member must confirm.",
+)
+def import_ballots(round_id: int, file: Path, key: str | None, member: str) -> None:
     """Digitised paper ballots for open round ROUND_ID from FILE (.csv or .json), all or nothing.
 
-    Same rules as POST /ballot-rounds/{id}/paper-ballots (docs/ballots.md).
+    Same rules as POST /ballot-rounds/{id}/paper-ballots (docs/ballots.md): the upload counts
+    only after a second committee member confirms it (`evalsvc ballots confirm`).
     """
     data = file.read_bytes()
     content_type = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
     idempotency_key = key if key is not None else "sha256:" + hashlib.sha256(data).hexdigest()
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        principal = await _person(conn, member)
         return await ballot_store.upload_paper(
-            conn, SYSTEM, round_id, data, content_type, idempotency_key
+            conn, principal, round_id, data, content_type, idempotency_key
         )
 
     result = run_with_connection(_settings(), work)
     if result["replayed"]:
-        click.echo(f"already imported: {result['ballots']} ballots in round {round_id} (no change)")
+        click.echo(
+            f"already uploaded: {result['ballots']} ballots in round {round_id} "
+            f"(upload {result['upload_id']}, {result['status']}; no change)"
+        )
     else:
-        click.echo(f"imported {result['ballots']} ballots into round {round_id}")
+        click.echo(
+            f"uploaded {result['ballots']} ballots into round {round_id} as upload "
+            f"{result['upload_id']}: pending until a second committee member confirms it"
+        )
+
+
+async def _person(conn: asyncpg.Connection, username: str) -> Principal:
+    from evalsvc.store.users import person_principal
+
+    principal = await person_principal(conn, username)
+    if principal is None:
+        raise click.ClickException(f"no enabled account {username!r}")
+    return principal
+
+
+@main.group(name="ballots")
+def ballots_group() -> None:
+    """Ballot rounds: the counting committee's steps."""
+
+
+@ballots_group.command(name="confirm")
+@click.argument("round_id", type=int)
+@click.argument("upload_id", type=int)
+@click.option("--as", "member", required=True, help="The confirming member (not the uploader).")
+def confirm_ballots(round_id: int, upload_id: int, member: str) -> None:
+    """Confirm paper upload UPLOAD_ID of round ROUND_ID: only then do its ballots count."""
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        return await ballot_store.confirm_paper(
+            conn, await _person(conn, member), round_id, upload_id
+        )
+
+    result = run_with_connection(_settings(), work)
+    click.echo(
+        f"upload {upload_id}: {result['ballots']} ballots counted in round {round_id} "
+        f"(uploaded by {result['uploaded_by']}, confirmed by {result['confirmed_by']})"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,8 +15,8 @@ from litestar.params import JSONBody
 from evalsvc.api.controllers.ballot_rounds import BALLOT_DEPENDENCIES, Keys
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import PUBLIC
-from evalsvc.domain.ballots import BallotSubmit
-from evalsvc.store import ballots
+from evalsvc.domain.ballots import BallotSubmit, SealedSheet
+from evalsvc.store import ballot_sheets, ballots
 
 
 def voter_token(request: Request[Any, Any, Any]) -> str:
@@ -37,9 +37,31 @@ class BallotController(Controller):
     ) -> dict[str, Any]:
         return await ballots.pending_targets(conn, keys, voter_token(request))
 
-    @post("/ballots", opt=PUBLIC, status_code=201, summary="Submit one ballot for one target")
+    @post(
+        "/ballots",
+        opt=PUBLIC,
+        status_code=201,
+        summary="Submit one ballot for one target (sealed by the server on receipt)",
+    )
     async def submit_ballot(
         self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[BallotSubmit]
     ) -> dict[str, Any]:
-        await ballots.submit_ballot(conn, keys, voter_token(request), data)
-        return {"accepted": True}
+        return await ballots.submit_ballot(conn, keys, voter_token(request), data)
+
+    @post(
+        "/sealed-sheets",
+        opt=PUBLIC,
+        status_code=201,
+        summary="Submit a sheet sealed by the voter's client to the round's public key",
+        description=(
+            "`targets`: the colleagues the sheet covers; `sealed`: base64 of a libsodium "
+            "sealed box (crypto_box_seal) of the JSON sheet {round, ballots: [{target, marks, "
+            "level, confidence, comment}]}. Answers the receipt (SHA-256 of the sealed box)."
+        ),
+    )
+    async def submit_sealed_sheet(
+        self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[SealedSheet]
+    ) -> dict[str, Any]:
+        return await ballot_sheets.submit_sealed(
+            conn, keys, voter_token(request), data.targets, data.sealed
+        )
