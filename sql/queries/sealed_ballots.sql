@@ -159,3 +159,6 @@ order by t.cadre_id
 select t.cadre_id, c.code, t.form
 from ballot_round_targets t join cadres c on c.id = t.cadre_id
 where t.round_id = $1
+
+-- name: round_exists
+select exists (select 1 from ballot_rounds where id = $1)

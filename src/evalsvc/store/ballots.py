@@ -426,6 +426,9 @@ def check_paper(
 
 
 async def _committee_member(conn: asyncpg.Connection, principal: Principal, round_id: int) -> None:
+    """Refuse anyone but a member of the round's committee, acting as themselves."""
+    if not await conn.fetchval(QS["round_exists"], round_id):
+        raise NotFound(f"no ballot round {round_id}")
     if (
         principal.kind != "user"
         or principal.user_id is None
