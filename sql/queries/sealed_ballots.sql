@@ -162,3 +162,6 @@ where t.round_id = $1
 
 -- name: round_exists
 select exists (select 1 from ballot_rounds where id = $1)
+
+-- name: round_public_key
+select public_key from ballot_rounds where id = $1

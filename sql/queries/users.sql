@@ -75,3 +75,7 @@ delete from user_sessions where token_hash = $1
 
 -- name: sessions_purge
 delete from user_sessions where expires_at <= now()
+
+-- name: keep_password
+-- The demo's admin login: its printed password works without a forced change.
+update users set must_change_password = false where id = $1

@@ -123,13 +123,22 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
 
         keys = ballot_keys(settings)
 
+        from evalsvc.domain.accounts import temporary_password
+        from evalsvc.store.users import demo_login
+
+        password = temporary_password()
+
         async def demo_work(conn: asyncpg.Connection) -> str:
-            return await load_demo(conn, keys)
+            token = await load_demo(conn, keys)
+            await demo_login(conn, "admin", password)
+            return token
 
         token = run_with_connection(settings, demo_work)
+        base = f"http://{settings.host}:{settings.port}"
         click.echo(
             f"\nDemo city ready (units, cadres, a year of activity, 2026 ratings). "
             f"Admin API key (shown once):\n  {token}\n"
+            f"Pages: {base}/  log in as 'admin' with password {password} (new each start)\n"
             f"Try: curl -H 'Authorization: Bearer {token}' "
             f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"

@@ -53,3 +53,8 @@ def derive(master: bytes) -> BallotKeys:
 
 def ballot_keys(settings: Settings) -> BallotKeys:
     return derive(master_key(settings))
+
+
+def web_key(settings: Settings) -> bytes:
+    """The key that binds a page form's CSRF token to the browser's CSRF cookie."""
+    return hmac.new(master_key(settings), b"evalsvc web csrf", hashlib.sha256).digest()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -34,7 +39,10 @@ async def add_unit(conn: asyncpg.Connection, code: str, parent: int | None = Non
     return unit_id
 
 
-async def add_cadre(conn: asyncpg.Connection, code: str, unit_id: int, position: str) -> int:
+async def add_cadre(
+    conn: asyncpg.Connection, code: str, unit_id: int, position: str, email: bool = True
+) -> int:
+    """A cadre; with ``email`` its invitations go to ``<code>@donvi.test`` (see outbox_codes)."""
     unit_code = await conn.fetchval("select code from units where id = $1", unit_id)
     cadre = CadreCreate(
         code=code,
@@ -42,6 +50,7 @@ async def add_cadre(conn: asyncpg.Connection, code: str, unit_id: int, position:
         personnel_type="cong_chuc",
         position=position,  # type: ignore[arg-type]
         unit_code=unit_code,
+        email=f"{code.lower()}@donvi.test" if email else None,
     )
     await upsert_cadres(conn, [cadre], SYSTEM)
     cadre_id: int = await conn.fetchval("select id from cadres where code = $1", code)
@@ -115,3 +124,23 @@ async def close_round(client: Any, conn: asyncpg.Connection, round_id: int) -> A
     return await client.post(
         f"/ballot-rounds/{round_id}/close", json={"shares": shares[:2]}, headers=members[0]
     )
+
+
+async def outbox_codes(outbox: Path, round_id: int, expected: int) -> dict[str, str]:
+    """Cadre code -> voter code, read from the invitations the service wrote to the outbox
+    (the only place a voter's code exists). Waits for the background delivery."""
+    found: dict[str, str] = {}
+    for _ in range(200):
+        found = {}
+        for path in sorted(outbox.glob(f"r{round_id}-v*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            body = message.get_body(("plain",))
+            assert body is not None
+            match = re.search(r"/phieu/([0-9A-Z-]+)", body.get_content())
+            assert match, path
+            to = str(message["To"]).split("<")[-1].split("@")[0]
+            found[to.upper()] = match.group(1)
+        if len(found) >= expected:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{len(found)} invitations in {outbox}, expected {expected}")

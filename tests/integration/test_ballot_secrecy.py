@@ -177,32 +177,31 @@ async def test_client_sealed_sheets_receipts_and_invalid_sheets(
     round_id, tokens = await _opened(client, conn)
     pending = (await client.get("/ballot/targets", headers=bearer(tokens["S1"]))).json()
     assert len(base64.b64decode(pending["public_key"])) == 32
-    answers = {
-        "H": {"marks": {"C1": "observed", "L1": "no_basis"}, "level": "HT", "comment": SECRET},
-        "S2": {"marks": {"S1": "observed"}, "confidence": "low"},
-    }
+    everyone = [t["code"] for t in pending["targets"]]
+    answers: dict[str, dict[str, object]] = {code: {} for code in everyone}
+    answers["H"] = {"marks": {"C1": "observed", "L1": "no_basis"}, "level": "HT", "comment": SECRET}
+    answers["S2"] = {"marks": {"S1": "observed"}, "confidence": "low"}
     body, receipt = seal_sheet(pending, answers)
     sent = await client.post("/ballot/sealed-sheets", json=body, headers=bearer(tokens["S1"]))
     assert sent.status_code == 201, sent.text
     assert sent.json() == {
-        "accepted": True,
-        "ballots": 2,
+        "round_id": round_id,
+        "ballots": 7,
+        "submitted": True,
         "receipt": receipt.hex(),
         "sealed_by": "client",
     }
-    # All or nothing: a second sheet naming H again stores nothing (409), S3 stays pending.
-    body2, _ = seal_sheet(pending, {"S3": {}, "H": {}})
-    again = await client.post("/ballot/sealed-sheets", json=body2, headers=bearer(tokens["S1"]))
+    # A second sheet stores nothing (409); the voter has nobody left to ballot.
+    again = await client.post("/ballot/sealed-sheets", json=body, headers=bearer(tokens["S1"]))
     assert again.status_code == 409
-    left = (await client.get("/ballot/targets", headers=bearer(tokens["S1"]))).json()
-    assert "S3" in [t["code"] for t in left["targets"]]
-    assert "H" not in [t["code"] for t in left["targets"]]
-    # What the server checks: the colleagues (not self, in the group), the size.
+    # What the server checks: exactly the pending colleagues (not self, in the group), size.
+    s4 = ["H", "D", "S1", "S2", "S3", "S5", "S6"]
     for bad, status in (
-        ({"targets": ["S4"], "sealed": body["sealed"]}, 422),
-        ({"targets": ["X1"], "sealed": body["sealed"]}, 422),
-        ({"targets": ["D"], "sealed": "not base64!" * 10}, 422),
-        ({"targets": ["D"], "sealed": base64.b64encode(b"x" * 20_000).decode()}, 422),
+        ({"targets": ["S4", *s4[1:]], "sealed": body["sealed"]}, 422),
+        ({"targets": ["X1", *s4[1:]], "sealed": body["sealed"]}, 422),
+        ({"targets": s4[1:], "sealed": body["sealed"]}, 422),  # H missing
+        ({"targets": s4, "sealed": "not base64!" * 10}, 422),
+        ({"targets": s4, "sealed": base64.b64encode(b"x" * 100_000).decode()}, 422),
     ):
         response = await client.post(
             "/ballot/sealed-sheets", json=bad, headers=bearer(tokens["S4"])
@@ -211,7 +210,7 @@ async def test_client_sealed_sheets_receipts_and_invalid_sheets(
     # Sheets the server cannot read but that are wrong inside: counted as invalid at close.
     pending2 = (await client.get("/ballot/targets", headers=bearer(tokens["S2"]))).json()
     lying, _ = seal_sheet(pending2, {"H": {}})
-    lying["targets"] = ["D"]  # declares D, holds a ballot for H
+    lying["targets"] = [t["code"] for t in pending2["targets"]]  # declares 7, holds 1
     assert (
         await client.post("/ballot/sealed-sheets", json=lying, headers=bearer(tokens["S2"]))
     ).status_code == 201
@@ -219,7 +218,10 @@ async def test_client_sealed_sheets_receipts_and_invalid_sheets(
     assert (
         await client.post(
             "/ballot/sealed-sheets",
-            json={"targets": ["H"], "sealed": base64.b64encode(garbage).decode()},
+            json={
+                "targets": ["H", "D", "S1", "S2", "S4", "S5", "S6"],
+                "sealed": base64.b64encode(garbage).decode(),
+            },
             headers=bearer(tokens["S3"]),
         )
     ).status_code == 201
@@ -233,7 +235,7 @@ async def test_client_sealed_sheets_receipts_and_invalid_sheets(
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["sheets"] == {"counted": 1, "invalid": 2}
-    assert closed.json()["ballots_by_channel"] == {"online": 2, "paper": 0}
+    assert closed.json()["ballots_by_channel"] == {"online": 7, "paper": 0}
     # The receipt verifies against the published root; a forged one does not.
     proof = await client.get(f"/ballot-rounds/{round_id}/receipts/{receipt.hex()}")
     assert proof.status_code == 200, proof.text

@@ -175,7 +175,8 @@ async def test_no_ballot_can_be_linked_to_its_voter(
             "select column_name from information_schema.columns where table_name = 'ballot_ledger'"
         )
     )
-    assert {r["column_name"] for r in ledger} == {"tag", "round_id"}
+    # "sheet" marks a voter's whole-sheet row (its tag is just as opaque): no voter, no time.
+    assert {r["column_name"] for r in ledger} == {"tag", "round_id", "sheet"}
     # Before close only sealed sheets; after close one shuffled block, no ciphertext left.
     assert await conn.fetchval("select count(*) from ballots") == 0
     assert await conn.fetchval("select count(*) from ballot_sheets") == 5

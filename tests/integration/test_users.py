@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from evalsvc.domain.access import Role
+from evalsvc.domain.accounts import session_hash
 from evalsvc.domain.errors import Conflict, RuleViolation
 from evalsvc.store import users
 from tests.integration.ballots_seed import add_unit
@@ -44,7 +45,7 @@ async def test_account_life(conn: asyncpg.Connection) -> None:
     with pytest.raises(RuleViolation):
         await users.change_password(conn, user_id, "tam-thoi-123", "short", None)
     await users.change_password(
-        conn, user_id, "tam-thoi-123", "mat-khau-moi-456", users.session_hash(token)
+        conn, user_id, "tam-thoi-123", "mat-khau-moi-456", session_hash(token)
     )
     kept = await users.session_user(conn, token)
     assert kept is not None

@@ -12,7 +12,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from evalsvc import __version__
@@ -23,6 +22,7 @@ from evalsvc.api.guards import authorize, provide_principal
 from evalsvc.jobs.pack_refresh import Lend, Refresher
 from evalsvc.settings import Settings
 from evalsvc.store.database import create_pool
+from evalsvc.web.routes import offline_swagger, page_routes
 
 
 def create_app(settings: Settings, dsn: str) -> Litestar:
@@ -60,7 +60,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             await pool.close()
 
     return Litestar(
-        route_handlers=list(CONTROLLERS),
+        route_handlers=[*CONTROLLERS, *page_routes()],
         lifespan=[lifespan],
         dependencies={
             "conn": Provide(provide_conn),
@@ -90,7 +90,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
                 }
             ),
             security=[{"apiKey": []}],
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[offline_swagger()],
         ),
         debug=False,
     )

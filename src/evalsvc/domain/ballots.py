@@ -49,7 +49,7 @@ def token_hash(keys: BallotKeys, token: str) -> bytes:
 def targets_tag(keys: BallotKeys, round_id: int, target_ids: list[int]) -> bytes:
     """HMAC(ledger key, round | sorted target ids): which colleagues a sealed sheet covers,
     checked at close without being readable from the database."""
-    message = f"sheet|{round_id}|" + ",".join(map(str, sorted(target_ids)))
+    message = f"sheet targets|{round_id}|" + ",".join(map(str, sorted(target_ids)))
     return hmac.new(keys.ledger, message.encode(), hashlib.sha256).digest()
 
 

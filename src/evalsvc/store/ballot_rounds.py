@@ -15,9 +15,7 @@ from evalsvc.domain.ballots import (
     BallotKeys,
     RoundCreate,
     RoundUpdate,
-    new_voter_token,
     parse_period,
-    token_hash,
 )
 from evalsvc.domain.errors import (
     MAX_REPORTED_PROBLEMS,
@@ -36,6 +34,7 @@ from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
 QS = queries("sealed_ballots")
+QD = queries("delivery")
 ANALYZE_FROM = 5_000
 """Rounds with at least this many targets refresh the planner's statistics first."""
 QU = queries("units")
@@ -343,17 +342,14 @@ async def _materialize(
 async def open_round(
     conn: asyncpg.Connection, principal: Principal, round_id: int, keys: BallotKeys
 ) -> dict[str, Any]:
-    """Open a draft: deal the round's key to the committee, issue one token per online voter.
-
-    The tokens are returned here, once (delivery to each voter alone is the ballot pages'
-    issue); the private key is never stored: each committee member collects their share.
-    """
+    """Open a draft: deal the round's key to the committee as shares (the private key is
+    never stored). No voter code exists yet: each is made when its invitation is delivered
+    (``delivery``), so nothing returned here or anywhere else lets the operator vote."""
     async with conn.transaction():
         current = await _lock_visible(conn, principal, round_id)
         if current["status"] != "draft":
             raise Conflict(f"round {round_id} is {current['status']}; only a draft can be opened")
         await _check_catalog(conn, current["catalog_id"])
-        voters = await conn.fetch(QS["online_voters_for_tokens"], round_id)
         targets = await conn.fetchval(
             "select count(*) from ballot_round_targets where round_id = $1", round_id
         )
@@ -366,16 +362,15 @@ async def open_round(
             "select threshold from ballot_rounds where id = $1", round_id
         )
         await ballot_committee.deal(conn, keys, round_id, threshold)
-        tokens = [new_voter_token() for _ in voters]
-        await conn.execute(
-            Q["voters_set_tokens"], [v["id"] for v in voters], [token_hash(keys, t) for t in tokens]
-        )
         await conn.execute(Q["round_set_status"], round_id, "open")
+        await conn.execute(QD["set_opened_by"], round_id, principal.actor)
+        await conn.execute(QD["invitations_create"], round_id)
     out = await get_round(conn, principal, round_id)
-    out["tokens"] = [
-        {"voter": v["code"], "full_name": v["full_name"], "token": t}
-        for v, t in zip(voters, tokens, strict=True)
-    ]
+    counts = await conn.fetch(QD["invitation_counts"], round_id)
+    out["invitations"] = {
+        channel: sum(r["n"] for r in counts if r["channel"] == channel)
+        for channel in ("email", "paper")
+    }
     return out
 
 

@@ -16,13 +16,13 @@ import asyncpg
 
 from evalsvc.domain.ballots import (
     MAX_COMMENT_CHARS,
-    VOTER_TOKEN_PREFIX,
     BallotKeys,
     ledger_tag,
     targets_tag,
     token_hash,
 )
 from evalsvc.domain.errors import Conflict, FieldProblem, Forbidden, RuleViolation, field_error
+from evalsvc.domain.sheets import normalize_voter_code
 from evalsvc.sealing import boxes, receipts
 from evalsvc.store.sqlfiles import queries
 
@@ -39,9 +39,10 @@ def max_sealed_bytes(n_targets: int) -> int:
 
 
 async def voter(conn: asyncpg.Connection, keys: BallotKeys, token: str) -> asyncpg.Record:
-    if not token.startswith(VOTER_TOKEN_PREFIX):
+    code = normalize_voter_code(token)
+    if code is None:
         raise Forbidden("unknown voter token")
-    row = await conn.fetchrow(Q["voter_by_token"], token_hash(keys, token))
+    row = await conn.fetchrow(Q["voter_by_token"], token_hash(keys, code))
     if row is None:
         raise Forbidden("unknown voter token")
     return row
@@ -124,18 +125,13 @@ def accepted(receipt: bytes, sealed_by: SealedBy, n_ballots: int) -> dict[str, A
 async def submit_sealed(
     conn: asyncpg.Connection, keys: BallotKeys, token: str, codes: list[str], sealed_b64: str
 ) -> dict[str, Any]:
-    """A sheet sealed by the voter's client (page script or the Python client)."""
+    """A whole sheet sealed by the voter's client (page script or the Python client)."""
+    from evalsvc.store.sheets import submit_sealed_sheet  # sheets imports this module
+
     try:
         sealed = base64.b64decode(sealed_b64, validate=True)
     except (binascii.Error, ValueError):
         raise field_error("sealed", "not base64") from None
     if len(sealed) <= boxes.SEAL_OVERHEAD:
         raise field_error("sealed", "too short to be a sealed sheet")
-    async with conn.transaction():
-        voter_row = await voter(conn, keys, token)
-        if voter_row["channel"] != "online":
-            raise Forbidden("this voter votes on paper")
-        rnd = await open_round_for(conn, voter_row)
-        targets = await sheet_targets(conn, rnd["id"], voter_row, codes)
-        receipt = await store_sheet(conn, keys, rnd["id"], voter_row, targets, sealed)
-    return accepted(receipt, "client", len(codes))
+    return await submit_sealed_sheet(conn, keys, token, codes, sealed)

@@ -48,6 +48,7 @@ from evalsvc.domain.errors import (
     NotFound,
     RuleViolation,
 )
+from evalsvc.domain.sheets import sheet_tag
 from evalsvc.domain.vietnamese import nfc
 from evalsvc.sealing import boxes
 from evalsvc.store import ballot_sheets
@@ -58,6 +59,7 @@ from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
 QS = queries("sealed_ballots")
+QH = queries("sheets")
 QU = queries("units")
 
 _MARK_BITS = {"observed": 1, "no_basis": 2}
@@ -68,6 +70,12 @@ async def pending_targets(conn: asyncpg.Connection, keys: BallotKeys, token: str
     voter = await ballot_sheets.voter(conn, keys, token)
     rnd = await conn.fetchrow(Q["round_get"], voter["round_id"])
     assert rnd is not None
+    if rnd["status"] != "open":
+        # A closed (or not yet open) round shows nothing but its state to a voter.
+        raise Conflict(f"the round is {rnd['status']}")
+    if rnd["status"] != "open":
+        # A closed (or not yet open) round shows nothing but its state to a voter.
+        raise Conflict(f"the round is {rnd['status']}")
     targets = await conn.fetch(Q["voter_targets"], rnd["id"], voter["group_id"], voter["cadre_id"])
     tags = [ledger_tag(keys, voter["id"], t["cadre_id"], rnd["id"]) for t in targets]
     done = {bytes(r["tag"]) for r in await conn.fetch(Q["ledger_existing"], tags)}
@@ -134,6 +142,7 @@ async def submit_ballot(
         sealed = boxes.seal(bytes(public_key), msgspec.json.encode(sheet))
         del sheet, data
         receipt = await ballot_sheets.store_sheet(conn, keys, rnd["id"], voter, [target], sealed)
+        await _finish_if_complete(conn, keys, voter, rnd["id"])
     return ballot_sheets.accepted(receipt, "server", 1)
 
 
@@ -162,6 +171,16 @@ def _marks_text(
     if problems:
         raise RuleViolation("the ballot has invalid marks", problems[:MAX_REPORTED_PROBLEMS])
     return "".join(chars)
+
+
+async def _finish_if_complete(
+    conn: asyncpg.Connection, keys: BallotKeys, voter: asyncpg.Record, round_id: int
+) -> None:
+    """A voter who has balloted every colleague one by one has finished their sheet too."""
+    targets = await conn.fetch(Q["voter_targets"], round_id, voter["group_id"], voter["cadre_id"])
+    tags = [ledger_tag(keys, voter["id"], t["cadre_id"], round_id) for t in targets]
+    if len(await conn.fetch(Q["ledger_existing"], tags)) == len(tags):
+        await conn.execute(QH["sheet_insert"], sheet_tag(keys, voter["id"], round_id), round_id)
 
 
 # --- paper ballots ------------------------------------------------------------------------

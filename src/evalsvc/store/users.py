@@ -137,6 +137,21 @@ async def reset_password(
     await conn.execute(Q["set_password"], user_id, hash_password(temporary), True, None)
 
 
+async def demo_login(conn: asyncpg.Connection, username: str, password: str) -> None:
+    """Create or reset a city-wide admin whose password needs no change (demo only)."""
+    row = await conn.fetchrow(Q["by_username"], username)
+    if row is None:
+        user_id = await create_user(
+            conn, username, "Quản trị (demo)", Role.ADMIN, None, password, "demo"
+        )
+    else:
+        user_id = int(row["id"])
+        await conn.execute(Q["set_password"], user_id, hash_password(password), False, None)
+        if row["disabled_at"] is not None:
+            await enable_user(conn, user_id)
+    await conn.execute(Q["keep_password"], user_id)
+
+
 async def change_password(
     conn: asyncpg.Connection, user_id: int, current: str, new: str, keep_session: bytes | None
 ) -> None:
