@@ -29,6 +29,7 @@ from evalsvc.store import ballots as ballot_store
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
+from evalsvc.store import roles
 from evalsvc.store import units as unit_store
 from evalsvc.store.database import connect, lender, resolve_dsn
 from evalsvc.store.migrations import MigrationError, migrate
@@ -44,16 +45,24 @@ def _settings(**overrides: object) -> Settings:
 
 
 async def prepare_database(settings: Settings) -> str:
-    """Resolve (start) the server, create and migrate the database; return its DSN."""
+    """Resolve (start) the server, create and migrate the database; return its DSN.
+
+    On the embedded server the migrations run as the owner role and the DSN returned is the
+    serving role's (``store.roles``); an external URL is used as given (docs/ballots.md).
+    """
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
     conn = await connect(dsn)
     try:
+        embedded = not settings.database_url
+        if embedded:
+            await roles.setup(conn)
+            await roles.as_owner(conn)
         applied = await migrate(conn)
     finally:
         await conn.close()
     for migration in applied:
         click.echo(f"applied migration {migration.version:04d}_{migration.name}", err=True)
-    return dsn
+    return roles.app_dsn(dsn) if embedded else dsn
 
 
 def run_with_connection(
