@@ -126,20 +126,27 @@ async def close_round(client: Any, conn: asyncpg.Connection, round_id: int) -> A
     )
 
 
+def read_outbox(outbox: Path, round_id: int) -> dict[str, str]:
+    """Cadre code -> voter code of the round's invitations in the outbox (newest wins)."""
+    found: dict[str, str] = {}
+    paths = sorted(outbox.glob(f"r{round_id}-v*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    for path in paths:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",))
+        assert body is not None
+        match = re.search(r"/phieu/([0-9A-Z-]+)", body.get_content())
+        assert match, path
+        to = str(message["To"]).split("<")[-1].split("@")[0]
+        found[to.upper()] = match.group(1)
+    return found
+
+
 async def outbox_codes(outbox: Path, round_id: int, expected: int) -> dict[str, str]:
     """Cadre code -> voter code, read from the invitations the service wrote to the outbox
     (the only place a voter's code exists). Waits for the background delivery."""
     found: dict[str, str] = {}
     for _ in range(200):
-        found = {}
-        for path in sorted(outbox.glob(f"r{round_id}-v*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            body = message.get_body(("plain",))
-            assert body is not None
-            match = re.search(r"/phieu/([0-9A-Z-]+)", body.get_content())
-            assert match, path
-            to = str(message["To"]).split("<")[-1].split("@")[0]
-            found[to.upper()] = match.group(1)
+        found = await asyncio.to_thread(read_outbox, outbox, round_id)
         if len(found) >= expected:
             return found
         await asyncio.sleep(0.05)

@@ -14,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 from evalsvc.web.page import PAGE_EXCEPTION_HANDLERS, page_guard
 from evalsvc.web.pages.account import AccountPages
 from evalsvc.web.pages.users_admin import UserPages
+from evalsvc.web.pages.voter import VoterPages
 
 STATIC_DIR = Path(__file__).parent / "static"
 SWAGGER = "/static/vendor/swagger-ui"
@@ -21,7 +22,7 @@ SWAGGER = "/static/vendor/swagger-ui"
 
 def page_routes() -> list[ControllerRouterHandler]:
     """Pages (public for the API-key guard; the page guard checks sessions) and assets."""
-    controllers: list[Any] = [AccountPages, UserPages]
+    controllers: list[Any] = [AccountPages, UserPages, VoterPages]
     pages = Router(
         path="/",
         route_handlers=controllers,
