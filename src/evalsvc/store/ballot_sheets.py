@@ -135,3 +135,9 @@ async def submit_sealed(
     if len(sealed) <= boxes.SEAL_OVERHEAD:
         raise field_error("sealed", "too short to be a sealed sheet")
     return await submit_sealed_sheet(conn, keys, token, codes, sealed)
+
+
+async def public_key_b64(conn: asyncpg.Connection, round_id: int) -> str:
+    """The round's public key as base64 ('' before it opens), for the page's sealing script."""
+    key = await conn.fetchval(Q["round_public_key"], round_id)
+    return base64.b64encode(bytes(key)).decode() if key else ""
