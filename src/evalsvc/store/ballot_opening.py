@@ -8,6 +8,7 @@ or holds any invalid ballot. Invalid sheets are counted and reported, never sile
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
@@ -22,6 +23,53 @@ from evalsvc.store.sqlfiles import queries
 
 Q = queries("sealed_ballots")
 _decode = msgspec.json.Decoder(Sheet).decode
+
+
+@dataclass(slots=True)
+class _Part:
+    cols: PaperColumns
+    sheet_of: list[int]
+    invalid: list[int]
+
+
+def _open_part(
+    opener: boxes.Opener,
+    keys: BallotKeys,
+    round_id: int,
+    targets: dict[str, tuple[int, str]],
+    rows: list[asyncpg.Record],
+    lo: int,
+    hi: int,
+) -> _Part:
+    """Open and structurally check sheets ``lo..hi-1`` (the ballots are checked later, all
+    at once, by ``check_paper``)."""
+    part = _Part(PaperColumns([], [], [], [], []), [], [])
+    cols = part.cols
+    for s in range(lo, hi):
+        row = rows[s]
+        try:
+            sheet = _decode(opener.open(bytes(row["sealed"])))
+        except (boxes.SealError, msgspec.DecodeError, msgspec.ValidationError):
+            part.invalid.append(s)
+            continue
+        codes = [b.target for b in sheet.ballots]
+        ids = [targets.get(c, (-1, ""))[0] for c in codes]
+        if (
+            sheet.round != round_id
+            or not codes
+            or len(set(codes)) != len(codes)
+            or targets_tag(keys, round_id, ids) != bytes(row["targets_tag"])
+        ):
+            part.invalid.append(s)
+            continue
+        for b in sheet.ballots:
+            cols.target.append(b.target)
+            cols.marks.append(b.marks)
+            cols.level.append(b.level)
+            cols.confidence.append(b.confidence)
+            cols.comment.append(b.comment)
+        part.sheet_of.extend([s] * len(sheet.ballots))
+    return part
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,32 +94,19 @@ async def open_sheets(
         for r in await conn.fetch(Q["online_targets"], round_id)
     }
     rows = await conn.fetch(Q["sheets_read"], round_id)
+    # CPU work, off the event loop (the API keeps answering). Two threads were slower: the
+    # decoding and list building hold the GIL, and the server needs the other core.
+    parts = [
+        await asyncio.to_thread(_open_part, opener, keys, round_id, targets, rows, 0, len(rows))
+    ]
     cols = PaperColumns([], [], [], [], [])
     sheet_of: list[int] = []
     invalid = np.zeros(len(rows), np.bool_)
-    for s, row in enumerate(rows):
-        try:
-            sheet = _decode(opener.open(bytes(row["sealed"])))
-        except (boxes.SealError, msgspec.DecodeError, msgspec.ValidationError):
-            invalid[s] = True
-            continue
-        codes = [b.target for b in sheet.ballots]
-        ids = [targets.get(c, (-1, ""))[0] for c in codes]
-        if (
-            sheet.round != round_id
-            or not codes
-            or len(set(codes)) != len(codes)
-            or targets_tag(keys, round_id, ids) != bytes(row["targets_tag"])
-        ):
-            invalid[s] = True
-            continue
-        for b in sheet.ballots:
-            cols.target.append(b.target)
-            cols.marks.append(b.marks)
-            cols.level.append(b.level)
-            cols.confidence.append(b.confidence)
-            cols.comment.append(b.comment)
-        sheet_of.extend([s] * len(sheet.ballots))
+    for part in parts:
+        for name in ("target", "marks", "level", "confidence", "comment"):
+            getattr(cols, name).extend(getattr(part.cols, name))
+        sheet_of.extend(part.sheet_of)
+        invalid[part.invalid] = True
     sheet_index = np.array(sheet_of, np.int64)
     checked = check_paper(
         cols,
