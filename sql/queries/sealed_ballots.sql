@@ -165,3 +165,22 @@ select exists (select 1 from ballot_rounds where id = $1)
 
 -- name: round_public_key
 select public_key from ballot_rounds where id = $1
+
+-- name: sealed_sheet_write
+-- One statement for a whole sheet (as sheets.sql's sheet_write): the round row held FOR
+-- SHARE and still open inside its window, the ledger rows (any tag already there fails the
+-- statement), the sealed sheet. Answers 1 when stored, 0 when the round takes no ballots.
+with r as (
+    select id from ballot_rounds
+    where id = $1 and status = 'open' and opens_at <= now() and now() < closes_at
+    for share
+),
+ledger as (
+    insert into ballot_ledger (tag, round_id, sheet)
+    select t.tag, r.id, t.sheet from r, unnest($2::bytea[], $3::bool[]) as t (tag, sheet)
+),
+sheet as (
+    insert into ballot_sheets (round_id, sealed, targets_tag, receipt)
+    select r.id, $4, $5, $6 from r
+)
+select count(*)::int from r

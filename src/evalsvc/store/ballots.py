@@ -55,6 +55,7 @@ from evalsvc.store import ballot_sheets
 from evalsvc.store.ballot_blocks import make_records, pack_bits, write_blocks
 from evalsvc.store.ballot_rounds import form_items
 from evalsvc.store.ballot_tally import FormItems
+from evalsvc.store.scope import ensure_in_scope
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
@@ -583,6 +584,29 @@ async def list_uploads(
     """Uploads of a round, who uploaded and who confirmed each (committee members)."""
     await _committee_member(conn, principal, round_id)
     return [dict(r) for r in await conn.fetch(QS["uploads_list"], round_id)]
+
+
+async def check_paper_upload(
+    conn: asyncpg.Connection, principal: Principal, round_id: int, body: bytes
+) -> int:
+    """The checks of :func:`upload_paper` without storing (a page's preview): the number of
+    ballots the CSV would add, or the error listing every problem."""
+    cols = parse_paper(body, "text/csv")
+    if not len(cols):
+        raise InvalidInput("the upload holds no ballots", [FieldProblem("body", "no rows")])
+    async with conn.transaction():
+        await _committee_member(conn, principal, round_id)
+        rnd = await conn.fetchrow(Q["round_lock_share"], round_id)
+        if rnd is None or not (
+            principal.city_wide
+            or await conn.fetchval(QU["in_subtree"], principal.scope_unit_id, rnd["unit_id"])
+        ):
+            raise NotFound(f"no ballot round {round_id}")
+        await ensure_in_scope(conn, principal, [rnd["unit_id"]])
+        if rnd["status"] != "open":
+            raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
+        await _checked_upload(conn, rnd, cols)
+    return len(cols)
 
 
 async def _check_capacity(

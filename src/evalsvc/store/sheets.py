@@ -2,9 +2,9 @@
 
 ``submit_sheet`` is the one path from a checked sheet to a stored sheet and ledger rows:
 the round row is held FOR SHARE (a close waits for it), the ledger rows (the sheet's and one
-per colleague) go in with one statement whose primary key refuses a second sheet, then the
-sheet sealed to the round's public key in memory (issue 18: the plaintext is never written
-or logged; the committee opens it at close). Anything refused stores nothing.
+per colleague) and the sheet, sealed in memory to the round's public key (issue 18: the
+plaintext is never written or logged; the committee opens it at close), go in with one
+statement whose primary key refuses a second sheet. Anything refused stores nothing.
 """
 
 from __future__ import annotations
@@ -127,32 +127,39 @@ async def submit_sheet(
     conn: asyncpg.Connection, keys: BallotKeys, token: str, sheet: SheetSubmit
 ) -> dict[str, Any]:
     """Store the whole sheet or nothing. Raises Forbidden (unknown code), Conflict (round not
-    taking ballots, sheet already handed in), RuleViolation (every problem of the sheet)."""
-    async with conn.transaction():
-        voter = await _voter(conn, keys, token)
-        round_id = voter["round_id"]
-        rnd = await conn.fetchrow(QB["round_lock_share"], round_id)
-        assert rnd is not None
-        if rnd["status"] != "open":
-            raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
-        if not rnd["opens_at"] <= rnd["now"] < rnd["closes_at"]:
-            raise Conflict("the round takes ballots only between opens_at and closes_at")
-        rows = await conn.fetch(Q["colleagues"], round_id, voter["group_id"], voter["cadre_id"])
-        tags = [ledger_tag(keys, voter["voter_id"], r["cadre_id"], round_id) for r in rows]
-        mine = sheet_tag(keys, voter["voter_id"], round_id)
-        present = {bytes(r["tag"]) for r in await conn.fetch(Q["tags_present"], [mine, *tags])}
-        if mine in present:
-            raise Conflict("this sheet has already been handed in")
-        pending = [
-            Colleague(r["cadre_id"], r["code"], r["form"])
-            for r, tag in zip(rows, tags, strict=True)
-            if tag not in present
-        ]
-        forms = await _forms(conn, rnd["catalog_id"])
-        checked = check_sheet(sheet, pending, {f: items.codes for f, items in forms.items()})
-        sealed = await seal_checked(conn, round_id, checked, pending, forms)
-        del sheet
-        receipt = await store_sealed(conn, keys, voter["voter_id"], round_id, mine, checked, sealed)
+    taking ballots, sheet already handed in), RuleViolation (every problem of the sheet).
+
+    Three round trips: the voter with their colleagues, the ledger tags already present,
+    then one statement that writes everything under the round's share lock."""
+    code = normalize_voter_code(token)
+    if code is None:
+        raise Forbidden("unknown voter code")
+    digest = token_hash(keys, code)
+    rows = await conn.fetch(Q["voter_sheet"], digest)
+    voter = rows[0] if rows else await conn.fetchrow(Q["voter_state"], digest)
+    if voter is None:
+        raise Forbidden("unknown voter code")
+    round_id = voter["round_id"]
+    _check_open(voter)
+    tags = {
+        r["cadre_id"]: ledger_tag(keys, voter["voter_id"], r["cadre_id"], round_id) for r in rows
+    }
+    mine = sheet_tag(keys, voter["voter_id"], round_id)
+    present = {bytes(r["tag"]) for r in await conn.fetch(Q["tags_present"], [mine, *tags.values()])}
+    if mine in present:
+        raise Conflict("this sheet has already been handed in")
+    pending = [
+        Colleague(r["cadre_id"], r["code"], r["form"])
+        for r in rows
+        if tags[r["cadre_id"]] not in present
+    ]
+    forms = await _forms(conn, voter["catalog_id"]) if rows else {}
+    checked = check_sheet(sheet, pending, {f: items.codes for f, items in forms.items()})
+    sealed = seal_checked(bytes(voter["public_key"]), round_id, checked, pending, forms)
+    del sheet
+    receipt = await store_sealed(
+        conn, keys, round_id, mine, [tags[b.target_id] for b in checked], checked, sealed
+    )
     return {
         "round_id": round_id,
         "ballots": len(checked),
@@ -162,15 +169,22 @@ async def submit_sheet(
     }
 
 
-async def seal_checked(
-    conn: asyncpg.Connection,
+def _check_open(voter: asyncpg.Record) -> None:
+    if voter["status"] != "open":
+        raise Conflict(f"the round is {voter['status']}; it takes no ballots")
+    if not voter["opens_at"] <= voter["now"] < voter["closes_at"]:
+        raise Conflict("the round takes ballots only between opens_at and closes_at")
+
+
+def seal_checked(
+    public_key: bytes,
     round_id: int,
     checked: list[CheckedBallot],
     pending: list[Colleague],
     forms: dict[str, FormItems],
 ) -> bytes:
-    """The checked ballots as the sealed layout (``domain.ballots.Sheet``), sealed to the
-    round's public key. Runs in memory only."""
+    """The checked ballots in the sealed layout (``domain.ballots.Sheet``), sealed to the
+    round's public key. In memory only."""
     by_id = {c.cadre_id: c for c in pending}
     ballots = []
     for b in checked:
@@ -189,35 +203,36 @@ async def seal_checked(
                 comment=b.comment,
             )
         )
-    public_key = await conn.fetchval(QSB["round_public_key"], round_id)
-    return boxes.seal(
-        bytes(public_key), msgspec.json.encode(Sheet(round=round_id, ballots=ballots))
-    )
+    plaintext = msgspec.json.encode(Sheet(round=round_id, ballots=ballots))
+    return boxes.seal(public_key, plaintext)
 
 
 async def store_sealed(
     conn: asyncpg.Connection,
     keys: BallotKeys,
-    voter_id: int,
     round_id: int,
     mine: bytes,
+    tags: list[bytes],
     checked: list[CheckedBallot],
     sealed: bytes,
 ) -> bytes:
-    """Ledger rows (sheet + one per colleague) and the sealed sheet, inside the caller's
-    transaction. Returns the receipt."""
-    ids = [b.target_id for b in checked]
-    tags = [ledger_tag(keys, voter_id, t, round_id) for t in ids]
+    """The sheet's ledger row, one per colleague (``tags``, in ``checked`` order) and the
+    sealed sheet, in one statement under the round's share lock. Returns the receipt."""
+    receipt = receipts.receipt(sealed)
     try:
-        await conn.execute(
-            Q["ledger_insert_many"], [mine, *tags], round_id, [True] + [False] * len(tags)
+        stored = await conn.fetchval(
+            QSB["sealed_sheet_write"],
+            round_id,
+            [mine, *tags],
+            [True] + [False] * len(tags),
+            sealed,
+            targets_tag(keys, round_id, [b.target_id for b in checked]),
+            receipt,
         )
     except asyncpg.UniqueViolationError:
         raise Conflict("this sheet has already been handed in") from None
-    receipt = receipts.receipt(sealed)
-    await conn.execute(
-        QSB["sheet_insert"], round_id, sealed, targets_tag(keys, round_id, ids), receipt
-    )
+    if not stored:
+        raise Conflict("the round no longer takes ballots")
     return receipt
 
 
@@ -270,7 +285,10 @@ async def submit_sealed_sheet(
             raise field_error("sealed", "larger than a sheet for these colleagues can be")
         ids = [pending[c] for c in codes]
         checked = [CheckedBallot(t, 0, 0, 0, 0, "") for t in ids]  # only the ids are used
-        receipt = await store_sealed(conn, keys, voter["voter_id"], round_id, mine, checked, sealed)
+        by_id = dict(zip([int(r["cadre_id"]) for r in rows], tags, strict=True))
+        receipt = await store_sealed(
+            conn, keys, round_id, mine, [by_id[t] for t in ids], checked, sealed
+        )
     return {
         "round_id": round_id,
         "ballots": len(codes),

@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 
 from evalsvc.web.page import PAGE_EXCEPTION_HANDLERS, page_guard
 from evalsvc.web.pages.account import AccountPages
+from evalsvc.web.pages.rounds import RoundPages
 from evalsvc.web.pages.users_admin import UserPages
 from evalsvc.web.pages.voter import VoterPages
 
@@ -22,7 +23,7 @@ SWAGGER = "/static/vendor/swagger-ui"
 
 def page_routes() -> list[ControllerRouterHandler]:
     """Pages (public for the API-key guard; the page guard checks sessions) and assets."""
-    controllers: list[Any] = [AccountPages, UserPages, VoterPages]
+    controllers: list[Any] = [AccountPages, UserPages, VoterPages, RoundPages]
     pages = Router(
         path="/",
         route_handlers=controllers,
