@@ -250,6 +250,9 @@ async def test_client_sealed_sheets_receipts_and_invalid_sheets(
     operator = await make_key(conn, Role.AUDITOR)
     detail = (await client.get(f"/ballot-rounds/{round_id}/tallies/H", headers=operator)).json()
     assert detail.get("withheld") is True  # one valid ballot: below k_min, nothing shown
+    listing = (await client.get(f"/ballot-rounds/{round_id}/tallies", headers=operator)).json()
+    assert listing["sheets"] == {"counted": 1, "invalid": 2}  # reported with the tally
+    assert listing["ballots_by_channel"] == {"online": 7, "paper": 0}
 
 
 @pytest.mark.parametrize("as_operator", [True, False])
