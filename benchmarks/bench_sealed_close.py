@@ -77,33 +77,38 @@ def sealed_sheets(
 ) -> list[tuple[int, bytes, bytes, bytes]]:
     """One sealed sheet per cadre: a ballot for each colleague of the unit."""
     rng = np.random.default_rng(seed)
-    levels = ["", "KHT", "HT", "HTT", "HTXS"]
-    confidences = ["", "low", "normal", "high"]
+    levels = np.array(["", "KHT", "HT", "HTT", "HTXS"])
+    confidences = np.array(["", "low", "normal", "high"])
     rows = []
     encode = msgspec.json.encode
-    for u in range(len(codes) // UNIT_SIZE):
-        members = range(u * UNIT_SIZE, (u + 1) * UNIT_SIZE)
-        often = rng.random(UNIT_SIZE) < 0.05
-        for voter in members:
+    n_units = len(codes) // UNIT_SIZE
+    for u in range(n_units):
+        base = u * UNIT_SIZE
+        often = np.where(rng.random(UNIT_SIZE) < 0.05, 0.45, 0.03)
+        draw = rng.random((UNIT_SIZE, UNIT_SIZE, N_LEADER))  # voter, target, item
+        grid = np.full(draw.shape, ord("0"), np.uint8)
+        grid[draw < often[None, :, None]] = ord("1")
+        grid[draw > 0.96] = ord("x")
+        text = grid.tobytes().decode()
+        lv = levels[rng.integers(0, 5, (UNIT_SIZE, UNIT_SIZE))]
+        cf = confidences[rng.integers(0, 4, (UNIT_SIZE, UNIT_SIZE))]
+        for v in range(UNIT_SIZE):
             ballots = []
             tids = []
-            for t in members:
-                if t == voter:
+            for t in range(UNIT_SIZE):
+                if t == v:
                     continue
-                width = N_LEADER if t % UNIT_SIZE < 2 else N_STAFF
-                draw = rng.random(width)
-                grid = np.full(width, ord("0"), np.uint8)
-                grid[draw < (0.45 if often[t - u * UNIT_SIZE] else 0.03)] = ord("1")
-                grid[draw > 0.96] = ord("x")
+                width = N_LEADER if t < 2 else N_STAFF
+                start = (v * UNIT_SIZE + t) * N_LEADER
                 ballots.append(
                     PaperBallot(
-                        target=codes[t],
-                        marks=grid.tobytes().decode(),
-                        level=levels[int(rng.integers(0, 5))],
-                        confidence=confidences[int(rng.integers(0, 4))],
+                        target=codes[base + t],
+                        marks=text[start : start + width],
+                        level=str(lv[v, t]),
+                        confidence=str(cf[v, t]),
                     )
                 )
-                tids.append(ids[t])
+                tids.append(ids[base + t])
             sealed = boxes.seal(public_key, encode(Sheet(round=round_id, ballots=ballots)))
             rows.append(
                 (round_id, sealed, targets_tag(KEYS, round_id, tids), receipts.receipt(sealed))
