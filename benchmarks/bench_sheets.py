@@ -37,8 +37,8 @@ import asyncpg
 from evalsvc.domain.access import Principal, Role
 from evalsvc.domain.ballots import RoundCreate, token_hash
 from evalsvc.domain.sheets import new_voter_code
-from evalsvc.keyring import derive
 from evalsvc.jobs.committee import demo_committee
+from evalsvc.keyring import derive
 from evalsvc.store import ballot_rounds
 from evalsvc.store.database import ensure_database, start_embedded, with_database
 from evalsvc.store.migrations import migrate
