@@ -110,7 +110,8 @@ async def prepare(dsn: str, n_voters: int) -> tuple[list[str], dict[str, list[st
         items = [
             r["code"]
             for r in await conn.fetch(
-                "select code from catalog_items where catalog_id = $1 and for_staff order by ordinal",
+                "select code from catalog_items where catalog_id = $1 and for_staff"
+                " order by ordinal",
                 catalog_id,
             )
         ]
@@ -171,8 +172,7 @@ async def _one_client(
         writer.close()
 
 
-async def _generate(port: int, work_file: str, concurrency: int) -> dict[str, object]:
-    work = json.loads(Path(work_file).read_text())
+async def _generate(port: int, work: list[list[str]], concurrency: int) -> dict[str, object]:
     jobs: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
     for code, body in work:
         jobs.put_nowait((code, body.encode()))
@@ -214,12 +214,25 @@ def serve(dsn: str, port: int) -> None:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def main() -> None:
+async def _setup(tmp: str, n_voters: int) -> tuple[str, list[str], dict[str, list[str]], list[str]]:
+    pg = await asyncio.to_thread(start_embedded, Path(tmp) / "pgdata")
+    await ensure_database(pg, "bench")
+    dsn = with_database(pg, "bench")
+    return (dsn, *await prepare(dsn, n_voters))
+
+
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sheets", type=int, default=3000, help="sheets per run")
@@ -227,12 +240,9 @@ async def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="evalsvc-bench-sheets-")
     atexit.register(shutil.rmtree, tmp, True)
-    pg = await asyncio.to_thread(start_embedded, Path(tmp) / "pgdata")
-    await ensure_database(pg, "bench")
-    dsn = with_database(pg, "bench")
     print(f"load average before: {load()}; {os.cpu_count()} CPUs")
     t = time.perf_counter()
-    codes, colleagues, items = await prepare(dsn, args.sheets * args.runs)
+    dsn, codes, colleagues, items = asyncio.run(_setup(tmp, args.sheets * args.runs))
     print(f"seeded {len(codes):,} voters in {time.perf_counter() - t:.1f} s")
     port = free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", dsn, str(port)])
@@ -242,7 +252,7 @@ async def main() -> None:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
-                await asyncio.sleep(0.1)
+                time.sleep(0.1)
         rng = random.Random(13)
         rates, p50s, p99s = [], [], []
         for run in range(args.runs):
@@ -252,6 +262,7 @@ async def main() -> None:
             work_file = Path(tmp) / f"work-{run}.json"
             work_file.write_text(json.dumps(work))
             before = load()
+            server_cpu = cpu_seconds(server.pid)
             out = subprocess.run(
                 [
                     sys.executable,
@@ -266,6 +277,7 @@ async def main() -> None:
                 check=True,
             )
             result = json.loads(out.stdout)
+            server_cpu = cpu_seconds(server.pid) - server_cpu
             lat = result["latencies"]
             rate = ballots / result["wall"]
             rates.append(rate)
@@ -276,7 +288,8 @@ async def main() -> None:
                 f" = {rate:,.0f} ballots/s ({len(lat) / result['wall']:,.0f} sheets/s);"
                 f" latency p50 {p50s[-1]:.0f} ms, p99 {p99s[-1]:.0f} ms;"
                 f" errors {result['n_errors']} {result['errors'][:1]};"
-                f" load generator CPU {result['client_cpu']:.1f} s; load {before}"
+                f" CPU: server {1000 * server_cpu / len(lat):.1f} ms/sheet,"
+                f" load generator {result['client_cpu']:.1f} s in all; load {before}"
             )
         print(
             f"MEDIAN of {args.runs}: {statistics.median(rates):,.0f} ballots/s,"
@@ -293,6 +306,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         serve(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--load":
-        print(json.dumps(asyncio.run(_generate(int(sys.argv[2]), sys.argv[3], int(sys.argv[4])))))
+        work = json.loads(Path(sys.argv[3]).read_text())
+        print(json.dumps(asyncio.run(_generate(int(sys.argv[2]), work, int(sys.argv[4])))))
     else:
-        asyncio.run(main())
+        main()

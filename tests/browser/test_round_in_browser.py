@@ -33,6 +33,14 @@ async def shot(page: Page, folder: Path, name: str) -> None:
     await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+async def fits_width(page: Page) -> None:
+    """Nothing is wider than the window (no sideways scrolling)."""
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url}: {overflow}px wider than the window"
+
+
 async def links_from(mailbox: Mailbox, n: int) -> dict[str, str]:
     """Recipient's cadre code -> the link in their invitation, once ``n`` have arrived."""
     for _ in range(400):
@@ -112,6 +120,7 @@ async def test_officer_and_voters_in_the_browser(
     page_text = await officer.content()
     assert "/phieu/" not in page_text  # the officer's page holds no link
     await shot(officer, shots, "05-open-round-invitations")
+    await fits_width(officer)
 
     # Voter 1 on a desktop.
     desk_context = await browser.new_context(viewport={"width": 1280, "height": 900})
@@ -119,6 +128,17 @@ async def test_officer_and_voters_in_the_browser(
     await desk.goto(links["S1"])
     await expect(desk.get_by_role("button", name=re.compile("Nộp phiếu"))).to_be_visible()
     await shot(desk, shots, "06-voter-sheet-desktop")
+    # 200 % zoom of a 1280 px window is a 640 px layout at twice the pixels.
+    zoom_context = await browser.new_context(
+        viewport={"width": 640, "height": 450}, device_scale_factor=2
+    )
+    zoomed = await zoom_context.new_page()
+    await zoomed.goto(links["S1"])
+    await fits_width(zoomed)
+    await zoomed.screenshot(path=str(shots / "06b-voter-sheet-200-percent.png"))
+    await zoomed.goto(round_url)  # not logged in there: the login page
+    await fits_width(zoomed)
+    await zoom_context.close()
     n = await fill_sheet(desk, observed_first=True)
     assert n == 5
     await desk.get_by_role("button", name=re.compile("Nộp phiếu")).click()
@@ -134,6 +154,7 @@ async def test_officer_and_voters_in_the_browser(
     await phone.get_by_role("button", name="Mở phiếu").click()
     await expect(phone.get_by_role("button", name=re.compile("Nộp phiếu"))).to_be_visible()
     await shot(phone, shots, "09-voter-sheet-phone")
+    await fits_width(phone)
     await fill_sheet(phone, observed_first=True)
     await phone.get_by_role("button", name=re.compile("Nộp phiếu")).click()
     await expect(phone.get_by_test_id("submitted")).to_be_visible()
@@ -152,7 +173,7 @@ async def test_officer_and_voters_in_the_browser(
 
     await officer.goto(round_url)
     await expect(officer.get_by_test_id("participation")).to_have_text(
-        "3/6 người bỏ phiếu đã nộp phiếu."
+        "3/6 người bỏ phiếu đã nộp phiếu trực tuyến."
     )
     await shot(officer, shots, "11-participation")
     # Two committee members collect their shares (as on their pages) and enter them.

@@ -90,3 +90,18 @@ def test_users_cli(tmp_path: Path) -> None:
     missing = evalsvc(tmp_path, "users", "disable", "nobody")
     assert missing.returncode != 0
     assert "no user 'nobody'" in missing.stderr
+
+
+async def test_demo_login_is_reset_at_each_start(conn: asyncpg.Connection) -> None:
+    await users.demo_login(conn, "admin", "first-password-1")
+    assert await users.check_login(conn, "admin", "first-password-1") is not None
+    await users.disable_user(conn, "admin")
+    await users.demo_login(conn, "admin", "second-password-2")
+    assert await users.check_login(conn, "admin", "first-password-1") is None
+    user_id = await users.check_login(conn, "admin", "second-password-2")
+    assert user_id is not None
+    token = await users.start_session(conn, user_id)
+    who = await users.session_user(conn, token)
+    assert who is not None
+    assert not who.must_change_password
+    assert who.role == Role.ADMIN

@@ -56,7 +56,7 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     opened = await form_post(client, f"{round_page}/open", {}, page=page.text)
     assert opened.status_code == 303
     page = await client.get(round_page)
-    assert "0/6 người bỏ phiếu đã nộp phiếu." in page.text
+    assert "0/6 người bỏ phiếu đã nộp phiếu trực tuyến." in page.text
     assert await conn.fetchval("select count(*) from ballot_invitations") == 4  # S1, S4: paper
     assert "phiếu mời niêm phong" in page.text
     assert "/phieu/" not in page.text  # the officer never sees a link

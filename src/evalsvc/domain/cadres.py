@@ -53,8 +53,8 @@ class CadreCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     party_member: bool = False
     employment: list[EmploymentSpell] | msgspec.UnsetType = msgspec.UNSET
     absences: list[Absence] | msgspec.UnsetType = msgspec.UNSET
-    # Where the service sends ballot invitations. Omitted keeps what is stored; null or ""
-    # removes it (the voter then gets a sealed paper slip).
+    # Where the service sends ballot invitations. Omitted (or an empty CSV cell) keeps what is
+    # stored; null, "" or a CSV cell "-" removes it (the voter then gets a sealed paper slip).
     email: Annotated[str, msgspec.Meta(max_length=254)] | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
@@ -98,7 +98,8 @@ def cadre_csv_row(row: dict[str, str]) -> dict[str, object]:
     if "party_member" in row:
         out["party_member"] = csv_bool(row["party_member"])
     if "email" in row:
-        out["email"] = row["email"] or None  # an empty cell removes the address
+        # Empty cells are left out by the parser (the address is kept); "-" removes it.
+        out["email"] = None if row["email"].strip() == "-" else row["email"]
     if "employment_start" in row:
         spell: dict[str, str] = {"start": row["employment_start"]}
         if "employment_end" in row:
