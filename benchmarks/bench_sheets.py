@@ -37,6 +37,7 @@ import asyncpg
 from evalsvc.domain.access import Principal, Role
 from evalsvc.domain.ballots import RoundCreate, token_hash
 from evalsvc.domain.sheets import new_voter_code
+from evalsvc.jobs.committee import demo_committee
 from evalsvc.keyring import derive
 from evalsvc.store import ballot_rounds
 from evalsvc.store.database import ensure_database, start_embedded, with_database
@@ -81,10 +82,11 @@ async def prepare(dsn: str, n_voters: int) -> tuple[list[str], dict[str, list[st
                 opens_at=now - timedelta(hours=1),
                 closes_at=now + timedelta(days=1),
                 include_subunits=True,
+                committee=(await demo_committee(conn, "bench")).usernames,
             ),
         )
         round_id = int(created["id"])
-        await ballot_rounds.open_round(conn, ADMIN, round_id)
+        await ballot_rounds.open_round(conn, ADMIN, round_id, keys)
         voters = await conn.fetch(
             "select v.id, v.cadre_id, v.group_id from ballot_round_voters v"
             " where v.round_id = $1 order by v.id",

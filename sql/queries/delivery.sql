@@ -6,10 +6,11 @@ update ballot_rounds set opened_by = $2 where id = $1
 
 -- name: invitations_create
 -- When a round opens: email for voters whose cadre has an address (frozen here), else paper.
+-- Voters who ballot on paper forms (channel 'paper', 0050) get no code at all.
 insert into ballot_invitations (voter_id, round_id, channel, address)
 select v.id, v.round_id, case when c.email is null then 'paper' else 'email' end, c.email
 from ballot_round_voters v join cadres c on c.id = v.cadre_id
-where v.round_id = $1
+where v.round_id = $1 and v.channel = 'online'
 
 -- name: invitation_counts
 select channel, status, count(*)::int as n from ballot_invitations where round_id = $1

@@ -26,7 +26,7 @@ order by c.name_key, c.code
 -- the code is unknown or the voter has no colleague). ballot_round_voters_token_key, then
 -- ballot_round_targets_pkey. No lock: sheet_write checks the round again, under lock.
 select v.id as voter_id, v.round_id, r.status, r.opens_at, r.closes_at, r.catalog_id,
-       now() as now, t.cadre_id, c.code, t.form
+       r.public_key, now() as now, t.cadre_id, c.code, t.form
 from ballot_round_voters v
 join ballot_rounds r on r.id = v.round_id
 join ballot_round_targets t

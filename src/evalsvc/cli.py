@@ -20,7 +20,7 @@ import click
 import msgspec
 
 from evalsvc.domain import uploads
-from evalsvc.domain.access import SYSTEM, Role, generate_key
+from evalsvc.domain.access import SYSTEM, Principal, Role, generate_key
 from evalsvc.domain.audit import Actor
 from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
@@ -32,6 +32,7 @@ from evalsvc.store import ballots as ballot_store
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
+from evalsvc.store import roles
 from evalsvc.store import units as unit_store
 from evalsvc.store.audit import set_actor
 from evalsvc.store.database import connect, lender, resolve_dsn
@@ -57,16 +58,24 @@ def _settings(**overrides: object) -> Settings:
 
 
 async def prepare_database(settings: Settings) -> str:
-    """Resolve (start) the server, create and migrate the database; return its DSN."""
+    """Resolve (start) the server, create and migrate the database; return its DSN.
+
+    On the embedded server the migrations run as the owner role and the DSN returned is the
+    serving role's (``store.roles``); an external URL is used as given (docs/ballots.md).
+    """
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
     conn = await connect(dsn)
     try:
+        embedded = not settings.database_url
+        if embedded:
+            await roles.setup(conn)
+            await roles.as_owner(conn)
         applied = await migrate(conn)
     finally:
         await conn.close()
     for migration in applied:
         click.echo(f"applied migration {migration.version:04d}_{migration.name}", err=True)
-    return dsn
+    return roles.app_dsn(dsn) if embedded else dsn
 
 
 def run_with_connection(
@@ -572,25 +581,72 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
     default=None,
     help="Retry key (default: the file's SHA-256, so importing the same file again is a no-op).",
 )
-def import_ballots(round_id: int, file: Path, key: str | None) -> None:
+@click.option(
+    "--as",
+    "member",
+    required=True,
+    help="The committee member (username) who uploads; a second member must confirm.",
+)
+def import_ballots(round_id: int, file: Path, key: str | None, member: str) -> None:
     """Digitised paper ballots for open round ROUND_ID from FILE (.csv or .json), all or nothing.
 
-    Same rules as POST /ballot-rounds/{id}/paper-ballots (docs/ballots.md).
+    Same rules as POST /ballot-rounds/{id}/paper-ballots (docs/ballots.md): the upload counts
+    only after a second committee member confirms it (`evalsvc ballots confirm`).
     """
     data = file.read_bytes()
     content_type = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
     idempotency_key = key if key is not None else "sha256:" + hashlib.sha256(data).hexdigest()
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        principal = await _person(conn, member)
         return await ballot_store.upload_paper(
-            conn, SYSTEM, round_id, data, content_type, idempotency_key
+            conn, principal, round_id, data, content_type, idempotency_key
         )
 
     result = run_with_connection(_settings(), work)
     if result["replayed"]:
-        click.echo(f"already imported: {result['ballots']} ballots in round {round_id} (no change)")
+        click.echo(
+            f"already uploaded: {result['ballots']} ballots in round {round_id} "
+            f"(upload {result['upload_id']}, {result['status']}; no change)"
+        )
     else:
-        click.echo(f"imported {result['ballots']} ballots into round {round_id}")
+        click.echo(
+            f"uploaded {result['ballots']} ballots into round {round_id} as upload "
+            f"{result['upload_id']}: pending until a second committee member confirms it"
+        )
+
+
+async def _person(conn: asyncpg.Connection, username: str) -> Principal:
+    from evalsvc.store.users import person_principal
+
+    principal = await person_principal(conn, username)
+    if principal is None:
+        raise click.ClickException(f"no enabled account {username!r}")
+    return principal
+
+
+@main.group(name="ballots")
+def ballots_group() -> None:
+    """Ballot rounds: the counting committee's steps."""
+
+
+@ballots_group.command(name="confirm")
+@click.argument("round_id", type=int)
+@click.argument("upload_id", type=int)
+@click.option("--as", "member", required=True, help="The confirming member (not the uploader).")
+def confirm_ballots(round_id: int, upload_id: int, member: str) -> None:
+    """Confirm paper upload UPLOAD_ID of round ROUND_ID: only then do its ballots count."""
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        return await ballot_store.confirm_paper(
+            conn, await _person(conn, member), round_id, upload_id
+        )
+
+    result = run_with_connection(_settings(), work)
+    click.echo(
+        f"upload {upload_id}: {result['ballots']} ballots counted in round {round_id} "
+        f"(uploaded by {result['uploaded_by']}, confirmed by {result['confirmed_by']})"
+    )
 
 
 @main.command(name="recompute")

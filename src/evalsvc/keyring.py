@@ -47,6 +47,7 @@ def derive(master: bytes) -> BallotKeys:
     return BallotKeys(
         token=hmac.new(master, b"evalsvc ballot voter token", hashlib.sha256).digest(),
         ledger=hmac.new(master, b"evalsvc ballot ledger", hashlib.sha256).digest(),
+        share_wrap=hmac.new(master, b"evalsvc committee share wrap", hashlib.sha256).digest(),
     )
 
 

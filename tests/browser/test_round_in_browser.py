@@ -13,7 +13,10 @@ import asyncpg
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from evalsvc.domain.access import Role
+from evalsvc.domain.access import Principal, Role
+from evalsvc.keyring import ballot_keys
+from evalsvc.settings import Settings
+from evalsvc.store.ballot_committee import collect_share
 from tests.browser.conftest import Mailbox
 from tests.integration.test_sheets import seed
 from tests.web.helpers import PASSWORD, make_user
@@ -76,10 +79,12 @@ async def test_officer_and_voters_in_the_browser(
     live_server: tuple[str, Mailbox],
     conn: asyncpg.Connection,
     shots: Path,
+    tmp_path: Path,
 ) -> None:
     base, mailbox = live_server
     await seed(conn)  # unit UB: H, S1..S4 with email, P1 without
     await make_user(conn, "lan.tccb", Role.PERSONNEL, "UB")
+    members = [await make_user(conn, f"tv{i}", Role.AUDITOR) for i in (1, 2, 3)]
 
     officer_context = await browser.new_context(viewport={"width": 1280, "height": 900})
     officer = await officer_context.new_page()
@@ -97,6 +102,9 @@ async def test_officer_and_voters_in_the_browser(
     await officer.get_by_label("Tên đợt").fill("Lấy phiếu đánh giá quý 4/2026")
     await officer.get_by_label("Kỳ đánh giá", exact=True).fill("2026-Q4")
     await officer.get_by_label("Số phiếu tối thiểu để hiển thị kết quả (k_min)").fill("3")
+    await officer.get_by_label("Tổ kiểm phiếu (tên đăng nhập của ít nhất 3 người)").fill(
+        "tv1 tv2 tv3"
+    )
     await shot(officer, shots, "03-new-round")
     await officer.get_by_role("button", name="Tạo bản nháp đợt lấy phiếu").click()
     await expect(officer.get_by_text("bản nháp", exact=True)).to_be_visible()
@@ -168,6 +176,18 @@ async def test_officer_and_voters_in_the_browser(
         "3/6 người bỏ phiếu đã nộp phiếu trực tuyến."
     )
     await shot(officer, shots, "11-participation")
+    # Two committee members collect their shares (as on their pages) and enter them.
+    round_id = int(round_url.rstrip("/").rsplit("/", 1)[1])
+    keys = ballot_keys(Settings(database_url="", data_dir=str(tmp_path)))  # the server's
+    shares = [
+        (await collect_share(conn, keys, Principal(0, Role.AUDITOR, None, "user", m), round_id))[
+            "share"
+        ]
+        for m in members[:2]
+    ]
+    await officer.get_by_label("Phần khóa của 2 thành viên tổ kiểm phiếu, mỗi dòng một phần").fill(
+        "\n".join(shares)
+    )
     await officer.get_by_role("button", name="Kết thúc đợt và kiểm phiếu").click()
     tallies = officer.get_by_test_id("tallies")
     await expect(tallies).to_be_visible()

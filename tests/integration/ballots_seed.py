@@ -15,8 +15,10 @@ import asyncpg
 from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.cadres import CadreCreate
 from evalsvc.domain.units import UnitCreate
+from evalsvc.jobs.committee import DEMO_MEMBERS, demo_committee
 from evalsvc.store.cadres import upsert_cadres
 from evalsvc.store.units import upsert_units
+from evalsvc.store.users import start_session
 
 # Leader form: C1, C2, L1 (in ordinal order); staff form: C1, C2, S1.
 ITEMS = [
@@ -70,6 +72,7 @@ async def add_catalog(conn: asyncpg.Connection, published: bool = True) -> int:
             "update catalogs set status = 'published', published_at = now() where id = $1",
             catalog_id,
         )
+    await demo_committee(conn)  # the accounts of COMMITTEE, named by round_body
     return catalog_id
 
 
@@ -82,9 +85,45 @@ def round_body(catalog_id: int, unit: str, **extra: Any) -> dict[str, Any]:
         "catalog_id": catalog_id,
         "opens_at": (now - timedelta(hours=1)).isoformat(),
         "closes_at": (now + timedelta(days=7)).isoformat(),
+        "committee": COMMITTEE,
     }
     body.update(extra)
     return body
+
+
+COMMITTEE = list(DEMO_MEMBERS)
+"""Every test round's counting committee (threshold 2): made by :func:`add_catalog`."""
+
+
+async def committee_headers(conn: asyncpg.Connection) -> list[dict[str, str]]:
+    """Bearer headers carrying each committee member's session token, in member order."""
+    committee = await demo_committee(conn)
+    out = []
+    for p in committee.principals:
+        assert p.user_id is not None
+        out.append({"Authorization": f"Bearer {await start_session(conn, p.user_id)}"})
+    return out
+
+
+async def collect_shares(
+    client: Any, conn: asyncpg.Connection, round_id: int
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Each member collects their share over HTTP; returns the shares and the headers."""
+    members = await committee_headers(conn)
+    shares = []
+    for h in members:
+        response = await client.post(f"/ballot-rounds/{round_id}/committee/share", headers=h)
+        assert response.status_code == 200, response.text
+        shares.append(response.json()["share"])
+    return shares, members
+
+
+async def close_round(client: Any, conn: asyncpg.Connection, round_id: int) -> Any:
+    """Members 1 and 2 close the round with their shares; returns the response."""
+    shares, members = await collect_shares(client, conn, round_id)
+    return await client.post(
+        f"/ballot-rounds/{round_id}/close", json={"shares": shares[:2]}, headers=members[0]
+    )
 
 
 def read_outbox(outbox: Path, round_id: int) -> dict[str, str]:

@@ -16,7 +16,14 @@ from tests.integration.city import build_city
 Client = AsyncTestClient  # type: ignore[type-arg]
 
 # Voters authenticate with their ballot token, not an API key.
-OPEN_PATHS = {"/health", "/ballot/targets", "/ballot/ballots", "/ballot/sheets"}
+OPEN_PATHS = {
+    "/health",
+    "/ballot/targets",
+    "/ballot/ballots",
+    "/ballot/sheets",
+    "/ballot/sealed-sheets",  # the voter's code is checked by the store
+    "/ballot-rounds/{round_id:int}/receipts/{receipt:str}",  # a proof reveals no content
+}
 
 
 def test_every_route_declares_who_may_call_it(settings: Settings) -> None:

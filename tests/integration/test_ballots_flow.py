@@ -16,6 +16,7 @@ from tests.integration.ballots_seed import (
     add_cadre,
     add_catalog,
     add_unit,
+    close_round,
     outbox_codes,
     round_body,
 )
@@ -108,7 +109,7 @@ async def test_round_lifecycle_with_hand_checked_tally(
     assert [t["code"] for t in pending["targets"]] == ["D", "S3", "S4", "S5", "S6"]
 
     # Refusals, each storing nothing.
-    before = await conn.fetchval("select count(*) from ballots")
+    before = await conn.fetchval("select count(*) from ballot_sheets")
     refusals = [
         (tokens["S6"], {"target": "H", "marks": {"S1": "observed"}}, 422, "marks.S1"),
         (tokens["S6"], {"target": "H", "marks": {"Z9": "observed"}}, 422, "marks.Z9"),
@@ -125,14 +126,17 @@ async def test_round_lifecycle_with_hand_checked_tally(
         if field:
             assert response.json()["extra"][0]["field"] == field
     assert (await client.post("/ballot/ballots", json={"target": "H"})).status_code == 401
-    assert await conn.fetchval("select count(*) from ballots") == before == 10
+    assert await conn.fetchval("select count(*) from ballot_sheets") == before == 10
+    assert await conn.fetchval("select count(*) from ballots") == 0  # sealed until close
 
     # Results do not exist before closing; a voter's token does not read them.
     assert (
         await client.get(f"/ballot-rounds/{round_id}/tallies", headers=headers)
     ).status_code == 409
-    closed = await client.post(f"/ballot-rounds/{round_id}/close", headers=headers)
+    closed = await close_round(client, conn, round_id)
     assert closed.status_code == 200, closed.text
+    assert closed.json()["sheets"] == {"counted": 10, "invalid": 0}
+    assert closed.json()["ballots_by_channel"] == {"online": 10, "paper": 0}
     assert closed.json()["tally"] == {
         "targets": 8,
         "targets_reported": 1,
@@ -213,6 +217,8 @@ async def test_round_lifecycle_with_hand_checked_tally(
         kwargs: dict[str, Any] = {"headers": headers}
         if method == "patch":
             kwargs["json"] = {"title": "x"}
+        if path == "/close":
+            kwargs["json"] = {"shares": []}
         response = await getattr(client, method)(f"/ballot-rounds/{round_id}{path}", **kwargs)
         assert response.status_code == 409, (method, path, response.text)
 
@@ -243,12 +249,12 @@ async def test_concurrent_double_submissions_land_once(
 
     statuses = await asyncio.gather(*(submit(t) for t in tokens.values() for _ in range(2)))
     assert sorted(statuses) == [201] * 50 + [409] * 50
-    assert await conn.fetchval("select count(*) from ballots") == 50
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 50
     assert await conn.fetchval("select count(*) from ballot_ledger where not sheet") == 50
     # Each voter had one colleague: balloting it finished their sheet.
     participation = await client.get(f"/ballot-rounds/{round_id}/participation", headers=headers)
     assert participation.json() == {"round_id": round_id, "voters": 50, "finished": 50}
-    await client.post(f"/ballot-rounds/{round_id}/close", headers=headers)
+    assert (await close_round(client, conn, round_id)).status_code == 200
     detail = (await client.get(f"/ballot-rounds/{round_id}/tallies/T", headers=headers)).json()
     assert (detail["valid"], detail["eligible"], detail["quorum"]) == (50, 50, True)
     assert detail["items"][0] == {

@@ -18,6 +18,7 @@ from tests.integration.ballots_seed import (
     add_cadre,
     add_catalog,
     add_unit,
+    close_round,
     outbox_codes,
     round_body,
 )
@@ -107,11 +108,20 @@ async def test_sheet_all_or_nothing(client: Client, conn: asyncpg.Connection) ->
     typed = s1.lower().replace("-", " ")
     accepted = await client.post("/ballot/sheets", json=good, headers=bearer(typed))
     assert accepted.status_code == 201, accepted.text
-    assert accepted.json() == {"round_id": round_id, "ballots": 5, "submitted": True}
+    receipt = accepted.json().pop("receipt")
+    assert accepted.json() | {"receipt": receipt} == {
+        "round_id": round_id,
+        "ballots": 5,
+        "submitted": True,
+        "receipt": receipt,
+        "sealed_by": "server",
+    }
     again = await client.post("/ballot/sheets", json=good, headers=bearer(s1))
     assert again.status_code == 409
-    assert await conn.fetchval("select count(*) from ballots") == 5
-    assert await conn.fetchval("select comment from ballot_comments") == "Tốt"
+    # Sealed until the committee closes the round: one sheet, no plaintext ballot or comment.
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 1
+    assert await conn.fetchval("select count(*) from ballots") == 0
+    assert await conn.fetchval("select count(*) from ballot_comments") == 0
     assert (await client.get("/ballot/targets", headers=bearer(s1))).json()["targets"] == []
     participation = await client.get(f"/ballot-rounds/{round_id}/participation", headers=headers)
     assert participation.json() == {"round_id": round_id, "voters": 6, "finished": 1}
@@ -137,8 +147,10 @@ async def test_sheet_all_or_nothing(client: Client, conn: asyncpg.Connection) ->
     )
     assert unknown.status_code == 422
 
-    closed = await client.post(f"/ballot-rounds/{round_id}/close", headers=headers)
-    assert closed.status_code == 200
+    closed = await close_round(client, conn, round_id)
+    assert closed.status_code == 200, closed.text
+    assert await conn.fetchval("select count(*) from ballots") == 5
+    assert await conn.fetchval("select comment from ballot_comments") == "Tốt"
     after = await client.get("/ballot/targets", headers=bearer(codes["S2"]))
     assert after.status_code == 409
     assert after.json()["detail"] == "the round is closed"

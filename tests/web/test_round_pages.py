@@ -27,6 +27,9 @@ def round_form(catalog_id: int, **extra: str) -> dict[str, str]:
         "voting_scope": "unit",
         "voters": "",
         "targets": "",
+        "committee": "tv1 tv2 tv3",
+        "threshold": "2",
+        "paper_voters": "S1 S4",
     } | extra
 
 
@@ -34,6 +37,8 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     catalog_id = await seed(conn)
     await make_user(conn, "lan", Role.PERSONNEL, "UB")
     await make_user(conn, "quantri2", Role.ADMIN)
+    for member in ("tv1", "tv2", "tv3"):  # the counting committee
+        await make_user(conn, member, Role.AUDITOR)
     await login(client, "lan")
 
     bad = await form_post(client, "/rounds/new", round_form(catalog_id, period="quý 4", k_min="2"))
@@ -52,11 +57,16 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     assert opened.status_code == 303
     page = await client.get(round_page)
     assert "0/6 người bỏ phiếu đã nộp phiếu trực tuyến." in page.text
+    assert await conn.fetchval("select count(*) from ballot_invitations") == 4  # S1, S4: paper
     assert "phiếu mời niêm phong" in page.text
     assert "/phieu/" not in page.text  # the officer never sees a link
     assert (await client.get(f"{round_page}/slips.pdf")).status_code == 403  # admins only
 
-    # Paper ballots: every problem first, nothing stored; then a good file, confirmed.
+    # Paper ballots: entered by the committee (two people); every problem first, nothing
+    # stored; then a good file, uploaded by one member and confirmed by a second.
+    await form_post(client, "/logout", {}, page=page.text)
+    await login(client, "tv1")
+    page = await client.get(round_page)
     bad_csv = b"target,marks\nH,1x\nNOPE,000\nS2,1z1\n"
     preview = await client.post(
         f"{round_page}/paper",
@@ -82,8 +92,29 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     stored = await form_post(
         client, f"{round_page}/paper", {"body": body.group(1), "store": "1"}, page=checked.text
     )
-    assert "Đã lưu 3 phiếu giấy." in stored.text
+    assert "phiếu chỉ được tính khi một thành viên thứ hai" in stored.text
+    assert await conn.fetchval("select count(*) from ballots") == 0
+    assert "chờ thành viên thứ hai xác nhận" in stored.text
+    share1 = re.search(
+        r'data-testid="share">([^<]+)<',
+        (await form_post(client, f"{round_page}/share", {}, page=stored.text)).text,
+    )
+    assert share1
+    await form_post(client, "/logout", {}, page=stored.text)
+    await login(client, "tv2")
+    page = await client.get(round_page)
+    upload_id = await conn.fetchval("select id from ballot_uploads")
+    confirmed = await form_post(
+        client, f"{round_page}/paper/{upload_id}/confirm", {}, page=page.text
+    )
+    assert "Đã lưu 3 phiếu giấy." in confirmed.text
     assert await conn.fetchval("select sum(n_ballots) from ballots") == 3
+    share2 = re.search(
+        r'data-testid="share">([^<]+)<',
+        (await form_post(client, f"{round_page}/share", {}, page=confirmed.text)).text,
+    )
+    assert share2
+    stored = confirmed
 
     # The sealed slips: an administrator who did not open the round, once.
     await form_post(client, "/logout", {}, page=stored.text)
@@ -104,7 +135,13 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     assert "they are printed only once" in again.text
 
     page = await client.get(round_page)
-    closed = await form_post(client, f"{round_page}/close", {}, page=page.text)
+    one = await form_post(
+        client, f"{round_page}/close", {"shares": share1.group(1)}, page=page.text
+    )
+    assert one.status_code == 409  # one share of two: refused, the round stays open
+    assert "2 committee members" in one.text
+    shares = f"{share1.group(1)}\n{share2.group(1)}\n"
+    closed = await form_post(client, f"{round_page}/close", {"shares": shares}, page=page.text)
     assert closed.status_code == 303
     results = await client.get(round_page)
     assert "Kết quả" in results.text

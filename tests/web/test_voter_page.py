@@ -8,7 +8,7 @@ import asyncpg
 
 from evalsvc.domain.access import Role
 from tests.conftest import make_key
-from tests.integration.ballots_seed import outbox_codes
+from tests.integration.ballots_seed import close_round, outbox_codes
 from tests.integration.test_sheets import open_round, seed
 from tests.web.helpers import Client, csrf_of
 
@@ -64,12 +64,18 @@ async def test_voter_fills_and_hands_in(client: Client, conn: asyncpg.Connection
     after = await client.get(done.headers["location"])
     assert "Đồng chí đã nộp phiếu" in after.text
     assert "Nộp phiếu (" not in after.text
-    assert await conn.fetchval("select count(*) from ballots") == 5
+    # No script ran: the page says the service sealed the sheet on receipt, with the receipt.
+    assert "hệ thống đã niêm phong phiếu ngay khi nhận" in after.text
+    receipt = await conn.fetchval("select encode(receipt, 'hex') from ballot_sheets")
+    assert f'data-testid="receipt">{receipt}<' in after.text
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 1  # sealed until close
+    assert await conn.fetchval("select count(*) from ballots") == 0
     twice = await client.post(f"/phieu/{code}", data=chosen)
     assert twice.status_code == 409
-    assert await conn.fetchval("select count(*) from ballots") == 5
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 1
 
-    await client.post(f"/ballot-rounds/{opened['id']}/close", headers=headers)
+    assert (await close_round(client, conn, opened["id"])).status_code == 200
+    assert await conn.fetchval("select count(*) from ballots") == 5
     closed = await client.get(f"/phieu/{codes['S2']}")
     assert "Đợt lấy phiếu đã kết thúc" in closed.text
     assert "Nguyễn Văn" not in closed.text  # nothing else: no names, no items

@@ -18,14 +18,22 @@ from litestar.handlers import BaseRouteHandler
 
 from evalsvc.domain.access import READ_ROLES, Principal, Role
 from evalsvc.store.keys import authenticate
+from evalsvc.store.users import session_user
 
 PUBLIC: dict[str, Any] = {"public": True}
 ROLES_KEY = "roles"
+PEOPLE_KEY = "people"
 
 
 def allow(*roles: Role) -> dict[str, Any]:
     """Handler ``opt`` granting access to these roles."""
     return {ROLES_KEY: frozenset(roles)}
+
+
+def allow_people(*roles: Role) -> dict[str, Any]:
+    """Like :func:`allow`, and a person's session token is accepted as the Bearer token too
+    (what the store then checks is who the person is, e.g. a committee member)."""
+    return {ROLES_KEY: frozenset(roles), PEOPLE_KEY: True}
 
 
 READERS = allow(*READ_ROLES)
@@ -53,6 +61,10 @@ async def authorize(
     pool = connection.app.state.pool
     async with pool.acquire() as conn:
         principal = await authenticate(conn, token)
+        if principal is None and handler.opt.get(PEOPLE_KEY):
+            # People (e.g. committee members) call these with their session token.
+            person = await session_user(conn, token)
+            principal = person.principal if person else None
     if principal is None:
         raise NotAuthorizedException("unknown or revoked API key")
     if not roles or principal.role not in roles:

@@ -1,22 +1,32 @@
 """The voter's whole sheet: read it, hand it in (all colleagues, one transaction).
 
-``submit_sheet`` is the one path from a checked sheet to stored ballots and ledger rows:
+``submit_sheet`` is the one path from a checked sheet to a stored sheet and ledger rows:
 the round row is held FOR SHARE (a close waits for it), the ledger rows (the sheet's and one
-per colleague) go in with one statement whose primary key refuses a second sheet, then the
-ballots and comments. Anything refused stores nothing.
+per colleague) and the sheet, sealed in memory to the round's public key (issue 18: the
+plaintext is never written or logged; the committee opens it at close), go in with one
+statement whose primary key refuses a second sheet. Anything refused stores nothing.
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 
-from evalsvc.domain.ballots import BallotKeys, ledger_tag, token_hash
-from evalsvc.domain.errors import Conflict, Forbidden
+from evalsvc.domain.ballots import (
+    CONFIDENCE_NAMES,
+    LEVEL_NAMES,
+    BallotKeys,
+    PaperBallot,
+    Sheet,
+    ledger_tag,
+    targets_tag,
+    token_hash,
+)
+from evalsvc.domain.errors import Conflict, FieldProblem, Forbidden, RuleViolation, field_error
 from evalsvc.domain.sheets import (
     CheckedBallot,
     Colleague,
@@ -25,14 +35,14 @@ from evalsvc.domain.sheets import (
     normalize_voter_code,
     sheet_tag,
 )
+from evalsvc.sealing import boxes, receipts
 from evalsvc.store.ballot_rounds import form_items
+from evalsvc.store.ballot_sheets import max_sealed_bytes
 from evalsvc.store.ballot_tally import FormItems
 from evalsvc.store.sqlfiles import queries
 
-_RECORD = struct.Struct("<QQBB")
-"""One ballot's 18 bytes, as ``ballot_blocks.make_records`` lays them out (0002)."""
-
 Q = queries("sheets")
+QSB = queries("sealed_ballots")
 QB = queries("ballots")
 
 _FORMS: dict[int, dict[str, FormItems]] = {}
@@ -145,8 +155,18 @@ async def submit_sheet(
     ]
     forms = await _forms(conn, voter["catalog_id"]) if rows else {}
     checked = check_sheet(sheet, pending, {f: items.codes for f, items in forms.items()})
-    await store_checked(conn, round_id, mine, [tags[b.target_id] for b in checked], checked)
-    return {"round_id": round_id, "ballots": len(checked), "submitted": True}
+    sealed = seal_checked(bytes(voter["public_key"]), round_id, checked, pending, forms)
+    del sheet
+    receipt = await store_sealed(
+        conn, keys, round_id, mine, [tags[b.target_id] for b in checked], checked, sealed
+    )
+    return {
+        "round_id": round_id,
+        "ballots": len(checked),
+        "submitted": True,
+        "receipt": receipt.hex(),
+        "sealed_by": "server",
+    }
 
 
 def _check_open(voter: asyncpg.Record) -> None:
@@ -156,35 +176,123 @@ def _check_open(voter: asyncpg.Record) -> None:
         raise Conflict("the round takes ballots only between opens_at and closes_at")
 
 
-async def store_checked(
+def seal_checked(
+    public_key: bytes,
+    round_id: int,
+    checked: list[CheckedBallot],
+    pending: list[Colleague],
+    forms: dict[str, FormItems],
+) -> bytes:
+    """The checked ballots in the sealed layout (``domain.ballots.Sheet``), sealed to the
+    round's public key. In memory only."""
+    by_id = {c.cadre_id: c for c in pending}
+    ballots = []
+    for b in checked:
+        colleague = by_id[b.target_id]
+        width = len(forms[colleague.form].codes)
+        marks = "".join(
+            "1" if b.observed >> m & 1 else "x" if b.no_basis >> m & 1 else "0"
+            for m in range(width)
+        )
+        ballots.append(
+            PaperBallot(
+                target=colleague.code,
+                marks=marks,
+                level=LEVEL_NAMES[b.level - 1] if b.level else "",
+                confidence=CONFIDENCE_NAMES[b.confidence - 1] if b.confidence else "",
+                comment=b.comment,
+            )
+        )
+    plaintext = msgspec.json.encode(Sheet(round=round_id, ballots=ballots))
+    return boxes.seal(public_key, plaintext)
+
+
+async def store_sealed(
     conn: asyncpg.Connection,
+    keys: BallotKeys,
     round_id: int,
     mine: bytes,
     tags: list[bytes],
     checked: list[CheckedBallot],
-) -> None:
-    """The sheet's ledger row, one per colleague (``tags``, in ``checked`` order), the
-    ballots and the comments, in one statement. The ballots carry no voter id, token or
-    time; comments sit apart from them. This is where a sealed sheet would be written."""
-    commented = [b for b in checked if b.comment]
+    sealed: bytes,
+) -> bytes:
+    """The sheet's ledger row, one per colleague (``tags``, in ``checked`` order) and the
+    sealed sheet, in one statement under the round's share lock. Returns the receipt."""
+    receipt = receipts.receipt(sealed)
     try:
         stored = await conn.fetchval(
-            Q["sheet_write"],
+            QSB["sealed_sheet_write"],
             round_id,
             [mine, *tags],
             [True] + [False] * len(tags),
-            [b.target_id for b in checked],
-            [_RECORD.pack(b.observed, b.no_basis, b.level, b.confidence) for b in checked],
-            [b.target_id for b in commented],
-            [b.comment for b in commented],
+            sealed,
+            targets_tag(keys, round_id, [b.target_id for b in checked]),
+            receipt,
         )
     except asyncpg.UniqueViolationError:
         raise Conflict("this sheet has already been handed in") from None
     if not stored:
         raise Conflict("the round no longer takes ballots")
+    return receipt
 
 
 async def finished_voters(conn: asyncpg.Connection, round_id: int) -> int:
     """How many voters have handed in their sheet (a count: never who)."""
     n: int = await conn.fetchval(Q["sheets_finished"], round_id)
     return n
+
+
+async def submit_sealed_sheet(
+    conn: asyncpg.Connection, keys: BallotKeys, token: str, codes: list[str], sealed: bytes
+) -> dict[str, Any]:
+    """A whole sheet sealed by the voter's client: ``codes`` must be exactly the pending
+    colleagues (the server cannot look inside; the close checks the content matches)."""
+    async with conn.transaction():
+        voter = await _voter(conn, keys, token)
+        round_id = voter["round_id"]
+        rnd = await conn.fetchrow(QB["round_lock_share"], round_id)
+        assert rnd is not None
+        if rnd["status"] != "open":
+            raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
+        if not rnd["opens_at"] <= rnd["now"] < rnd["closes_at"]:
+            raise Conflict("the round takes ballots only between opens_at and closes_at")
+        rows = await conn.fetch(Q["colleagues"], round_id, voter["group_id"], voter["cadre_id"])
+        tags = [ledger_tag(keys, voter["voter_id"], r["cadre_id"], round_id) for r in rows]
+        mine = sheet_tag(keys, voter["voter_id"], round_id)
+        present = {bytes(r["tag"]) for r in await conn.fetch(Q["tags_present"], [mine, *tags])}
+        if mine in present:
+            raise Conflict("this sheet has already been handed in")
+        pending = {
+            r["code"]: int(r["cadre_id"])
+            for r, tag in zip(rows, tags, strict=True)
+            if tag not in present
+        }
+        problems = [
+            FieldProblem(f"targets[{i}]", f"{c!r} is not one of your pending colleagues")
+            for i, c in enumerate(codes)
+            if c not in pending
+        ]
+        if len(set(codes)) != len(codes):
+            problems.append(FieldProblem("targets", "a colleague is listed twice"))
+        problems += [
+            FieldProblem("targets", f"missing {c!r}: every colleague needs a ballot")
+            for c in pending
+            if c not in codes
+        ]
+        if problems:
+            raise RuleViolation("the sheet does not list your pending colleagues", problems)
+        if len(sealed) > max_sealed_bytes(len(codes)):
+            raise field_error("sealed", "larger than a sheet for these colleagues can be")
+        ids = [pending[c] for c in codes]
+        checked = [CheckedBallot(t, 0, 0, 0, 0, "") for t in ids]  # only the ids are used
+        by_id = dict(zip([int(r["cadre_id"]) for r in rows], tags, strict=True))
+        receipt = await store_sealed(
+            conn, keys, round_id, mine, [by_id[t] for t in ids], checked, sealed
+        )
+    return {
+        "round_id": round_id,
+        "ballots": len(codes),
+        "submitted": True,
+        "receipt": receipt.hex(),
+        "sealed_by": "client",
+    }

@@ -214,3 +214,17 @@ async def session_user(conn: asyncpg.Connection, token: str) -> SessionUser | No
 
 async def end_session(conn: asyncpg.Connection, token: str) -> None:
     await conn.execute(Q["session_delete"], session_hash(token))
+
+
+async def person_principal(conn: asyncpg.Connection, username: str) -> Principal | None:
+    """The enabled account ``username`` as a principal (the CLI acting for a person)."""
+    row = await conn.fetchrow(Q["by_username"], normalize_username(username))
+    if row is None or row["disabled_at"] is not None:
+        return None
+    return Principal(
+        key_id=0,
+        role=Role(row["role"]),
+        scope_unit_id=row["unit_id"],
+        kind="user",
+        user_id=row["id"],
+    )

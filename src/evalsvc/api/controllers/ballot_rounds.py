@@ -11,19 +11,22 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from evalsvc.api.deps import AppSettings, Caller, Conn
 from evalsvc.api.export import Limit, Offset
-from evalsvc.api.guards import allow
+from evalsvc.api.guards import PUBLIC, allow, allow_people
 from evalsvc.api.openapi_docs import text_body
 from evalsvc.delivery.invitations import invitations_of, resend_ids
 from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role
-from evalsvc.domain.ballots import BallotKeys, RoundCreate, RoundUpdate
-from evalsvc.domain.errors import Conflict
+from evalsvc.domain.ballots import BallotKeys, RoundClose, RoundCreate, RoundUpdate
+from evalsvc.domain.errors import Conflict, NotFound, field_error
 from evalsvc.domain.sheets import ResendRequest
-from evalsvc.store import ballot_results, ballot_rounds, ballots
+from evalsvc.store import ballot_committee, ballot_receipts, ballot_results, ballot_rounds, ballots
 from evalsvc.store.sheets import finished_voters
 
 MANAGERS = allow(Role.ADMIN, Role.PERSONNEL)
 TALLY_READERS = allow(Role.ADMIN, Role.PERSONNEL, Role.AUDITOR)
+# Closing and paper entry: managers' keys or people; the store lets only committee members
+# enter shares and paper ballots.
+COMMITTEE = allow_people(*Role)
 RoundId = FromPath[int]
 
 
@@ -86,28 +89,52 @@ class BallotRoundController(Controller):
         ),
     )
     async def open_round(
-        self, conn: Conn, principal: Caller, request: Request[Any, Any, Any], round_id: RoundId
+        self,
+        conn: Conn,
+        principal: Caller,
+        keys: Keys,
+        request: Request[Any, Any, Any],
+        round_id: RoundId,
     ) -> dict[str, Any]:
-        opened = await ballot_rounds.open_round(conn, principal, round_id)
+        opened = await ballot_rounds.open_round(conn, principal, round_id, keys)
         start_delivery(request.app.state, round_id)
         return opened
 
     @post(
         "/{round_id:int}/close",
-        opt=MANAGERS,
+        opt=COMMITTEE,
         status_code=200,
-        summary="Close an open round and tally it",
+        summary="Close an open round with the shares of `threshold` committee members; tally",
     )
     async def close_round(
-        self, conn: Conn, principal: Caller, settings: AppSettings, round_id: RoundId
+        self,
+        conn: Conn,
+        principal: Caller,
+        settings: AppSettings,
+        keys: Keys,
+        round_id: RoundId,
+        data: JSONBody[RoundClose],
     ) -> dict[str, Any]:
         return await ballot_rounds.close_round(
             conn,
             principal,
             round_id,
+            keys,
+            data.shares,
             remediation=settings.ballot_remediation,
             due_days=settings.remediation_due_days,
         )
+
+    @post(
+        "/{round_id:int}/committee/share",
+        opt=COMMITTEE,
+        status_code=200,
+        summary="A committee member collects their share of the round's key (once)",
+    )
+    async def collect_share(
+        self, conn: Conn, principal: Caller, keys: Keys, round_id: RoundId
+    ) -> dict[str, Any]:
+        return await ballot_committee.collect_share(conn, keys, principal, round_id)
 
     @post(
         "/{round_id:int}/paper-ballots",
@@ -118,14 +145,15 @@ class BallotRoundController(Controller):
             "text/csv",
             "application/json",
         ),
-        opt=MANAGERS,
+        opt=COMMITTEE,
         status_code=200,
-        summary="Upload digitised paper ballots (text/csv or application/json), all or nothing",
+        summary="A committee member uploads digitised paper ballots (pending until a second "
+        "member confirms)",
         description=(
-            "One row per ballot: target, marks (one character per item of the target's form "
-            "in catalog order: 1 observed, 0 not observed, x no basis), level, confidence, "
-            "comment. Send an Idempotency-Key header; a retry with the same key and body is "
-            "answered without storing twice."
+            "text/csv or application/json, validated whole. One row per ballot: target, marks "
+            "(one character per item of the target's form in catalog order: 1 observed, "
+            "0 not observed, x no basis), level, confidence, comment. Send an Idempotency-Key "
+            "header; a retry with the same key and body is answered without storing twice."
         ),
     )
     async def upload_paper_ballots(
@@ -140,6 +168,42 @@ class BallotRoundController(Controller):
             request.headers.get("content-type", ""),
             request.headers.get("idempotency-key", ""),
         )
+
+    @post(
+        "/{round_id:int}/paper-ballots/{upload_id:int}/confirm",
+        opt=COMMITTEE,
+        status_code=200,
+        summary="A second committee member confirms an upload: only then does it count",
+    )
+    async def confirm_paper_ballots(
+        self, conn: Conn, principal: Caller, round_id: RoundId, upload_id: FromPath[int]
+    ) -> dict[str, Any]:
+        return await ballots.confirm_paper(conn, principal, round_id, upload_id)
+
+    @get("/{round_id:int}/paper-ballots", opt=COMMITTEE, summary="Paper uploads and who did what")
+    async def list_paper_uploads(
+        self, conn: Conn, principal: Caller, round_id: RoundId
+    ) -> list[dict[str, Any]]:
+        return await ballots.list_uploads(conn, principal, round_id)
+
+    @get(
+        "/{round_id:int}/receipts/{receipt:str}",
+        opt=PUBLIC,
+        summary="Inclusion proof of a receipt in the round's published Merkle root",
+    )
+    async def get_receipt(
+        self, conn: Conn, round_id: RoundId, receipt: FromPath[str]
+    ) -> dict[str, Any]:
+        try:
+            value = bytes.fromhex(receipt)
+        except ValueError:
+            raise field_error("receipt", "64 hex digits") from None
+        if len(value) != 32:
+            raise field_error("receipt", "64 hex digits")
+        found = await ballot_receipts.inclusion(conn, round_id, value)
+        if found is None:
+            raise NotFound("this receipt is not among the round's counted sheets")
+        return found
 
     @get(
         "/{round_id:int}/participation",

@@ -16,10 +16,10 @@ from evalsvc.api.controllers.ballot_rounds import BALLOT_DEPENDENCIES, Keys
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import PUBLIC
 from evalsvc.api.limits import count_refused_token, refuse_token_guessing
-from evalsvc.domain.ballots import BallotSubmit
+from evalsvc.domain.ballots import BallotSubmit, SealedSheet
 from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.sheets import SheetSubmit
-from evalsvc.store import ballots, sheets
+from evalsvc.store import ballot_sheets, ballots, sheets
 
 
 def voter_token(request: Request[Any, Any, Any]) -> str:
@@ -65,5 +65,22 @@ class BallotController(Controller):
     async def submit_ballot(
         self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[BallotSubmit]
     ) -> dict[str, Any]:
-        await ballots.submit_ballot(conn, keys, voter_token(request), data)
-        return {"accepted": True}
+        return await ballots.submit_ballot(conn, keys, voter_token(request), data)
+
+    @post(
+        "/sealed-sheets",
+        opt=PUBLIC,
+        status_code=201,
+        summary="Submit a sheet sealed by the voter's client to the round's public key",
+        description=(
+            "`targets`: the colleagues the sheet covers; `sealed`: base64 of a libsodium "
+            "sealed box (crypto_box_seal) of the JSON sheet {round, ballots: [{target, marks, "
+            "level, confidence, comment}]}. Answers the receipt (SHA-256 of the sealed box)."
+        ),
+    )
+    async def submit_sealed_sheet(
+        self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[SealedSheet]
+    ) -> dict[str, Any]:
+        return await ballot_sheets.submit_sealed(
+            conn, keys, voter_token(request), data.targets, data.sealed
+        )

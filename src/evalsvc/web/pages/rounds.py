@@ -27,7 +27,7 @@ from evalsvc.domain.access import Role
 from evalsvc.domain.ballots import RoundCreate, RoundUpdate
 from evalsvc.domain.errors import DomainError, FieldProblem, NotFound
 from evalsvc.domain.localtime import HANOI
-from evalsvc.store import ballot_results, ballot_rounds, ballots, choices
+from evalsvc.store import ballot_committee, ballot_results, ballot_rounds, ballots, choices
 from evalsvc.store.ballot_rounds import form_items
 from evalsvc.store.sheets import finished_voters
 from evalsvc.web.page import page_of, people, render
@@ -54,6 +54,9 @@ FIELDS: Final = (
     "voting_scope",
     "voters",
     "targets",
+    "paper_voters",
+    "committee",
+    "threshold",
 )
 
 
@@ -80,6 +83,16 @@ def round_input(form: FormMultiDict) -> tuple[dict[str, Any], dict[str, str], li
         "voters": _codes(values["voters"]),
         "targets": _codes(values["targets"]),
     }
+    # Left empty: not given (a draft keeps what it had; a new round has none).
+    if _codes(values["paper_voters"]):
+        data["paper_voters"] = _codes(values["paper_voters"])
+    if _codes(values["committee"]):
+        data["committee"] = [u.lower() for u in _codes(values["committee"]) or []]
+    if values["threshold"]:
+        try:
+            data["threshold"] = int(values["threshold"])
+        except ValueError:
+            problems.append(FieldProblem("threshold", "expected a whole number"))
     for name in ("opens_at", "closes_at"):
         try:
             data[name] = datetime.fromisoformat(values[name]).replace(tzinfo=HANOI)
@@ -199,6 +212,9 @@ class RoundPages(Controller):
             "include_subunits": "1" if rnd["include_subunits"] else "",
             "voters": "",
             "targets": "",
+            "paper_voters": "",
+            "committee": " ".join(m["username"] for m in rnd["committee"]),
+            "threshold": str(rnd["threshold"]),
         }
         return await self._form(request, conn, values, {}, round_id)
 
@@ -217,11 +233,14 @@ class RoundPages(Controller):
         message: str | None = None,
         error: str | None = None,
         preview: dict[str, Any] | None = None,
+        share: str | None = None,
     ) -> Response[Any]:
         page = page_of(request)
         assert page.user is not None
         principal = page.user.principal
         rnd = await ballot_rounds.get_round(conn, principal, round_id)
+        mine = [m for m in rnd["committee"] if m["username"] == page.user.username]
+        uploads = await ballots.list_uploads(conn, principal, round_id) if mine else []
         manager = principal.role in (Role.ADMIN, Role.PERSONNEL)
         invitations = await invitations_of(conn, round_id) if manager else []
         tallies = None
@@ -248,6 +267,9 @@ class RoundPages(Controller):
             message=message,
             error=error,
             preview=preview,
+            member=mine[0] if mine else None,
+            uploads=uploads,
+            share=share,
         )
 
     @get("/{round_id:int}", opt=READ)
@@ -263,7 +285,9 @@ class RoundPages(Controller):
         page = page_of(request)
         assert page.user is not None
         try:
-            await ballot_rounds.open_round(conn, page.user.principal, round_id)
+            await ballot_rounds.open_round(
+                conn, page.user.principal, round_id, keys_of(request.app.state)
+            )
         except DomainError as exc:
             text = "; ".join(problem_text(page.t, p.reason) for p in exc.problems) or exc.detail
             return await self._detail(request, conn, round_id, 409, error=text)
@@ -280,17 +304,56 @@ class RoundPages(Controller):
     ) -> Response[Any]:
         page = page_of(request)
         assert page.user is not None
+        form = await request.form()
+        shares = [line.strip() for line in str(form.get("shares", "")).splitlines() if line.strip()]
         try:
             await ballot_rounds.close_round(
                 conn,
                 page.user.principal,
                 round_id,
+                keys_of(request.app.state),
+                shares,
                 remediation=settings.ballot_remediation,
                 due_days=settings.remediation_due_days,
             )
         except DomainError as exc:
-            return await self._detail(request, conn, round_id, 409, error=exc.detail)
+            text = "; ".join(problem_text(page.t, p.reason) for p in exc.problems)
+            error = f"{exc.detail} ({text})" if text else exc.detail
+            return await self._detail(request, conn, round_id, 409, error=error)
         return Redirect(f"/rounds/{round_id}#results", status_code=303)
+
+    @post("/{round_id:int}/share", opt=READ, status_code=200)
+    async def collect_share(
+        self, request: Request[Any, Any, Any], conn: Conn, round_id: FromPath[int]
+    ) -> Response[Any]:
+        """A committee member's share of the round's key, shown once on this page."""
+        page = page_of(request)
+        assert page.user is not None
+        try:
+            got = await ballot_committee.collect_share(
+                conn, keys_of(request.app.state), page.user.principal, round_id
+            )
+        except DomainError as exc:
+            return await self._detail(request, conn, round_id, 409, error=exc.detail)
+        return await self._detail(request, conn, round_id, share=got["share"])
+
+    @post("/{round_id:int}/paper/{upload_id:int}/confirm", opt=READ, status_code=200)
+    async def confirm_paper(
+        self,
+        request: Request[Any, Any, Any],
+        conn: Conn,
+        round_id: FromPath[int],
+        upload_id: FromPath[int],
+    ) -> Response[Any]:
+        """A second committee member confirms a paper upload: only then does it count."""
+        page = page_of(request)
+        assert page.user is not None
+        try:
+            done = await ballots.confirm_paper(conn, page.user.principal, round_id, upload_id)
+        except DomainError as exc:
+            return await self._detail(request, conn, round_id, 409, error=exc.detail)
+        text = page.t("%(n)s paper ballots were stored.", n=done["ballots"])
+        return await self._detail(request, conn, round_id, message=text)
 
     @post("/{round_id:int}/send", opt=MANAGE, status_code=200)
     async def send(
@@ -339,7 +402,7 @@ class RoundPages(Controller):
             },
         )
 
-    @post("/{round_id:int}/paper", opt=MANAGE, status_code=200)
+    @post("/{round_id:int}/paper", opt=READ, status_code=200)
     async def paper_preview(
         self, request: Request[Any, Any, Any], conn: Conn, round_id: FromPath[int]
     ) -> Response[Any]:
@@ -370,7 +433,11 @@ class RoundPages(Controller):
                 return await self._detail(
                     request, conn, round_id, 422, preview=self._problems(page.t, exc, body)
                 )
-            text = page.t("%(n)s paper ballots were stored.", n=result["ballots"])
+            text = page.t(
+                "%(n)s paper ballots were uploaded; they count once a second committee member "
+                "confirms them.",
+                n=result["ballots"],
+            )
             if result["replayed"]:
                 text = page.t("This file was already stored; nothing was added.")
             return await self._detail(request, conn, round_id, message=text)

@@ -25,7 +25,7 @@ from evalsvc.domain.ballots import (
 )
 from evalsvc.domain.errors import Conflict, DomainError, FieldProblem, Forbidden
 from evalsvc.domain.sheets import SheetSubmit, normalize_voter_code
-from evalsvc.store import sheets
+from evalsvc.store import ballot_sheets, sheets
 from evalsvc.web.page import PASSWORD_PAGE, PUBLIC_PAGE, page_of, render
 from evalsvc.web.texts import N_, problem_text
 
@@ -151,6 +151,10 @@ class VoterPages(Controller):
             confidences=CONFIDENCES,
             positions=POSITIONS,
             max_comment=MAX_COMMENT_CHARS,
+            public_key=await ballot_sheets.public_key_b64(conn, view.round_id),
+            form_codes={f: [i["code"] for i in items] for f, items in view.forms.items()},
+            sealed=request.query_params.get("sealed"),
+            receipt=request.query_params.get("receipt"),
         )
 
     @get("/{code:str}", opt=VOTER_PAGE)
@@ -169,7 +173,7 @@ class VoterPages(Controller):
         values = {k: str(v) for k, v in form.items() if k != "_csrf"}
         if not problems:
             try:
-                await sheets.submit_sheet(conn, keys_of(request.app.state), code, sheet)
+                done = await sheets.submit_sheet(conn, keys_of(request.app.state), code, sheet)
             except Conflict as exc:
                 # Already handed in, or the round is closed: the page shows which.
                 return await self._show(request, conn, code, status_code=409, notice=exc.detail)
@@ -178,6 +182,10 @@ class VoterPages(Controller):
             except DomainError as exc:
                 problems = exc.problems
             else:
-                return Redirect(f"/phieu/{code}?done=1", status_code=303, headers=NO_REFERRER)
+                return Redirect(
+                    f"/phieu/{code}?done=1&sealed=server&receipt={done['receipt']}",
+                    status_code=303,
+                    headers=NO_REFERRER,
+                )
         errors = {p.field: problem_text(page.t, p.reason) for p in problems}
         return await self._show(request, conn, code, status_code=422, errors=errors, values=values)
