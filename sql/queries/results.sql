@@ -108,3 +108,27 @@ where r.run_id = $1 and r.annual = $2
 -- name: cadre_runs
 -- Published runs that hold rows of the cadre, newest period first.
 select p.period, p.run_id from result_published p order by p.period desc
+
+-- name: unit_result_rows
+-- Every row of one unit in a run (the year's row and its months): result_units' unique key.
+select r.month, r.annual, r.u, r.u1, r.u2, r.u3, r.u4, r.u5, r.members, r.kht, r.pairs,
+       r.level, r.rank, r.prev_rank, r.movement, r.rank_low, r.rank_high
+from result_units r
+where r.run_id = $1 and r.unit_id = $2
+order by r.annual desc, r.month
+
+-- name: unranked_rows
+-- Units of a ranking block that got no rank in the period (no month of task basis).
+select u.ranking_block as block, u.code, u.name, r.u, r.u1, r.u2, r.u3, r.u4, r.u5,
+       r.members, r.kht
+from result_units r join units u on u.id = r.unit_id
+where r.run_id = $1 and r.annual = $2 and r.month = $3 and r.rank <= 0
+  and u.ranking_block is not null and ($4::text is null or u.ranking_block = $4)
+order by u.ranking_block, u.code
+
+-- name: ranking_blocks
+select distinct ranking_block as block from units where ranking_block is not null
+order by ranking_block
+
+-- name: published_periods
+select period, run_id from result_published order by period desc

@@ -21,6 +21,7 @@ from evalsvc.jobs import inputs
 from evalsvc.jobs.recompute import resolve_profile
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring import what_if as score_what_if
+from evalsvc.scoring.profiles import PROFILES
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import results as store
 from evalsvc.store import units as unit_store
@@ -328,11 +329,82 @@ async def rankings(
         conn, run_id=run_id, annual=annual, month=month, block=block, limit=limit, offset=offset
     )
     for r in rows:
+        r["level_label"] = lv.LEVEL_LABELS_VI[r["level"]]
         r["level"] = lv.LEVEL_CODES[r["level"]]
         if r["prev_rank"] is not None and r["prev_rank"] < 0:
             r["prev_rank"] = None
         r["run_id"] = run_id
     return rows, total
+
+
+async def unranked(
+    conn: asyncpg.Connection, *, period: str | None, run: int | None, block: str | None
+) -> list[dict[str, Any]]:
+    """Units of a ranking block the period did not rank, each with its reason code
+    (``insufficient_data``: no month with task basis, so no U)."""
+    run_id, _, annual, month = await resolve(conn, period, run)
+    rows = await store.unranked_rows(conn, run_id=run_id, annual=annual, month=month, block=block)
+    for r in rows:
+        r["reason"] = "insufficient_data" if r["u"] is None else "not_ranked"
+        r["run_id"] = run_id
+    return rows
+
+
+async def readable_periods(conn: asyncpg.Connection) -> list[str]:
+    """Periods a reader can ask for, newest first: published ones, and the months of a
+    published year (its run holds them)."""
+    published = await store.published_periods(conn)
+    out = set(published)
+    for period in published:
+        if len(period) == 4:
+            out.update(f"{period}-{m:02d}" for m in range(1, 13))
+    return sorted(out, key=lambda p: (p[:4], len(p) == 4, p), reverse=True)
+
+
+def level_cuts(profile_name: str) -> tuple[float, float, float]:
+    """The level cut points of a run's profile (the charts' bands)."""
+    profile = PROFILES.get(profile_name) or PROFILES["nd335"]
+    return profile.level_cuts
+
+
+def period_months(profile_name: str) -> int:
+    profile = PROFILES.get(profile_name) or PROFILES["nd335"]
+    return profile.period_months
+
+
+async def ranking_blocks(conn: asyncpg.Connection) -> list[str]:
+    return await store.ranking_blocks(conn)
+
+
+def _unit_row_view(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    level = out.pop("level")
+    out["level"] = level_view(level)
+    out["period"] = row["month"].strftime("%Y-%m")
+    for k in ("rank", "prev_rank"):
+        if out[k] is not None and out[k] <= 0:
+            out[k] = None
+    return out
+
+
+async def unit_overview(
+    conn: asyncpg.Connection, principal: Principal, code: str, period: str | None, run: int | None
+) -> dict[str, Any]:
+    """A unit's result of a period (U and U1-U5, level, rank) and, for a year, its months."""
+    unit = await unit_store.get_unit(conn, code, principal)  # scope check
+    run_id, span, annual, month = await resolve(conn, period, run)
+    rows = await store.unit_result_rows(conn, run_id, unit.id)
+    period_row = next(
+        (r for r in rows if r["annual"] == annual and (annual or r["month"] == month)), None
+    )
+    months = [_unit_row_view(r) for r in rows if not r["annual"]] if annual else []
+    return {
+        "unit": unit,
+        "period": span.text if annual else month.strftime("%Y-%m"),
+        "run": _run_view(await store.get_run(conn, run_id)),
+        "result": _unit_row_view(period_row) if period_row is not None else None,
+        "months": months,
+    }
 
 
 async def compare(

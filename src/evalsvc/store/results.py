@@ -543,3 +543,27 @@ async def compare_units(
         offset,
     )
     return [_record(r) for r in rows], total
+
+
+async def unit_result_rows(
+    conn: asyncpg.Connection, run_id: int, unit_id: int
+) -> list[dict[str, Any]]:
+    """A unit's rows in a run: the period's (annual first) and, in a year run, its months."""
+    return [_record(r) for r in await conn.fetch(Q["unit_result_rows"], run_id, unit_id)]
+
+
+async def unranked_rows(
+    conn: asyncpg.Connection, *, run_id: int, annual: bool, month: date, block: str | None
+) -> list[dict[str, Any]]:
+    """Units of a ranking block without a rank in the period, by block and code."""
+    rows = await conn.fetch(Q["unranked_rows"], run_id, annual, month, block)
+    return [_record(r) for r in rows]
+
+
+async def ranking_blocks(conn: asyncpg.Connection) -> list[str]:
+    return [r["block"] for r in await conn.fetch(Q["ranking_blocks"])]
+
+
+async def published_periods(conn: asyncpg.Connection) -> list[str]:
+    """Periods with a published run, newest first."""
+    return [r["period"] for r in await conn.fetch(Q["published_periods"])]
