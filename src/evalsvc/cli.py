@@ -146,7 +146,14 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
     # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
+    from evalsvc.web.logfilter import uvicorn_log_config
+
+    uvicorn.run(
+        create_app(settings, dsn),
+        host=settings.host,
+        port=settings.port,
+        log_config=uvicorn_log_config(),
+    )
 
 
 @main.command(name="migrate")

@@ -31,6 +31,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ballot_remediation: what closing a ballot round opens as remediation items: "watch"
             (confirmed and watched manifestations, DOMAIN part 4), "confirmed" only, or "off".
         remediation_due_days: due date of those items, in days after the round closes.
+        public_url: the address voters' links start with (``https://danhgia.example.gov.vn``);
+            empty: ``http://host:port``.
+        smtp_host, smtp_port, smtp_user, smtp_password, smtp_from, smtp_security: where
+            ballot invitations are sent (``starttls``, ``tls`` or ``none``). Without
+            ``smtp_host`` they are written as .eml files to ``<data_dir>/outbox``: a setting
+            for trials, never for production (docs/ballots.md).
         pack_refresh_seconds: how often ``serve`` looks for months changed in bulk by other
             means than its own uploads (plain SQL) and packs them for the next
             recomputation (``jobs/pack_refresh.py``); 0 turns the look-out off.
@@ -47,6 +53,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     ballot_remediation: Literal["watch", "confirmed", "off"] = "watch"
     remediation_due_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
     pack_refresh_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0
+    public_url: str = ""
+    smtp_host: str = ""
+    smtp_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "evalsvc <no-reply@localhost>"
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+
+    @property
+    def outbox(self) -> Path:
+        """Where invitations go when no SMTP server is configured (trials only)."""
+        return Path(self.data_dir) / "outbox"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def pgdata(self) -> Path:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -32,7 +37,10 @@ async def add_unit(conn: asyncpg.Connection, code: str, parent: int | None = Non
     return unit_id
 
 
-async def add_cadre(conn: asyncpg.Connection, code: str, unit_id: int, position: str) -> int:
+async def add_cadre(
+    conn: asyncpg.Connection, code: str, unit_id: int, position: str, email: bool = True
+) -> int:
+    """A cadre; with ``email`` its invitations go to ``<code>@donvi.test`` (see outbox_codes)."""
     unit_code = await conn.fetchval("select code from units where id = $1", unit_id)
     cadre = CadreCreate(
         code=code,
@@ -40,6 +48,7 @@ async def add_cadre(conn: asyncpg.Connection, code: str, unit_id: int, position:
         personnel_type="cong_chuc",
         position=position,  # type: ignore[arg-type]
         unit_code=unit_code,
+        email=f"{code.lower()}@donvi.test" if email else None,
     )
     await upsert_cadres(conn, [cadre], SYSTEM)
     cadre_id: int = await conn.fetchval("select id from cadres where code = $1", code)
@@ -76,3 +85,30 @@ def round_body(catalog_id: int, unit: str, **extra: Any) -> dict[str, Any]:
     }
     body.update(extra)
     return body
+
+
+def read_outbox(outbox: Path, round_id: int) -> dict[str, str]:
+    """Cadre code -> voter code of the round's invitations in the outbox (newest wins)."""
+    found: dict[str, str] = {}
+    paths = sorted(outbox.glob(f"r{round_id}-v*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    for path in paths:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",))
+        assert body is not None
+        match = re.search(r"/phieu/([0-9A-Z-]+)", body.get_content())
+        assert match, path
+        to = str(message["To"]).split("<")[-1].split("@")[0]
+        found[to.upper()] = match.group(1)
+    return found
+
+
+async def outbox_codes(outbox: Path, round_id: int, expected: int) -> dict[str, str]:
+    """Cadre code -> voter code, read from the invitations the service wrote to the outbox
+    (the only place a voter's code exists). Waits for the background delivery."""
+    found: dict[str, str] = {}
+    for _ in range(200):
+        found = await asyncio.to_thread(read_outbox, outbox, round_id)
+        if len(found) >= expected:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{len(found)} invitations in {outbox}, expected {expected}")

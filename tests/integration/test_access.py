@@ -16,7 +16,7 @@ from tests.integration.city import build_city
 Client = AsyncTestClient  # type: ignore[type-arg]
 
 # Voters authenticate with their ballot token, not an API key.
-OPEN_PATHS = {"/health", "/ballot/targets", "/ballot/ballots"}
+OPEN_PATHS = {"/health", "/ballot/targets", "/ballot/ballots", "/ballot/sheets"}
 
 
 def test_every_route_declares_who_may_call_it(settings: Settings) -> None:

@@ -12,7 +12,13 @@ from litestar.testing import AsyncTestClient
 from evalsvc.domain.access import Role
 from evalsvc.store import ballot_rounds
 from tests.conftest import make_key
-from tests.integration.ballots_seed import add_cadre, add_catalog, add_unit, round_body
+from tests.integration.ballots_seed import (
+    add_cadre,
+    add_catalog,
+    add_unit,
+    outbox_codes,
+    round_body,
+)
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -41,7 +47,9 @@ async def open_round(
     round_id = created.json()["id"]
     opened = await client.post(f"/ballot-rounds/{round_id}/open", headers=headers)
     assert opened.status_code == 200, opened.text
-    return round_id, {t["voter"]: t["token"] for t in opened.json()["tokens"]}
+    assert "tokens" not in opened.json()  # the operator never sees a voter's code
+    outbox = client.app.state.settings.outbox
+    return round_id, await outbox_codes(outbox, round_id, opened.json()["invitations"]["email"])
 
 
 @pytest.mark.parametrize("analyze_from", [5_000, 1], ids=["small", "analyzed"])
@@ -236,7 +244,10 @@ async def test_concurrent_double_submissions_land_once(
     statuses = await asyncio.gather(*(submit(t) for t in tokens.values() for _ in range(2)))
     assert sorted(statuses) == [201] * 50 + [409] * 50
     assert await conn.fetchval("select count(*) from ballots") == 50
-    assert await conn.fetchval("select count(*) from ballot_ledger") == 50
+    assert await conn.fetchval("select count(*) from ballot_ledger where not sheet") == 50
+    # Each voter had one colleague: balloting it finished their sheet.
+    participation = await client.get(f"/ballot-rounds/{round_id}/participation", headers=headers)
+    assert participation.json() == {"round_id": round_id, "voters": 50, "finished": 50}
     await client.post(f"/ballot-rounds/{round_id}/close", headers=headers)
     detail = (await client.get(f"/ballot-rounds/{round_id}/tallies/T", headers=headers)).json()
     assert (detail["valid"], detail["eligible"], detail["quorum"]) == (50, 50, True)

@@ -112,7 +112,8 @@ async def test_no_ballot_can_be_linked_to_its_voter(
             "select column_name from information_schema.columns where table_name = 'ballot_ledger'"
         )
     )
-    assert {r["column_name"] for r in ledger} == {"tag", "round_id"}
+    # "sheet" marks a voter's whole-sheet row (its tag is just as opaque): no voter, no time.
+    assert {r["column_name"] for r in ledger} == {"tag", "round_id", "sheet"}
     # Before close each online ballot is its own block; after close they are one shuffled block.
     assert await conn.fetchval("select count(*) from ballots") == 5
     await client.post(f"/ballot-rounds/{round_id}/close", headers=headers)

@@ -541,7 +541,7 @@ async def seed_ballots(
             ),
         )
         round_id = int(created["id"])
-        await ballot_rounds.open_round(conn, SYSTEM, round_id, keys)
+        await ballot_rounds.open_round(conn, SYSTEM, round_id)
         per_target = np.zeros(len(pop.codes), dtype=np.int64)
         for r in await conn.fetch(
             "select c.code, t.eligible from ballot_round_targets t "

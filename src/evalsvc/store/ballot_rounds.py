@@ -10,12 +10,9 @@ from evalsvc.domain.access import Principal
 from evalsvc.domain.ballots import (
     MAX_ELIGIBLE,
     MAX_FORM_ITEMS,
-    BallotKeys,
     RoundCreate,
     RoundUpdate,
-    new_voter_token,
     parse_period,
-    token_hash,
 )
 from evalsvc.domain.errors import (
     MAX_REPORTED_PROBLEMS,
@@ -33,6 +30,7 @@ from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
+QD = queries("delivery")
 ANALYZE_FROM = 5_000
 """Rounds with at least this many targets refresh the planner's statistics first."""
 QU = queries("units")
@@ -300,30 +298,32 @@ async def _materialize(
 
 
 async def open_round(
-    conn: asyncpg.Connection, principal: Principal, round_id: int, keys: BallotKeys
+    conn: asyncpg.Connection, principal: Principal, round_id: int
 ) -> dict[str, Any]:
-    """Open a draft and issue one token per eligible voter, returned only here, once."""
+    """Open a draft. No voter code exists yet: each is made when its invitation is delivered
+    (``delivery``), so nothing returned here or anywhere else lets the operator vote."""
     async with conn.transaction():
         current = await _lock_visible(conn, principal, round_id)
         if current["status"] != "draft":
             raise Conflict(f"round {round_id} is {current['status']}; only a draft can be opened")
         await _check_catalog(conn, current["catalog_id"])
-        voters = await conn.fetch(Q["voters_for_tokens"], round_id)
+        voters = await conn.fetchval(
+            "select count(*) from ballot_round_voters where round_id = $1", round_id
+        )
         targets = await conn.fetchval(
             "select count(*) from ballot_round_targets where round_id = $1", round_id
         )
         if not voters or not targets:
             raise field_error("round", "a round needs at least one target and one voter to open")
-        tokens = [new_voter_token() for _ in voters]
-        await conn.execute(
-            Q["voters_set_tokens"], [v["id"] for v in voters], [token_hash(keys, t) for t in tokens]
-        )
         await conn.execute(Q["round_set_status"], round_id, "open")
+        await conn.execute(QD["set_opened_by"], round_id, principal.actor)
+        await conn.execute(QD["invitations_create"], round_id)
     out = await get_round(conn, principal, round_id)
-    out["tokens"] = [
-        {"voter": v["code"], "full_name": v["full_name"], "token": t}
-        for v, t in zip(voters, tokens, strict=True)
-    ]
+    counts = await conn.fetch(QD["invitation_counts"], round_id)
+    out["invitations"] = {
+        channel: sum(r["n"] for r in counts if r["channel"] == channel)
+        for channel in ("email", "paper")
+    }
     return out
 
 

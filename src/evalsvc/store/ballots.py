@@ -27,7 +27,6 @@ from evalsvc.domain.ballots import (
     MAX_COMMENT_CHARS,
     PAPER_COLUMNS,
     PAPER_REQUIRED_COLUMNS,
-    VOTER_TOKEN_PREFIX,
     BallotKeys,
     BallotSubmit,
     PaperBallot,
@@ -44,6 +43,7 @@ from evalsvc.domain.errors import (
     RuleViolation,
     field_error,
 )
+from evalsvc.domain.sheets import normalize_voter_code, sheet_tag
 from evalsvc.domain.vietnamese import nfc
 from evalsvc.store.ballot_blocks import make_records, pack_bits, record_bytes, write_blocks
 from evalsvc.store.ballot_rounds import form_items
@@ -51,15 +51,17 @@ from evalsvc.store.scope import ensure_in_scope
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
+QS = queries("sheets")
 QU = queries("units")
 
 _MARK_BITS = {"observed": 1, "no_basis": 2}
 
 
 async def _voter(conn: asyncpg.Connection, keys: BallotKeys, token: str) -> asyncpg.Record:
-    if not token.startswith(VOTER_TOKEN_PREFIX):
+    code = normalize_voter_code(token)
+    if code is None:
         raise Forbidden("unknown voter token")
-    row = await conn.fetchrow(Q["voter_by_token"], token_hash(keys, token))
+    row = await conn.fetchrow(Q["voter_by_token"], token_hash(keys, code))
     if row is None:
         raise Forbidden("unknown voter token")
     return row
@@ -70,6 +72,9 @@ async def pending_targets(conn: asyncpg.Connection, keys: BallotKeys, token: str
     voter = await _voter(conn, keys, token)
     rnd = await conn.fetchrow(Q["round_get"], voter["round_id"])
     assert rnd is not None
+    if rnd["status"] != "open":
+        # A closed (or not yet open) round shows nothing but its state to a voter.
+        raise Conflict(f"the round is {rnd['status']}")
     targets = await conn.fetch(Q["voter_targets"], rnd["id"], voter["group_id"], voter["cadre_id"])
     tags = [ledger_tag(keys, voter["id"], t["cadre_id"], rnd["id"]) for t in targets]
     done = {bytes(r["tag"]) for r in await conn.fetch(Q["ledger_existing"], tags)}
@@ -156,6 +161,17 @@ async def submit_ballot(
         comment = nfc(data.comment or "")
         if comment:
             await conn.execute(Q["comment_insert"], rnd["id"], target["cadre_id"], comment)
+        await _finish_if_complete(conn, keys, voter, rnd["id"])
+
+
+async def _finish_if_complete(
+    conn: asyncpg.Connection, keys: BallotKeys, voter: asyncpg.Record, round_id: int
+) -> None:
+    """A voter who has balloted every colleague one by one has finished their sheet too."""
+    targets = await conn.fetch(Q["voter_targets"], round_id, voter["group_id"], voter["cadre_id"])
+    tags = [ledger_tag(keys, voter["id"], t["cadre_id"], round_id) for t in targets]
+    if len(await conn.fetch(Q["ledger_existing"], tags)) == len(tags):
+        await conn.execute(QS["sheet_insert"], sheet_tag(keys, voter["id"], round_id), round_id)
 
 
 # --- paper ballots ------------------------------------------------------------------------

@@ -115,6 +115,12 @@ async def upsert_cadres(
                 [today] * len(moves),
             )
         lists_changed = await _replace_lists(conn, rows, ids, old_lists)
+        given = [r for r in rows if r.email is not msgspec.UNSET]
+        if given:
+            changed = await conn.fetch(
+                Q["set_emails"], [r.code for r in given], [r.email for r in given]
+            )
+            lists_changed |= {rec["code"] for rec in changed}
     inserted = {rec["code"] for rec in written if rec["inserted"]}
     updated = ({rec["code"] for rec in written} | lists_changed) - inserted
     return UpsertSummary(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any, Final
@@ -18,11 +18,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from evalsvc.domain.localtime import HANOI
+
 LOCALES: Final = ("vi", "en")
 DEFAULT_LOCALE: Final = "vi"
 LOCALE_NAMES: Final = {"vi": "Tiếng Việt", "en": "English"}
-HANOI: Final = timezone(timedelta(hours=7), "ICT")
-"""Times on the pages are Hà Nội time (UTC+7, no daylight saving)."""
 
 
 @cache

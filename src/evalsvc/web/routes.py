@@ -16,6 +16,7 @@ from evalsvc.web.pages.account import AccountPages
 from evalsvc.web.pages.recompute import RecomputePages
 from evalsvc.web.pages.results import ResultPages
 from evalsvc.web.pages.users_admin import UserPages
+from evalsvc.web.pages.voter import VoterPages
 
 STATIC_DIR = Path(__file__).parent / "static"
 SWAGGER = "/static/vendor/swagger-ui"
@@ -23,7 +24,7 @@ SWAGGER = "/static/vendor/swagger-ui"
 
 def page_routes() -> list[ControllerRouterHandler]:
     """Pages (public for the API-key guard; the page guard checks sessions) and assets."""
-    controllers: list[Any] = [AccountPages, UserPages, ResultPages, RecomputePages]
+    controllers: list[Any] = [AccountPages, UserPages, VoterPages, ResultPages, RecomputePages]
     pages = Router(
         path="/",
         route_handlers=controllers,

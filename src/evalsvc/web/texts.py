@@ -20,6 +20,9 @@ def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
 
 
 _PATTERNS: Final[list[tuple[re.Pattern[str], str]]] = [
+    (re.compile(r"^unknown mark$"), N_("unknown mark")),
+    (re.compile(r"^unknown level$"), N_("unknown level")),
+    (re.compile(r"^unknown confidence$"), N_("unknown confidence")),
     (re.compile(r"^at least (?P<n>\d+) characters$"), N_("at least %(n)s characters")),
     (re.compile(r"^at most (?P<n>\d+) characters$"), N_("at most %(n)s characters")),
     (re.compile(r"^does not match$"), N_("does not match")),

@@ -12,11 +12,14 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from evalsvc.api.deps import AppSettings, Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import allow
+from evalsvc.delivery.invitations import invitations_of, resend_ids
+from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role
 from evalsvc.domain.ballots import BallotKeys, RoundCreate, RoundUpdate
-from evalsvc.keyring import ballot_keys
-from evalsvc.settings import Settings
+from evalsvc.domain.errors import Conflict
+from evalsvc.domain.sheets import ResendRequest
 from evalsvc.store import ballot_results, ballot_rounds, ballots
+from evalsvc.store.sheets import finished_voters
 
 MANAGERS = allow(Role.ADMIN, Role.PERSONNEL)
 TALLY_READERS = allow(Role.ADMIN, Role.PERSONNEL, Role.AUDITOR)
@@ -25,13 +28,7 @@ RoundId = FromPath[int]
 
 def provide_ballot_keys(request: Request[Any, Any, Any]) -> BallotKeys:
     """The HMAC subkeys, derived once per app from the settings (or the persisted key)."""
-    state = request.app.state
-    keys: BallotKeys | None = state.get("ballot_keys")
-    if keys is None:
-        settings: Settings = state.settings
-        keys = ballot_keys(settings)
-        state.ballot_keys = keys
-    return keys
+    return keys_of(request.app.state)
 
 
 Keys = NamedDependency[BallotKeys]
@@ -78,12 +75,20 @@ class BallotRoundController(Controller):
         "/{round_id:int}/open",
         opt=MANAGERS,
         status_code=200,
-        summary="Open a draft round; returns each voter's token, once",
+        summary="Open a draft round; the service delivers each voter's link (never returned)",
+        description=(
+            "Voters with an email address get their link by mail (SMTP, or the outbox folder "
+            "when no SMTP server is set); the others get a sealed paper slip that an "
+            "administrator prints once (GET /ballot-rounds/{id}/slips.pdf). The answer counts "
+            "invitations per channel; delivery status: GET /ballot-rounds/{id}/invitations."
+        ),
     )
     async def open_round(
-        self, conn: Conn, principal: Caller, keys: Keys, round_id: RoundId
+        self, conn: Conn, principal: Caller, request: Request[Any, Any, Any], round_id: RoundId
     ) -> dict[str, Any]:
-        return await ballot_rounds.open_round(conn, principal, round_id, keys)
+        opened = await ballot_rounds.open_round(conn, principal, round_id)
+        start_delivery(request.app.state, round_id)
+        return opened
 
     @post(
         "/{round_id:int}/close",
@@ -126,6 +131,61 @@ class BallotRoundController(Controller):
             request.headers.get("content-type", ""),
             request.headers.get("idempotency-key", ""),
         )
+
+    @get(
+        "/{round_id:int}/participation",
+        opt=TALLY_READERS,
+        summary="How many voters have handed in their sheet (a count, never who)",
+    )
+    async def participation(
+        self, conn: Conn, principal: Caller, round_id: RoundId
+    ) -> dict[str, Any]:
+        rnd = await ballot_rounds.get_round(conn, principal, round_id)
+        return {
+            "round_id": round_id,
+            "voters": rnd["voters"],
+            "finished": await finished_voters(conn, round_id),
+        }
+
+    @get(
+        "/{round_id:int}/invitations",
+        opt=MANAGERS,
+        summary="Delivery of each voter's invitation: channel, address, status (never the link)",
+    )
+    async def list_invitations(
+        self, conn: Conn, principal: Caller, round_id: RoundId
+    ) -> list[dict[str, Any]]:
+        await ballot_rounds.get_round(conn, principal, round_id)
+        rows = await invitations_of(conn, round_id)
+        return [{k: v for k, v in r.items() if k != "voter_id"} for r in rows]
+
+    @post(
+        "/{round_id:int}/invitations/send",
+        opt=MANAGERS,
+        status_code=202,
+        summary="Send pending email invitations, or re-send to the voters listed (new links)",
+        description=(
+            'Body: {"voters": [cadre codes]} re-sends to those voters (each gets a new link; '
+            'the old one stops working); no body or {"voters": null} sends every pending '
+            "one. The work runs in the background: read GET .../invitations for the outcome."
+        ),
+    )
+    async def send_invitations(
+        self,
+        conn: Conn,
+        principal: Caller,
+        request: Request[Any, Any, Any],
+        round_id: RoundId,
+        data: JSONBody[ResendRequest | None] = None,
+    ) -> dict[str, Any]:
+        rnd = await ballot_rounds.get_round(conn, principal, round_id)
+        if rnd["status"] != "open":
+            raise Conflict(f"round {round_id} is {rnd['status']}; only an open round sends")
+        voter_ids = None
+        if data is not None and data.voters is not None:
+            voter_ids = await resend_ids(conn, round_id, data.voters)
+        start_delivery(request.app.state, round_id, voter_ids)
+        return {"round_id": round_id, "queued": "pending" if voter_ids is None else len(voter_ids)}
 
     @get("/{round_id:int}/tallies", opt=TALLY_READERS, summary="Per-target results")
     async def list_tallies(

@@ -16,7 +16,8 @@ from evalsvc.api.controllers.ballot_rounds import BALLOT_DEPENDENCIES, Keys
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import PUBLIC
 from evalsvc.domain.ballots import BallotSubmit
-from evalsvc.store import ballots
+from evalsvc.domain.sheets import SheetSubmit
+from evalsvc.store import ballots, sheets
 
 
 def voter_token(request: Request[Any, Any, Any]) -> str:
@@ -36,6 +37,24 @@ class BallotController(Controller):
         self, conn: Conn, keys: Keys, request: Request[Any, Any, Any]
     ) -> dict[str, Any]:
         return await ballots.pending_targets(conn, keys, voter_token(request))
+
+    @post(
+        "/sheets",
+        opt=PUBLIC,
+        status_code=201,
+        summary="Hand in the whole sheet: one ballot for every pending colleague, all or nothing",
+        description=(
+            'Body: {"ballots": [{"target", "marks", "level", "confidence", '
+            '"comment"}, ...]} with exactly one ballot for each colleague of GET '
+            "/ballot/targets. Problems answer 422 with one {field, reason} each "
+            "(ballots.<target>[.marks.<item>|.comment]); a second sheet 409; nothing of a "
+            "refused sheet is stored."
+        ),
+    )
+    async def submit_sheet(
+        self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[SheetSubmit]
+    ) -> dict[str, Any]:
+        return await sheets.submit_sheet(conn, keys, voter_token(request), data)
 
     @post("/ballots", opt=PUBLIC, status_code=201, summary="Submit one ballot for one target")
     async def submit_ballot(
