@@ -26,6 +26,8 @@ def score_text(value: Any, locale: str = "vi") -> str:
     rounded = two(value)
     if rounded is None:
         return ""
+    if rounded == 0:
+        rounded = abs(rounded)  # no "-0.00"
     text = f"{rounded:.2f}"
     return text.replace(".", ",") if locale == "vi" else text
 

@@ -33,15 +33,19 @@ BAND_CODES = ("KHT", "HT", "HTT", "HTXS")
 def refusal(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     """A domain error as a page: refused (403), not found (404) or a bad choice (422)."""
     page = page_of(request)
-    if isinstance(exc, Forbidden):
+    scoped = page.user is not None and not page.user.principal.city_wide
+    unseen = isinstance(exc, NotFound) and any(p.field == "code" for p in exc.problems)
+    if isinstance(exc, Forbidden) or (scoped and unseen):
+        # A scoped reader learns no more than the API tells its key ("not found" outside
+        # the subtree), but in words that say why it sees nothing.
         return render(
             request,
             "error.html",
             status_code=403,
-            title=page.t("Outside your unit"),
+            title=page.t("Outside your units"),
             message=page.t(
-                "This unit or person is outside the units your account manages, so its "
-                "results are not shown to you."
+                "This unit or person is not in the units your account manages (or the code "
+                "does not exist), so no results are shown to you."
             ),
         )
     if isinstance(exc, NotFound):
@@ -185,9 +189,9 @@ class ResultPages(Controller):
             adjust = float(diff) if diff is not None and diff != 0 else None
         months = overview["months"]
         chart = charts.score_chart(
-            [(f"{int(m['period'][5:]):d}", m["u"]) for m in months],
+            [(_tick(m["period"], 1), m["u"]) for m in months],
             jobs.level_cuts(profile),
-            [level_name(page, c) for c in BAND_CODES],
+            BAND_CODES,
             page.t("U of %(unit)s over the months", unit=overview["unit"].name),
             [score(page, m["u"]) for m in months],
         ) if months else None  # fmt: skip
@@ -265,10 +269,14 @@ class ResultPages(Controller):
         cuts = jobs.level_cuts(profile)
         per = jobs.period_months(profile)
         months = body["months"]
+        for m in months:  # a rounding of 0.00 explains nothing
+            m["components"] = [
+                c for c in m["components"] if c["name"] != "rounding" or abs(c["points"]) >= 0.005
+            ]
         chart = charts.score_chart(
-            [(period_name(page, m["period"], per), m["score"]) for m in months],
+            [(_tick(m["period"], per), m["score"]) for m in months],
             cuts,
-            [level_name(page, c) for c in BAND_CODES],
+            BAND_CODES,
             page.t("Scores of %(name)s in %(year)s", name=body["cadre"]["full_name"], year=year),
             [score(page, m["score"]) for m in months],
         ) if months else None  # fmt: skip
@@ -297,6 +305,12 @@ COMPONENT_NAMES = {
     "bonus": N_("Bonus points"),
     "rounding": N_("Rounding (half-up, 2 decimals)"),
 }
+
+
+def _tick(period: str, months_per_period: int) -> str:
+    """A chart's x label: the month number, or Q1-Q4 under a quarterly profile."""
+    month = int(period[5:7])
+    return f"Q{(month - 1) // 3 + 1}" if months_per_period == 3 else str(month)
 
 
 def _csv(body: bytes, filename: str) -> Response[Any]:
