@@ -6,6 +6,7 @@ to artifacts/screens/."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -61,7 +62,8 @@ async def test_every_role_reads_rankings_unit_and_cadre(
 
         if unit is not None:
             response = await page.goto(f"{live_server}/cadre/SNV-VP-003?period=2026")
-            assert response is not None and response.status == 403
+            assert response is not None
+            assert response.status == 403
             assert "Ngoài phạm vi đơn vị" in await page.content()
             await screenshot(page, f"cadre-refused-{role.value}")
         await context.close()
@@ -97,7 +99,8 @@ async def test_admin_recomputes_and_downloads_reports(
             await api.get("/results/units/SNV/members?period=2026&subtree=true&limit=1000")
         ).json()["items"]
         api_xlsx = await api.get("/results/units/SNV/members?period=2026&subtree=true&format=xlsx")
-    book = openpyxl.load_workbook(xlsx)
+    assert (await xlsx_info.value).suggested_filename == "xep-hang-2026.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(Path(xlsx).read_bytes()))  # noqa: ASYNC240
     sheet = book.active
     header_row = next(
         r for r in range(1, 15) if sheet.cell(r, 1).value == "STT"

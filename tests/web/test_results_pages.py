@@ -21,10 +21,12 @@ async def test_rankings_page_shows_blocks_with_2_decimals(
     page = await demo_client.get("/rankings?period=2026")
     assert page.status_code == 200, page.text
     html = page.text
-    assert "Khối Sở" in html and "Khối xã, phường" in html
+    assert "Khối Sở" in html
+    assert "Khối xã, phường" in html
     assert "Sở Nội vụ" in html
     scores = re.findall(r'<td class="num">(\d+,\d+)</td>', html)
-    assert scores and all(len(s.split(",")[1]) == 2 for s in scores)
+    assert scores
+    assert all(len(s.split(",")[1]) == 2 for s in scores)
     assert "<svg" in html
 
 
@@ -33,7 +35,8 @@ async def test_unit_and_cadre_pages(demo_client: Client, demo_conn: asyncpg.Conn
     await login(demo_client, "quantri")
     unit = await demo_client.get("/unit/SNV?period=2026")
     assert unit.status_code == 200, unit.text
-    assert "U1" in unit.text and "Sở Nội vụ" in unit.text
+    assert "U1" in unit.text
+    assert "Sở Nội vụ" in unit.text
     cadre = await demo_client.get("/cadre/SNV-VP-003?period=2026")
     assert cadre.status_code == 200, cadre.text
     assert "Xếp loại năm 2026" in cadre.text or "2026" in cadre.text

@@ -34,7 +34,7 @@ def _fonts(pdf: FPDF) -> None:
 def to_pdf(report: Report) -> bytes:
     pdf = _Document(orientation="landscape", unit="mm", format="A4")
     _fonts(pdf)
-    pdf.footer_text = report.title.capitalize()[:60]
+    pdf.footer_text = report.filename
     pdf.set_title(report.title)
     pdf.set_creator("evalsvc")
     pdf.set_auto_page_break(auto=True, margin=15)

@@ -26,6 +26,8 @@ from evalsvc.web import charts
 from evalsvc.web.page import EVERYONE_LOGGED_IN, Page, page_of, render
 from evalsvc.web.texts import N_
 
+MEMBERS_SHOWN = 300
+"""Members listed per unit page (the counts by level and the downloads hold all)."""
 LEVEL_ORDER = ("HTXS", "HTT", "HT", "KHT", "not_rated")
 BAND_CODES = ("KHT", "HT", "HTT", "HTXS")
 
@@ -201,6 +203,10 @@ class ResultPages(Controller):
             today=today, limit=200, offset=0,
         )  # fmt: skip
         rounds = await _unit_rounds(conn, principal, code)
+        try:
+            offset = max(0, int(request.query_params.get("offset", "0")))
+        except ValueError:
+            offset = 0
         return render(
             request,
             "unit.html",
@@ -214,8 +220,10 @@ class ResultPages(Controller):
             else None,
             chart=chart,
             months=months,
-            members=members,
+            members=members[offset : offset + MEMBERS_SHOWN],
             member_total=total,
+            offset=offset,
+            shown=MEMBERS_SHOWN,
             counts=[(c, counts.get(c, 0)) for c in LEVEL_ORDER],
             remediation=items,
             overdue=sum(1 for i in items if i.overdue),
