@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -27,7 +28,12 @@ ARTIFACTS = Path(os.environ.get("EVALSVC_ARTIFACTS", Path(__file__).parents[2] /
 
 
 def chromium_path() -> str:
+    """The system's chromium; on a fresh Debian machine run as root, apt installs it once."""
     path = os.environ.get("EVALSVC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists() and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-q"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=False, env=env)
     if not Path(path).exists():
         pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium")
     return path
