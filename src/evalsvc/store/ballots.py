@@ -460,6 +460,35 @@ async def upload_paper(
     return {"round_id": round_id, "ballots": len(cols), "replayed": False}
 
 
+async def check_paper_upload(
+    conn: asyncpg.Connection, principal: Principal, round_id: int, body: bytes
+) -> int:
+    """The checks of :func:`upload_paper` without storing (a page's preview): the number of
+    ballots the CSV would add, or the error listing every problem."""
+    cols = parse_paper(body, "text/csv")
+    if not len(cols):
+        raise InvalidInput("the upload holds no ballots", [FieldProblem("body", "no rows")])
+    async with conn.transaction():
+        rnd = await conn.fetchrow(Q["round_lock_share"], round_id)
+        if rnd is None or not (
+            principal.city_wide
+            or await conn.fetchval(QU["in_subtree"], principal.scope_unit_id, rnd["unit_id"])
+        ):
+            raise NotFound(f"no ballot round {round_id}")
+        await ensure_in_scope(conn, principal, [rnd["unit_id"]])
+        if rnd["status"] != "open":
+            raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
+        target_rows = await conn.fetch(Q["round_targets_full"], round_id)
+        forms = await form_items(conn, rnd["catalog_id"])
+        checked = check_paper(
+            cols,
+            {r["code"]: (r["cadre_id"], r["form"]) for r in target_rows},
+            {form: items.codes for form, items in forms.items()},
+        )
+        await _check_capacity(conn, round_id, target_rows, checked.target_ids)
+    return len(cols)
+
+
 async def _check_capacity(
     conn: asyncpg.Connection,
     round_id: int,

@@ -21,6 +21,8 @@ def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
 
 _PATTERNS: Final[list[tuple[re.Pattern[str], str]]] = [
     (re.compile(r"^unknown mark$"), N_("unknown mark")),
+    (re.compile(r"^expected a date and time$"), N_("expected a date and time")),
+    (re.compile(r"^expected a whole number$"), N_("expected a whole number")),
     (re.compile(r"^unknown level$"), N_("unknown level")),
     (re.compile(r"^unknown confidence$"), N_("unknown confidence")),
     (re.compile(r"^at least (?P<n>\d+) characters$"), N_("at least %(n)s characters")),
