@@ -1,7 +1,7 @@
 """In headless Chromium: every role opens the rankings, a unit and a cadre; a scoped
 officer is refused a cadre outside its subtree; an admin starts a recomputation and watches
 it finish; the XLSX and PDF downloads hold what the API says. Screenshots of every page go
-to artifacts/screens/."""
+to tests/artifacts/<test name>/."""
 
 from __future__ import annotations
 
@@ -15,12 +15,17 @@ import openpyxl
 from pypdf import PdfReader
 
 from evalsvc.domain.access import Role
+from tests.browser.demo_server import demo_server, log_in
 from tests.conftest import make_key
-from tests.web.browser import browser, live_server, log_in, screenshot
 from tests.web.demo_city import demo_conn, demo_dsn, demo_template
 from tests.web.helpers import PASSWORD, make_user
 
-__all__ = ["browser", "demo_conn", "demo_dsn", "demo_template", "live_server"]
+__all__ = ["demo_conn", "demo_dsn", "demo_server", "demo_template"]
+
+
+async def screenshot(page: Any, folder: Path, name: str) -> None:
+    await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
 
 ROLES = [
     ("quantri", Role.ADMIN, None),
@@ -31,26 +36,26 @@ ROLES = [
 
 
 async def test_every_role_reads_rankings_unit_and_cadre(
-    live_server: str, browser: Any, demo_conn: asyncpg.Connection
+    demo_server: str, browser: Any, demo_conn: asyncpg.Connection, shots: Path
 ) -> None:
     for username, role, unit in ROLES:
         await make_user(demo_conn, username, role, unit)
     for username, role, unit in ROLES:
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
         page = await context.new_page()
-        await log_in(page, live_server, username, PASSWORD)
-        await page.goto(f"{live_server}/rankings?period=2026")
+        await log_in(page, demo_server, username, PASSWORD)
+        await page.goto(f"{demo_server}/rankings?period=2026")
         assert await page.locator("[data-testid=ranking-table]").count() == 2
         first_rank = await page.locator("[data-testid=ranking-table] td.rank").first.inner_text()
         assert first_rank.strip() == "1"
-        await screenshot(page, f"rankings-{role.value}")
+        await screenshot(page, shots, f"rankings-{role.value}")
 
         own = unit or "SNV"
-        await page.goto(f"{live_server}/unit/{own}?period=2026")
+        await page.goto(f"{demo_server}/unit/{own}?period=2026")
         assert page.url.endswith(f"/unit/{own}?period=2026")
         assert await page.locator("[data-testid=members-table] tbody tr").count() > 0
         assert await page.locator("[data-testid=u-breakdown]").count() == 1
-        await screenshot(page, f"unit-{own}-{role.value}")
+        await screenshot(page, shots, f"unit-{own}-{role.value}")
 
         member = page.locator("[data-testid=members-table] tbody tr td a").first
         await member.click()
@@ -58,19 +63,19 @@ async def test_every_role_reads_rankings_unit_and_cadre(
         assert "/cadre/" in page.url
         assert await page.locator("[data-testid=annual]").count() == 1
         assert await page.locator("svg.chart").count() == 1
-        await screenshot(page, f"cadre-{role.value}")
+        await screenshot(page, shots, f"cadre-{role.value}")
 
         if unit is not None:
-            response = await page.goto(f"{live_server}/cadre/SNV-VP-003?period=2026")
+            response = await page.goto(f"{demo_server}/cadre/SNV-VP-003?period=2026")
             assert response is not None
             assert response.status == 403
             assert "Ngoài phạm vi đơn vị" in await page.content()
-            await screenshot(page, f"cadre-refused-{role.value}")
+            await screenshot(page, shots, f"cadre-refused-{role.value}")
         await context.close()
 
 
 async def test_admin_recomputes_and_downloads_reports(
-    live_server: str, browser: Any, demo_conn: asyncpg.Connection
+    demo_server: str, browser: Any, demo_conn: asyncpg.Connection, shots: Path
 ) -> None:
     await make_user(demo_conn, "quantri", Role.ADMIN)
     headers = await make_key(demo_conn, Role.ADMIN)
@@ -78,22 +83,22 @@ async def test_admin_recomputes_and_downloads_reports(
         viewport={"width": 1280, "height": 900}, accept_downloads=True
     )
     page = await context.new_page()
-    await log_in(page, live_server, "quantri", PASSWORD)
-    await page.goto(f"{live_server}/recompute")
-    await screenshot(page, "recompute")
+    await log_in(page, demo_server, "quantri", PASSWORD)
+    await page.goto(f"{demo_server}/recompute")
+    await screenshot(page, shots, "recompute")
     await page.fill("#f-period", "2026-03")
     await page.click("form[action='/recompute'] button[type=submit]")
     await page.wait_for_url("**/recompute/jobs/*")
     await page.locator("[data-testid=job-done]").wait_for(timeout=120_000)
     done = await page.locator("[data-testid=job-done]").inner_text()
     assert "đã được công bố" in done
-    await screenshot(page, "recompute-job-done")
+    await screenshot(page, shots, "recompute-job-done")
 
-    await page.goto(f"{live_server}/rankings?period=2026")
+    await page.goto(f"{demo_server}/rankings?period=2026")
     async with page.expect_download() as xlsx_info:
         await page.click("a[href^='/rankings/download?format=xlsx']")
     xlsx = await (await xlsx_info.value).path()
-    async with httpx.AsyncClient(base_url=live_server, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=demo_server, headers=headers) as api:
         ranked = (await api.get("/results/rankings?period=2026&limit=1000")).json()["items"]
         members = (
             await api.get("/results/units/SNV/members?period=2026&subtree=true&limit=1000")
@@ -134,7 +139,7 @@ async def test_admin_recomputes_and_downloads_reports(
         m["level_label"] for m in members
     ]
 
-    await page.goto(f"{live_server}/unit/SNV?period=2026")
+    await page.goto(f"{demo_server}/unit/SNV?period=2026")
     async with page.expect_download() as pdf_info:
         await page.click("a[href*='/download?format=pdf']")
     pdf = PdfReader(await (await pdf_info.value).path())
