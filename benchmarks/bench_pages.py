@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import statistics
 import time
@@ -86,6 +87,7 @@ async def main() -> None:
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = load_settings()
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
     block, unit, cadre = await prepare(dsn, args.scale)
