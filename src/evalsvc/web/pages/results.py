@@ -7,6 +7,7 @@ cadre outside its subtree gets a refusal page, not the data.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -279,7 +280,9 @@ class ResultPages(Controller):
         months = body["months"]
         for m in months:  # a rounding of 0.00 explains nothing
             m["components"] = [
-                c for c in m["components"] if c["name"] != "rounding" or abs(c["points"]) >= 0.005
+                c | {"detail": detail_text(page, c["detail"])}
+                for c in m["components"]
+                if c["name"] != "rounding" or abs(c["points"]) >= 0.005
             ]
         chart = charts.score_chart(
             [(_tick(m["period"], per), m["score"]) for m in months],
@@ -313,6 +316,27 @@ COMPONENT_NAMES = {
     "bonus": N_("Bonus points"),
     "rounding": N_("Rounding (half-up, 2 decimals)"),
 }
+
+
+DETAILS = {
+    "supervisor's sub-criteria": N_("sub-criteria assessed by the direct supervisor"),
+    "no task basis": N_("no task basis"),
+    "G kept in [0, 30]": N_("G kept within 0 to 30"),
+    "bonus points": N_("Bonus points"),
+    "half-up to 2 decimals": N_("half-up to 2 decimals"),
+}
+MANIFESTATIONS = re.compile(r"^(\d+) confirmed manifestation\(s\)$")
+
+
+def detail_text(page: Page, detail: str) -> str:
+    """The read side's English detail of a score part, in the reader's words (formulas
+    such as 'KQ=0.9805; T = 70·min(KQ, 1)' stay as they are)."""
+    if detail in DETAILS:
+        return page.t(DETAILS[detail])
+    found = MANIFESTATIONS.match(detail)
+    if found:
+        return page.t("%(n)s confirmed manifestation(s)", n=found.group(1))
+    return detail
 
 
 def _tick(period: str, months_per_period: int) -> str:
