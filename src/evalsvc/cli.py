@@ -139,6 +139,8 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
             f"\nDemo city ready (units, cadres, a year of activity, 2026 ratings). "
             f"Admin API key (shown once):\n  {token}\n"
             f"Pages: {base}/  log in as 'admin' with password {password} (new each start)\n"
+            f"No mail server is set (EVALSVC_SMTP_HOST): ballot invitations are written to\n"
+            f"  {settings.outbox}  (trials only; open a .eml file to follow a voter's link)\n"
             f"Try: curl -H 'Authorization: Bearer {token}' "
             f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"

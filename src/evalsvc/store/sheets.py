@@ -117,64 +117,71 @@ async def submit_sheet(
     conn: asyncpg.Connection, keys: BallotKeys, token: str, sheet: SheetSubmit
 ) -> dict[str, Any]:
     """Store the whole sheet or nothing. Raises Forbidden (unknown code), Conflict (round not
-    taking ballots, sheet already handed in), RuleViolation (every problem of the sheet)."""
-    async with conn.transaction():
-        voter = await _voter(conn, keys, token)
-        round_id = voter["round_id"]
-        rnd = await conn.fetchrow(QB["round_lock_share"], round_id)
-        assert rnd is not None
-        if rnd["status"] != "open":
-            raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
-        if not rnd["opens_at"] <= rnd["now"] < rnd["closes_at"]:
-            raise Conflict("the round takes ballots only between opens_at and closes_at")
-        rows = await conn.fetch(Q["colleagues"], round_id, voter["group_id"], voter["cadre_id"])
-        tags = [ledger_tag(keys, voter["voter_id"], r["cadre_id"], round_id) for r in rows]
-        mine = sheet_tag(keys, voter["voter_id"], round_id)
-        present = {bytes(r["tag"]) for r in await conn.fetch(Q["tags_present"], [mine, *tags])}
-        if mine in present:
-            raise Conflict("this sheet has already been handed in")
-        pending = [
-            Colleague(r["cadre_id"], r["code"], r["form"])
-            for r, tag in zip(rows, tags, strict=True)
-            if tag not in present
-        ]
-        forms = await _forms(conn, rnd["catalog_id"])
-        checked = check_sheet(sheet, pending, {f: items.codes for f, items in forms.items()})
-        await store_checked(conn, keys, voter["voter_id"], round_id, mine, checked)
+    taking ballots, sheet already handed in), RuleViolation (every problem of the sheet).
+
+    Three round trips: the voter with their colleagues, the ledger tags already present,
+    then one statement that writes everything under the round's share lock."""
+    code = normalize_voter_code(token)
+    if code is None:
+        raise Forbidden("unknown voter code")
+    digest = token_hash(keys, code)
+    rows = await conn.fetch(Q["voter_sheet"], digest)
+    voter = rows[0] if rows else await conn.fetchrow(Q["voter_state"], digest)
+    if voter is None:
+        raise Forbidden("unknown voter code")
+    round_id = voter["round_id"]
+    _check_open(voter)
+    tags = {
+        r["cadre_id"]: ledger_tag(keys, voter["voter_id"], r["cadre_id"], round_id) for r in rows
+    }
+    mine = sheet_tag(keys, voter["voter_id"], round_id)
+    present = {bytes(r["tag"]) for r in await conn.fetch(Q["tags_present"], [mine, *tags.values()])}
+    if mine in present:
+        raise Conflict("this sheet has already been handed in")
+    pending = [
+        Colleague(r["cadre_id"], r["code"], r["form"])
+        for r in rows
+        if tags[r["cadre_id"]] not in present
+    ]
+    forms = await _forms(conn, voter["catalog_id"]) if rows else {}
+    checked = check_sheet(sheet, pending, {f: items.codes for f, items in forms.items()})
+    await store_checked(conn, round_id, mine, [tags[b.target_id] for b in checked], checked)
     return {"round_id": round_id, "ballots": len(checked), "submitted": True}
+
+
+def _check_open(voter: asyncpg.Record) -> None:
+    if voter["status"] != "open":
+        raise Conflict(f"the round is {voter['status']}; it takes no ballots")
+    if not voter["opens_at"] <= voter["now"] < voter["closes_at"]:
+        raise Conflict("the round takes ballots only between opens_at and closes_at")
 
 
 async def store_checked(
     conn: asyncpg.Connection,
-    keys: BallotKeys,
-    voter_id: int,
     round_id: int,
     mine: bytes,
+    tags: list[bytes],
     checked: list[CheckedBallot],
 ) -> None:
-    """Ledger rows (sheet + one per colleague), ballots and comments, inside the caller's
-    transaction. The ballots carry no voter id, token or time; comments sit apart."""
-    tags = [ledger_tag(keys, voter_id, b.target_id, round_id) for b in checked]
-    try:
-        await conn.execute(
-            Q["ledger_insert_many"], [mine, *tags], round_id, [True] + [False] * len(tags)
-        )
-    except asyncpg.UniqueViolationError:
-        raise Conflict("this sheet has already been handed in") from None
-    await conn.execute(
-        Q["ballots_insert_many"],
-        round_id,
-        [b.target_id for b in checked],
-        [_RECORD.pack(b.observed, b.no_basis, b.level, b.confidence) for b in checked],
-    )
+    """The sheet's ledger row, one per colleague (``tags``, in ``checked`` order), the
+    ballots and the comments, in one statement. The ballots carry no voter id, token or
+    time; comments sit apart from them. This is where a sealed sheet would be written."""
     commented = [b for b in checked if b.comment]
-    if commented:
-        await conn.execute(
-            QB["comments_insert_many"],
+    try:
+        stored = await conn.fetchval(
+            Q["sheet_write"],
             round_id,
+            [mine, *tags],
+            [True] + [False] * len(tags),
+            [b.target_id for b in checked],
+            [_RECORD.pack(b.observed, b.no_basis, b.level, b.confidence) for b in checked],
             [b.target_id for b in commented],
             [b.comment for b in commented],
         )
+    except asyncpg.UniqueViolationError:
+        raise Conflict("this sheet has already been handed in") from None
+    if not stored:
+        raise Conflict("the round no longer takes ballots")
 
 
 async def finished_voters(conn: asyncpg.Connection, round_id: int) -> int:
