@@ -314,6 +314,25 @@ async def unit_members(
     return rows, total
 
 
+async def unit_level_counts(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    code: str,
+    *,
+    period: str | None,
+    run: int | None,
+    subtree: bool,
+) -> dict[str, int]:
+    """How many members (of the unit, or its whole subtree) hold each level in a run."""
+    unit = await unit_store.get_unit(conn, code, principal)
+    run_id, _, annual, month = await resolve(conn, period, run)
+    ids = await subtree_ids(conn, unit.id) if subtree else [unit.id]
+    counts = await store.member_level_counts(
+        conn, run_id=run_id, annual=annual, month=month, unit_ids=ids
+    )
+    return {lv.LEVEL_CODES[k]: n for k, n in counts.items()}
+
+
 async def rankings(
     conn: asyncpg.Connection,
     *,

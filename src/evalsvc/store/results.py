@@ -567,3 +567,17 @@ async def ranking_blocks(conn: asyncpg.Connection) -> list[str]:
 async def published_periods(conn: asyncpg.Connection) -> list[str]:
     """Periods with a published run, newest first."""
     return [r["period"] for r in await conn.fetch(Q["published_periods"])]
+
+
+async def member_level_counts(
+    conn: asyncpg.Connection, *, run_id: int, annual: bool, month: date, unit_ids: list[int]
+) -> dict[int, int]:
+    """Level -> number of members of ``unit_ids`` in the run (no registry join: counts only)."""
+    layout = YEAR if annual else MONTH
+    if not annual:
+        run_id = await month_source(conn, run_id, month)
+    ids = await conn.fetch("select id from cadres where unit_id = any($1::bigint[])", unit_ids)
+    member_ids = np.fromiter((r["id"] for r in ids), dtype=np.int64, count=len(ids))
+    found = await cadre_chunks.read_members(conn, layout, run_id, member_ids, ["level"])
+    values, counts = np.unique(found["level"], return_counts=True)
+    return {int(v): int(c) for v, c in zip(values, counts, strict=True)}

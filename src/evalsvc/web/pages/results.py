@@ -174,14 +174,20 @@ class ResultPages(Controller):
         if period is None:
             return refusal(request, NotFound("no published results yet"))
         try:
+            offset = max(0, int(request.query_params.get("offset", "0")))
+        except ValueError:
+            offset = 0
+        try:
             overview = await jobs.unit_overview(conn, principal, code, period, None)
             members, total = await jobs.unit_members(
                 conn, principal, code, period=period, run=None, subtree=True, level=None,
-                position=None, limit=100_000, offset=0,
+                position=None, limit=MEMBERS_SHOWN, offset=offset,
             )  # fmt: skip
+            counts = await jobs.unit_level_counts(
+                conn, principal, code, period=period, run=None, subtree=True
+            )
         except DomainError as exc:
             return refusal(request, exc)
-        counts = Counter(m["level"] for m in members)
         profile = overview["run"]["profile"]["name"]
         result = overview["result"]
         parts: list[tuple[str, float]] = []
@@ -204,10 +210,6 @@ class ResultPages(Controller):
             today=today, limit=200, offset=0,
         )  # fmt: skip
         rounds = await _unit_rounds(conn, principal, code)
-        try:
-            offset = max(0, int(request.query_params.get("offset", "0")))
-        except ValueError:
-            offset = 0
         return render(
             request,
             "unit.html",
@@ -221,7 +223,7 @@ class ResultPages(Controller):
             else None,
             chart=chart,
             months=months,
-            members=members[offset : offset + MEMBERS_SHOWN],
+            members=members,
             member_total=total,
             offset=offset,
             shown=MEMBERS_SHOWN,
