@@ -43,7 +43,7 @@ from ballot_rounds where id = $1 for share
 -- name: round_list
 -- ballot_rounds_unit_idx when scoped ($1 = subtree unit ids, null = city-wide).
 select r.id, r.title, u.code as unit_code, r.period_kind, r.period_start, r.period_end,
-       r.status, r.opens_at, r.closes_at, r.k_min
+       r.status, r.opens_at, r.closes_at, r.k_min, count(*) over () as total_count
 from ballot_rounds r join units u on u.id = r.unit_id
 where ($1::bigint[] is null or r.unit_id = any($1::bigint[]))
   and ($2::text is null or r.status = $2)

@@ -3,7 +3,7 @@
 -- name: job_select
 select j.id, j.period, u.code as unit_code, j.profile_name, j.profile_version, j.state, j.stage,
        j.percent, j.created_at, j.started_at, j.finished_at, j.timings, j.counts, j.error,
-       j.run_id, j.scope_unit_id, j.profile
+       j.run_id, j.scope_unit_id, j.profile, j.variant, j.variant_digest, j.publish
 from recompute_jobs j left join units u on u.id = j.scope_unit_id
 
 -- name: job_active
@@ -11,12 +11,13 @@ from recompute_jobs j left join units u on u.id = j.scope_unit_id
 select id, state, created_at < now() - interval '1 minute' as stale
 from recompute_jobs
 where period = $1 and coalesce(scope_unit_id, 0) = coalesce($2::bigint, 0)
+  and variant_digest is not distinct from $3::text
   and state in ('queued', 'running')
 
 -- name: job_insert
 insert into recompute_jobs (period, scope_unit_id, profile_name, profile_version, profile,
-                            requested_by)
-values ($1, $2, $3, $4, $5, $6)
+                            requested_by, variant, variant_digest, publish)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 returning id
 
 -- name: job_start
@@ -40,8 +41,9 @@ where id = $1 and state in ('queued', 'running')
 
 -- name: run_insert
 insert into result_runs (job_id, period, kind, first_month, months, scope_unit_id, base_run_id,
-                         profile_name, profile_version, profile, fingerprint, seed)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                         profile_name, profile_version, profile, fingerprint, seed, variant,
+                         variant_digest)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 returning id
 
 -- name: published_run
@@ -56,6 +58,10 @@ select run_id from result_published where period = $1 for update
 insert into result_published (period, run_id) values ($1, $2)
 on conflict (period) do update set run_id = excluded.run_id, published_at = now()
 
+-- name: run_complete_unpublished
+-- A variant run that was not asked to publish: complete, readable by id, never the period's.
+update result_runs set status = 'complete', timings = $2, counts = $3 where id = $1
+
 -- name: run_complete
 update result_runs set status = 'complete', published_at = now(), timings = $2, counts = $3
 where id = $1
@@ -69,7 +75,8 @@ where job_id = (select job_id from result_runs where id = $1) and id <> $1
 -- name: run_select
 select r.id, r.job_id, r.period, r.kind, r.first_month, r.months, u.code as unit_code,
        r.base_run_id, r.profile_name, r.profile_version, r.fingerprint, r.seed, r.status,
-       r.timings, r.counts, r.created_at, r.published_at,
+       r.timings, r.counts, r.created_at, r.published_at, r.variant, r.variant_digest,
+       r.profile,
        (p.run_id is not null) as published
 from result_runs r
 left join units u on u.id = r.scope_unit_id
@@ -116,15 +123,6 @@ select r.month, r.annual, r.u, r.u1, r.u2, r.u3, r.u4, r.u5, r.members, r.kht, r
 from result_units r
 where r.run_id = $1 and r.unit_id = $2
 order by r.annual desc, r.month
-
--- name: unranked_rows
--- Units of a ranking block that got no rank in the period (no month of task basis).
-select u.ranking_block as block, u.code, u.name, r.u, r.u1, r.u2, r.u3, r.u4, r.u5,
-       r.members, r.kht
-from result_units r join units u on u.id = r.unit_id
-where r.run_id = $1 and r.annual = $2 and r.month = $3 and r.rank <= 0
-  and u.ranking_block is not null and ($4::text is null or u.ranking_block = $4)
-order by u.ranking_block, u.code
 
 -- name: ranking_blocks
 select distinct ranking_block as block from units where ranking_block is not null

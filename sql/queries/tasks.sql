@@ -30,7 +30,9 @@ create temp table task_totals_delta (
     k_done_quality      bigint not null,
     k_done_timely       bigint not null,
     exceeded_records    bigint not null,
-    late_records        bigint not null
+    late_records        bigint not null,
+    k_done_exceeded     bigint not null,
+    k_done_late         bigint not null
 ) on commit drop;
 create temp table task_changed (
     like task_staging,
@@ -68,9 +70,9 @@ update task_batches set rows_received = $2, rows_inserted = $3, rows_updated = $
 -- task_month_totals_pkey for the upsert.
 insert into task_month_totals as m (
     cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
-    exceeded_records, late_records)
+    exceeded_records, late_records, k_done_exceeded, k_done_late)
 select cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
-       exceeded_records, late_records
+       exceeded_records, late_records, k_done_exceeded, k_done_late
 from task_totals_delta
 on conflict (cadre_id, month) do update set
     records = m.records + excluded.records,
@@ -80,6 +82,8 @@ on conflict (cadre_id, month) do update set
     k_done_timely = m.k_done_timely + excluded.k_done_timely,
     exceeded_records = m.exceeded_records + excluded.exceeded_records,
     late_records = m.late_records + excluded.late_records,
+    k_done_exceeded = m.k_done_exceeded + excluded.k_done_exceeded,
+    k_done_late = m.k_done_late + excluded.k_done_late,
     updated_at = now()
 
 -- name: diff_block
@@ -145,14 +149,16 @@ where not existed
 -- cadre or month); task_month_totals_pkey for the upsert.
 insert into task_month_totals as m (
     cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
-    exceeded_records, late_records)
+    exceeded_records, late_records, k_done_exceeded, k_done_late)
 select cadre_id, month, sum(sign),
        sum(sign * task_units(k * assigned)),
        sum(sign * task_units(k * done)),
        sum(sign * task_units(k * done * greatest(0, 1 - 0.25 * errors_counted))),
        sum(sign * task_units(k * done * greatest(0, 1 - 0.25 * delays_counted))),
        coalesce(sum(sign) filter (where exceeded), 0),
-       coalesce(sum(sign) filter (where delays_counted > 0), 0)
+       coalesce(sum(sign) filter (where delays_counted > 0), 0),
+       coalesce(sum(sign * task_units(k * done)) filter (where exceeded), 0),
+       coalesce(sum(sign * task_units(k * done)) filter (where delays_counted > 0), 0)
 from (
     select cadre_id, month, 1 as sign, k, assigned, done, exceeded, errors_counted,
            delays_counted
@@ -172,6 +178,8 @@ on conflict (cadre_id, month) do update set
     k_done_timely = m.k_done_timely + excluded.k_done_timely,
     exceeded_records = m.exceeded_records + excluded.exceeded_records,
     late_records = m.late_records + excluded.late_records,
+    k_done_exceeded = m.k_done_exceeded + excluded.k_done_exceeded,
+    k_done_late = m.k_done_late + excluded.k_done_late,
     updated_at = now()
 
 -- name: cadres_by_codes
@@ -204,7 +212,7 @@ limit $2
 select t.source_system, t.external_id, c.code as cadre_code, t.month, t.product_code, t.k,
        t.assigned, t.done, t.exceeded, t.errors_counted, t.errors_objective,
        t.errors_confirmed_by, t.delays_counted, t.delays_objective, t.delays_confirmed_by,
-       t.batch_id
+       t.batch_id, count(*) over () as total_count
 from task_records t join cadres c on c.id = t.cadre_id
 where t.month = $1
   and ($2::bigint is null or t.cadre_id = $2)
@@ -215,7 +223,8 @@ limit $4 offset $5
 -- name: list_totals
 -- task_month_totals_month_idx; shares are derived here, never stored.
 select c.code as cadre_code, m.cadre_id, m.month, m.records, m.k_assigned, m.k_done,
-       m.k_done_quality, m.k_done_timely, m.exceeded_records, m.late_records
+       m.k_done_quality, m.k_done_timely, m.exceeded_records, m.late_records,
+       m.k_done_exceeded, m.k_done_late, count(*) over () as total_count
 from task_month_totals m join cadres c on c.id = m.cadre_id
 where m.month = $1
   and ($2::bigint is null or m.cadre_id = $2)

@@ -35,6 +35,13 @@ where (u.name, u.kind, u.ranking_block) is distinct from
       (excluded.name, excluded.kind, excluded.ranking_block)
 returning u.code, (xmax = 0) as inserted
 
+-- name: set_agency
+-- Only rows that sent the flag; NULL restores the default (in a ranking block).
+update units u set agency = x.agency, updated_at = now()
+from unnest($1::text[], $2::bool[]) as x(code, agency)
+where u.code = x.code and u.agency is distinct from x.agency
+returning u.code
+
 -- name: set_parents
 -- Parents may be units of the same upload, so they are linked after every row exists.
 update units u set parent_id = p.id, updated_at = now()
@@ -75,6 +82,7 @@ select code from units where code = any($1::text[])
 
 -- name: select
 select u.id, u.code, u.name, u.kind, p.code as parent_code, u.ranking_block,
+       coalesce(u.agency, u.ranking_block is not null) as agency,
        coalesce((select array_agg(o.year order by o.year) from unit_outstanding_years o
                  where o.unit_id = u.id), '{}') as outstanding_years,
        u.created_at, u.updated_at

@@ -315,6 +315,7 @@ async def test_draft_rules_and_scope(client: Client, conn: asyncpg.Connection) -
     eligible = await conn.fetchval("select min(eligible) from ballot_round_targets")
     assert eligible == 7
     listed = (await client.get("/ballot-rounds", headers=auditor)).json()
-    assert [r["id"] for r in listed] == [round_id]
+    assert [r["id"] for r in listed["items"]] == [round_id]
+    assert listed["total"] == 1
     assert (await client.delete(f"/ballot-rounds/{round_id}", headers=personnel)).status_code == 204
     assert (await client.get(f"/ballot-rounds/{round_id}", headers=auditor)).status_code == 404

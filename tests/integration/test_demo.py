@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import collections
+
 import asyncpg
 
 from evalsvc.jobs.demo import load_demo
 from evalsvc.keyring import derive
+from evalsvc.store import results as result_store
 
 
 async def test_demo_city_has_ratings_and_loading_again_adds_no_activity(
@@ -24,6 +27,26 @@ async def test_demo_city_has_ratings_and_loading_again_adds_no_activity(
     assert counts["totals"] > 0
     assert counts["tallies"] > 0
     assert counts["published"] == 1
+    # Plausible as of today (issue 15): rounds closed only after their window, no activity
+    # for a month not yet over.
+    now = await conn.fetchval("select now()")
+    assert not await conn.fetchval(
+        "select count(*) from ballot_rounds where status = 'closed' and closes_at > $1", now
+    )
+    last = await conn.fetchval("select max(month) from task_month_totals")
+    assert last < now.year * 100 + now.month
+    # A spread of annual levels a personnel officer recognises.
+    run = await conn.fetchval("select run_id from result_published where period = '2026'")
+    levels = collections.Counter()
+    for cid in [r[0] for r in await conn.fetch("select id from cadres")]:
+        _, year = await result_store.cadre_rows(conn, run, cid)
+        assert year is not None
+        levels[year["level"]] += 1
+    total = sum(levels.values())
+    assert levels[2] > total / 2  # most HTT
+    assert 0 < levels[3] <= 0.25 * (levels[2] + levels[3])  # a few HTXS, within the quota
+    assert levels[1] > 0  # some HT
+    assert 0 < levels[0] <= 0.05 * total  # rare KHT
     await load_demo(conn, keys)
     assert await conn.fetchval("select count(*) from task_month_totals") == counts["totals"]
     assert await conn.fetchval("select count(*) from api_keys") == 2

@@ -63,6 +63,8 @@ async def test_an_edited_applied_migration_is_refused(
         await migrate(conn)
 
 
-def test_migration_files_are_numbered_without_gaps() -> None:
+def test_migration_files_are_numbered_in_order_without_repeats() -> None:
+    # Branches get ranges of numbers (0030-0039, ...), so gaps between ranges are expected.
     versions = [m.version for m in load_migrations()]
-    assert versions == list(range(1, len(versions) + 1))
+    assert versions == sorted(set(versions))
+    assert versions[:11] == list(range(1, 12))

@@ -49,7 +49,9 @@ def test_seed_then_recompute_month_year_and_unit(db_dsn: str, tmp_path: Path) ->
     assert "1 month(s) patched" in patched.output
     bad = runner.invoke(main, ["recompute", "2026-13"], env=env)
     assert bad.exit_code != 0
-    assert "'2026-13' must be a month 'YYYY-MM' or a year 'YYYY'" in bad.output
+    assert "'2026-13' must be a month 'YYYY-MM', a quarter 'YYYY-Qn' or a year 'YYYY'" in (
+        bad.output
+    )
     slow = runner.invoke(main, ["recompute", "2026-05"], env=env | {"EVALSVC_PORT": "soon"})
     assert slow.exit_code != 0
     assert "EVALSVC_PORT='soon': Expected `int`" in slow.output

@@ -30,11 +30,12 @@ async def test_csv_upload_then_reads(
     again = await client.post("/tasks/batches", content=body, headers=admin_headers | CSV)
     assert again.json()["unchanged"] == 2
     listed = await client.get("/tasks", params={"month": "2026-05"}, headers=admin_headers)
-    assert [r["external_id"] for r in listed.json()] == ["e1", "e2"]
+    assert [r["external_id"] for r in listed.json()["items"]] == ["e1", "e2"]
+    assert listed.json()["total"] == 2
     totals = await client.get(
         "/tasks/totals", params={"month": "2026-05", "cadre": "A2"}, headers=admin_headers
     )
-    [a2] = totals.json()
+    [a2] = totals.json()["items"]
     assert a2["quantity"] == 1.0
     assert a2["timeliness"] == 0.75
     assert a2["late_share"] == 1.0
@@ -108,7 +109,7 @@ async def test_roles_and_scope(client: Client, conn: asyncpg.Connection) -> None
     )
     assert response.status_code == 403
     listed = await client.get("/tasks", params={"month": "2026-05"}, headers=auditor)
-    assert len(listed.json()) == 1
+    assert len(listed.json()["items"]) == 1
     assert (
         await client.get("/tasks", params={"month": "05-2026"}, headers=auditor)
     ).status_code == 400

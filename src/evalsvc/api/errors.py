@@ -22,6 +22,7 @@ from evalsvc.domain.errors import (
     NotFound,
     RuleViolation,
 )
+from evalsvc.domain.recompute import READABLE_PATTERNS
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ def _as_problem(item: Any) -> Any:
     if item.get("source") == "body" or field == "data":
         field, reason = split_message(reason)
         field = "body" if field == "row" else field
+    for pattern, words in READABLE_PATTERNS.items():
+        if pattern in reason:  # "Expected `str` matching regex '...'" says it in words
+            reason = f"must be {words}"
     problem = {"field": field, "reason": reason}
     if item.get("source"):
         problem["source"] = item["source"]

@@ -12,20 +12,26 @@ import msgspec
 from evalsvc.domain.codes import Code
 from evalsvc.domain.errors import field_error
 
-PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$"
+PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2]|Q[1-4]))?$"
+PERIOD_WORDS = "a month 'YYYY-MM', a quarter 'YYYY-Qn' or a year 'YYYY'"
 Period = Annotated[
     str,
-    msgspec.Meta(pattern=PERIOD_PATTERN, description="A month 'YYYY-MM' or a year 'YYYY'."),
+    msgspec.Meta(
+        pattern=PERIOD_PATTERN,
+        description="A month 'YYYY-MM', a quarter 'YYYY-Qn' (n = 1..4) or a year 'YYYY'.",
+    ),
 ]
+READABLE_PATTERNS = {PERIOD_PATTERN: PERIOD_WORDS}
+"""Patterns whose validation message says what is expected in words (api/errors.py)."""
 JobState = Literal["queued", "running", "succeeded", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
 class PeriodSpan:
-    """A rating period: a month or a whole year."""
+    """A rating period: a month, a quarter or a whole year."""
 
     text: str
-    kind: Literal["month", "year"]
+    kind: Literal["month", "quarter", "year"]
     first_month: date
     months: int
 
@@ -40,6 +46,9 @@ class PeriodSpan:
         """The period before (movement in rankings is against it)."""
         if self.kind == "year":
             return str(self.year - 1)
+        if self.kind == "quarter":
+            q = (self.first_month.month - 1) // 3
+            return f"{self.year - 1}-Q4" if q == 0 else f"{self.year}-Q{q}"
         y, m = self.year, self.first_month.month - 1
         if m == 0:
             y, m = y - 1, 12
@@ -47,19 +56,26 @@ class PeriodSpan:
 
 
 def parse_period(text: str, field: str = "period") -> PeriodSpan:
-    """``"2026-05"`` -> the month, ``"2026"`` -> the year.
+    """``"2026-05"`` -> the month, ``"2026-Q2"`` -> the quarter, ``"2026"`` -> the year.
 
     Raises:
         RuleViolation: naming ``field``.
     """
     if not re.fullmatch(PERIOD_PATTERN, text or ""):
-        raise field_error(field, "must be a month 'YYYY-MM' or a year 'YYYY'")
+        raise field_error(field, f"must be {PERIOD_WORDS}")
     year = int(text[:4])
     if not 2000 <= year <= 2100:
         raise field_error(field, "year must be between 2000 and 2100")
     if len(text) == 4:
         return PeriodSpan(text, "year", date(year, 1, 1), 12)
+    if text[5] == "Q":
+        return PeriodSpan(text, "quarter", date(year, 3 * int(text[6]) - 2, 1), 3)
     return PeriodSpan(text, "month", date(year, int(text[5:]), 1), 1)
+
+
+def quarter_of(month: date) -> str:
+    """``2026-05-01`` -> ``"2026-Q2"``."""
+    return f"{month.year}-Q{(month.month - 1) // 3 + 1}"
 
 
 class RecomputeRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -70,13 +86,18 @@ class RecomputeRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
         unit_code: recompute only this unit's subtree (the rest of the published set is
             carried forward); omitted = the whole city.
         profile: a built-in profile name (``nd335``, ``qd366``, ``hn3814``).
-        changes: optional profile field changes on top of ``profile``.
+        changes: optional profile field changes on top of ``profile``: the run is a
+            variant of the profile (recorded with its digest on the job, the run and every
+            result), never published as the period's official set unless ``publish``.
+        publish: an admin's explicit wish to publish a variant as the official set
+            (default: a run without changes publishes, a variant does not).
     """
 
     period: Period
     unit_code: Code | None = None
     profile: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "nd335"
     changes: dict[str, Any] | None = None
+    publish: bool | None = None
 
 
 class Job(msgspec.Struct, kw_only=True):
@@ -97,3 +118,5 @@ class Job(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
     error: str | None
     run_id: int | None
+    variant: dict[str, Any] | None = None
+    variant_digest: str | None = None

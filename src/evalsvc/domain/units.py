@@ -1,4 +1,6 @@
-"""Units (cơ quan, đơn vị): a tree with kind, ranking block and per-year outstanding flags."""
+"""Units (cơ quan, đơn vị): a tree with kind, ranking block, the agency flag (the unit rates
+its own staff: the HTXS quota's scope; default: the units of a ranking block) and per-year
+outstanding flags."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ class UnitCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     kind: ShortText
     parent_code: Code | None = None
     ranking_block: Name | None = None
+    agency: bool | msgspec.UnsetType | None = msgspec.UNSET
     outstanding_years: list[Year] | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
@@ -24,13 +27,31 @@ class UnitCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError("parent_code: a unit cannot be its own parent")
 
 
-UNIT_CSV_COLUMNS = ("code", "name", "kind", "parent_code", "ranking_block", "outstanding_years")
+UNIT_CSV_COLUMNS = (
+    "code",
+    "name",
+    "kind",
+    "parent_code",
+    "ranking_block",
+    "agency",
+    "outstanding_years",
+)
+_TRUE = {"true", "1", "yes", "có", "x"}
+_FALSE = {"false", "0", "no", "không"}
 UNIT_CSV_REQUIRED = ("code", "name", "kind")
 
 
 def unit_csv_row(row: dict[str, str]) -> dict[str, object]:
-    """CSV cells to the JSON shape: ``outstanding_years`` is ``2024;2025``."""
+    """CSV cells to the JSON shape: ``outstanding_years`` is ``2024;2025``; ``agency`` is
+    ``true``/``false`` (also 1/0, yes/no, có/không), empty = the default."""
     out: dict[str, object] = dict(row)
+    if "agency" in row:
+        cell = row["agency"].strip().lower()
+        if cell == "":
+            out["agency"] = None
+        elif cell in _TRUE or cell in _FALSE:
+            out["agency"] = cell in _TRUE
+        # anything else stays a string: the struct refuses it, naming the field
     if "outstanding_years" in row:
         out["outstanding_years"] = [y.strip() for y in row["outstanding_years"].split(";") if y]
     return out
@@ -45,6 +66,7 @@ class Unit(msgspec.Struct, kw_only=True):
     kind: str
     parent_code: str | None
     ranking_block: str | None
+    agency: bool
     outstanding_years: list[int]
     created_at: datetime
     updated_at: datetime

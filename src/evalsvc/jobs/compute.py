@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from evalsvc.jobs.inputs import City
+from evalsvc.jobs.inputs import City, period_starts
 from evalsvc.scoring import MonthResult, Profile, rank_units, score_month
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring.carry import MonthCarry, carry_month
@@ -207,7 +207,7 @@ def compute(
     org, year = city.org, city.year
     prev = _previous(previous, city.unit_ids)
     n = org.n
-    if city.period.kind == "month":
+    if city.period.kind != "year":  # one period: a month, or a quarter (qd366)
         mi = year.periods[0]
         mr = score_month(org, mi, profile, year.remediation)
 
@@ -235,7 +235,7 @@ def compute(
 
     fresh, fresh_carries = score_periods(org, year, profile)
     by_month = dict(carried or {}) | dict(zip(city.months, fresh_carries, strict=True))
-    carries = [by_month[start] for start in city.period.month_starts()]
+    carries = [by_month[start] for start in period_starts(city.period, profile)]
     rating = rate_carried(org, carries, year, profile, prev)
     a = rating.cadres
     stages = {
@@ -256,6 +256,9 @@ def compute(
         "late_share": a.late_share,
         **stages,
         "quota_keep_rank": np.where(a.quota.keep_rank > 0, a.quota.keep_rank, -1),
+        "agency_id": city.unit_ids[a.agency],
+        "quota_cap": a.quota.cap,
+        "quota_top_before": a.quota.top_before,
     }
     years: Columns = {
         "cadre_id": ("int8", city.cadre_ids),
@@ -299,7 +302,7 @@ def compute(
         unit_parts.append(_month_unit_columns(city, um, ranking, month_prev, profile))
         month_prev = ranking.rank
     units = _concat(unit_parts, org.u)
-    rows = {"cadre_years": n, "units": org.u * 13}
+    rows = {"cadre_years": n, "units": org.u * (1 + len(carries))}
 
     def year_intervals(done: Computed, seed: int, carried: Callable[[], None]) -> None:
         carried()

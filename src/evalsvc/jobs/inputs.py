@@ -31,6 +31,7 @@ from evalsvc.scoring import (
     TaskSums,
     YearInputs,
 )
+from evalsvc.scoring.quarter import pool_quarter
 from evalsvc.store import copyio
 
 I64 = npt.NDArray[np.int64]
@@ -138,17 +139,18 @@ async def read_org(conn: asyncpg.Connection, year: int) -> tuple[I64, I64, Org]:
     code_rank = by_id + 1  # its position in code order
     cid, cunit, pos_peer = cid[by_id], cunit[by_id], pos_peer[by_id]
     pos, peer = pos_peer % 4, pos_peer // 4
-    uid, parent, block, outstanding = await copyio.read(
+    uid, parent, block, outstanding, agency = await copyio.read(
         conn,
         """
         select u.id, coalesce(u.parent_id, -1),
                (case when u.ranking_block is null then -1
                      else dense_rank() over (order by u.ranking_block nulls last) - 1 end)::int4,
                exists (select 1 from unit_outstanding_years o
-                       where o.unit_id = u.id and o.year = $1)
+                       where o.unit_id = u.id and o.year = $1),
+               coalesce(u.agency, u.ranking_block is not null)
         from units u order by u.id
         """,
-        ["int8", "int8", "int4", "bool"],
+        ["int8", "int8", "int4", "bool", "bool"],
         year,
     )
     unit_rows, _ = _rows(uid, cunit)
@@ -161,6 +163,7 @@ async def read_org(conn: asyncpg.Connection, year: int) -> tuple[I64, I64, Org]:
         unit_parent=np.where(has_parent, parent_rows, -1).astype(np.int64),
         unit_block=block.astype(np.int64),
         unit_outstanding=outstanding,
+        unit_agency=agency,
     )
     return cid, uid, org
 
@@ -209,12 +212,12 @@ def _whole_months(start: npt.NDArray[Any], end: npt.NDArray[Any]) -> tuple[I64, 
 
 async def read_months(
     conn: asyncpg.Connection, cadre_ids: I64, period: PeriodSpan, spells: Spells
-) -> tuple[npt.NDArray[np.bool_], I64, I64]:
+) -> tuple[npt.NDArray[np.bool_], I64, I64, npt.NDArray[np.bool_]]:
     """Activity per cadre and month of the year (Decree 90: whole calendar months).
 
     Returns:
         ``(active (12, n) employed and not absent, months_employed (n,),
-        months_absent_non_maternity (n,))`` over the calendar year.
+        months_absent_non_maternity (n,), employed (12, n))`` over the calendar year.
     """
     n = len(cadre_ids)
     y0 = (np.datetime64(f"{period.year}-01", "M")).astype(np.int64)
@@ -243,7 +246,7 @@ async def read_months(
     active = employed & ~absent_any
     months_employed = employed.sum(axis=0).astype(np.int64)
     months_absent = (absent_other & employed).sum(axis=0).astype(np.int64)
-    return active, months_employed, months_absent
+    return active, months_employed, months_absent, employed
 
 
 async def read_confirmed(
@@ -367,6 +370,7 @@ class Base:
     confidence_low_share: npt.NDArray[np.float64]
     confirmed: list[npt.NDArray[Any]] | None
     low_confidence: list[npt.NDArray[Any]] | None
+    employed: npt.NDArray[np.bool_] | None = None  # (12, n) employed, absent or not
 
 
 async def read_base(
@@ -381,7 +385,7 @@ async def read_base(
     cadre_ids, unit_ids, org = registry.cadre_ids, registry.unit_ids, registry.org
     n, u = org.n, org.u
     counts["cadres"], counts["units"] = n, u
-    active, months_employed, months_absent = await read_months(
+    active, months_employed, months_absent, employed = await read_months(
         conn, cadre_ids, period, registry.spells
     )
     first, last = period.month_starts()[0], period.month_starts()[-1]
@@ -477,6 +481,7 @@ async def read_base(
         conf,
         bal,
         low,
+        employed,
     )
 
 
@@ -531,7 +536,7 @@ async def read_month_rows(
         tasks = await copyio.read(
             conn,
             "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
-            "records, exceeded_records, late_records "
+            "records, k_done_exceeded, k_done_late "
             "from task_month_totals where month = any($1::int4[])" + where,
             ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
             *args,
@@ -555,6 +560,35 @@ async def read_month_rows(
             wanted,
         )
     return MonthRows(list(months), tasks, assessments, indicators)
+
+
+def period_starts(span: PeriodSpan, profile: Profile) -> list[date]:
+    """The first months of the rating periods in ``span``: its months, or under a quarterly
+    profile (``qd366``) its quarters (DOMAIN part 3, "Quarterly tracking")."""
+    starts = span.month_starts()
+    if profile.period == "quarter":
+        return [s for s in starts if (s.month - 1) % 3 == 0]
+    return starts
+
+
+def _pool_quarters(
+    months: list[date], periods: list[MonthInputs], profile: Profile
+) -> tuple[list[MonthInputs], list[date]]:
+    """The quarters of ``months`` pooled (:func:`~evalsvc.scoring.quarter.pool_quarter`).
+
+    Raises:
+        ValueError: a quarter is not read whole.
+    """
+    by_start = dict(zip(months, periods, strict=True))
+    starts = sorted({date(m.year, m.month - (m.month - 1) % 3, 1) for m in months})
+    pooled = []
+    for q in starts:
+        parts = [date(q.year, q.month + i, 1) for i in range(3)]
+        missing = [f"{p:%Y-%m}" for p in parts if p not in by_start]
+        if missing:
+            raise ValueError(f"quarter {q:%Y-%m} is missing month(s) {', '.join(missing)}")
+        pooled.append(pool_quarter([by_start[p] for p in parts], profile))
+    return pooled, starts
 
 
 def merge_month_rows(a: MonthRows, b: MonthRows) -> MonthRows:
@@ -609,18 +643,16 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
                 ka, kd, kq, kt, rec, exc, late = (
                     x[by_row] for x in (ka, kd, kq, kt, rec, exc, late)
                 )
-            kdone = kd * MICRO
-            share = 1.0 / np.maximum(rec, 1)
             tasks = TaskSums(
                 rows,
                 ka * MICRO,
-                kdone,
+                kd * MICRO,
                 kq * MICRO,
                 kt * MICRO,
-                # The totals count exceeded / late records, not their k·done: the gates
-                # (qd366) use the record share as the k·done share (docs/recompute.md).
-                kdone * exc * share,
-                kdone * late * share,
+                # Σ k·done of exceeded / late records: the gates' k-weighted shares
+                # (DOMAIN part 3 step 5; migration 0031).
+                exc * MICRO,
+                late * MICRO,
                 error_penalty=0.25,
                 delay_penalty=0.25,
             )
@@ -676,8 +708,11 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
                 low_confidence=low_conf,
                 bonus=np.zeros(n),
                 satisfaction=sat,
+                employed=None if base.employed is None else base.employed[mi],
             )
         )
+    if profile.period == "quarter":
+        periods, months = _pool_quarters(list(months), periods, profile)
 
     drow, dok = _rows(cadre_ids, disc_cadre)
     year = YearInputs(
@@ -786,8 +821,8 @@ def fingerprints(
     by_month = dict(carried or {})
     for start, m in zip(city.months, y.periods, strict=True):
         by_month[start] = _digest(b"month", shared, _digest(m), prof).hex()
-    months = [by_month[start] for start in city.period.month_starts()]
-    if city.period.kind == "month":
+    months = [by_month[start] for start in period_starts(city.period, profile)]
+    if city.period.kind != "year":
         return Fingerprints(months[0], months)
     rest = _digest(
         y.months_employed,

@@ -84,11 +84,23 @@ def _unmeta(arr: npt.NDArray[Any]) -> Any:
 
 
 def _fields(prefix: str, obj: Any) -> dict[str, Any]:
-    return {f"{prefix}_{f.name}": getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    # an optional field left None (Org.unit_agency: the default) is not packed
+    return {
+        f"{prefix}_{f.name}": getattr(obj, f.name)
+        for f in dataclasses.fields(obj)
+        if getattr(obj, f.name) is not None
+    }
 
 
 def _build(cls: Any, prefix: str, arrays: dict[str, Any]) -> Any:
-    return cls(**{f.name: arrays[f"{prefix}_{f.name}"] for f in dataclasses.fields(cls)})
+    # A field added later with a default (Org.unit_agency) may be absent from older packs.
+    return cls(
+        **{
+            f.name: arrays[f"{prefix}_{f.name}"]
+            for f in dataclasses.fields(cls)
+            if f"{prefix}_{f.name}" in arrays or f.default is dataclasses.MISSING
+        }
+    )
 
 
 def pack_registry(reg: Registry) -> bytes:
@@ -128,6 +140,7 @@ def pack_base(base: Base) -> bytes:
     arrays: dict[str, Any] = {
         "meta": _meta(meta),
         "active": base.active,
+        **({} if base.employed is None else {"employed": base.employed}),
         "months_employed": base.months_employed,
         "months_absent": base.months_absent,
     }
@@ -164,6 +177,7 @@ def unpack_base(
         confidence,
         _parts("confirmed", a, meta["confirmed"]),
         _parts("low", a, meta["low_confidence"]),
+        a.get("employed"),  # older packs: None (U3 then counts the active members)
     )
 
 

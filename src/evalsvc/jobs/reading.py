@@ -209,7 +209,8 @@ async def read_inputs(
     versions = await input_versions.versions(conn, [*yms, input_versions.REGISTRY])
     pkey = inputs.profile_key(profile)
     cands: dict[int, carry_store.Candidate] = {}
-    if period.kind == "year" and scope is None:
+    # Carries are of months: a quarterly profile's year reads its months and pools them.
+    if period.kind == "year" and scope is None and profile.period == "month":
         cands = await carry_store.candidates(
             conn, yms, [versions[ym] for ym in yms], versions[input_versions.EVERY_MONTH], pkey
         )
@@ -272,7 +273,7 @@ async def read_inputs(
     await asyncio.gather(*(f for run_id, f in packed.items() if run_id not in taken))
     reuse = Reuse(versions, pkey, rkey, found, {m: packed[c.run_id] for m, c in found.items()})
     reuse.snapshot = snapshot
-    if period.kind == "month" and scope is None:
+    if period.kind == "month" and scope is None and profile.period == "month":
         valid = await carry_store.candidates(
             conn, yms, [versions[ym] for ym in yms], versions[input_versions.EVERY_MONTH], pkey
         )

@@ -16,15 +16,15 @@ from typing import Any
 import asyncpg
 import numpy as np
 
-from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import DomainError, RuleViolation, field_error
-from evalsvc.domain.recompute import Job, RecomputeRequest, parse_period
+from evalsvc.domain.access import Principal, Role
+from evalsvc.domain.errors import DomainError, Forbidden, RuleViolation, field_error
+from evalsvc.domain.recompute import Job, PeriodSpan, RecomputeRequest, parse_period, quarter_of
 from evalsvc.jobs import carry_codec, inputs, memory, reading
 from evalsvc.jobs.cache_writer import CacheWriter
 from evalsvc.jobs.compute import Columns, Computed, compute, month_columns
 from evalsvc.jobs.rerank import merge_units
 from evalsvc.scoring import Profile, profile_from_dict
-from evalsvc.scoring.profiles import PROFILES
+from evalsvc.scoring.profiles import PROFILES, variant_changes, variant_digest
 from evalsvc.store import jobs as job_store
 from evalsvc.store import results as result_store
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
@@ -59,9 +59,25 @@ def resolve_profile(name: str, changes: dict[str, Any] | None) -> Profile:
 async def request(
     conn: asyncpg.Connection, req: RecomputeRequest, principal: Principal
 ) -> tuple[Job, bool]:
-    """Create a queued job (or find the unfinished one of the same period and scope)."""
-    parse_period(req.period)
+    """Create a queued job (or find the unfinished one of the same period, scope and
+    variant).
+
+    A request with ``changes`` is a variant of its profile (DOMAIN part 3): the changes
+    that differ from the profile and their digest go on the job and every run it writes;
+    it publishes only when an admin asks (``publish: true``).
+
+    Raises:
+        RuleViolation: bad period, profile or changes; a period the profile does not rate.
+        Forbidden: ``publish: true`` for a variant from a key that is not an admin's.
+    """
+    span = parse_period(req.period)
     profile = resolve_profile(req.profile, req.changes)
+    check_period_fits(span, profile)
+    variant = variant_changes(PROFILES[req.profile], profile)
+    digest = variant_digest(variant)
+    publish = req.publish if req.publish is not None else digest is None
+    if publish and digest is not None and principal.role is not Role.ADMIN:
+        raise Forbidden("only an admin may publish a variant as the official result set")
     scope = None
     if req.unit_code is not None:
         scope = await unit_id_of(conn, req.unit_code, "unit_code")
@@ -72,7 +88,29 @@ async def request(
         scope_unit_id=scope,
         profile=profile.to_dict(),
         requested_by=principal.key_id,
+        variant=variant or None,
+        variant_digest=digest,
+        publish=publish,
     )
+
+
+def check_period_fits(span: PeriodSpan, profile: Profile) -> None:
+    """A monthly profile rates months and years, a quarterly one quarters and years.
+
+    Raises:
+        RuleViolation: naming ``period``.
+    """
+    if span.kind == "quarter" and profile.period == "month":
+        raise field_error(
+            "period",
+            f"profile {profile.name} rates months; a quarter ({span.text}) needs a quarterly "
+            "profile such as qd366",
+        )
+    if span.kind == "month" and profile.period == "quarter":
+        q = f"{span.year}-Q{(span.first_month.month - 1) // 3 + 1}"
+        raise field_error(
+            "period", f"profile {profile.name} rates quarters; ask for {q} instead of {span.text}"
+        )
 
 
 def _select(columns: Columns, mask: np.ndarray[Any, Any]) -> Columns:
@@ -120,6 +158,8 @@ async def _run_job(
     row = await job_store.start_job(conn, job_id)
     period = parse_period(row["period"])
     scope: int | None = row["scope_unit_id"]
+    slot = job_store.slot(row["period"], row["variant_digest"])
+    variant = {"variant": row["variant"], "variant_digest": row["variant_digest"]}
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     clock = [t_all]
@@ -152,6 +192,8 @@ async def _run_job(
             await conn.execute("set local jit = off")
             city, reuse = await reading.read_inputs(conn, period, profile, scope, reader)
             base = await result_store.published_run(conn, period.text)
+            if not row["publish"] and scope is not None:
+                base = None  # an unpublished variant of a subtree stands alone
             previous = await result_store.previous_ranks(
                 conn, period.previous(), period.kind == "year"
             )
@@ -181,7 +223,7 @@ async def _run_job(
                 _seed(fps.run),
                 reuse,
                 city.months,
-                scope is None,
+                scope is None and profile.period == "month",
                 signal_caches_ready,
             )
         )
@@ -208,18 +250,22 @@ async def _run_job(
             reuse,
             finishing,
             caches,
+            variant,
         )
         lap("write")
         await stage("publishing", STAGES["publishing"])
-        await result_store.publish(
-            conn,
-            run_id,
-            period.text,
-            base,
-            scope is not None and base is not None,
-            timings,
-            counts,
-        )
+        if row["publish"]:
+            await result_store.publish(
+                conn,
+                run_id,
+                period.text,
+                base,
+                scope is not None and base is not None,
+                timings,
+                counts,
+            )
+        else:  # a variant: readable by run id, never the period's official set
+            await result_store.complete_unpublished(conn, run_id, timings, counts)
         lap("publish")
         timings["total"] = round(time.perf_counter() - t_all, 4)
         await job_store.succeed(conn, job_id, run_id, timings, counts)
@@ -242,9 +288,9 @@ async def _run_job(
                 await asyncio.shield(result_store.discard_run(conn, run_id))
             await asyncio.shield(job_store.fail(conn, job_id, message, timings))
         finally:
-            await asyncio.shield(job_store.release(conn, row["period"], scope))
+            await asyncio.shield(job_store.release(conn, slot, scope))
         raise
-    await job_store.release(conn, row["period"], scope)
+    await job_store.release(conn, slot, scope)
     return await job_store.get_job(conn, job_id)
 
 
@@ -304,6 +350,7 @@ async def _write(
     reuse: reading.Reuse,
     finishing: asyncio.Future[None],
     caches: CacheWriter,
+    variant: dict[str, Any],
 ) -> int:
     """Write the run's rows in one transaction (all or nothing); return the run id.
 
@@ -342,6 +389,7 @@ async def _write(
             profile=profile.to_dict(),
             fingerprint=fps.run,
             seed=_seed(fps.run),
+            **variant,
         )
         cy, un = result.cadre_years, None
         n = city.org.n
@@ -363,7 +411,8 @@ async def _write(
         sources: list[int] = []
         written = reused = 0
         fresh = dict(zip(city.months, result.months, strict=True))
-        for i, start in enumerate(period.month_starts()):
+        monthly = profile.period == "month"
+        for i, start in enumerate(inputs.period_starts(period, profile)):
             fp = fps.months[i]
             if start in reuse.found:  # unchanged since that month run: its carry was used
                 sources.append(reuse.found[start].run_id)
@@ -375,7 +424,7 @@ async def _write(
                 if found is not None and (not merging or found == base_months[i]):
                     sources.append(found)
                     reused += 1
-                    if scope is None:  # same content, newer versions: restamp its carry
+                    if scope is None and monthly:  # same content, newer versions: restamp
                         caches.add_carry(found, start, new_run=False)
                     continue
             target = run_id
@@ -383,18 +432,19 @@ async def _write(
                 target = await result_store.create_run(
                     conn,
                     job_id=job_id,
-                    period=f"{start:%Y-%m}",
-                    kind="month",
+                    period=f"{start:%Y-%m}" if monthly else quarter_of(start),
+                    kind="month" if monthly else "quarter",
                     first_month=start,
-                    months=1,
+                    months=profile.period_months,
                     scope_unit_id=scope if merging else None,
                     base_run_id=base_months[i] if merging else None,
                     profile=profile.to_dict(),
                     fingerprint=fp,
                     seed=_seed(fp),
+                    **variant,
                 )
                 await result_store.set_month_runs(conn, target, [target])
-            if scope is None and start not in reuse.covered:
+            if scope is None and monthly and start not in reuse.covered:
                 caches.add_carry(target, start, new_run=True)
             cols = month_columns(city, r)
             if cadre_in is not None:

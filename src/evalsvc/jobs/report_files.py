@@ -64,10 +64,9 @@ async def members_report_of(
 async def rankings_report_of(
     conn: asyncpg.Connection, *, period: str | None, run: int | None, block: str | None
 ) -> Report:
-    items, _ = await results.rankings(
-        conn, period=period, run=run, block=block, limit=ALL, offset=0
-    )
-    unranked = await results.unranked(conn, period=period, run=run, block=block)
+    rows, _ = await results.rankings(conn, period=period, run=run, block=block, limit=ALL, offset=0)
+    items = [r for r in rows if r.get("ranked", True)]
+    unranked = [r for r in rows if not r.get("ranked", True)]
     run_id, span, annual, month = await results.resolve(conn, period, run)
     return rankings_report(
         items,

@@ -8,6 +8,7 @@ id) and reads all its rows from it.
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import date
 from typing import Any
 
@@ -16,27 +17,29 @@ import numpy as np
 
 from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import FieldProblem, NotFound, RuleViolation, field_error
-from evalsvc.domain.recompute import PeriodSpan, parse_period
+from evalsvc.domain.recompute import PeriodSpan, parse_period, quarter_of
 from evalsvc.jobs import inputs
-from evalsvc.jobs.recompute import resolve_profile
+from evalsvc.jobs.recompute import check_period_fits, resolve_profile
 from evalsvc.scoring import levels as lv
 from evalsvc.scoring import what_if as score_what_if
-from evalsvc.scoring.profiles import PROFILES
+from evalsvc.scoring.profiles import PROFILES, variant_changes, variant_digest
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import results as store
 from evalsvc.store import units as unit_store
 from evalsvc.store.scope import subtree_ids
 
 LEVEL_NAMES = {**lv.LEVEL_CODES}
+# Stages in rule order (DOMAIN part 3): eligibility (step 1) acts on the base level, then
+# the KHT overrides (step 4), the gates, the leader link and the quota.
 STAGE_REASONS = {
+    "level_caps": ("not_enough_months", "absence_cap", "insufficient_data"),
     "level_overrides": (
-        "discipline",
         "score_below_50",
+        "discipline",
         "degradation",
         "corruption_in_charge",
         "low_confidence",
     ),
-    "level_caps": ("not_enough_months", "absence_cap", "insufficient_data"),
     "level_gates": ("gate_tasks_done", "gate_exceeded", "unremediated", "gate_late_tasks"),
     "level_link": ("leader_cap",),
     "level": ("quota",),
@@ -52,7 +55,9 @@ MEMBER_COLUMNS = (
     "level",
     "level_label",
     "reasons",
+    "reason_labels",
     "run_id",
+    "variant_digest",
 )
 RANKING_COLUMNS = (
     "block",
@@ -73,18 +78,78 @@ RANKING_COLUMNS = (
     "movement",
     "rank_low",
     "rank_high",
+    "status",
+    "reasons",
+    "reason_labels",
     "run_id",
+    "variant_digest",
 )
 
 
-def level_view(level: int | None) -> dict[str, Any] | None:
-    if level is None:
+NOT_RANKED = "chưa xếp hạng"
+NO_TASK_BASIS = "no_task_basis"
+NO_TASK_BASIS_VI = "Không có kỳ nào có cơ sở nhiệm vụ (không có nhiệm vụ được giao)"
+
+
+def r2(x: Any) -> float | None:
+    """A people-facing number: half-up to 2 decimals like M, Y and U (DOMAIN part 3);
+    None for a missing or NaN value."""
+    if x is None:
         return None
-    return {"code": lv.LEVEL_CODES[int(level)], "label": lv.LEVEL_LABELS_VI[int(level)]}
+    v = float(x)
+    if math.isnan(v):
+        return None
+    out = math.floor(v * 100 + 0.5 + 1e-9) / 100
+    return 0.0 if out == 0 else out
+
+
+def whole(x: Any) -> int | None:
+    """A rank or a rank interval bound as an integer; None when missing (NaN, < 0)."""
+    if x is None:
+        return None
+    v = float(x)
+    if math.isnan(v) or v < 0:
+        return None
+    return int(v)
+
+
+class Labels:
+    """Level codes and Vietnamese labels of the profile a run was computed with (A/B/C/D
+    under hn3814, DOMAIN part 3)."""
+
+    def __init__(self, profile: dict[str, Any] | None = None) -> None:
+        p = profile or {}
+        self.codes = list(p.get("level_labels") or ("KHT", "HT", "HTT", "HTXS"))
+        titles = p.get("level_titles")
+        self.titles = list(titles) if titles else [lv.LEVEL_LABELS_VI[i] for i in range(4)]
+
+    def code(self, level: int) -> str:
+        return lv.LEVEL_CODES[lv.NOT_RATED] if level < 0 else self.codes[level]
+
+    def title(self, level: int) -> str:
+        return lv.LEVEL_LABELS_VI[lv.NOT_RATED] if level < 0 else self.titles[level]
+
+    def view(self, level: int | None) -> dict[str, Any] | None:
+        if level is None:
+            return None
+        return {"code": self.code(int(level)), "label": self.title(int(level))}
+
+
+DEFAULT_LABELS = Labels()
+
+
+def level_view(level: int | None, labels: Labels = DEFAULT_LABELS) -> dict[str, Any] | None:
+    return labels.view(level)
 
 
 def reasons_of(mask: int | None) -> list[str]:
     return lv.reason_names(int(mask or 0))
+
+
+def reasons_view(mask: int | None) -> dict[str, list[str]]:
+    """Reason codes in rule order and their Vietnamese labels beside them."""
+    codes = reasons_of(mask)
+    return {"reasons": codes, "reason_labels": lv.reason_labels(codes)}
 
 
 async def resolve(
@@ -100,18 +165,18 @@ async def resolve(
         info = await store.get_run(conn, run_id)
         span = parse_period(info["period"])
         asked = parse_period(period) if period else span
-        if asked.kind == "month" and span.kind == "year":
+        if asked.kind in ("month", "quarter") and span.kind == "year":
             if asked.year != span.year:
                 raise field_error("period", f"run {run_id} holds {span.text} only")
             return run_id, span, False, asked.first_month
         return run_id, span, span.kind == "year", span.first_month
     if period is None:
-        raise field_error("period", "give a period (YYYY or YYYY-MM) or a run id")
+        raise field_error("period", "give a period (YYYY, YYYY-Qn or YYYY-MM) or a run id")
     asked = parse_period(period)
     published = await store.published_run(conn, asked.text)
     if published is not None:
         return published, asked, asked.kind == "year", asked.first_month
-    if asked.kind == "month":
+    if asked.kind in ("month", "quarter"):
         year_run = await store.published_run(conn, str(asked.year))
         if year_run is not None:
             return year_run, parse_period(str(asked.year)), False, asked.first_month
@@ -121,8 +186,13 @@ async def resolve(
     )
 
 
-def explain_month_row(row: dict[str, Any], leader: bool) -> dict[str, Any]:
-    """Breakdown of a stored period row: components that add up to M (DOMAIN part 3)."""
+def explain_month_row(
+    row: dict[str, Any], leader: bool, labels: Labels = DEFAULT_LABELS, quarterly: bool = False
+) -> dict[str, Any]:
+    """Breakdown of a stored period row: components that add up to M (DOMAIN part 3).
+
+    Points are rounded half-up to 2 decimals and the rounding component makes them add up
+    to M exactly; ratios keep 4 decimals."""
     m = row["m"]
     comps: list[dict[str, Any]] = []
     if m is not None:
@@ -134,65 +204,93 @@ def explain_month_row(row: dict[str, Any], leader: bool) -> dict[str, Any]:
         comps.append(
             {
                 "name": "task",
-                "points": row["t"],
+                "points": r2(row["t"]),
                 "detail": f"{ratios}; KQ={kq:.4f}; T = 70·min(KQ, 1)"
                 if kq is not None
                 else "no task basis",
             }
         )
         comps.append(
-            {"name": "general", "points": row["g_raw"], "detail": "supervisor's sub-criteria"}
+            {"name": "general", "points": r2(row["g_raw"]), "detail": "supervisor's sub-criteria"}
         )
         if row["deduction"]:
             comps.append(
                 {
                     "name": "manifestation",
-                    "points": -row["deduction"],
+                    "points": r2(-row["deduction"]),
                     "detail": f"{row['n_manifestations']} confirmed manifestation(s)",
                 }
             )
         floor = row["g"] - (row["g_raw"] - row["deduction"])
         if abs(floor) > 1e-12:
-            comps.append({"name": "general_floor", "points": floor, "detail": "G kept in [0, 30]"})
+            comps.append(
+                {"name": "general_floor", "points": r2(floor), "detail": "G kept in [0, 30]"}
+            )
         if row["bonus"]:
-            comps.append({"name": "bonus", "points": row["bonus"], "detail": "bonus points"})
-        rounding = m - (row["g"] + row["t"] + row["bonus"])
+            comps.append({"name": "bonus", "points": r2(row["bonus"]), "detail": "bonus points"})
+        shown = sum(c["points"] or 0.0 for c in comps)
         comps.append(
-            {"name": "rounding", "points": round(rounding, 10), "detail": "half-up to 2 decimals"}
+            {"name": "rounding", "points": r2(m - shown), "detail": "half-up to 2 decimals"}
         )
+    month = row["month"]
+    ratio_names = ("a", "b", "c", "d", "dd", "e", "kq")
     return {
-        "period": row["month"].strftime("%Y-%m"),
-        "score": m,
-        "level": level_view(row["level"]),
-        "reasons": reasons_of(row["reasons"]),
-        "task": {k: row[k] for k in ("assigned", "done", "a", "b", "c", "d", "dd", "e", "kq", "t")},
-        "general": {k: row[k] for k in ("g_raw", "deduction", "g", "n_manifestations")},
+        "period": quarter_of(month) if quarterly else month.strftime("%Y-%m"),
+        "score": r2(m),
+        "level": labels.view(row["level"]),
+        **reasons_view(row["reasons"]),
+        "task": {
+            k: (None if row[k] is None else round(float(row[k]), 4))
+            if k in ratio_names
+            else r2(row[k])
+            for k in ("assigned", "done", "a", "b", "c", "d", "dd", "e", "kq", "t")
+        },
+        "general": {
+            "g_raw": r2(row["g_raw"]),
+            "deduction": r2(row["deduction"]),
+            "g": r2(row["g"]),
+            "n_manifestations": row["n_manifestations"],
+        },
         "components": comps,
     }
 
 
-def explain_year_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Annual rating with every stage that changed the level and its reason codes."""
+def explain_year_row(
+    row: dict[str, Any], labels: Labels = DEFAULT_LABELS, agency: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Annual rating with every stage that changed the level and its reason codes; a quota
+    decision names the agency whose (agency, peer group) cap applied."""
     reasons = reasons_of(row["reasons"])
     steps = []
     before = row["level_base"]
     for stage, codes in STAGE_REASONS.items():
         after = row[stage]
-        if after != before:
-            steps.append(
-                {
-                    "stage": stage.removeprefix("level_") if stage != "level" else "quota",
-                    "from": level_view(before),
-                    "to": level_view(after),
-                    "reasons": [r for r in reasons if r in codes],
-                }
-            )
+        mine = [r for r in reasons if r in codes]
+        if (
+            after != before
+            or (mine and stage != "level_caps")
+            or (stage == "level_caps" and "absence_cap" in mine)
+        ):
+            step: dict[str, Any] = {
+                "stage": stage.removeprefix("level_") if stage != "level" else "quota",
+                "from": labels.view(before),
+                "to": labels.view(after),
+                "reasons": mine,
+                "reason_labels": lv.reason_labels(mine),
+            }
+            if stage == "level" and "quota" in mine:
+                step["agency"] = agency
+                step["cap"] = row.get("quota_cap")
+                step["keep_rank"] = row.get("quota_keep_rank")
+                step["htxs_before"] = row.get("quota_top_before")
+            steps.append(step)
         before = after
     out = {
-        "score": row["y"],
-        "level": level_view(row["level"]),
-        "base_level": level_view(row["level_base"]),
+        "score": r2(row["y"]),
+        "level": labels.view(row["level"]),
+        "base_level": labels.view(row["level_base"]),
         "reasons": reasons,
+        "reason_labels": lv.reason_labels(reasons),
         "changes": steps,
         "periods_scored": row["periods_scored"],
         "months_worked": row["worked"],
@@ -200,12 +298,12 @@ def explain_year_row(row: dict[str, Any]) -> dict[str, Any]:
             "due": row["rem_due"],
             "on_time": row["rem_on_time"],
             "verified": row["rem_verified"],
-            "rate": row["remediation_rate"],
+            "rate": r2(row["remediation_rate"]),
         },
         "manifestations": row["n_manifestations"],
         "violations": row["violations"],
     }
-    if row["quota_keep_rank"] > 0:
+    if (row["quota_keep_rank"] or 0) > 0:
         out["quota_keep_rank"] = row["quota_keep_rank"]
     return out
 
@@ -226,6 +324,12 @@ async def cadre_ratings(
         )
     leader = cadre.position in ("head", "deputy")
     run_info = await store.get_run(conn, run_id)
+    labels = Labels(run_info.get("profile"))
+    quarterly = (run_info.get("profile") or {}).get("period") == "quarter"
+    agency: dict[str, Any] | None = None
+    if year is not None and year.get("agency_id") is not None:
+        found = await conn.fetchrow("select code, name from units where id = $1", year["agency_id"])
+        agency = dict(found) if found is not None else None
     return {
         "cadre": {
             "code": cadre.code,
@@ -235,8 +339,8 @@ async def cadre_ratings(
         },
         "period": span.text if annual else month.strftime("%Y-%m"),
         "run": _run_view(run_info),
-        "annual": explain_year_row(year) if (annual and year is not None) else None,
-        "months": [explain_month_row(r, leader) for r in months],
+        "annual": explain_year_row(year, labels, agency) if (annual and year is not None) else None,
+        "months": [explain_month_row(r, leader, labels, quarterly) for r in months],
     }
 
 
@@ -244,7 +348,12 @@ def _run_view(info: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": info["id"],
         "period": info["period"],
-        "profile": {"name": info["profile_name"], "version": info["profile_version"]},
+        "profile": {
+            "name": info["profile_name"],
+            "version": info["profile_version"],
+            "variant": info.get("variant"),
+            "variant_digest": info.get("variant_digest"),
+        },
         "fingerprint": info["fingerprint"],
         "published": info["published"],
         "published_at": info["published_at"],
@@ -268,13 +377,16 @@ async def runs(
     return [_run_view(r) for r in rows], total
 
 
-def _level_code(level: str | None, field: str = "level") -> int | None:
+def _level_code(
+    level: str | None, labels: Labels = DEFAULT_LABELS, field: str = "level"
+) -> int | None:
     if level is None:
         return None
-    for k, v in lv.LEVEL_CODES.items():
-        if v.lower() == level.lower():
+    known = {labels.code(k): k for k in range(-1, 4)} | {v: k for k, v in lv.LEVEL_CODES.items()}
+    for name, k in known.items():
+        if name.lower() == level.lower():
             return k
-    raise field_error(field, f"unknown level; one of {', '.join(lv.LEVEL_CODES.values())}")
+    raise field_error(field, f"unknown level; one of {', '.join(known)}")
 
 
 async def unit_members(
@@ -293,6 +405,8 @@ async def unit_members(
     """A unit's members (or its whole subtree's) and their levels in a run."""
     unit = await unit_store.get_unit(conn, code, principal)
     run_id, _, annual, month = await resolve(conn, period, run)
+    info = await store.get_run(conn, run_id)
+    labels = Labels(info.get("profile"))
     ids = await subtree_ids(conn, unit.id) if subtree else [unit.id]
     rows, total = await store.member_rows(
         conn,
@@ -300,17 +414,19 @@ async def unit_members(
         annual=annual,
         month=month,
         unit_ids=ids,
-        level=_level_code(level),
+        level=_level_code(level, labels),
         position=position,
         limit=limit,
         offset=offset,
     )
     for r in rows:
         lvl = r.pop("level")
-        r["level"] = lv.LEVEL_CODES[lvl]
-        r["level_label"] = lv.LEVEL_LABELS_VI[lvl]
-        r["reasons"] = " ".join(reasons_of(r["reasons"]))
+        r["score"] = r2(r["score"])
+        r["level"] = labels.code(lvl)
+        r["level_label"] = labels.title(lvl)
+        r.update(reasons_view(r["reasons"]))
         r["run_id"] = run_id
+        r["variant_digest"] = info.get("variant_digest")
     return rows, total
 
 
@@ -322,15 +438,19 @@ async def unit_level_counts(
     period: str | None,
     run: int | None,
     subtree: bool,
-) -> dict[str, int]:
+) -> list[dict[str, Any]]:
     """How many members (of the unit, or its whole subtree) hold each level in a run."""
     unit = await unit_store.get_unit(conn, code, principal)
     run_id, _, annual, month = await resolve(conn, period, run)
+    labels = Labels((await store.get_run(conn, run_id)).get("profile"))
     ids = await subtree_ids(conn, unit.id) if subtree else [unit.id]
     counts = await store.member_level_counts(
         conn, run_id=run_id, annual=annual, month=month, unit_ids=ids
     )
-    return {lv.LEVEL_CODES[k]: n for k, n in counts.items()}
+    return [
+        {"code": labels.code(k), "label": labels.title(k), "count": counts.get(k, 0)}
+        for k in (lv.HTXS, lv.HTT, lv.HT, lv.KHT, lv.NOT_RATED)
+    ]
 
 
 async def rankings(
@@ -344,29 +464,27 @@ async def rankings(
 ) -> tuple[list[dict[str, Any]], int]:
     """Units ranked within their blocks, with movement and rank intervals."""
     run_id, _, annual, month = await resolve(conn, period, run)
+    info = await store.get_run(conn, run_id)
+    labels = Labels(info.get("profile"))
     rows, total = await store.ranking_rows(
         conn, run_id=run_id, annual=annual, month=month, block=block, limit=limit, offset=offset
     )
     for r in rows:
-        r["level_label"] = lv.LEVEL_LABELS_VI[r["level"]]
-        r["level"] = lv.LEVEL_CODES[r["level"]]
-        if r["prev_rank"] is not None and r["prev_rank"] < 0:
-            r["prev_rank"] = None
+        ranked = r["rank"] is not None and r["rank"] > 0
+        for k in ("u", "u1", "u2", "u3", "u4", "u5"):
+            r[k] = r2(r[k]) if ranked else None
+        for k in ("rank", "prev_rank", "rank_low", "rank_high"):
+            r[k] = whole(r[k])
+        r["movement"] = int(r["movement"]) if ranked else None
+        r["ranked"] = ranked
+        r["level_label"] = labels.title(r["level"]) if ranked else NOT_RANKED
+        r["level"] = labels.code(r["level"]) if ranked else None
+        r["status"] = "ranked" if ranked else NOT_RANKED
+        r["reasons"] = [] if ranked else [NO_TASK_BASIS]
+        r["reason_labels"] = [] if ranked else [NO_TASK_BASIS_VI]
         r["run_id"] = run_id
+        r["variant_digest"] = info.get("variant_digest")
     return rows, total
-
-
-async def unranked(
-    conn: asyncpg.Connection, *, period: str | None, run: int | None, block: str | None
-) -> list[dict[str, Any]]:
-    """Units of a ranking block the period did not rank, each with its reason code
-    (``insufficient_data``: no month with task basis, so no U)."""
-    run_id, _, annual, month = await resolve(conn, period, run)
-    rows = await store.unranked_rows(conn, run_id=run_id, annual=annual, month=month, block=block)
-    for r in rows:
-        r["reason"] = "insufficient_data" if r["u"] is None else "not_ranked"
-        r["run_id"] = run_id
-    return rows
 
 
 async def readable_periods(conn: asyncpg.Connection) -> list[str]:
@@ -473,9 +591,10 @@ async def compare(
         rows, total = await store.compare_cadres(conn, **args)
     else:
         rows, total = await store.compare_units(conn, **args)
+    labels = Labels((await store.get_run(conn, b)).get("profile"))
     for r in rows:
-        r["level_a"] = lv.LEVEL_CODES[r["level_a"]]
-        r["level_b"] = lv.LEVEL_CODES[r["level_b"]]
+        r["level_a"] = labels.code(r["level_a"])
+        r["level_b"] = labels.code(r["level_b"])
     return rows, total, run_a, b
 
 
@@ -488,16 +607,20 @@ async def what_if(
 ) -> dict[str, Any]:
     """Rate the year under the profile and under the changed profile; store nothing."""
     span = parse_period(period)
-    if span.kind != "year":
-        raise field_error("period", "what-if compares annual ratings: give a year 'YYYY'")
+    if span.kind == "month":
+        raise field_error(
+            "period", "what-if compares ratings of a year 'YYYY' or a quarter 'YYYY-Qn'"
+        )
     profile = resolve_profile(profile_name, None)
     changed = resolve_profile(profile_name, changes)
+    check_period_fits(span, profile)
     city = await inputs.read_city(conn, span, profile)
     try:
         result = await asyncio.to_thread(score_what_if, city.org, city.year, profile, changed)
     except ValueError as exc:
         raise field_error("changes", str(exc)) from exc
-    names = ["not_rated", "KHT", "HT", "HTT", "HTXS"]
+    labels = Labels(profile.to_dict())
+    names = [labels.code(lvl) for lvl in range(-1, 4)]
     trans = result.transitions
     shifts = [
         {"from": names[i], "to": names[j], "cadres": int(trans[i, j])}
@@ -514,6 +637,7 @@ async def what_if(
         "period": span.text,
         "profile": {"name": profile.name, "version": profile.version},
         "changes": changes,
+        "variant_digest": variant_digest(variant_changes(profile, changed)),
         "cadres_changed": int(result.cadre_levels.rows.size),
         "transitions": shifts,
         "units_level_changed": int(result.unit_levels.rows.size),
@@ -521,19 +645,19 @@ async def what_if(
         "examples": [
             {
                 "code": code_of.get(int(city.cadre_ids[r])),
-                "from": lv.LEVEL_CODES[int(result.base.cadres.level[r])],
-                "to": lv.LEVEL_CODES[int(result.alt.cadres.level[r])],
+                "from": labels.code(int(result.base.cadres.level[r])),
+                "to": labels.code(int(result.alt.cadres.level[r])),
             }
             for r in rows
         ],
         "stored": False,
         "level_counts": {
-            "before": _counts(result.base.cadres.level),
-            "after": _counts(result.alt.cadres.level),
+            "before": _counts(result.base.cadres.level, labels),
+            "after": _counts(result.alt.cadres.level, labels),
         },
     }
 
 
-def _counts(level: np.ndarray[Any, Any]) -> dict[str, int]:
+def _counts(level: np.ndarray[Any, Any], labels: Labels) -> dict[str, int]:
     values, counts = np.unique(level, return_counts=True)
-    return {lv.LEVEL_CODES[int(v)]: int(c) for v, c in zip(values, counts, strict=True)}
+    return {labels.code(int(v)): int(c) for v, c in zip(values, counts, strict=True)}

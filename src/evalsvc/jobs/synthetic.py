@@ -144,7 +144,17 @@ def city_cadres(units: list[UnitCreate], scale: float, rng: random.Random) -> li
 
 YEAR = 2026
 TODAY = min(date.today(), date(YEAR, 12, 31))  # verifications cannot be in the future
-MONTHS = [f"{YEAR}-{m:02d}" for m in range(1, 13)]
+
+
+def _over(month: int, today: date) -> bool:
+    """The month of ``YEAR`` has ended before ``today`` (its last day is past)."""
+    nxt = date(YEAR + month // 12, month % 12 + 1, 1)
+    return nxt <= today
+
+
+# The demo's "today" is the real one: activity (tasks, assessments, indicators) only for
+# months that are over, so no month is rated before it ends (issue 15).
+MONTHS = [f"{YEAR}-{m:02d}" for m in range(1, 13) if _over(m, date.today())] or [f"{YEAR}-01"]
 TASK_HEADER = (
     b"external_id,cadre_code,month,product_code,k,assigned,done,exceeded,"
     b"errors_counted,delays_counted\n"
@@ -286,7 +296,8 @@ def discipline(pop: Population, rng: np.random.Generator) -> list[DisciplineIn]:
     """0.3 % of cadres disciplined once in the year (a few on both tracks)."""
     out: list[DisciplineIn] = []
     forms = ["khien_trach", "khien_trach", "canh_cao", "ha_bac_luong"]
-    for j, i in enumerate(np.flatnonzero(rng.random(len(pop.codes)) < 0.003).tolist()):
+    # About 1 % of cadres: KHT stays rare but a personnel officer sees that it exists.
+    for j, i in enumerate(np.flatnonzero(rng.random(len(pop.codes)) < 0.01).tolist()):
         decided = date(YEAR, int(rng.integers(1, 11)), int(rng.integers(1, 28)))
         tracks = ["administrative"] + (["party"] if rng.random() < 0.3 else [])
         for track in tracks:
@@ -523,9 +534,12 @@ async def seed_ballots(
             voters.append(pop.codes[i])
             seen[u] += 1
     row_of = {code: i for i, code in enumerate(pop.codes)}
+    now = datetime.now(UTC)
     for q in range(first_quarter, 5):
         quarter = f"{YEAR}-Q{q}"
         opens = datetime(YEAR, 3 * q, 20, tzinfo=UTC)
+        if opens + timedelta(days=10) > now:
+            continue  # a round is closed (and tallied) only once its window has passed
         created = await ballot_rounds.create_round(
             conn,
             SYSTEM,

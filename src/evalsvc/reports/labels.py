@@ -37,6 +37,7 @@ REASON_VI: Final = {
     "gate_late_tasks": "Quá 20% nhiệm vụ chậm tiến độ",
     "leader_cap": "Người đứng đầu không cao hơn mức xếp loại của đơn vị",
     "quota": "Vượt tỷ lệ 20% Hoàn thành xuất sắc nhiệm vụ",
+    "no_task_basis": "Không có kỳ nào có cơ sở nhiệm vụ",
 }
 REASON_EN: Final = {
     "insufficient_data": "Not enough data (no task basis)",
@@ -55,6 +56,7 @@ REASON_EN: Final = {
     "gate_late_tasks": "Over 20% of tasks late",
     "leader_cap": "A head is not rated above the unit's level",
     "quota": "Over the 20% quota of Excellent",
+    "no_task_basis": "No period with a task basis",
 }
 
 POSITION_VI: Final = {"head": "Cấp trưởng", "deputy": "Cấp phó", "staff": "Công chức, viên chức"}

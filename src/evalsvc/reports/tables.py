@@ -80,7 +80,7 @@ def members_report(
             r.get("unit_code") or "",
             score_float(r.get("score")),
             r.get("level_label") or labels.level_label(r.get("level")),
-            labels.reasons_text(r.get("reasons")),
+            _reasons(r),
             r.get("code") or "",
         ]
         for i, r in enumerate(items, start=1)
@@ -163,7 +163,7 @@ def rankings_report(
                 None,
                 None,
                 None,
-                "Chưa xếp hạng: " + labels.reason_label(r.get("reason") or "", "vi"),
+                "Chưa xếp hạng: " + _reasons(r),
             ]
         )
     return Report(
@@ -173,6 +173,12 @@ def rankings_report(
         rows=rows,
         filename=f"xep-hang-{period}",
     )
+
+
+def _reasons(row: dict[str, Any]) -> str:
+    """The read side's Vietnamese reason labels, else ours for its codes."""
+    given = row.get("reason_labels")
+    return "; ".join(given) if given else labels.reasons_text(row.get("reasons"))
 
 
 def cell_text(value: Any, kind: Kind) -> str:

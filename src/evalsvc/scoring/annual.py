@@ -1,8 +1,9 @@
 """Annual rating of cadres (Decree 335 Art. 19; Decree 90; QĐ 366 Art. 11; DOMAIN part 3).
 
 Order (DOMAIN part 3 "Annual rating" and part 6 "overrides after averaging, quota
-last"): eligibility, Y, base level, KHT overrides, absence cap, optional gates, leader
-link, quota. Every stage's levels are kept so an explanation can show each change.
+last"): eligibility, Y, base level (then not rated / absence cap), KHT overrides,
+optional gates, leader link, quota per (agency, peer group). Every stage's levels are
+kept so an explanation can show each change.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.scoring import levels as lv
-from evalsvc.scoring.inputs import Manifestations, Org, YearInputs, check_org
+from evalsvc.scoring.inputs import Manifestations, Org, YearInputs, cadre_agency, check_org
 from evalsvc.scoring.profiles import Profile
 from evalsvc.scoring.quota import QuotaResult, apply_quota
 from evalsvc.scoring.rounding import round_half_up
@@ -41,6 +42,9 @@ class PeriodScores(Protocol):
     @property
     def totals(self) -> TaskTotals: ...
 
+    @property
+    def active(self) -> npt.NDArray[np.bool_]: ...
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class AnnualResult:
@@ -56,12 +60,13 @@ class AnnualResult:
         violations: discipline violations counted this year.
         done_share, exceeded_share, late_share: year task shares (gates).
         level_base: level from Y.
-        level_overrides: after the KHT overrides.
-        level_caps: after eligibility (not rated) and the absence cap.
+        level_caps: after eligibility (not rated) and the absence cap (step 1).
+        level_overrides: after the KHT overrides (step 4), applied to ``level_caps``.
         level_gates: after the optional gates.
         level_link: after the leader link.
         level: final level, after the quota.
         quota: the quota's bookkeeping.
+        agency: ``(n,)`` the unit row whose (agency, peer group) quota the cadre is in.
         reasons: uint32 reason bits.
     """
 
@@ -82,6 +87,7 @@ class AnnualResult:
     level_link: I8
     level: I8
     quota: QuotaResult
+    agency: I64
     reasons: npt.NDArray[np.uint32]
 
 
@@ -89,11 +95,13 @@ def _bit(name: str, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint32]:
     return np.where(mask, lv.REASON_BIT[name], 0).astype(np.uint32)
 
 
-def quota_group(org: Org) -> I64:
-    """Combined (own unit, peer group) key per cadre: the quota's scope (DOMAIN part 3)."""
+def quota_group(org: Org, agency: I64 | None = None) -> I64:
+    """Combined (agency, peer group) key per cadre: the quota's scope (DOMAIN part 3 step
+    7); ``agency`` from :func:`~evalsvc.scoring.inputs.cadre_agency`, ``None`` = own unit."""
     peer = np.asarray(org.peer_group, dtype=np.int64)
     peer = peer - (peer.min() if peer.size else 0)
-    return np.asarray(org.unit, dtype=np.int64) * (int(peer.max(initial=0)) + 1) + peer
+    scope = np.asarray(org.unit if agency is None else agency, dtype=np.int64)
+    return scope * (int(peer.max(initial=0)) + 1) + peer
 
 
 def year_manifestations(periods: Sequence[Manifestations], n: int) -> I64:
@@ -189,19 +197,30 @@ def rate_gated(
     if len(months) == 0:
         raise ValueError("months: at least one period is needed")
 
+    # Step 1: eligibility (Decree 90): whole months worked, absence cap.
+    worked = np.asarray(year.months_employed, np.int64) - np.asarray(year.months_absent, np.int64)
+    absent = np.asarray(year.months_absent, np.int64)
+    not_enough = worked < p.min_months_worked
+    cap_abs = (absent >= p.absence_cap_from) & (absent < p.absence_cap_below)
+    reasons = _bit("not_enough_months", not_enough)
+
     # Step 2: Y = mean of M over scored periods (Decree 335 Art. 19).
     m = np.stack([r.m for r in months])
     scored = np.stack([r.scored for r in months]) & ~np.isnan(m)
     cnt = scored.sum(axis=0).astype(np.int64)
     total = np.where(scored, m, 0.0).sum(axis=0)
     y = np.where(cnt > 0, round_half_up(total / np.maximum(cnt, 1), p.rounding_decimals), np.nan)
-    reasons = _bit("insufficient_data", cnt == 0)
+    reasons |= _bit("insufficient_data", cnt == 0)
 
-    # Step 3: base level.
+    # Step 3: base level; step 1's outcome on it (not rated, or capped at HT).
     base = lv.level_from_score(y, p.level_cuts)
-    rated = base >= 0
+    rated = (base >= 0) & ~not_enough
+    lowered = rated & cap_abs & (base > p.absence_cap_level)
+    lvl_caps = np.where(lowered, np.int8(p.absence_cap_level), base)
+    lvl_caps = np.where(not_enough, np.int8(lv.NOT_RATED), lvl_caps).astype(np.int8)
+    reasons |= _bit("absence_cap", lowered)
 
-    # Step 4: KHT overrides (law).
+    # Step 4: KHT overrides (law); each stores its reason whenever it applies.
     leader = np.asarray(org.position) != lv.STAFF
     violations = counted_violations(year, n, p)
     share = np.asarray(year.confidence_low_share, dtype=np.float64)
@@ -219,34 +238,29 @@ def rate_gated(
     for name, mask in rules.items():
         reasons |= _bit(name, mask)
         kht |= mask
-    lvl_over = np.where(kht, np.int8(lv.KHT), base).astype(np.int8)
+    lvl_over = np.where(kht, np.int8(lv.KHT), lvl_caps).astype(np.int8)
 
-    # Step 1 (applied here so the stage arrays stay monotone): eligibility (Decree 90).
-    worked = np.asarray(year.months_employed, np.int64) - np.asarray(year.months_absent, np.int64)
-    absent = np.asarray(year.months_absent, np.int64)
-    not_enough = worked < p.min_months_worked
-    cap_abs = (absent >= p.absence_cap_from) & (absent < p.absence_cap_below)
-    lowered = ~not_enough & cap_abs & (lvl_over > p.absence_cap_level)
-    lvl_caps = np.where(lowered, np.int8(p.absence_cap_level), lvl_over)
-    lvl_caps = np.where(not_enough, np.int8(lv.NOT_RATED), lvl_caps).astype(np.int8)
-    reasons = np.where(not_enough, lv.REASON_BIT["not_enough_months"], reasons).astype(np.uint32)
-    reasons |= _bit("absence_cap", lowered)
-
-    # Step 5: optional gates (QĐ 366 Art. 11).
+    # Step 5: optional gates (QĐ 366 Art. 11), k-weighted over the task records of the
+    # year's active periods (remediation items included; DOMAIN part 3 step 5).
+    act = [np.asarray(r.active, dtype=bool) for r in months]
     tot = [r.totals for r in months]
-    a_sum = np.sum([t.assigned for t in tot], axis=0)
-    done_share = _share(np.sum([t.done for t in tot], axis=0), a_sum, 1.0)
-    exceeded_share = _share(np.sum([t.exceeded for t in tot], axis=0), a_sum, 0.0)
-    late_share = _share(np.sum([t.late for t in tot], axis=0), a_sum, 0.0)
+
+    def year_sum(field: str) -> F64:
+        return np.asarray(
+            np.sum([np.where(a, getattr(t, field), 0.0) for a, t in zip(act, tot, strict=True)], 0),
+            dtype=np.float64,
+        )
+
+    a_sum, d_sum = year_sum("assigned"), year_sum("done")
+    done_share = _share(d_sum, a_sum, 1.0)
+    exceeded_share = _share(year_sum("exceeded"), a_sum, 0.0)
+    late_share = _share(year_sum("late"), d_sum, 0.0)
     y0 = int(np.asarray(months[0].period, dtype="datetime64[Y]").astype(np.int64)) + 1970
     rem = remediation_counts(year.remediation, n, f"{y0}-01", f"{y0}-12")
     verified_share = np.where(rem.due > 0, rem.verified / np.maximum(rem.due, 1), 1.0)
-    lvl_gates = lvl_caps.copy()
+    lvl_gates = lvl_over.copy()
     if p.gates:
         eps = 1e-9
-        late_fail = (lvl_gates >= lv.HT) & (late_share > p.gate_ht_late_share_max + eps)
-        reasons |= _bit("gate_late_tasks", late_fail)
-        lvl_gates[late_fail] = lv.KHT
         htxs = lvl_gates == lv.HTXS
         g_done = htxs & (done_share < p.gate_htxs_done_share - eps)
         g_exc = htxs & (exceeded_share < p.gate_htxs_exceeded_share - eps)
@@ -254,6 +268,9 @@ def rate_gated(
         reasons |= _bit("gate_tasks_done", g_done) | _bit("gate_exceeded", g_exc)
         reasons |= _bit("unremediated", g_rem)
         lvl_gates[g_done | g_exc | g_rem] = lv.HTT
+        late_fail = (lvl_gates >= lv.HT) & (late_share > p.gate_ht_late_share_max + eps)
+        reasons |= _bit("gate_late_tasks", late_fail)
+        lvl_gates[late_fail] = lv.KHT
     return Gated(
         y,
         cnt,
@@ -318,7 +335,8 @@ def rate_year(
         lvl_link = np.where(capped, np.minimum(lvl_link, cap), lvl_link).astype(np.int8)
         reasons |= _bit("leader_cap", capped)
 
-    # Step 7: quota per (unit, peer group), lowest-ranked HTXS demoted first.
+    # Step 7: quota per (agency, peer group), lowest-ranked HTXS demoted first; the ratio
+    # is the agency's (outstanding that year: 25 %).
     if n_manifestations is None:
         periods = [p.manifestations for p in year.periods]
         n_manifestations = year_manifestations(
@@ -328,9 +346,11 @@ def rate_year(
     rate = g.remediation.rate()
     y_key = np.where(np.isnan(g.y), -np.inf, g.y)
     keep = np.lexsort((np.asarray(org.code), n_man, -rate, -y_key))
-    outstanding = np.asarray(org.unit_outstanding, dtype=bool)[np.asarray(org.unit, np.int64)]
+    agency = cadre_agency(org, p.quota_scope)
+    outstanding = np.asarray(org.unit_outstanding, dtype=bool)[agency]
     ratio = np.where(outstanding, p.quota_ratio_outstanding, p.quota_ratio)
-    q = apply_quota(lvl_link, quota_group(org), ratio, keep, grows=p.quota_base == "next_level")
+    group = quota_group(org, agency)
+    q = apply_quota(lvl_link, group, ratio, keep, grows=p.quota_base == "next_level")
     reasons |= _bit("quota", q.demoted)
     return AnnualResult(
         y=g.y,
@@ -350,6 +370,7 @@ def rate_year(
         level_link=lvl_link,
         level=q.level,
         quota=q,
+        agency=agency,
         reasons=reasons,
     )
 

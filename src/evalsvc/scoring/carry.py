@@ -38,6 +38,8 @@ class MonthCarry:
         period: ``datetime64[M]`` first month of the period.
         m: M (NaN when not scored).
         scored: M exists.
+        active: active in the period (the gates' shares read only active periods).
+        employed: employed in the period (U3's members).
         level: the period's level (-1 none).
         n_manifestations: distinct confirmed items of the period.
         discipline: discipline records effective in the period.
@@ -50,6 +52,8 @@ class MonthCarry:
     period: np.datetime64
     m: F64
     scored: npt.NDArray[np.bool_]
+    active: npt.NDArray[np.bool_]
+    employed: npt.NDArray[np.bool_]
     level: npt.NDArray[np.int8]
     n_manifestations: I64
     discipline: I64
@@ -65,6 +69,8 @@ def carry_month(month: MonthInputs, res: MonthResult, units: UnitMonthResult) ->
         period=res.period,
         m=res.m,
         scored=res.scored,
+        active=res.active,
+        employed=res.employed,
         level=res.level,
         n_manifestations=np.asarray(res.n_manifestations, dtype=np.int64),
         discipline=np.asarray(month.discipline, dtype=np.int64),
@@ -99,5 +105,13 @@ def carry_member_matrix(
 
 def _columns(org: Org, c: MonthCarry, remediation: Remediation, profile: Profile) -> list[F64]:
     return period_member_columns(
-        org.n, c.period, c.totals, c.n_manifestations, c.level, c.discipline, remediation, profile
+        org.n,
+        c.period,
+        c.totals,
+        c.n_manifestations,
+        c.level,
+        c.discipline,
+        remediation,
+        profile,
+        c.employed,
     )

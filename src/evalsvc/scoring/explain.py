@@ -216,17 +216,27 @@ _STAGE_REASONS = {
 }
 
 
+def quota_detail(agency: str, keep_rank: int, top_before: int, cap: int) -> str:
+    """The quota decision in words, naming the agency and its cap (DOMAIN part 3 step 7)."""
+    return f"rank {keep_rank} of {top_before} HTXS in agency {agency} (same peer group), cap {cap}"
+
+
 def explain_year(
-    months: list[MonthResult], res: AnnualResult, row: int, profile: Profile
+    months: list[MonthResult],
+    res: AnnualResult,
+    row: int,
+    profile: Profile,
+    unit_names: list[str] | None = None,
 ) -> YearExplanation:
-    """Explain cadre ``row``'s annual rating: the months averaged and each decision."""
+    """Explain cadre ``row``'s annual rating: the months averaged and each decision
+    (``unit_names`` by unit row name the quota's agency)."""
     used = [(str(r.period), float(r.m[row])) for r in months if bool(r.scored[row])]
     names = lv.reason_names(int(res.reasons[row]))
     stages = [
         ("base", None, res.level_base),
-        ("overrides", res.level_base, res.level_overrides),
-        ("eligibility", res.level_overrides, res.level_caps),
-        ("gates", res.level_caps, res.level_gates),
+        ("eligibility", res.level_base, res.level_caps),
+        ("overrides", res.level_caps, res.level_overrides),
+        ("gates", res.level_overrides, res.level_gates),
         ("leader_link", res.level_gates, res.level_link),
         ("quota", res.level_link, res.level),
     ]
@@ -243,9 +253,10 @@ def explain_year(
             detail = ""
             if stage == "quota":
                 q = res.quota
-                detail = (
-                    f"rank {q.keep_rank[row]} of {q.top_before[row]} HTXS in (unit, peer group),"
-                    f" cap {q.cap[row]}"
+                agency = int(res.agency[row])
+                name = unit_names[agency] if unit_names is not None else f"unit {agency}"
+                detail = quota_detail(
+                    name, int(q.keep_rank[row]), int(q.top_before[row]), int(q.cap[row])
                 )
             decisions.append(Decision(stage, b, a, reasons, detail))
     level = int(res.level[row])

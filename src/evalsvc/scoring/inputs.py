@@ -34,6 +34,9 @@ class Org:
         unit_parent: ``(u,)`` int, parent unit row, ``-1`` for a root.
         unit_block: ``(u,)`` int, ranking block, ``-1`` when the unit is not ranked.
         unit_outstanding: ``(u,)`` bool, flagged outstanding this year (quota 25 %).
+        unit_agency: ``(u,)`` bool, the unit is an agency (cơ quan, tổ chức, đơn vị that
+            rates its own staff: the quota's scope); ``None`` = the DOMAIN default, every
+            unit of a ranking block.
     """
 
     position: npt.NDArray[np.integer[Any]]
@@ -43,6 +46,7 @@ class Org:
     unit_parent: npt.NDArray[np.integer[Any]]
     unit_block: npt.NDArray[np.integer[Any]]
     unit_outstanding: BOOL
+    unit_agency: BOOL | None = None
 
     @property
     def n(self) -> int:
@@ -183,6 +187,14 @@ class MonthInputs:
             "tín nhiệm thấp" for the cadre.
         bonus: ``(n,)`` float in [0, 1], share of the profile's bonus points (``hn3814``).
         satisfaction: ``(u,)`` float SIPAS % (0-100) per unit, NaN = missing.
+        employed: ``(n,)`` bool, employed in the period (absent or not): U3's members;
+            ``None`` = ``active``.
+        active_months: ``(n, months)`` bool, the months of a quarter in which the cadre
+            is active (their remediation items count as tasks only in those);
+            ``None`` = every month of the period for an active cadre.
+        leader_d: ``(n,)`` float, a leader's d as given by a caller that scores a few
+            cadres without their subordinates (``POST /scoring/periods``); NaN or
+            ``None`` = computed from the managed cadres' scores.
     """
 
     period: np.datetime64
@@ -197,6 +209,14 @@ class MonthInputs:
     low_confidence: BOOL
     bonus: F64
     satisfaction: F64
+    employed: BOOL | None = None
+    active_months: BOOL | None = None
+    leader_d: F64 | None = None
+
+    @property
+    def employed_or_active(self) -> BOOL:
+        """U3's members: ``employed``, or ``active`` when not given."""
+        return np.asarray(self.active if self.employed is None else self.employed, dtype=bool)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -269,6 +289,8 @@ def check_org(org: Org) -> None:
         _need(f"org.{name}", getattr(org, name), (n,))
     for name in ("unit_parent", "unit_block", "unit_outstanding"):
         _need(f"org.{name}", getattr(org, name), (u,))
+    if org.unit_agency is not None:
+        _need("org.unit_agency", org.unit_agency, (u,))
     if n and (org.unit.min() < 0 or org.unit.max() >= u):
         raise ValueError("org.unit: unit rows must be in 0..u-1")
     if n and (org.position.min() < 0 or org.position.max() > 2):
@@ -290,6 +312,12 @@ def check_month(org: Org, m: MonthInputs) -> None:
         _need(f"month.{name}", getattr(m, name), (n,))
     _need("month.sub_criteria", m.sub_criteria, (n, 3))
     _need("month.satisfaction", m.satisfaction, (org.u,))
+    if m.employed is not None:
+        _need("month.employed", m.employed, (n,))
+    if m.active_months is not None and (
+        np.ndim(m.active_months) != 2 or np.shape(m.active_months)[0] != n
+    ):
+        raise ValueError(f"month.active_months: expected shape ({n}, months)")
     r = np.shape(m.tasks.cadre)
     if isinstance(m.tasks, TaskSums):
         fields: tuple[str, ...] = ("assigned", "done", "quality", "timely", "exceeded", "late")
@@ -328,3 +356,38 @@ def unit_depth(parent: npt.NDArray[np.integer[Any]]) -> I64:
         depth += has
         anc = np.where(has, parent[np.maximum(anc, 0)], -1)
     raise ValueError("org.unit_parent: the unit tree has a cycle")
+
+
+def agency_units(org: Org) -> I64:
+    """Each unit's agency row: the nearest unit at or above it flagged as an agency, -1
+    when there is none (DOMAIN part 2 and part 3 step 7).
+
+    Without flags (``unit_agency is None``) every unit of a ranking block is an agency.
+    """
+    parent = np.asarray(org.unit_parent, dtype=np.int64)
+    flag = (
+        np.asarray(org.unit_block) >= 0
+        if org.unit_agency is None
+        else np.asarray(org.unit_agency, dtype=bool)
+    )
+    u = parent.shape[0]
+    agency = np.where(flag, np.arange(u, dtype=np.int64), -1)
+    anc = parent.copy()
+    for _ in range(u + 1):  # one vectorised step per tree level
+        todo = (agency < 0) & (anc >= 0)
+        if not todo.any():
+            return agency
+        hit = todo & flag[np.maximum(anc, 0)]
+        agency = np.where(hit, anc, agency)
+        anc = np.where(todo & ~hit, parent[np.maximum(anc, 0)], -1)
+    raise ValueError("org.unit_parent: the unit tree has a cycle")
+
+
+def cadre_agency(org: Org, scope: str = "agency") -> I64:
+    """Each cadre's quota unit: their agency (none -> their own unit) under
+    ``quota_scope = "agency"``, their own unit under ``"unit"``."""
+    unit = np.asarray(org.unit, dtype=np.int64)
+    if scope == "unit":
+        return unit
+    agency = agency_units(org)[unit]
+    return np.where(agency >= 0, agency, unit)

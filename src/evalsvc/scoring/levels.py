@@ -63,10 +63,60 @@ REASONS: Final[tuple[str, ...]] = (
 )
 REASON_BIT: Final[dict[str, int]] = {name: 1 << i for i, name in enumerate(REASONS)}
 
+# The order in which the rules apply (DOMAIN part 3): a cadre sees their reasons in it.
+# Period: no task basis, no assessment, the low-confidence cap, then the discipline
+# override. Year: eligibility (step 1), no score (step 2), the KHT overrides (step 4), the
+# HTXS gates then the HT gate (step 5, in DOMAIN's order), leader link (6), quota (7).
+RULE_ORDER: Final[tuple[str, ...]] = (
+    "not_enough_months",
+    "absence_cap",
+    "insufficient_data",
+    "no_assessment",
+    "low_confidence_ballot",
+    "score_below_50",
+    "discipline",
+    "degradation",
+    "corruption_in_charge",
+    "low_confidence",
+    "gate_tasks_done",
+    "gate_exceeded",
+    "unremediated",
+    "gate_late_tasks",
+    "leader_cap",
+    "quota",
+)
+assert sorted(RULE_ORDER) == sorted(REASONS)
+
+REASON_LABELS_VI: Final[dict[str, str]] = {
+    "not_enough_months": "Không đủ 6 tháng công tác trong năm: không xếp loại",
+    "absence_cap": "Nghỉ từ 3 đến dưới 6 tháng: tối đa Hoàn thành nhiệm vụ",
+    "insufficient_data": "Không đủ dữ liệu (không có nhiệm vụ được giao)",
+    "no_assessment": "Không có đánh giá của cấp trên",
+    "low_confidence_ballot": "Trên 1/2 phiếu tín nhiệm thấp: tối đa Hoàn thành nhiệm vụ",
+    "score_below_50": "Điểm dưới 50: Không hoàn thành nhiệm vụ",
+    "discipline": "Bị kỷ luật: Không hoàn thành nhiệm vụ",
+    "degradation": "Có kết luận suy thoái: Không hoàn thành nhiệm vụ",
+    "corruption_in_charge": "Để xảy ra tham nhũng, lãng phí trong đơn vị phụ trách",
+    "low_confidence": "Lấy phiếu tín nhiệm: trên 50 % tín nhiệm thấp",
+    "gate_tasks_done": "Chưa hoàn thành 100 % nhiệm vụ: không đạt mức xuất sắc",
+    "gate_exceeded": "Dưới 30 % nhiệm vụ vượt yêu cầu: không đạt mức xuất sắc",
+    "unremediated": "Chưa khắc phục hết tồn tại, hạn chế: không đạt mức xuất sắc",
+    "gate_late_tasks": "Trên 20 % nhiệm vụ chậm tiến độ: Không hoàn thành nhiệm vụ",
+    "leader_cap": "Người đứng đầu: không cao hơn mức của đơn vị",
+    "quota": "Vượt tỷ lệ 20 % xuất sắc của cơ quan, nhóm nhiệm vụ tương đồng",
+}
+assert set(REASON_LABELS_VI) == set(REASONS)
+
 
 def reason_names(mask: int) -> list[str]:
-    """Decode one reason mask into its reason codes, in :data:`REASONS` order."""
-    return [name for name, bit in REASON_BIT.items() if int(mask) & bit]
+    """Decode one reason mask into its reason codes, in rule order (:data:`RULE_ORDER`)."""
+    m = int(mask)
+    return [name for name in RULE_ORDER if m & REASON_BIT[name]]
+
+
+def reason_labels(codes: list[str]) -> list[str]:
+    """The Vietnamese labels of reason codes, in the same order."""
+    return [REASON_LABELS_VI.get(c, c) for c in codes]
 
 
 def level_from_score(

@@ -46,6 +46,8 @@ class MonthResult:
         bonus: bonus points (``hn3814``).
         m: rounded M = G + T (+ bonus), NaN when not scored.
         basis: the period has task basis (A > 0).
+        active: active in the period (a quarter: in at least one whole month of it).
+        employed: employed in the period (U3's members).
         scored: M exists (active, basis or ``zero_task``, assessment or ``full``).
         level: int8 level after the monthly rules (-1 when no score and no discipline).
         reasons: uint32 reason bits (:mod:`evalsvc.scoring.levels`).
@@ -68,6 +70,8 @@ class MonthResult:
     bonus: F64
     m: F64
     basis: npt.NDArray[np.bool_]
+    active: npt.NDArray[np.bool_]
+    employed: npt.NDArray[np.bool_]
     scored: npt.NDArray[np.bool_]
     level: npt.NDArray[np.int8]
     reasons: npt.NDArray[np.uint32]
@@ -103,7 +107,7 @@ def score_month(
     n, p = org.n, profile
     totals = aggregate_tasks(month.tasks, n, p)
     if remediation is not None:
-        totals = totals + remediation_tasks(remediation, n, month.period, p)
+        totals = totals + remediation_tasks(remediation, n, month.period, p, month.active_months)
     big_a = totals.assigned
     basis = big_a > 0
     safe = np.where(basis, big_a, 1.0)
@@ -169,6 +173,9 @@ def score_month(
         kid_parent = parent[unit[kids]]
         bad = staff_bad + np.bincount(kid_parent[kid_parent >= 0], minlength=u)
         d[rows] = np.where(bad[unit[rows]] > 0, p.leader_d_low, 1.0)
+        if month.leader_d is not None:
+            given = np.asarray(month.leader_d, dtype=np.float64)[rows]
+            d[rows] = np.where(np.isnan(given), d[rows], np.clip(given, 0.0, 1.0))
         kq[rows] = np.where(basis[rows], (abc[rows] + d[rows] + dd[rows] + e[rows]) / 6.0, np.nan)
         finish(rows)
 
@@ -197,6 +204,8 @@ def score_month(
         bonus=bonus,
         m=m,
         basis=basis,
+        active=active,
+        employed=month.employed_or_active,
         scored=scored,
         level=level,
         reasons=reasons,

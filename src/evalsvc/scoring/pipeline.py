@@ -132,7 +132,25 @@ def rate_carried(
     # levels before the leader link (which itself needs the unit levels).
     n_man = year_manifestations(manifestations, org.n)
     gated = rate_gated(org, carries, year, profile)
-    units = rate_units_year(org, unit_months, profile, kht_members(gated.level_gates))
+    # Annual tie-break (DOMAIN part 5): the year's distinct confirmed pairs per members
+    # employed in any period of the year.
+    employed_any = np.any([c.employed for c in carries], axis=0)
+    roll = np.stack(
+        [
+            np.bincount(unit, n_man, minlength=org.u),
+            np.bincount(unit, employed_any, minlength=org.u),
+        ],
+        axis=1,
+    )
+    year_pairs, year_members = np.rint(np.asarray(anc @ roll)).astype(np.int64).T
+    units = rate_units_year(
+        org,
+        unit_months,
+        profile,
+        kht_members(gated.level_gates),
+        pairs=year_pairs,
+        members=year_members,
+    )
     cadres = rate_year(
         org, carries, year, profile, units.level, n_manifestations=n_man, gated=gated
     )

@@ -13,6 +13,8 @@ POSTs one) and raises ``ValueError`` naming the offending field;
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from collections.abc import Mapping
 from typing import Any, Final
@@ -51,8 +53,8 @@ class Profile:
     """
 
     name: str = dataclasses.field(default="nd335", metadata={"kind": _S, "doc": "profile name"})
-    version: str = dataclasses.field(default="2026.1", metadata={"kind": _S, "doc": "version"})
-    period_months: int = _i(1, 1, 12, "months per rating period (1 monthly, 3 quarterly)")
+    version: str = dataclasses.field(default="2026.2", metadata={"kind": _S, "doc": "version"})
+    period: str = _c("month", ("month", "quarter"), "rating period: a month, or a quarter (QĐ 366)")
     # Monthly score (Decree 335 Art. 12-15).
     general_points: float = _f(30.0, 0, 100, "G maximum (general criteria)")
     sub_criterion_max: float = _f(10.0, 1e-9, 100, "maximum of each of the 3 sub-criteria")
@@ -68,7 +70,19 @@ class Profile:
         (50.0, 70.0, 90.0), _F, 0, 100, "lowest score of HT, HTT, HTXS"
     )
     level_labels: tuple[str, str, str, str] = _t(
-        ("KHT", "HT", "HTT", "HTXS"), _S, 0, 0, "display labels of levels 0..3"
+        ("KHT", "HT", "HTT", "HTXS"), _S, 0, 0, "display codes of levels 0..3"
+    )
+    level_titles: tuple[str, str, str, str] = _t(
+        (
+            "Không hoàn thành nhiệm vụ",
+            "Hoàn thành nhiệm vụ",
+            "Hoàn thành tốt nhiệm vụ",
+            "Hoàn thành xuất sắc nhiệm vụ",
+        ),
+        _S,
+        0,
+        0,
+        "Vietnamese labels of levels 0..3",
     )
     missing_assessment: str = _c(
         "full", ("full", "skip"), "month without supervisor assessment: full marks or left out"
@@ -103,18 +117,40 @@ class Profile:
     quota_base: str = _c(
         "next_level", ("next_level", "rated"), "quota base: #HTT (recomputed) or #rated"
     )
+    quota_scope: str = _c(
+        "agency",
+        ("agency", "unit"),
+        "quota per (agency, peer group), or per (own unit, peer group)",
+    )
     # Units (DOMAIN part 5).
     unit_weights: tuple[float, float, float, float, float] = _t(
         (45.0, 15.0, 15.0, 10.0, 15.0), _F, 0, 100, "U1..U5 points"
     )
-    unit_pair_penalty: float = _f(0.5, 0, 100, "U3 points per confirmed (member, item) pair")
-    unit_discipline_penalty: float = _f(3.0, 0, 100, "U3 points per discipline record")
+    unit_pair_penalty: float = _f(
+        5.0, 0, 1000, "U3 points per confirmed (member, item) pair per member employed"
+    )
+    unit_discipline_penalty: float = _f(
+        30.0, 0, 1000, "U3 points per discipline record per member employed"
+    )
     unit_quota_ratio: float = _f(0.2, 0, 1, "collective quota within a ranking block")
     rank_interval: tuple[float, float] = _t((5.0, 95.0), _F, 0, 100, "rank interval percentiles")
     bootstrap_resamples: int = _i(1000, 1, 100_000, "resamples for rank intervals")
 
     def __post_init__(self) -> None:
         _check_cross_fields(self)
+
+    @property
+    def period_months(self) -> int:
+        """Months per rating period: 1 (``month``) or 3 (``quarter``)."""
+        return 3 if self.period == "quarter" else 1
+
+    def level_code(self, level: int) -> str:
+        """The display code of a level (``HTT``; ``B`` under ``hn3814``; -1 not rated)."""
+        return "not_rated" if level < 0 else self.level_labels[level]
+
+    def level_title(self, level: int) -> str:
+        """The Vietnamese label of a level ("Không xếp loại" when not rated)."""
+        return "Không xếp loại" if level < 0 else self.level_titles[level]
 
     @property
     def general_max_raw(self) -> float:
@@ -194,6 +230,11 @@ def profile_from_dict(data: Mapping[str, Any]) -> Profile:
         raise ValueError(f"profile: expected an object, got {type(data).__name__}")
     data = dict(data)
     base_name = data.pop("base", None)
+    if "period_months" in data and "period" not in data:  # profiles stored before 2026-12
+        months = data.pop("period_months")
+        if months not in (1, 3):
+            raise ValueError(f"period_months: must be 1 or 3, got {months!r}")
+        data["period"] = "quarter" if months == 3 else "month"
     fields = {f.name: f for f in dataclasses.fields(Profile)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -226,17 +267,18 @@ ND335: Final = Profile()
 QD366: Final = dataclasses.replace(
     ND335,
     name="qd366",
-    version="2025.1",
-    period_months=3,
+    version="2025.2",
+    period="quarter",
     gates=True,
 )
 HN3814: Final = dataclasses.replace(
     ND335,
     name="hn3814",
-    version="2018.1",
+    version="2018.2",
     general_points=20.0,
     bonus_points=10.0,
     level_labels=("D", "C", "B", "A"),
+    level_titles=("Không hoàn thành", "Hoàn thành", "Tốt", "Xuất sắc"),
     quota_ratio=0.30,
     quota_ratio_outstanding=0.40,
     quota_base="rated",
@@ -254,3 +296,22 @@ def get_profile(name: str = "nd335") -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"profile: unknown {name!r}, known: {sorted(PROFILES)}") from None
+
+
+def variant_changes(base: Profile, profile: Profile) -> dict[str, Any]:
+    """The fields in which ``profile`` differs from ``base``, as plain JSON values.
+
+    A run with changed settings is a variant of its profile (DOMAIN part 3); this is what
+    is recorded beside its results. Changes that restate a base value are not changes.
+    """
+    b, p = base.to_dict(), profile.to_dict()
+    return {k: p[k] for k in sorted(p) if p[k] != b[k] and k not in ("name", "version")}
+
+
+def variant_digest(changes: Mapping[str, Any]) -> str | None:
+    """A short stable name of a set of changes (sha-256 of canonical JSON, 16 hex digits);
+    ``None`` for no changes (the profile itself)."""
+    if not changes:
+        return None
+    canon = json.dumps(dict(changes), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]

@@ -155,25 +155,40 @@ def remediation_delays(items: Remediation) -> tuple[npt.NDArray[np.bool_], npt.N
     return verified, delays.astype(np.int64)
 
 
-def remediation_tasks(items: Remediation, n: int, period: Any, profile: Profile) -> TaskTotals:
+def remediation_tasks(
+    items: Remediation,
+    n: int,
+    period: Any,
+    profile: Profile,
+    active_months: npt.NDArray[np.bool_] | None = None,
+) -> TaskTotals:
     """Remediation items due in the period as task records (DOMAIN part 3).
 
     Each non-cancelled item due in ``[period, period + period_months)`` is a task with
     factor ``k_rem`` and quantity 1: done 1 if verified (late verification adds delays),
-    done 0 if not verified when the recomputation runs.
+    done 0 if not verified when the recomputation runs. In a quarter only the items due
+    in the subject's active months count (``active_months``).
 
     Args:
         items: ``(r,)`` items; ``subject`` is the cadre (or unit) row.
         n: number of subjects.
         period: ``datetime64[M]`` first month of the period.
         profile: uses ``k_rem``, ``delay_penalty``, ``period_months``.
+        active_months: ``(n, period_months)`` bool, ``None`` = every month.
 
     Returns:
         :class:`TaskTotals` of shape ``(n,)``.
     """
     start = month_int(period)
     due_m = month_index(items.due)
-    sel = (~items.cancelled) & (due_m >= start) & (due_m < start + profile.period_months)
+    months = profile.period_months
+    sel = (~items.cancelled) & (due_m >= start) & (due_m < start + months)
+    if active_months is not None and sel.any():
+        am = np.asarray(active_months, dtype=bool)
+        subj = np.asarray(items.subject, dtype=np.int64)
+        offset = due_m - start
+        inside = (offset >= 0) & (offset < am.shape[1])
+        sel &= inside & am[np.clip(subj, 0, n - 1), np.clip(offset, 0, am.shape[1] - 1)]
     verified, delays = remediation_delays(items)
     verified, delays = verified[sel], delays[sel]
     r = int(sel.sum())

@@ -37,6 +37,7 @@ COLS: tuple[str, ...] = (
     "penalty",
     "rated",
     "ok",
+    "employed",
 )
 C = {name: i for i, name in enumerate(COLS)}
 
@@ -72,7 +73,7 @@ def unit_score_from_sums(
     Args:
         s: ``(u, len(COLS), ...)`` sums (trailing axes broadcast, e.g. resamples).
         satisfaction: ``(u,)`` SIPAS % or NaN, broadcast against the trailing axes.
-        profile: ``unit_weights``, ``unit_pair_penalty`` (already in ``penalty``).
+        profile: ``unit_weights`` (the U3 penalties are already in ``penalty``).
 
     Returns:
         ``(components (u, 5, ...), basis (u, ...))``; U5 is NaN when missing.
@@ -88,7 +89,10 @@ def unit_score_from_sums(
     # resampled sums (rank intervals, normal approximation) may leave those ranges.
     on_time = np.clip(s[:, C["rem_on_time"]] / np.where(due > 0, due, 1.0), 0.0, 1.0)
     u2 = w2 * np.where(due > 0, on_time, 1.0)
-    u3 = np.clip(w3 - s[:, C["penalty"]], 0.0, w3)
+    # U3 per capita (DOMAIN part 5): w3 − (5·pairs + 30·discipline) ÷ members employed.
+    emp = s[:, C["employed"]]
+    per_capita = s[:, C["penalty"]] / np.where(emp > 0, emp, 1.0)
+    u3 = np.where(emp > 0, np.clip(w3 - per_capita, 0.0, w3), w3)
     rated = s[:, C["rated"]]
     ok = np.clip(s[:, C["ok"]] / np.where(rated > 0, rated, 1.0), 0.0, 1.0)
     u4 = w4 * np.where(rated > 0, ok, 1.0)
@@ -118,9 +122,9 @@ class UnitMonthResult:
         components: ``(u, 5)`` U1..U5 (U5 NaN when the satisfaction index is missing).
         u: rounded U, NaN without task basis or outside a ranking block.
         basis: the subtree has task basis.
-        members: active members in the subtree.
+        members: members of the subtree employed in the period (U3's denominator).
         kht: members rated KHT this period.
-        pairs: confirmed (member, item) pairs.
+        pairs: confirmed (member, item) pairs of employed members.
         discipline: discipline records effective in the period.
     """
 
@@ -156,6 +160,7 @@ def member_matrix(
         np.asarray(month.discipline),
         remediation,
         profile,
+        res.employed,
     )
     return np.stack(cols, axis=0).T
 
@@ -169,15 +174,22 @@ def period_member_columns(
     discipline: npt.NDArray[np.integer[Any]],
     remediation: Remediation,
     profile: Profile,
+    employed: npt.NDArray[np.bool_],
 ) -> list[F64]:
     """The columns :data:`COLS` of a period's :func:`member_matrix`, each ``(n,)``, from the
-    few arrays they use (also those of a month carry)."""
+    few arrays they use (also those of a month carry).
+
+    ``penalty`` is U3's points before the division by the members employed: a member's
+    confirmed items × ``unit_pair_penalty`` + discipline records ×
+    ``unit_discipline_penalty``; only employed members count (DOMAIN part 5)."""
+    emp = np.asarray(employed, dtype=bool)
     year = int(np.asarray(period, dtype="datetime64[Y]").astype(np.int64)) + 1970
     last = np.asarray(period, dtype="datetime64[M]") + (profile.period_months - 1)
     rc = remediation_counts(remediation, n, f"{year}-01", last)
     pen = profile.unit_pair_penalty * np.asarray(
         n_manifestations, dtype=np.float64
     ) + profile.unit_discipline_penalty * np.asarray(discipline, dtype=np.float64)
+    pen = np.where(emp, pen, 0.0)
     rated = level >= 0
     t = totals
     return [
@@ -190,6 +202,7 @@ def period_member_columns(
         pen,
         rated.astype(np.float64),
         (rated & (level >= lv.HT)).astype(np.float64),
+        emp.astype(np.float64),
     ]
 
 
@@ -243,13 +256,13 @@ def score_units_month(
     own = np.stack([wsum(unit, x[:, k], u) for k in range(x.shape[1])], axis=1)
     own += unit_own_matrix(org, res.period, urem, profile)
     sums = np.asarray(anc @ own)
-    active = np.asarray(month.active, dtype=bool)
+    employed = np.asarray(res.employed, dtype=bool)
     counts = np.stack(
         [
-            wsum(unit, active, u),
+            wsum(unit, employed, u),
             wsum(unit, res.level == lv.KHT, u),
-            wsum(unit, res.n_manifestations, u),
-            wsum(unit, np.asarray(month.discipline, dtype=np.float64), u),
+            wsum(unit, np.where(employed, res.n_manifestations, 0), u),
+            wsum(unit, np.where(employed, np.asarray(month.discipline, dtype=np.float64), 0), u),
         ],
         axis=1,
     )
@@ -279,8 +292,8 @@ class UnitYearResult:
         u: rounded mean of monthly U over periods with task basis; NaN when none.
         components: ``(u, 5)`` means of the monthly components over the same periods.
         periods_scored: periods averaged.
-        pairs: confirmed (member, item) pairs summed over the year.
-        members: members in the subtree (largest monthly count).
+        pairs: the year's distinct confirmed (member, item) pairs.
+        members: members of the subtree employed in any period of the year.
         pairs_per_100: ``pairs`` per 100 members (ranking tie-break).
         level_base: level from U.
         level: after the collective quota within the block.
@@ -311,7 +324,12 @@ def tiebreak_order(
 
 
 def rate_units_year(
-    org: Org, months: Sequence[UnitMonthResult], profile: Profile, kht: I64
+    org: Org,
+    months: Sequence[UnitMonthResult],
+    profile: Profile,
+    kht: I64,
+    pairs: I64 | None = None,
+    members: I64 | None = None,
 ) -> UnitYearResult:
     """Annual unit scores, levels and the collective quota per block (DOMAIN part 5).
 
@@ -320,6 +338,10 @@ def rate_units_year(
         months: the year's :class:`UnitMonthResult` in order.
         profile: the policy (``unit_quota_ratio``).
         kht: ``(u,)`` members rated KHT for the year (tie-break of the quota's order).
+        pairs: ``(u,)`` the year's distinct confirmed (member, item) pairs per subtree;
+            ``None`` = the periods' pairs summed.
+        members: ``(u,)`` members employed in any period of the year per subtree;
+            ``None`` = the largest period count.
     """
     uu = np.stack([m.u for m in months])
     ok = ~np.isnan(uu)
@@ -331,8 +353,10 @@ def rate_units_year(
     cnt_c = np.maximum(okc.sum(axis=0), 1)
     comp_mean = np.where(okc, comp, 0.0).sum(axis=0) / cnt_c
     comp_mean[:, 4] = np.where(okc[:, :, 4].any(axis=0), comp_mean[:, 4], np.nan)
-    pairs = np.sum([m.pairs for m in months], axis=0).astype(np.int64)
-    members = np.max([m.members for m in months], axis=0).astype(np.int64)
+    if pairs is None:
+        pairs = np.sum([m.pairs for m in months], axis=0).astype(np.int64)
+    if members is None:
+        members = np.max([m.members for m in months], axis=0).astype(np.int64)
     per100 = 100.0 * pairs / np.maximum(members, 1)
     block = np.asarray(org.unit_block, dtype=np.int64)
     base = lv.level_from_score(score, profile.level_cuts)

@@ -25,6 +25,7 @@ from evalsvc.domain.errors import (
 from evalsvc.domain.vietnamese import nfc
 from evalsvc.store.ballot_blocks import compact_round
 from evalsvc.store.ballot_tally import FormItems, tally_round
+from evalsvc.store.listing import page_total
 from evalsvc.store.remediation import open_from_ballot_round
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
@@ -68,10 +69,12 @@ async def _visible(conn: asyncpg.Connection, principal: Principal, unit_id: int)
 
 async def list_rounds(
     conn: asyncpg.Connection, principal: Principal, status: str | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of rounds and the number of rounds matching (``total``)."""
     scope = None if principal.city_wide else await subtree_ids(conn, principal.scope_unit_id)  # type: ignore[arg-type]
     rows = await conn.fetch(Q["round_list"], scope, status, limit, offset)
-    return [dict(r) | {"period": _period_code(r["period_kind"], r["period_start"])} for r in rows]
+    items, total = page_total(rows)
+    return [r | {"period": _period_code(r["period_kind"], r["period_start"])} for r in items], total
 
 
 async def _unit_id(conn: asyncpg.Connection, code: str) -> int:

@@ -175,7 +175,12 @@ def _decode(layout: Layout, row: asyncpg.Record, names: Sequence[str]) -> Arrays
     for name in names:
         raw = zd.decompress(row[name])
         if name == "detail":
-            out[name] = np.frombuffer(raw, dtype="<f8").reshape(len(layout.detail_fields), rows)
+            stored = np.frombuffer(raw, dtype="<f8").reshape(-1, rows)
+            want = len(layout.detail_fields)
+            if stored.shape[0] < want:  # a run written before fields were appended: NaN
+                pad = np.full((want - stored.shape[0], rows), np.nan)
+                stored = np.concatenate([stored, pad])
+            out[name] = stored
         else:
             out[name] = np.frombuffer(raw, dtype=dtypes[name])
     return out

@@ -73,6 +73,10 @@ async def _convert(
         for i, name in enumerate(names)
     }
     detail = np.frombuffer(b"".join(r["detail"] for r in rows), dtype="<f8")
-    values["detail"] = ("", detail.reshape(n, len(layout.detail_fields)))
+    want = len(layout.detail_fields)
+    stored = detail.reshape(n, -1) if n else detail.reshape(0, want)
+    if stored.shape[1] < want:  # fields appended since (year: agency, quota cap): NaN
+        stored = np.hstack([stored, np.full((n, want - stored.shape[1]), np.nan)])
+    values["detail"] = ("", stored)
     await cadre_chunks.write(conn, layout, run_id, values, n)
     await conn.execute(f"drop table {part}")

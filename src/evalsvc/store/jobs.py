@@ -32,9 +32,14 @@ async def lock_key(
     return key
 
 
+def slot(period: str, variant_digest: str | None) -> str:
+    """The key of a job's slot: a variant has its own beside the period's official one."""
+    return period if variant_digest is None else f"{period}~{variant_digest}"
+
+
 def _job(row: asyncpg.Record) -> Job:
     data = dict(row)
-    for name in ("scope_unit_id", "profile"):
+    for name in ("scope_unit_id", "profile", "publish"):
         data.pop(name, None)
     return msgspec.convert(data, Job, strict=False)
 
@@ -46,22 +51,27 @@ async def request_job(
     scope_unit_id: int | None,
     profile: dict[str, Any],
     requested_by: int,
+    variant: dict[str, Any] | None = None,
+    variant_digest: str | None = None,
+    publish: bool = True,
 ) -> tuple[Job, bool]:
-    """Create a queued job, or return the unfinished one of the same (period, scope).
+    """Create a queued job, or return the unfinished one of the same (period, scope,
+    variant).
 
     Returns:
         ``(job, created)``; ``created`` is False when an existing job is returned.
     """
+    key = slot(period, variant_digest)
     async with conn.transaction():
         await conn.execute(
             "select pg_advisory_xact_lock($1)",
-            await lock_key(conn, period, scope_unit_id, REQUEST_SEED),
+            await lock_key(conn, key, scope_unit_id, REQUEST_SEED),
         )
-        active = await conn.fetchrow(Q["job_active"], period, scope_unit_id)
+        active = await conn.fetchrow(Q["job_active"], period, scope_unit_id, variant_digest)
         if active is not None:
             if active["state"] == "queued" and not active["stale"]:
                 return await get_job(conn, active["id"]), False
-            if not await _worker_gone(conn, period, scope_unit_id):
+            if not await _worker_gone(conn, key, scope_unit_id):
                 return await get_job(conn, active["id"]), False
             await conn.execute(
                 Q["job_fail"], active["id"], "the worker stopped before finishing", None
@@ -74,6 +84,9 @@ async def request_job(
             str(profile["version"]),
             profile,
             requested_by,
+            variant,
+            variant_digest,
+            publish,
         )
     return await get_job(conn, job_id), True
 
@@ -98,7 +111,9 @@ async def start_job(conn: asyncpg.Connection, job_id: int) -> asyncpg.Record:
     row = await conn.fetchrow(Q["job_select"] + " where j.id = $1", job_id)
     if row is None:
         raise NotFound(f"no recomputation {job_id}", [FieldProblem("id", "not found")])
-    key = await lock_key(conn, row["period"], row["scope_unit_id"], WORKER_SEED)
+    key = await lock_key(
+        conn, slot(row["period"], row["variant_digest"]), row["scope_unit_id"], WORKER_SEED
+    )
     if not await conn.fetchval("select pg_try_advisory_lock($1)", key):
         raise Conflict(f"recomputation {job_id} is being run by another worker")
     if await conn.fetchval(Q["job_start"], job_id) is None:
@@ -108,7 +123,8 @@ async def start_job(conn: asyncpg.Connection, job_id: int) -> asyncpg.Record:
 
 
 async def release(conn: asyncpg.Connection, period: str, scope_unit_id: int | None) -> None:
-    """Release the worker lock taken by :func:`start_job` (idempotent)."""
+    """Release the worker lock taken by :func:`start_job` (idempotent); ``period`` is the
+    job's :func:`slot`."""
     key = await lock_key(conn, period, scope_unit_id, WORKER_SEED)
     await conn.execute("select pg_advisory_unlock($1)", key)
 

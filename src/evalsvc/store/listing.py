@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -45,3 +46,13 @@ async def fetch_page(
         offset,
     )
     return PageRows(rows, total)
+
+
+def page_total(rows: list[asyncpg.Record]) -> tuple[list[dict[str, Any]], int]:
+    """A page's rows without their ``total_count`` column (``count(*) over ()``, counted
+    before ``limit``/``offset``), and that total (0 when the page is empty)."""
+    items = [dict(r) for r in rows]
+    total = int(items[0]["total_count"]) if items else 0
+    for item in items:
+        item.pop("total_count", None)
+    return items, total

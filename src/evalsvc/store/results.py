@@ -38,6 +38,8 @@ async def create_run(
     profile: dict[str, Any],
     fingerprint: str,
     seed: int,
+    variant: dict[str, Any] | None = None,
+    variant_digest: str | None = None,
 ) -> int:
     run_id: int = await conn.fetchval(
         Q["run_insert"],
@@ -53,6 +55,8 @@ async def create_run(
         profile,
         fingerprint,
         seed,
+        variant,
+        variant_digest,
     )
     return run_id
 
@@ -93,6 +97,9 @@ YEAR_DETAIL = (
     "level_gates",
     "level_link",
     "quota_keep_rank",
+    "agency_id",
+    "quota_cap",
+    "quota_top_before",
 )
 """Order of the explanation numbers in a year chunk's ``detail`` (counts are exact)."""
 YEAR_FLOATS = frozenset({"remediation_rate", "done_share", "exceeded_share", "late_share"})
@@ -273,6 +280,14 @@ async def publish(
         await conn.execute(Q["helper_runs_complete"], run_id)
 
 
+async def complete_unpublished(
+    conn: asyncpg.Connection, run_id: int, timings: dict[str, float], counts: dict[str, int]
+) -> None:
+    """Mark a variant's run complete without publishing it (readable by run id only)."""
+    async with conn.transaction():
+        await conn.execute(Q["run_complete_unpublished"], run_id, timings, counts)
+
+
 async def previous_ranks(conn: asyncpg.Connection, period: str, annual: bool) -> dict[int, int]:
     """Unit id -> rank in the published set of ``period`` (movement)."""
     run_id = await published_run(conn, period)
@@ -345,7 +360,8 @@ def _year_record(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if k not in ("cadre_id", "unit_id")}
     for name in YEAR_DETAIL:
         if name not in YEAR_FLOATS:
-            out[name] = int(out[name])
+            v = out.get(name)
+            out[name] = None if v is None or v != v else int(v)  # NaN: an older run
     return {k: clean(v) for k, v in out.items()}
 
 
@@ -454,14 +470,15 @@ async def ranking_rows(
     """Ranked units of a run by block and rank (its partition, (annual, month, unit_id))."""
     where = (
         " from result_units r join units u on u.id = r.unit_id"
-        " where r.run_id = $1 and r.annual = $2 and r.month = $3 and r.rank > 0"
-        " and ($4::text is null or u.ranking_block = $4)"
+        " where r.run_id = $1 and r.annual = $2 and r.month = $3"
+        " and u.ranking_block is not null and ($4::text is null or u.ranking_block = $4)"
     )
     total: int = await conn.fetchval("select count(*)" + where, run_id, annual, month, block)
     rows = await conn.fetch(
         "select u.ranking_block as block, r.rank, u.code, u.name, r.u, r.u1, r.u2, r.u3, r.u4,"
         " r.u5, r.level, r.members, r.kht, r.pairs, r.prev_rank, r.movement, r.rank_low,"
-        " r.rank_high" + where + " order by u.ranking_block, r.rank, u.code limit $5 offset $6",
+        " r.rank_high" + where + " order by u.ranking_block, r.rank < 0, r.rank, u.code"
+        " limit $5 offset $6",
         run_id,
         annual,
         month,
@@ -550,14 +567,6 @@ async def unit_result_rows(
 ) -> list[dict[str, Any]]:
     """A unit's rows in a run: the period's (annual first) and, in a year run, its months."""
     return [_record(r) for r in await conn.fetch(Q["unit_result_rows"], run_id, unit_id)]
-
-
-async def unranked_rows(
-    conn: asyncpg.Connection, *, run_id: int, annual: bool, month: date, block: str | None
-) -> list[dict[str, Any]]:
-    """Units of a ranking block without a rank in the period, by block and code."""
-    rows = await conn.fetch(Q["unranked_rows"], run_id, annual, month, block)
-    return [_record(r) for r in rows]
 
 
 async def ranking_blocks(conn: asyncpg.Connection) -> list[str]:

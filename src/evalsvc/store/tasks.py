@@ -34,6 +34,7 @@ from evalsvc.domain.tasks import (
     parse_ndjson_block,
 )
 from evalsvc.store import copybin
+from evalsvc.store.listing import page_total
 from evalsvc.store.scope import subtree_ids
 from evalsvc.store.sqlfiles import queries
 
@@ -192,6 +193,8 @@ def _block_totals(cols: TaskColumns, cadre_ids: npt.NDArray[np.int64]) -> bytes:
         units(k * done * timely),
         cols.exceeded.astype(np.int64),
         (cols.delays_counted > 0).astype(np.int64),
+        np.where(cols.exceeded, units(k * done), 0),
+        np.where(cols.delays_counted > 0, units(k * done), 0),
     ]
     key = (cadre_ids << 20) | cols.month.astype(np.int64)
     order = np.argsort(key, kind="stable")
@@ -550,15 +553,13 @@ async def list_records(
     cadre_code: str | None,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
     cadre_id, scope = await _filters(conn, principal, cadre_code)
     rows = await conn.fetch(Q["list_records"], month, cadre_id, scope, limit, offset)
-    out = []
-    for r in rows:
-        d = dict(r)
+    out, total = page_total(rows)
+    for d in out:
         d["month"] = format_month(d["month"])
-        out.append(d)
-    return out
+    return out, total
 
 
 async def list_totals(
@@ -569,25 +570,35 @@ async def list_totals(
     cadre_code: str | None,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
     """Monthly totals with the derived ratios (a, b, c) and shares, for display and audit."""
     cadre_id, scope = await _filters(conn, principal, cadre_code)
     rows = await conn.fetch(Q["list_totals"], month, cadre_id, scope, limit, offset)
-    out = []
-    for r in rows:
-        d = dict(r)
+    out, total = page_total(rows)
+    for d in out:
         base = d["k_assigned"]
         records = d["records"]
         d["month"] = format_month(d["month"])
-        for name in ("k_assigned", "k_done", "k_done_quality", "k_done_timely"):
+        done = d["k_done"]
+        for name in _SUMS:
             d[name] = d[name] / 1_000_000
         d["quantity"] = d["k_done"] / d["k_assigned"] if base else None
         d["quality"] = d["k_done_quality"] / d["k_assigned"] if base else None
         d["timeliness"] = d["k_done_timely"] / d["k_assigned"] if base else None
-        d["exceeded_share"] = d["exceeded_records"] / records if records else None
-        d["late_share"] = d["late_records"] / records if records else None
-        out.append(d)
-    return out
+        # the qd366 gates' shares (DOMAIN part 3 step 5), k-weighted
+        d["exceeded_share"] = d["k_done_exceeded"] / d["k_assigned"] if base else None
+        d["late_share"] = d["k_done_late"] / d["k_done"] if done else (0.0 if records else None)
+    return out, total
+
+
+_SUMS = (
+    "k_assigned",
+    "k_done",
+    "k_done_quality",
+    "k_done_timely",
+    "k_done_exceeded",
+    "k_done_late",
+)
 
 
 async def month_totals_arrays(conn: asyncpg.Connection, month: int) -> dict[str, np.ndarray]:

@@ -60,6 +60,10 @@ async def upsert_units(
             [nfc(r.kind) for r in rows],
             [nfc(r.ranking_block) if r.ranking_block else None for r in rows],
         )
+        with_flag = [r for r in rows if r.agency is not msgspec.UNSET]
+        flagged = await conn.fetch(
+            Q["set_agency"], [r.code for r in with_flag], [r.agency for r in with_flag]
+        )
         moved = await conn.fetch(Q["set_parents"], codes, [r.parent_code for r in rows])
         cyclic = [rec["code"] for rec in await conn.fetch(Q["cycles"], codes)]
         if cyclic:
@@ -93,7 +97,7 @@ async def upsert_units(
             await conn.execute(Q["touch"], list(years_changed))
     inserted = sum(1 for rec in written if rec["inserted"])
     changed = {rec["code"] for rec in written if not rec["inserted"]}
-    changed |= ({rec["code"] for rec in moved} | years_changed) - {
+    changed |= ({rec["code"] for rec in (*moved, *flagged)} | years_changed) - {
         rec["code"] for rec in written if rec["inserted"]
     }
     return UpsertSummary(

@@ -3,7 +3,9 @@
 Written straight from the text, independently of the vectorised core, for comparison
 on random inputs. Supports staff and leaders, remediation-free months, manifestations,
 discipline and low-confidence flags, and the annual Y, base level, discipline override
-and the literal one-at-a-time quota loop.
+and the literal one-at-a-time quota loop per (agency, peer group) (agency: the nearest
+unit at or above flagged as one); U3 per capita (part 5); the qd366 gates' shares
+(part 3 step 5); a quarter pooled from its months (part 3, "Quarterly tracking").
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ def annual(
         res[i] = [y, lvl]
     groups: dict[tuple[int, int], list[int]] = {}
     for i in range(n):
-        groups.setdefault((org["unit"][i], org["peer"][i]), []).append(i)
+        groups.setdefault((agency_of(org, i, p.quota_scope), org["peer"][i]), []).append(i)
     for (unit, _), rows in groups.items():
         ratio = p.quota_ratio_outstanding if org["outstanding"][unit] else p.quota_ratio
         while True:
@@ -130,3 +132,94 @@ def annual(
             worst = min(top, key=lambda i: (res[i][0], -org["nman"][i], -i))
             res[worst][1] = 2
     return res
+
+
+def agency_of(org: dict[str, Any], i: int, scope: str = "agency") -> int:
+    """The cadre's agency: nearest unit at or above their unit flagged as an agency
+    (``org["agency"]``, default: units of a ranking block); none -> their own unit."""
+    own = org["unit"][i]
+    if scope == "unit":
+        return int(own)
+    flags = org.get("agency") or [b >= 0 for b in org["block"]]
+    x = own
+    while x >= 0:
+        if flags[x]:
+            return int(x)
+        x = org["parent"][x]
+    return int(own)
+
+
+def subtree_members(org: dict[str, Any], unit: int) -> list[int]:
+    def inside(x: int) -> bool:
+        while x >= 0:
+            if x == unit:
+                return True
+            x = org["parent"][x]
+        return False
+
+    return [i for i in range(len(org["unit"])) if inside(org["unit"][i])]
+
+
+def unit_u3(org: dict[str, Any], m: dict[str, Any], p: Profile) -> list[float]:
+    """U3 of every unit: 15 − 5 × pairs ÷ employed − 30 × discipline ÷ employed, floor 0."""
+    out = []
+    pairs = {(c, it) for c, it, _ in m["manifestations"]}
+    for x in range(len(org["parent"])):
+        members = [i for i in subtree_members(org, x) if m["employed"][i]]
+        if not members:
+            out.append(15.0)
+            continue
+        npairs = sum(1 for c, _ in pairs if c in members)
+        ndisc = sum(m["discipline"][i] for i in members)
+        out.append(max(0.0, 15 - 5 * npairs / len(members) - 30 * ndisc / len(members)))
+    return out
+
+
+def gate_shares(months: list[dict[str, Any]], i: int) -> tuple[float, float, float]:
+    """(done, exceeded, late) shares of cadre ``i`` over the records of their active
+    months, k-weighted (tasks as ``(cadre, k, assigned, done, errors, delays, exceeded)``)."""
+    assigned = done = exceeded = late = 0.0
+    for m in months:
+        if not m["active"][i]:
+            continue
+        for cadre, k, a, d, _, delays, exc in m["tasks7"]:
+            if cadre != i:
+                continue
+            assigned += k * a
+            done += k * d
+            exceeded += k * d if exc else 0.0
+            late += k * d if delays > 0 else 0.0
+    return (
+        done / assigned if assigned else 1.0,
+        exceeded / assigned if assigned else 0.0,
+        late / done if done else 0.0,
+    )
+
+
+def pool_quarter(months: list[dict[str, Any]], p: Profile) -> dict[str, Any]:
+    """A quarter as one period (DOMAIN part 3), in the ``month_scores`` input format."""
+    n = len(months[0]["active"])
+    out: dict[str, Any] = {"tasks": [], "manifestations": []}
+    out["active"] = [any(m["active"][i] for m in months) for i in range(n)]
+    for m in months:
+        out["tasks"] += [t for t in m["tasks"] if m["active"][t[0]]]
+        out["manifestations"] += m["manifestations"]
+    sub, cap, coh = [], [], []
+    for i in range(n):
+        act = [m for m in months if m["active"][i]]
+        if not act:
+            sub.append([p.sub_criterion_max] * 3)
+            cap.append(math.nan)
+            coh.append(math.nan)
+            continue
+        sub.append([sum(m["sub"][i][j] for m in act) / len(act) for j in range(3)])
+        cap.append(
+            sum(1.0 if math.isnan(m["capacity"][i]) else m["capacity"][i] for m in act) / len(act)
+        )
+        coh.append(
+            sum(1.0 if math.isnan(m["cohesion"][i]) else m["cohesion"][i] for m in act) / len(act)
+        )
+    out["sub"], out["capacity"], out["cohesion"] = sub, cap, coh
+    out["discipline"] = [sum(m["discipline"][i] for m in months) for i in range(n)]
+    out["low_confidence"] = [any(m["low_confidence"][i] for m in months) for i in range(n)]
+    return out

@@ -119,7 +119,7 @@ def test_y_is_mean_over_scored_months_only() -> None:
 
 
 def test_gates_qd366_and_leader_link() -> None:
-    qd = profile_from_dict({"base": "qd366", "period_months": 1})
+    qd = profile_from_dict({"base": "qd366", "period": "month"})
     o = org([2, 0], [0, 0], [-1])
     res = rate_year(o, months_with_done(o, [1.0, 1.0], qd), empty_year(o, []), qd)
     # nothing exceeded -> HTXS gate fails for both

@@ -95,7 +95,7 @@ def _same(a: YearRating, b: YearRating) -> None:
         assert np.array_equal(ua.sums, ub.sums)
 
 
-@pytest.mark.parametrize("profile", [ND335, QD366.replace(period_months=1)], ids=["nd335", "qd366"])
+@pytest.mark.parametrize("profile", [ND335, QD366.replace(period="month")], ids=["nd335", "qd366"])
 def test_year_from_carries_equals_year_from_inputs(profile: Profile) -> None:
     o, year = _city(5)
     full = rate_all(o, year, profile, seed=3)

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,8 +14,10 @@ from evalsvc.scoring import levels as lv
 from evalsvc.scoring.annual import empty_year, rate_year
 from evalsvc.scoring.inputs import DisciplineRecords, Manifestations, MonthInputs, Org, TaskRecords
 from evalsvc.scoring.monthly import score_month
-from evalsvc.scoring.profiles import ND335
+from evalsvc.scoring.profiles import ND335, QD366
+from evalsvc.scoring.quarter import pool_quarter
 from evalsvc.scoring.quota import apply_quota
+from evalsvc.scoring.units import score_units_month
 
 from . import reference as ref
 
@@ -32,8 +35,9 @@ def random_case(seed: int, n: int = 40, u: int = 6) -> tuple[Org, list[MonthInpu
         peer_group=rng.integers(0, 2, n),
         code=np.arange(n),
         unit_parent=parent,
-        unit_block=np.zeros(u, dtype=np.int64),
+        unit_block=np.where(rng.random(u) < 0.6, 0, -1),
         unit_outstanding=rng.random(u) < 0.3,
+        unit_agency=None if seed % 2 else rng.random(u) < 0.5,
     )
     months = []
     for k in range(1, 4):
@@ -72,12 +76,15 @@ def random_case(seed: int, n: int = 40, u: int = 6) -> tuple[Org, list[MonthInpu
 
 def to_ref(org: Org, m: MonthInputs) -> tuple[dict[str, Any], dict[str, Any]]:
     t = m.tasks
+    assert isinstance(t, TaskRecords)
     o = {
         "position": org.position.tolist(),
         "unit": org.unit.tolist(),
         "parent": org.unit_parent.tolist(),
         "peer": org.peer_group.tolist(),
         "outstanding": org.unit_outstanding.tolist(),
+        "block": org.unit_block.tolist(),
+        "agency": None if org.unit_agency is None else org.unit_agency.tolist(),
     }
     mm = {
         "tasks": list(
@@ -99,7 +106,20 @@ def to_ref(org: Org, m: MonthInputs) -> tuple[dict[str, Any], dict[str, Any]]:
                 strict=True,
             )
         ),
+        "tasks7": list(
+            zip(
+                t.cadre.tolist(),
+                t.k.tolist(),
+                t.assigned.tolist(),
+                t.done.tolist(),
+                t.errors.tolist(),
+                t.delays.tolist(),
+                t.exceeded.tolist(),
+                strict=True,
+            )
+        ),
         "active": m.active.tolist(),
+        "employed": m.employed_or_active.tolist(),
         "capacity": m.capacity.tolist(),
         "cohesion": m.cohesion.tolist(),
         "sub": m.sub_criteria.tolist(),
@@ -244,3 +264,73 @@ def test_quota_only_demotes_one_level_and_respects_cap(
         if changed[s].any():
             base_minus = base - 1 if grows else base
             assert top + 1 > np.floor(ratio * base_minus + 1e-9)
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["agency", "unit"]))
+def test_agency_quota_matches_reference(seed: int, scope: str) -> None:
+    org, months, disc = random_case(seed)
+    p = ND335.replace(quota_scope=scope)
+    results = [score_month(org, m, p) for m in months]
+    ref_months = [ref.month_scores(*to_ref(org, m), p) for m in months]
+    year = dataclasses.replace(
+        empty_year(org, months),
+        discipline=DisciplineRecords(
+            disc, np.arange(disc.size), np.zeros(disc.size, np.int64), np.zeros(disc.size, bool)
+        ),
+    )
+    res = rate_year(org, results, year, p)
+    o, _ = to_ref(org, months[0])
+    o["nman"] = res.n_manifestations.tolist()
+    exp = ref.annual(o, ref_months, set(disc.tolist()), p)
+    assert [lvl for _, lvl in exp.values()] == res.level.tolist()
+    assert [ref.agency_of(o, i, scope) for i in range(org.n)] == res.agency.tolist()
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1))
+def test_u3_per_capita_matches_reference(seed: int) -> None:
+    org, months, _ = random_case(seed)
+    rng = np.random.default_rng(seed)
+    for m in months:
+        m = dataclasses.replace(m, employed=m.active | (rng.random(org.n) < 0.5))
+        r = score_month(org, m, ND335)
+        um = score_units_month(org, m, r, ND335)
+        o, mm = to_ref(org, m)
+        np.testing.assert_allclose(um.components[:, 2], ref.unit_u3(o, mm, ND335), atol=1e-9)
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1))
+def test_gate_shares_match_reference(seed: int) -> None:
+    org, months, _ = random_case(seed)
+    qd = QD366.replace(period="month")
+    res = rate_year(org, [score_month(org, m, qd) for m in months], empty_year(org, months), qd)
+    mms = [to_ref(org, m)[1] for m in months]
+    for i in range(org.n):
+        done, exceeded, late = ref.gate_shares(mms, i)
+        assert res.done_share[i] == pytest.approx(done)
+        assert res.exceeded_share[i] == pytest.approx(exceeded)
+        assert res.late_share[i] == pytest.approx(late)
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1))
+def test_quarter_matches_reference(seed: int) -> None:
+    org, months, _ = random_case(seed)
+    months = [
+        dataclasses.replace(m, period=np.datetime64(f"2026-{k + 4:02d}", "M"))
+        for k, m in enumerate(months)
+    ]
+    q = pool_quarter(months, QD366)
+    r = score_month(org, q, QD366)
+    o, _ = to_ref(org, months[0])
+    expected = ref.month_scores(
+        o, ref.pool_quarter([to_ref(org, m)[1] for m in months], QD366), QD366
+    )
+    for i, (s, lvl) in expected.items():
+        if s is None:
+            assert np.isnan(r.m[i]), i
+        else:
+            assert r.m[i] == s, (i, r.m[i], s)
+        assert r.level[i] == lvl, (i, r.level[i], lvl)

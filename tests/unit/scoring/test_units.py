@@ -59,11 +59,13 @@ def test_unit_score_components_and_subtree() -> None:
     )
     r = score_month(o, m, ND335)
     u = score_units_month(o, m, r, ND335)
-    # unit 1: a=b=c=15/20 -> U1 = 33.75; U2 = 15; U3 = 15 - 0.5 - 3; U4: row 2 KHT -> 1/2
-    assert u.components[1, :4].tolist() == [33.75, 15.0, 11.5, 5.0]
-    assert u.u[1] == round((33.75 + 15 + 11.5 + 5) * 100 / 85, 2)
-    # unit 0 subtree: a = 25/30
+    # unit 1: a=b=c=15/20 -> U1 = 33.75; U2 = 15; U3 per capita over 2 members employed:
+    # 15 - 5 * 1/2 - 30 * 1/2 < 0 -> 0; U4: row 2 KHT -> 1/2
+    assert u.components[1, :4].tolist() == [33.75, 15.0, 0.0, 5.0]
+    assert u.u[1] == round((33.75 + 15 + 0.0 + 5) * 100 / 85, 2)
+    # unit 0 subtree: a = 25/30; U3 = 15 - 5 * 1/3 - 30 * 1/3 over its 3 members
     assert u.components[0, 0] == 45 * 25 / 30
+    assert u.components[0, 2] == pytest.approx(15 - 5 / 3 - 10)
     assert u.components[0, 4] == 12.0
     assert u.members.tolist() == [3, 2]
     assert u.pairs.tolist() == [1, 1]

@@ -11,6 +11,7 @@ from evalsvc.api.controllers.health import HealthController
 from evalsvc.api.controllers.recompute import RecomputeController
 from evalsvc.api.controllers.remediation import RemediationController
 from evalsvc.api.controllers.results import ResultController, WhatIfController
+from evalsvc.api.controllers.scoring import ScoringController
 from evalsvc.api.controllers.tasks import TaskController
 from evalsvc.api.controllers.unit_indicators import UnitIndicatorController
 from evalsvc.api.controllers.units import UnitController
@@ -32,4 +33,5 @@ CONTROLLERS: list[type] = [
     RecomputeController,
     ResultController,
     WhatIfController,
+    ScoringController,
 ]

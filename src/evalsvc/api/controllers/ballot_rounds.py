@@ -54,8 +54,9 @@ class BallotRoundController(Controller):
         status: FromQuery[str | None] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-    ) -> list[dict[str, Any]]:
-        return await ballot_rounds.list_rounds(conn, principal, status, limit, offset)
+    ) -> dict[str, Any]:
+        items, total = await ballot_rounds.list_rounds(conn, principal, status, limit, offset)
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
 
     @get("/{round_id:int}", opt=TALLY_READERS, summary="One ballot round")
     async def get_round(self, conn: Conn, principal: Caller, round_id: RoundId) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from evalsvc.domain.cadres import (
     Cadre,
     CadreCreate,
     CadreMove,
-    PeerGroup,
     PersonnelType,
     Position,
 )
@@ -120,8 +119,9 @@ class PeerGroupController(Controller):
     tags = ["cadres"]
 
     @get("/", opt=READERS, summary="Peer groups (the scope of the HTXS quota)")
-    async def list_peer_groups(self, conn: Conn) -> list[PeerGroup]:
-        return await store.list_peer_groups(conn)
+    async def list_peer_groups(self, conn: Conn) -> dict[str, Any]:
+        items = await store.list_peer_groups(conn)
+        return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
     @post("/bulk", opt=ADMIN, status_code=200, summary="Insert or update peer groups by code")
     async def upsert_peer_groups(

@@ -21,8 +21,9 @@ class CatalogController(Controller):
     tags = ["catalogs"]
 
     @get("/", opt=READERS, summary="All catalog versions (without items)")
-    async def list_catalogs(self, conn: Conn) -> list[Catalog]:
-        return await store.list_catalogs(conn)
+    async def list_catalogs(self, conn: Conn) -> dict[str, Any]:
+        items = await store.list_catalogs(conn)
+        return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
     @get("/{catalog_id:int}", opt=READERS, summary="One catalog version with its items")
     async def get_catalog(self, conn: Conn, catalog_id: FromPath[int]) -> Catalog:

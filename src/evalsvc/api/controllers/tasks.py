@@ -106,10 +106,11 @@ class TaskController(Controller):
         cadre: Annotated[str | None, Parameter(description="cadre code")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-    ) -> list[dict[str, Any]]:
-        return await store.list_records(
+    ) -> dict[str, Any]:
+        items, total = await store.list_records(
             conn, principal, month=month_param(month), cadre_code=cadre, limit=limit, offset=offset
         )
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
 
     @get(
         "/totals",
@@ -124,7 +125,8 @@ class TaskController(Controller):
         cadre: Annotated[str | None, Parameter(description="cadre code")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-    ) -> list[dict[str, Any]]:
-        return await store.list_totals(
+    ) -> dict[str, Any]:
+        items, total = await store.list_totals(
             conn, principal, month=month_param(month), cadre_code=cadre, limit=limit, offset=offset
         )
+        return {"items": items, "total": total, "limit": limit, "offset": offset}

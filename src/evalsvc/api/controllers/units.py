@@ -76,7 +76,9 @@ class UnitController(Controller):
         summary="Insert or update many units by code (all-or-nothing)",
         description=(
             "Body: a JSON array of units, or CSV (Content-Type: text/csv) with columns "
-            "code,name,kind,parent_code,ranking_block,outstanding_years (years as 2024;2025). "
+            "code,name,kind,parent_code,ranking_block,agency,outstanding_years (years as "
+            "2024;2025; agency true/false, empty = the default: a unit of a ranking block is an "
+            "agency, the scope of its staff's HTXS quota). "
             "Every row is checked first; any problem rejects the whole upload with the row, "
             "field and reason of each problem."
         ),

@@ -79,6 +79,8 @@ def level_name(page: Page, code: str | None) -> str:
 def period_name(page: Page, period: str, months_per_period: int = 1) -> str:
     if len(period) == 4:
         return page.t("Year %(year)s", year=period)
+    if "-Q" in period:
+        return page.t("Quarter %(q)s/%(year)s", q=period[6:], year=period[:4])
     year, month = int(period[:4]), int(period[5:7])
     if months_per_period == 3:
         return page.t("Quarter %(q)s/%(year)s", q=(month - 1) // 3 + 1, year=year)
@@ -127,11 +129,10 @@ class ResultPages(Controller):
                 items, _ = await jobs.rankings(
                     conn, period=period, run=None, block=block, limit=100_000, offset=0
                 )
-                context["unranked"] = await jobs.unranked(
-                    conn, period=period, run=None, block=block
-                )
             except DomainError as exc:
                 return refusal(request, exc)
+            context["unranked"] = [r for r in items if not r.get("ranked", True)]
+            items = [r for r in items if r.get("ranked", True)]
             sizes = Counter(r["block"] for r in items)
             groups: dict[str, list[dict[str, Any]]] = {}
             for r in items:
@@ -227,7 +228,7 @@ class ResultPages(Controller):
             member_total=total,
             offset=offset,
             shown=MEMBERS_SHOWN,
-            counts=[(c, counts.get(c, 0)) for c in LEVEL_ORDER],
+            counts=counts,
             remediation=items,
             overdue=sum(1 for i in items if i.overdue),
             rounds=rounds,
@@ -343,6 +344,8 @@ def detail_text(page: Page, detail: str) -> str:
 
 def _tick(period: str, months_per_period: int) -> str:
     """A chart's x label: the month number, or Q1-Q4 under a quarterly profile."""
+    if "-Q" in period:
+        return period[5:]
     month = int(period[5:7])
     return f"Q{(month - 1) // 3 + 1}" if months_per_period == 3 else str(month)
 
@@ -408,10 +411,8 @@ async def _unit_rounds(conn: Conn, principal: Any, code: str) -> list[dict[str, 
     store withholds the rest)."""
     if principal.role.value == "hr_system":
         return []
-    rounds = [
-        r for r in await ballot_rounds.list_rounds(conn, principal, None, 500, 0)
-        if r["unit_code"] == code
-    ]  # fmt: skip
+    found, _ = await ballot_rounds.list_rounds(conn, principal, None, 500, 0)
+    rounds = [r for r in found if r["unit_code"] == code]
     for r in rounds[:10]:
         if r["status"] == "closed":
             try:
