@@ -134,7 +134,7 @@ class RoundPages(Controller):
     async def list_rounds(self, request: Request[Any, Any, Any], conn: Conn) -> Response[Any]:
         page = page_of(request)
         assert page.user is not None
-        rounds = await ballot_rounds.list_rounds(conn, page.user.principal, None, 200, 0)
+        rounds, _ = await ballot_rounds.list_rounds(conn, page.user.principal, None, 200, 0)
         return render(request, "rounds.html", rounds=rounds, status_names=STATUS)
 
     @get("/new", opt=MANAGE)
