@@ -128,3 +128,30 @@ where r.run_id = $1 and r.annual = $2
 -- name: cadre_runs
 -- Published runs that hold rows of the cadre, newest period first.
 select p.period, p.run_id from result_published p order by p.period desc
+
+-- name: unit_result_rows
+-- Every row of one unit in a run (the year's row and its months): result_units' unique key.
+select r.month, r.annual, r.u, r.u1, r.u2, r.u3, r.u4, r.u5, r.members, r.kht, r.pairs,
+       r.level, r.rank, r.prev_rank, r.movement, r.rank_low, r.rank_high
+from result_units r
+where r.run_id = $1 and r.unit_id = $2
+order by r.annual desc, r.month
+
+-- name: ranking_blocks
+select distinct ranking_block as block from units where ranking_block is not null
+order by ranking_block
+
+-- name: published_periods
+select period, run_id from result_published order by period desc
+
+-- name: member_levels_year
+-- Levels of a run's cadres in these units (the run's own placement of each cadre); the
+-- run's partition alone is read (partition key).
+select level, count(*)::int as n
+from cadre_year_results where run_id = $1 and unit_id = any($2::bigint[])
+group by level
+
+-- name: member_levels_period
+select level, count(*)::int as n
+from cadre_period_results where run_id = $1 and unit_id = any($2::bigint[])
+group by level

@@ -17,6 +17,7 @@ from evalsvc.domain.access import Principal
 from evalsvc.domain.errors import FieldProblem, NotFound, RuleViolation, field_error
 from evalsvc.domain.recompute import PeriodSpan, parse_period, quarter_of
 from evalsvc.scoring import levels as lv
+from evalsvc.scoring.profiles import PROFILES
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import results as store
 from evalsvc.store import units as unit_store
@@ -431,6 +432,29 @@ async def unit_members(
     return rows, total
 
 
+async def unit_level_counts(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    code: str,
+    *,
+    period: str | None,
+    run: int | None,
+    subtree: bool,
+) -> list[dict[str, Any]]:
+    """How many members (of the unit, or its whole subtree) hold each level in a run."""
+    unit = await unit_store.get_unit(conn, code, principal)
+    run_id, _, annual, month = await resolve(conn, period, run)
+    labels = Labels((await store.get_run(conn, run_id)).get("profile"))
+    ids = await subtree_ids(conn, unit.id) if subtree else [unit.id]
+    counts = await store.member_level_counts(
+        conn, run_id=run_id, annual=annual, month=month, unit_ids=ids
+    )
+    return [
+        {"code": labels.code(k), "label": labels.title(k), "count": counts.get(k, 0)}
+        for k in (lv.HTXS, lv.HTT, lv.HT, lv.KHT, lv.NOT_RATED)
+    ]
+
+
 async def rankings(
     conn: asyncpg.Connection,
     *,
@@ -463,6 +487,63 @@ async def rankings(
         r["run_id"] = run_id
         r["variant_digest"] = info.get("variant_digest")
     return rows, total
+
+
+async def readable_periods(conn: asyncpg.Connection) -> list[str]:
+    """Periods a reader can ask for, newest first: published ones, and the months of a
+    published year (its run holds them)."""
+    published = await store.published_periods(conn)
+    out = set(published)
+    for period in published:
+        if len(period) == 4:
+            out.update(f"{period}-{m:02d}" for m in range(1, 13))
+    return sorted(out, key=lambda p: (p[:4], len(p) == 4, p), reverse=True)
+
+
+def level_cuts(profile_name: str) -> tuple[float, float, float]:
+    """The level cut points of a run's profile (the charts' bands)."""
+    profile = PROFILES.get(profile_name) or PROFILES["nd335"]
+    return profile.level_cuts
+
+
+def period_months(profile_name: str) -> int:
+    profile = PROFILES.get(profile_name) or PROFILES["nd335"]
+    return profile.period_months
+
+
+async def ranking_blocks(conn: asyncpg.Connection) -> list[str]:
+    return await store.ranking_blocks(conn)
+
+
+def _unit_row_view(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    level = out.pop("level")
+    out["level"] = level_view(level)
+    out["period"] = row["month"].strftime("%Y-%m")
+    for k in ("rank", "prev_rank"):
+        if out[k] is not None and out[k] <= 0:
+            out[k] = None
+    return out
+
+
+async def unit_overview(
+    conn: asyncpg.Connection, principal: Principal, code: str, period: str | None, run: int | None
+) -> dict[str, Any]:
+    """A unit's result of a period (U and U1-U5, level, rank) and, for a year, its months."""
+    unit = await unit_store.get_unit(conn, code, principal)  # scope check
+    run_id, span, annual, month = await resolve(conn, period, run)
+    rows = await store.unit_result_rows(conn, run_id, unit.id)
+    period_row = next(
+        (r for r in rows if r["annual"] == annual and (annual or r["month"] == month)), None
+    )
+    months = [_unit_row_view(r) for r in rows if not r["annual"]] if annual else []
+    return {
+        "unit": unit,
+        "period": span.text if annual else month.strftime("%Y-%m"),
+        "run": _run_view(await store.get_run(conn, run_id)),
+        "result": _unit_row_view(period_row) if period_row is not None else None,
+        "months": months,
+    }
 
 
 async def compare(

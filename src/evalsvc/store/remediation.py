@@ -27,6 +27,7 @@ Q = queries("remediation")
 _FILTERS = {
     "cadre": "c.code = ${}",
     "unit": "u.code = ${}",
+    "unit_or_members": "coalesce(r.unit_id, c.unit_id) = (select id from units where code = ${})",
     "status": "r.status = ${}",
     "origin": "r.origin = ${}",
     "origin_ref": "r.origin_ref = ${}",

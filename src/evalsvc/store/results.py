@@ -648,3 +648,29 @@ async def compare_units(
         offset,
     )
     return [_record(r) for r in rows], total
+
+
+async def unit_result_rows(
+    conn: asyncpg.Connection, run_id: int, unit_id: int
+) -> list[dict[str, Any]]:
+    """A unit's rows in a run: the period's (annual first) and, in a year run, its months."""
+    return [_record(r) for r in await conn.fetch(Q["unit_result_rows"], run_id, unit_id)]
+
+
+async def ranking_blocks(conn: asyncpg.Connection) -> list[str]:
+    return [r["block"] for r in await conn.fetch(Q["ranking_blocks"])]
+
+
+async def published_periods(conn: asyncpg.Connection) -> list[str]:
+    """Periods with a published run, newest first."""
+    return [r["period"] for r in await conn.fetch(Q["published_periods"])]
+
+
+async def member_level_counts(
+    conn: asyncpg.Connection, *, run_id: int, annual: bool, month: date, unit_ids: list[int]
+) -> dict[int, int]:
+    """Level -> number of members of ``unit_ids`` in the run (no registry join: counts only)."""
+    if not annual:
+        run_id = await month_source(conn, run_id, month)
+    query = Q["member_levels_year" if annual else "member_levels_period"]
+    return {int(r["level"]): int(r["n"]) for r in await conn.fetch(query, run_id, unit_ids)}

@@ -11,16 +11,20 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
-from evalsvc.api.export import Format, Offset, page
+from evalsvc.api.export import Format, Offset, ReportFormat, file_response, page
 from evalsvc.api.guards import READERS, allow
 from evalsvc.domain.access import Role
 from evalsvc.domain.cadres import Position
 from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.recompute import Period
-from evalsvc.jobs import whatif
+from evalsvc.jobs import report_files, whatif
 from evalsvc.published import results as jobs
 from evalsvc.store.subjects import scope_filter
 
+REPORT_Q = QueryParameter(
+    description="json (default), csv (add excel=1 for Excel: BOM, Vietnamese headers), "
+    "xlsx or pdf (the whole list, Vietnamese, for filing)"
+)
 PERIOD_Q = QueryParameter(description="'YYYY' (annual) or 'YYYY-MM'; default: a run must be given")
 RUN_Q = QueryParameter(description="Read this run instead of the published one (appeals)")
 # Result lists allow larger pages than the registry (exports of whole blocks).
@@ -73,8 +77,15 @@ class ResultController(Controller):
         position: FromQuery[Position | None] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-        format: FromQuery[Format | None] = None,
+        format: Annotated[ReportFormat | None, REPORT_Q] = None,
     ) -> Response[Any]:
+        if format in ("xlsx", "pdf"):
+            report = await report_files.members_report_of(
+                conn, principal, code, period=period, run=run, subtree=subtree, level=level,
+                position=position,
+            )  # fmt: skip
+            body = await report_files.render(report, format)
+            return file_response(body, report.filename, format)
         items, total = await jobs.unit_members(
             conn, principal, code, period=period, run=run, subtree=subtree, level=level,
             position=position, limit=limit, offset=offset,
@@ -94,8 +105,13 @@ class ResultController(Controller):
         block: Annotated[str | None, QueryParameter(description="Ranking block")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-        format: FromQuery[Format | None] = None,
+        format: Annotated[ReportFormat | None, REPORT_Q] = None,
     ) -> Response[Any]:
+        if format in ("xlsx", "pdf"):
+            report = await report_files.rankings_report_of(
+                conn, period=period, run=run, block=block
+            )
+            return file_response(await report_files.render(report, format), report.filename, format)
         items, total = await jobs.rankings(
             conn, period=period, run=run, block=block, limit=limit, offset=offset
         )

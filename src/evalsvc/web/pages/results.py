@@ -1,0 +1,422 @@
+"""Results pages for people: rankings of units, a unit, a cadre; their downloads.
+
+Every read goes through ``published.results`` (the API's read side) with the logged-in person's
+principal, so a scoped personnel officer sees exactly what its API key would: a unit or a
+cadre outside its subtree gets a refusal page, not the data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.params import FromPath
+
+from evalsvc.api.deps import Conn
+from evalsvc.api.export import file_response, to_csv
+from evalsvc.domain.errors import DomainError, Forbidden, NotFound
+from evalsvc.jobs import report_files
+from evalsvc.published import results as jobs
+from evalsvc.reports import labels
+from evalsvc.reports.numbers import integer, score_text, two
+from evalsvc.store import ballot_results, ballot_rounds, remediation
+from evalsvc.web import charts
+from evalsvc.web.page import EVERYONE_LOGGED_IN, Page, page_of, render
+from evalsvc.web.texts import N_
+
+MEMBERS_SHOWN = 300
+"""Members listed per unit page (the counts by level and the downloads hold all)."""
+LEVEL_ORDER = ("HTXS", "HTT", "HT", "KHT", "not_rated")
+BAND_CODES = ("KHT", "HT", "HTT", "HTXS")
+
+
+def refusal(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    """A domain error as a page: refused (403), not found (404) or a bad choice (422)."""
+    page = page_of(request)
+    scoped = page.user is not None and not page.user.principal.city_wide
+    unseen = isinstance(exc, NotFound) and any(p.field == "code" for p in exc.problems)
+    if isinstance(exc, Forbidden) or (scoped and unseen):
+        # A scoped reader learns no more than the API tells its key ("not found" outside
+        # the subtree), but in words that say why it sees nothing.
+        return render(
+            request,
+            "error.html",
+            status_code=403,
+            title=page.t("Outside your units"),
+            message=page.t(
+                "This unit or person is not in the units your account manages (or the code "
+                "does not exist), so no results are shown to you."
+            ),
+        )
+    if isinstance(exc, NotFound):
+        return render(
+            request,
+            "error.html",
+            status_code=404,
+            title=page.t("Not found"),
+            message=page.t("Nothing was found for this choice: %(detail)s", detail=exc.detail),
+        )
+    return render(
+        request,
+        "error.html",
+        status_code=422,
+        title=page.t("Check the choice"),
+        message=exc.detail,
+    )
+
+
+def score(page: Page, value: Any) -> str:
+    return score_text(value, page.lang)
+
+
+def level_name(page: Page, code: str | None) -> str:
+    return labels.level_label(code, page.lang)
+
+
+def period_name(page: Page, period: str, months_per_period: int = 1) -> str:
+    if len(period) == 4:
+        return page.t("Year %(year)s", year=period)
+    if "-Q" in period:
+        return page.t("Quarter %(q)s/%(year)s", q=period[6:], year=period[:4])
+    year, month = int(period[:4]), int(period[5:7])
+    if months_per_period == 3:
+        return page.t("Quarter %(q)s/%(year)s", q=(month - 1) // 3 + 1, year=year)
+    return f"{month:02d}/{year}" if page.lang == "vi" else f"{year}-{month:02d}"
+
+
+async def _period(conn: Conn, asked: str | None) -> tuple[str | None, list[str]]:
+    periods = await jobs.readable_periods(conn)
+    if asked:
+        return asked, periods
+    years = [p for p in periods if len(p) == 4]
+    return (years[0] if years else (periods[0] if periods else None)), periods
+
+
+def helpers(page: Page) -> dict[str, Any]:
+    return {
+        "score": lambda v: score(page, v),
+        "integer": integer,
+        "level_name": lambda c: level_name(page, c),
+        "reason_name": lambda c: labels.reason_label(c, page.lang),
+        "position_name": lambda c: labels.position_label(c, page.lang),
+        "period_name": lambda p, m=1: period_name(page, p, m),
+    }
+
+
+class ResultPages(Controller):
+    include_in_schema = False
+
+    @get("/rankings", opt=EVERYONE_LOGGED_IN)
+    async def rankings(self, request: Request[Any, Any, Any], conn: Conn) -> Response[Any]:
+        page = page_of(request)
+        period, periods = await _period(conn, request.query_params.get("period"))
+        block = request.query_params.get("block") or None
+        blocks = await jobs.ranking_blocks(conn)
+        context: dict[str, Any] = {
+            "periods": periods,
+            "period": period,
+            "blocks": blocks,
+            "block": block,
+            "groups": [],
+            "unranked": [],
+            "run_id": None,
+        }
+        if period is not None:
+            try:
+                items, _ = await jobs.rankings(
+                    conn, period=period, run=None, block=block, limit=100_000, offset=0
+                )
+            except DomainError as exc:
+                return refusal(request, exc)
+            context["unranked"] = [r for r in items if not r.get("ranked", True)]
+            items = [r for r in items if r.get("ranked", True)]
+            sizes = Counter(r["block"] for r in items)
+            groups: dict[str, list[dict[str, Any]]] = {}
+            for r in items:
+                r["bar"] = charts.rank_interval(
+                    integer(r["rank"]), integer(r["rank_low"]), integer(r["rank_high"]),
+                    sizes[r["block"]],
+                )  # fmt: skip
+                groups.setdefault(r["block"], []).append(r)
+            context["groups"] = list(groups.items())
+            context["run_id"] = items[0]["run_id"] if items else None
+        return render(request, "rankings.html", **context, **helpers(page))
+
+    @get("/rankings/download", opt=EVERYONE_LOGGED_IN)
+    async def rankings_download(self, request: Request[Any, Any, Any], conn: Conn) -> Response[Any]:
+        fmt = request.query_params.get("format", "xlsx")
+        period = request.query_params.get("period")
+        block = request.query_params.get("block") or None
+        try:
+            if fmt == "csv":
+                items, _ = await jobs.rankings(
+                    conn, period=period, run=None, block=block, limit=100_000, offset=0
+                )
+                return _csv(to_csv(items, jobs.RANKING_COLUMNS, excel=True), f"xep-hang-{period}")
+            report = await report_files.rankings_report_of(
+                conn, period=period, run=None, block=block
+            )
+        except DomainError as exc:
+            return refusal(request, exc)
+        kind: report_files.FileFormat = "pdf" if fmt == "pdf" else "xlsx"
+        return file_response(await report_files.render(report, kind), report.filename, kind)
+
+    @get("/unit/{code:str}", opt=EVERYONE_LOGGED_IN)
+    async def unit(
+        self, request: Request[Any, Any, Any], conn: Conn, code: FromPath[str]
+    ) -> Response[Any]:
+        page = page_of(request)
+        assert page.user is not None
+        principal = page.user.principal
+        period, periods = await _period(conn, request.query_params.get("period"))
+        if period is None:
+            return refusal(request, NotFound("no published results yet"))
+        try:
+            offset = max(0, int(request.query_params.get("offset", "0")))
+        except ValueError:
+            offset = 0
+        try:
+            overview = await jobs.unit_overview(conn, principal, code, period, None)
+            members, total = await jobs.unit_members(
+                conn, principal, code, period=period, run=None, subtree=True, level=None,
+                position=None, limit=MEMBERS_SHOWN, offset=offset,
+            )  # fmt: skip
+            counts = await jobs.unit_level_counts(
+                conn, principal, code, period=period, run=None, subtree=True
+            )
+        except DomainError as exc:
+            return refusal(request, exc)
+        profile = overview["run"]["profile"]["name"]
+        result = overview["result"]
+        parts: list[tuple[str, float]] = []
+        adjust = None
+        if result is not None and result["u"] is not None:
+            parts = [(f"U{i}", float(result[f"u{i}"] or 0.0)) for i in range(1, 6)]
+            diff = two(result["u"] - sum(v for _, v in parts))
+            adjust = float(diff) if diff is not None and diff != 0 else None
+        months = overview["months"]
+        chart = charts.score_chart(
+            [(_tick(m["period"], 1), m["u"]) for m in months],
+            jobs.level_cuts(profile),
+            BAND_CODES,
+            page.t("U of %(unit)s over the months", unit=overview["unit"].name),
+            [score(page, m["u"]) for m in months],
+        ) if months else None  # fmt: skip
+        today = date.today()
+        items, _ = await remediation.list_items(
+            conn, principal, filters={"unit_or_members": code, "status": "open"},
+            today=today, limit=200, offset=0,
+        )  # fmt: skip
+        rounds = await _unit_rounds(conn, principal, code)
+        return render(
+            request,
+            "unit.html",
+            overview=overview,
+            unit=overview["unit"],
+            result=result,
+            parts=parts,
+            adjust=adjust,
+            bar=charts.stacked_bar(parts, result["u"] if result else 0, page.t("U1 to U5"))
+            if parts
+            else None,
+            chart=chart,
+            months=months,
+            members=members,
+            member_total=total,
+            offset=offset,
+            shown=MEMBERS_SHOWN,
+            counts=counts,
+            remediation=items,
+            overdue=sum(1 for i in items if i.overdue),
+            rounds=rounds,
+            period=period,
+            periods=periods,
+            months_per_period=jobs.period_months(profile),
+            **helpers(page),
+        )
+
+    @get("/unit/{code:str}/download", opt=EVERYONE_LOGGED_IN)
+    async def unit_download(
+        self, request: Request[Any, Any, Any], conn: Conn, code: FromPath[str]
+    ) -> Response[Any]:
+        page = page_of(request)
+        assert page.user is not None
+        principal = page.user.principal
+        fmt = request.query_params.get("format", "xlsx")
+        period = request.query_params.get("period")
+        try:
+            if fmt == "csv":
+                items, _ = await jobs.unit_members(
+                    conn, principal, code, period=period, run=None, subtree=True,
+                    level=None, position=None, limit=100_000, offset=0,
+                )  # fmt: skip
+                body = to_csv(items, jobs.MEMBER_COLUMNS, excel=True)
+                return _csv(body, f"ket-qua-{code}-{period}")
+            report = await report_files.members_report_of(
+                conn, principal, code, period=period, run=None, subtree=True
+            )
+        except DomainError as exc:
+            return refusal(request, exc)
+        kind: report_files.FileFormat = "pdf" if fmt == "pdf" else "xlsx"
+        return file_response(await report_files.render(report, kind), report.filename, kind)
+
+    @get("/cadre/{code:str}", opt=EVERYONE_LOGGED_IN)
+    async def cadre(
+        self, request: Request[Any, Any, Any], conn: Conn, code: FromPath[str]
+    ) -> Response[Any]:
+        page = page_of(request)
+        assert page.user is not None
+        period, periods = await _period(conn, request.query_params.get("period"))
+        if period is None:
+            return refusal(request, NotFound("no published results yet"))
+        year = period[:4]
+        try:
+            body = await jobs.cadre_ratings(conn, page.user.principal, code, year, None)
+        except DomainError as exc:
+            return refusal(request, exc)
+        profile = body["run"]["profile"]["name"]
+        cuts = jobs.level_cuts(profile)
+        per = jobs.period_months(profile)
+        months = body["months"]
+        for m in months:  # a rounding of 0.00 explains nothing
+            m["components"] = [
+                c | {"detail": detail_text(page, c["detail"])}
+                for c in m["components"]
+                if c["name"] != "rounding" or abs(c["points"]) >= 0.005
+            ]
+        chart = charts.score_chart(
+            [(_tick(m["period"], per), m["score"]) for m in months],
+            cuts,
+            BAND_CODES,
+            page.t("Scores of %(name)s in %(year)s", name=body["cadre"]["full_name"], year=year),
+            [score(page, m["score"]) for m in months],
+        ) if months else None  # fmt: skip
+        return render(
+            request,
+            "cadre.html",
+            body=body,
+            cadre=body["cadre"],
+            annual=body["annual"],
+            months=months,
+            chart=chart,
+            next_level=next_level(page, body["annual"], cuts),
+            year=year,
+            periods=[p for p in periods if len(p) == 4],
+            months_per_period=per,
+            component_names=COMPONENT_NAMES,
+            **helpers(page),
+        )
+
+
+COMPONENT_NAMES = {
+    "task": N_("Task results (T)"),
+    "general": N_("General criteria (G)"),
+    "manifestation": N_("Confirmed manifestations"),
+    "general_floor": N_("G kept within 0 to 30"),
+    "bonus": N_("Bonus points"),
+    "rounding": N_("Rounding (half-up, 2 decimals)"),
+}
+
+
+DETAILS = {
+    "supervisor's sub-criteria": N_("sub-criteria assessed by the direct supervisor"),
+    "no task basis": N_("no task basis"),
+    "G kept in [0, 30]": N_("G kept within 0 to 30"),
+    "bonus points": N_("Bonus points"),
+    "half-up to 2 decimals": N_("half-up to 2 decimals"),
+}
+MANIFESTATIONS = re.compile(r"^(\d+) confirmed manifestation\(s\)$")
+
+
+def detail_text(page: Page, detail: str) -> str:
+    """The read side's English detail of a score part, in the reader's words (formulas
+    such as 'KQ=0.9805; T = 70·min(KQ, 1)' stay as they are)."""
+    if detail in DETAILS:
+        return page.t(DETAILS[detail])
+    found = MANIFESTATIONS.match(detail)
+    if found:
+        return page.t("%(n)s confirmed manifestation(s)", n=found.group(1))
+    return detail
+
+
+def _tick(period: str, months_per_period: int) -> str:
+    """A chart's x label: the month number, or Q1-Q4 under a quarterly profile."""
+    if "-Q" in period:
+        return period[5:]
+    month = int(period[5:7])
+    return f"Q{(month - 1) // 3 + 1}" if months_per_period == 3 else str(month)
+
+
+def _csv(body: bytes, filename: str) -> Response[Any]:
+    return Response(
+        body,
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="{filename}.csv"'},
+    )
+
+
+HELD_BY = frozenset(
+    {
+        "gate_tasks_done", "gate_exceeded", "unremediated", "gate_late_tasks", "absence_cap",
+        "leader_cap", "quota", "low_confidence_ballot", "discipline", "score_below_50",
+        "degradation", "corruption_in_charge", "low_confidence",
+    }
+)  # fmt: skip
+"""Reasons that keep a level below what the score alone would give."""
+
+
+def next_level(
+    page: Page, annual: dict[str, Any] | None, cuts: tuple[float, float, float]
+) -> list[str]:
+    """What would reach the next level: the points missing to the next cut, and the
+    conditions that held the level down this year (in the reader's words)."""
+    if annual is None or annual["level"] is None:
+        return []
+    code = annual["level"]["code"]
+    y = annual["score"]
+    out: list[str] = []
+    if code == "HTXS":
+        return [page.t("The highest level is reached.")]
+    if code == "not_rated":
+        return [labels.reason_label(r, page.lang) for r in annual["reasons"]]
+    order = BAND_CODES
+    target = order[order.index(code) + 1]
+    cut = cuts[order.index(code)]
+    if y is not None and y < cut:
+        out.append(
+            page.t(
+                "%(points)s more points (to %(cut)s) would reach %(level)s.",
+                points=score(page, cut - y),
+                cut=score(page, cut),
+                level=level_name(page, target),
+            )
+        )
+    else:
+        out.append(
+            page.t(
+                "The score already reaches %(level)s; what held the level down:",
+                level=level_name(page, target),
+            )
+        )
+    held = [r for r in annual["reasons"] if r in HELD_BY]
+    out += [labels.reason_label(r, page.lang) for r in held]
+    return out
+
+
+async def _unit_rounds(conn: Conn, principal: Any, code: str) -> list[dict[str, Any]]:
+    """The unit's ballot rounds; a closed round's results, only above k_min (the tally
+    store withholds the rest)."""
+    if principal.role.value == "hr_system":
+        return []
+    found, _ = await ballot_rounds.list_rounds(conn, principal, None, 500, 0)
+    rounds = [r for r in found if r["unit_code"] == code]
+    for r in rounds[:10]:
+        if r["status"] == "closed":
+            try:
+                r["tally"] = await ballot_results.list_tallies(conn, principal, r["id"], 500, 0)
+            except DomainError:
+                r["tally"] = None
+    return rounds[:10]

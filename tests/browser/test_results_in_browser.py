@@ -1,0 +1,151 @@
+"""In headless Chromium: every role opens the rankings, a unit and a cadre; a scoped
+officer is refused a cadre outside its subtree; an admin starts a recomputation and watches
+it finish; the XLSX and PDF downloads hold what the API says. Screenshots of every page go
+to tests/artifacts/<test name>/."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import openpyxl
+from pypdf import PdfReader
+
+from evalsvc.domain.access import Role
+from tests.browser.demo_server import demo_server, log_in
+from tests.conftest import make_key
+from tests.web.demo_city import demo_conn, demo_dsn, demo_template
+from tests.web.helpers import PASSWORD, make_user
+
+__all__ = ["demo_conn", "demo_dsn", "demo_server", "demo_template"]
+
+
+async def screenshot(page: Any, folder: Path, name: str) -> None:
+    await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+ROLES = [
+    ("quantri", Role.ADMIN, None),
+    ("lan.tccb", Role.PERSONNEL, "P-BODE"),
+    ("kiemtoan", Role.AUDITOR, None),
+    ("hethong", Role.HR_SYSTEM, "STC"),
+]
+
+
+async def test_every_role_reads_rankings_unit_and_cadre(
+    demo_server: str, browser: Any, demo_conn: asyncpg.Connection, shots: Path
+) -> None:
+    for username, role, unit in ROLES:
+        await make_user(demo_conn, username, role, unit)
+    for username, role, unit in ROLES:
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await context.new_page()
+        await log_in(page, demo_server, username, PASSWORD)
+        await page.goto(f"{demo_server}/rankings?period=2026")
+        assert await page.locator("[data-testid=ranking-table]").count() == 2
+        first_rank = await page.locator("[data-testid=ranking-table] td.rank").first.inner_text()
+        assert first_rank.strip() == "1"
+        await screenshot(page, shots, f"rankings-{role.value}")
+
+        own = unit or "SNV"
+        await page.goto(f"{demo_server}/unit/{own}?period=2026")
+        assert page.url.endswith(f"/unit/{own}?period=2026")
+        assert await page.locator("[data-testid=members-table] tbody tr").count() > 0
+        assert await page.locator("[data-testid=u-breakdown]").count() == 1
+        await screenshot(page, shots, f"unit-{own}-{role.value}")
+
+        member = page.locator("[data-testid=members-table] tbody tr td a").first
+        await member.click()
+        await page.wait_for_load_state()
+        assert "/cadre/" in page.url
+        assert await page.locator("[data-testid=annual]").count() == 1
+        assert await page.locator("svg.chart").count() == 1
+        await screenshot(page, shots, f"cadre-{role.value}")
+
+        if unit is not None:
+            response = await page.goto(f"{demo_server}/cadre/SNV-VP-003?period=2026")
+            assert response is not None
+            assert response.status == 403
+            assert "Ngoài phạm vi đơn vị" in await page.content()
+            await screenshot(page, shots, f"cadre-refused-{role.value}")
+        await context.close()
+
+
+async def test_admin_recomputes_and_downloads_reports(
+    demo_server: str, browser: Any, demo_conn: asyncpg.Connection, shots: Path
+) -> None:
+    await make_user(demo_conn, "quantri", Role.ADMIN)
+    headers = await make_key(demo_conn, Role.ADMIN)
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    page = await context.new_page()
+    await log_in(page, demo_server, "quantri", PASSWORD)
+    await page.goto(f"{demo_server}/recompute")
+    await screenshot(page, shots, "recompute")
+    await page.fill("#f-period", "2026-03")
+    await page.click("form[action='/recompute'] button[type=submit]")
+    await page.wait_for_url("**/recompute/jobs/*")
+    await page.locator("[data-testid=job-done]").wait_for(timeout=120_000)
+    done = await page.locator("[data-testid=job-done]").inner_text()
+    assert "đã được công bố" in done
+    await screenshot(page, shots, "recompute-job-done")
+
+    await page.goto(f"{demo_server}/rankings?period=2026")
+    async with page.expect_download() as xlsx_info:
+        await page.click("a[href^='/rankings/download?format=xlsx']")
+    xlsx = await (await xlsx_info.value).path()
+    async with httpx.AsyncClient(base_url=demo_server, headers=headers) as api:
+        ranked = (await api.get("/results/rankings?period=2026&limit=1000")).json()["items"]
+        members = (
+            await api.get("/results/units/SNV/members?period=2026&subtree=true&limit=1000")
+        ).json()["items"]
+        api_xlsx = await api.get("/results/units/SNV/members?period=2026&subtree=true&format=xlsx")
+    assert (await xlsx_info.value).suggested_filename == "xep-hang-2026.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(Path(xlsx).read_bytes()))  # noqa: ASYNC240
+    sheet = book.active
+    header_row = next(
+        r for r in range(1, 15) if sheet.cell(r, 1).value == "STT"
+    )  # title and facts above
+    headers_row = [sheet.cell(header_row, c).value for c in range(1, 8)]
+    assert headers_row[:6] == [
+        "STT",
+        "Khối thi đua",
+        "Thứ hạng",
+        "Mã đơn vị",
+        "Tên đơn vị",
+        "Điểm U",
+    ]
+    assert sheet.freeze_panes == f"A{header_row + 1}"
+    for i, item in enumerate(ranked):
+        row = header_row + 1 + i
+        assert sheet.cell(row, 4).value == item["code"]
+        assert sheet.cell(row, 3).value == item["rank"]
+        assert sheet.cell(row, 6).value == round(item["u"] + 1e-9, 2)
+        assert sheet.cell(row, 6).number_format == "0.00"
+
+    book = openpyxl.load_workbook(io.BytesIO(api_xlsx.content))
+    sheet = book.active
+    header_row = next(r for r in range(1, 15) if sheet.cell(r, 1).value == "STT")
+    assert [sheet.cell(header_row, c).value for c in range(1, 8)] == [
+        "STT", "Họ và tên", "Chức vụ", "Đơn vị", "Điểm", "Xếp loại", "Lý do"
+    ]  # fmt: skip
+    names = [sheet.cell(header_row + 1 + i, 2).value for i in range(len(members))]
+    assert names == [m["full_name"] for m in members]
+    assert [sheet.cell(header_row + 1 + i, 6).value for i in range(len(members))] == [
+        m["level_label"] for m in members
+    ]
+
+    await page.goto(f"{demo_server}/unit/SNV?period=2026")
+    async with page.expect_download() as pdf_info:
+        await page.click("a[href*='/download?format=pdf']")
+    pdf = PdfReader(await (await pdf_info.value).path())
+    text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI" in text
+    assert "Sở Nội vụ" in text
+    assert members[0]["full_name"] in text
+    assert "Trang 1/" in text
+    await context.close()
