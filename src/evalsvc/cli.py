@@ -263,10 +263,24 @@ def grant_reader_command(name: str, password: str | None) -> None:
     settings = _settings()
     chosen = password or secrets.token_urlsafe(18)
 
-    async def work(conn: asyncpg.Connection) -> bool:
-        return await grant_reader(conn, name, chosen)
+    async def go() -> bool:
+        await prepare_database(settings)
+        # Creating a login role needs CREATEROLE: on the embedded server the superuser's
+        # connection, not the serving role's; an external URL is used as given.
+        admin_dsn = await resolve_dsn(settings.database_url, settings.pgdata)
+        conn = await connect(admin_dsn)
+        try:
+            await set_actor(conn, cli_actor())
+            return await grant_reader(conn, name, chosen)
+        finally:
+            await conn.close()
 
-    created = run_with_connection(settings, work)
+    try:
+        created = asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
     click.echo(
         f"role {name} {'created' if created else 'updated'}: reads ratings_month, "
         "ratings_year, unit_results (and *_by_run); nothing of ballots, keys or inputs"
@@ -776,9 +790,19 @@ def restore_command(file: Path, replace: bool) -> None:
             server = await asyncio.to_thread(start_embedded, settings.pgdata)
             name, dsn = DATABASE_NAME, with_database(server, DATABASE_NAME)
         await backup.recreate(server, name, replace=replace)
+        embedded = not settings.database_url
+        if embedded:  # the roles the backup's grants name exist before it is loaded
+            conn = await connect(dsn)
+            try:
+                await roles.setup(conn)
+            finally:
+                await conn.close()
         await asyncio.to_thread(backup.restore, dsn, file)
         conn = await connect(dsn)
         try:
+            if embedded:  # the restored objects go to the owner role, as at every start
+                await roles.setup(conn)
+                await roles.as_owner(conn)
             await migrate(conn)  # a backup of an older version gets the newer migrations
         finally:
             await conn.close()

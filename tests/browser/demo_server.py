@@ -21,8 +21,9 @@ from tests.browser.conftest import free_port
 def demo_server(tmp_path: Path, demo_dsn: str) -> Iterator[str]:
     """The demo city (2026 published) at ``http://127.0.0.1:<port>``."""
     port = free_port()
+    # A worker inside the app's process runs the recomputations the admin starts.
     settings = Settings(
-        database_url=demo_dsn, data_dir=str(tmp_path), pool_max_size=6, pack_refresh_seconds=0
+        database_url=demo_dsn, data_dir=str(tmp_path), pool_max_size=6, in_process_worker=True
     )
     config = uvicorn.Config(
         create_app(settings, demo_dsn), host="127.0.0.1", port=port, log_level="warning"

@@ -179,12 +179,13 @@ async def test_officer_and_voters_in_the_browser(
     # Two committee members collect their shares (as on their pages) and enter them.
     round_id = int(round_url.rstrip("/").rsplit("/", 1)[1])
     keys = ballot_keys(Settings(database_url="", data_dir=str(tmp_path)))  # the server's
-    shares = [
-        (await collect_share(conn, keys, Principal(0, Role.AUDITOR, None, "user", m), round_id))[
-            "share"
-        ]
-        for m in members[:2]
-    ]
+
+    def member(user_id: int) -> Principal:
+        return Principal(
+            key_id=0, role=Role.AUDITOR, scope_unit_id=None, kind="user", user_id=user_id
+        )
+
+    shares = [(await collect_share(conn, keys, member(m), round_id))["share"] for m in members[:2]]
     await officer.get_by_label("Phần khóa của 2 thành viên tổ kiểm phiếu, mỗi dòng một phần").fill(
         "\n".join(shares)
     )

@@ -20,6 +20,7 @@ import asyncpg
 
 OWNER_ROLE = "evalsvc_owner"
 APP_ROLE = "evalsvc_app"
+READER_ROLE = "evalsvc_reader"  # the result views' readers (store/readers.py, 0020)
 
 _ROLE_FLAGS = "nosuperuser nocreatedb nocreaterole noreplication nobypassrls"
 
@@ -37,9 +38,13 @@ async def setup(conn: asyncpg.Connection, app_password: str | None = None) -> No
             r["rolname"]
             for r in await conn.fetch(
                 "select rolname from pg_roles where rolname = any($1::text[])",
-                [OWNER_ROLE, APP_ROLE],
+                [OWNER_ROLE, APP_ROLE, READER_ROLE],
             )
         }
+        # The migrations run as the owner, who may not create roles: the readers' group
+        # role is made here (0020 only creates it where migrations run as a superuser).
+        if READER_ROLE not in existing:
+            await conn.execute(f"create role {READER_ROLE} nologin {_ROLE_FLAGS}")
         if OWNER_ROLE not in existing:
             await conn.execute(f"create role {OWNER_ROLE} nologin {_ROLE_FLAGS}")
         if APP_ROLE not in existing:
@@ -55,7 +60,7 @@ async def setup(conn: asyncpg.Connection, app_password: str | None = None) -> No
         await conn.execute(f"grant connect, temporary on database {db} to {APP_ROLE}")
         await conn.execute("revoke create on schema public from public")
         await conn.execute(f"grant usage, create on schema public to {OWNER_ROLE}")
-        await conn.execute(f"grant usage on schema public to {APP_ROLE}")
+        await conn.execute(f"grant usage on schema public to {APP_ROLE}, {READER_ROLE}")
         for kind, name in await conn.fetch(_OBJECTS):
             await conn.execute(f"alter {kind} {name} owner to {OWNER_ROLE}")
 
