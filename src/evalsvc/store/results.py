@@ -166,8 +166,10 @@ def partition_name(table: str, run_id: int) -> str:
     return f"{table}_r{int(run_id)}"
 
 
+# The content key of an organisation snapshot: everything stored in it, and the version of
+# how it is derived (v2: each unit's agency filled from scoring.inputs.agency_units).
 ORG_DIGEST = """
-select md5(coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
+select md5('org-v2#' || coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
                                                c.personnel_type, c.position, c.unit_id, g.code),
                                      E'\\n' order by c.id)
                      from cadres c left join peer_groups g on g.id = c.peer_group_id), '')
