@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import getpass
 import hashlib
 import logging
 import os
@@ -20,20 +21,32 @@ import msgspec
 
 from evalsvc.domain import uploads
 from evalsvc.domain.access import SYSTEM, Role, generate_key
+from evalsvc.domain.audit import Actor
 from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary
+from evalsvc.logs import configure as configure_logs
 from evalsvc.settings import Settings, SettingsError, load_settings
 from evalsvc.store import ballots as ballot_store
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
 from evalsvc.store import units as unit_store
+from evalsvc.store.audit import set_actor
 from evalsvc.store.database import connect, lender, resolve_dsn
 from evalsvc.store.migrations import MigrationError, migrate
 
 T = TypeVar("T")
+
+
+def cli_actor() -> Actor:
+    """The audit trail's actor of a command: the operating-system user who ran it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container's uid with no passwd entry
+        user = "?"
+    return Actor(kind="cli", label=user)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -70,6 +83,7 @@ def run_with_dsn(settings: Settings, work: Callable[[asyncpg.Connection, str], A
         dsn = await prepare_database(settings)
         conn = await connect(dsn)
         try:
+            await set_actor(conn, cli_actor())  # the audit trail names the command's user
             return await work(conn, dsn)
         finally:
             await conn.close()
@@ -141,7 +155,14 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
     # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
+    configure_logs(logging.getLogger().level)  # JSON lines; uvicorn's access log is ours
+    uvicorn.run(
+        create_app(settings, dsn),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 def start_workers(dsn: str, count: int) -> list[subprocess.Popen[bytes]]:
@@ -487,10 +508,6 @@ def import_ballots(round_id: int, file: Path, key: str | None) -> None:
         click.echo(f"imported {result['ballots']} ballots into round {round_id}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
-
-
 @main.command(name="recompute")
 @click.argument("period")
 @click.option("--unit", "unit_code", default=None, help="Recompute only this unit's subtree.")
@@ -581,3 +598,58 @@ def seed_command(scale: float, seed_value: int) -> None:
             "task data (seed into an empty data folder, EVALSVC_DATA_DIR, for the synthetic "
             "year of activity)"
         )
+
+
+@main.command(name="backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Write the whole database to FILE (pg_dump custom format; the server keeps serving)."""
+    from evalsvc.store import backup
+
+    settings = _settings()
+    try:
+        dsn = asyncio.run(prepare_database(settings))
+        backup.dump(dsn, file)
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    click.echo(f"backup written to {file} ({file.stat().st_size:,} bytes)")
+
+
+@main.command(name="restore")
+@click.argument("file", type=FILE)
+@click.option("--replace", is_flag=True, help="Drop a database that already holds data.")
+def restore_command(file: Path, replace: bool) -> None:
+    """Load a backup into the configured database (embedded data folder or external URL)."""
+    from urllib.parse import urlsplit
+
+    from evalsvc.store import backup
+    from evalsvc.store.database import DATABASE_NAME, start_embedded, with_database
+
+    settings = _settings()
+
+    async def go() -> None:
+        if settings.database_url:
+            dsn = settings.database_url
+            server, name = dsn, urlsplit(dsn).path.lstrip("/") or DATABASE_NAME
+        else:
+            server = await asyncio.to_thread(start_embedded, settings.pgdata)
+            name, dsn = DATABASE_NAME, with_database(server, DATABASE_NAME)
+        await backup.recreate(server, name, replace=replace)
+        await asyncio.to_thread(backup.restore, dsn, file)
+        conn = await connect(dsn)
+        try:
+            await migrate(conn)  # a backup of an older version gets the newer migrations
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    click.echo(f"restored {file}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

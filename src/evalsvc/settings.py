@@ -34,6 +34,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         workers: worker processes ``evalsvc serve`` starts for recomputations (0: none;
             start them with ``evalsvc worker``, here or on other machines).
         in_process_worker: also run a worker inside the API process (tests, tiny setups).
+        key_requests_per_minute: requests one API key may make per minute (0: no limit).
+        voter_refusals_per_minute: refused voter tokens one client address may send per
+            minute before it waits (0: no limit); valid tokens are never limited.
+        reader_max_body_bytes: largest body from a voter or an auditor (who upload nothing);
+            the writing roles may send up to max_body_bytes.
+        cors_origins: comma-separated origins allowed to call the API from a browser
+            (empty: CORS off, the default).
     """
 
     database_url: str = ""
@@ -48,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     remediation_due_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
     workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 1
     in_process_worker: bool = False
+    key_requests_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 1200
+    voter_refusals_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 20
+    reader_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
+    cors_origins: str = ""
 
     @property
     def pgdata(self) -> Path:

@@ -258,11 +258,12 @@ async def test_draft_rules_and_scope(client: Client, conn: asyncpg.Connection) -
     )
     personnel = await make_key(conn, Role.PERSONNEL, "UB")
     auditor = await make_key(conn, Role.AUDITOR)
-    # Outside the personnel key's subtree.
+    # Outside the personnel key's subtree: the same answer as an unknown unit.
     response = await client.post(
         "/ballot-rounds", json=round_body(catalog_id, "UX"), headers=personnel
     )
-    assert response.status_code == 403
+    assert response.status_code == 422
+    assert response.json()["extra"] == [{"field": "unit", "reason": "no unit with code 'UX'"}]
     # Auditors do not manage rounds.
     response = await client.post(
         "/ballot-rounds", json=round_body(catalog_id, "UB"), headers=auditor

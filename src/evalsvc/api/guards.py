@@ -9,7 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
 from litestar.handlers import BaseRouteHandler
 
 from evalsvc.domain.access import READ_ROLES, Principal, Role
@@ -40,6 +44,7 @@ async def authorize(
 ) -> None:
     """Litestar guard: attach the principal to the request state or refuse."""
     if handler.opt.get("public") or _is_docs(connection):
+        _refuse_large_body(connection, connection.app.state.settings.reader_max_body_bytes)
         return
     roles: frozenset[Role] | None = handler.opt.get(ROLES_KEY)
     token = bearer_token(connection)
@@ -52,7 +57,16 @@ async def authorize(
         raise NotAuthorizedException("unknown or revoked API key")
     if not roles or principal.role not in roles:
         raise PermissionDeniedException(f"role {principal.role.value} may not call this endpoint")
+    if principal.role is Role.AUDITOR:
+        _refuse_large_body(connection, connection.app.state.settings.reader_max_body_bytes)
     connection.state.principal = principal
+
+
+def _refuse_large_body(connection: ASGIConnection[Any, Any, Any, Any], limit: int) -> None:
+    """Body limit per role: voters and auditors send small JSON only (413 past ``limit``)."""
+    length = connection.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise ClientException(f"request body larger than {limit} bytes", status_code=413)
 
 
 def _is_docs(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:

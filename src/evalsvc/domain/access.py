@@ -39,6 +39,7 @@ class Principal:
     key_id: int
     role: Role
     scope_unit_id: int | None  # None: the whole city
+    label: str = ""  # the key's label, recorded as the actor of its changes
 
     @property
     def city_wide(self) -> bool:

@@ -124,7 +124,9 @@ async def create_round(
     assert period is not None  # checked on decode
     async with conn.transaction():
         unit_id = await _unit_id(conn, data.unit)
-        await ensure_in_scope(conn, principal, [unit_id])
+        await ensure_in_scope(
+            conn, principal, [unit_id], field_error("unit", f"no unit with code {data.unit!r}")
+        )
         await _check_catalog(conn, data.catalog_id)
         round_id: int = await conn.fetchval(
             Q["round_insert"],
@@ -165,7 +167,9 @@ async def update_round(
         row = await conn.fetchrow(Q["round_get"], round_id)
         assert row is not None
         unit_id = row["unit_id"] if data.unit is None else await _unit_id(conn, data.unit)
-        await ensure_in_scope(conn, principal, [unit_id])
+        await ensure_in_scope(
+            conn, principal, [unit_id], field_error("unit", f"no unit with code {data.unit!r}")
+        )
         catalog_id = row["catalog_id"] if data.catalog_id is None else data.catalog_id
         if data.catalog_id is not None:
             await _check_catalog(conn, catalog_id)

@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from evalsvc.api.deps import AppSettings, Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import allow
+from evalsvc.api.openapi_docs import text_body
 from evalsvc.domain.access import Role
 from evalsvc.domain.ballots import BallotKeys, RoundCreate, RoundUpdate
 from evalsvc.keyring import ballot_keys
@@ -105,6 +106,13 @@ class BallotRoundController(Controller):
 
     @post(
         "/{round_id:int}/paper-ballots",
+        operation_class=text_body(
+            "Paper ballots as CSV (target,marks,level,confidence,comment) or a JSON array of "
+            "objects with those fields.",
+            "target,marks,level,confidence,comment\nC001,10x0,HT,normal,\n",
+            "text/csv",
+            "application/json",
+        ),
         opt=MANAGERS,
         status_code=200,
         summary="Upload digitised paper ballots (text/csv or application/json), all or nothing",

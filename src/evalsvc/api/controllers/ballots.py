@@ -15,7 +15,9 @@ from litestar.params import JSONBody
 from evalsvc.api.controllers.ballot_rounds import BALLOT_DEPENDENCIES, Keys
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import PUBLIC
+from evalsvc.api.limits import count_refused_token, refuse_token_guessing
 from evalsvc.domain.ballots import BallotSubmit
+from evalsvc.domain.errors import Forbidden
 from evalsvc.store import ballots
 
 
@@ -30,6 +32,9 @@ class BallotController(Controller):
     path = "/ballot"
     tags = ["ballots"]
     dependencies = BALLOT_DEPENDENCIES
+    # Token guessing: refused tokens count per address, then 429 (api/limits.py).
+    before_request = refuse_token_guessing  # type: ignore[assignment]
+    exception_handlers = {Forbidden: count_refused_token}
 
     @get("/targets", opt=PUBLIC, summary="The voter's round, forms and pending targets")
     async def list_pending_targets(
