@@ -52,6 +52,12 @@ insert into result_org_units (org_id, unit_id, code, name, parent_id, kind, rank
                               agency)
 select $1, id, code, name, parent_id, kind, ranking_block, agency from units
 
+-- name: org_units_agency
+-- Each unit's agency as the scoring core computes it (scoring.inputs.agency_units).
+update result_org_units o set agency_unit_id = a.agency
+from unnest($2::bigint[], $3::bigint[]) as a (unit_id, agency)
+where o.org_id = $1 and o.unit_id = a.unit_id
+
 -- name: org_cadres_snapshot
 insert into result_org_cadres (org_id, cadre_id, code, full_name, name_key, personnel_type,
                                position, unit_id, peer_group)

@@ -103,6 +103,20 @@ async def test_every_view_matches_the_api(
     api = (await client.get(f"/results/cadres/{code}?period=2026-05", headers=admin_headers)).json()
     assert _close(month_rows[0]["score"], api["months"][0]["score"])
 
+    # The agency of each period row is the organisation's (scoring.inputs.agency_units,
+    # none -> own unit): under nd335's quota scope, the one the year's quota used.
+    mismatched = await conn.fetchval(
+        "select count(*) from ratings_month m join ratings_year y using (cadre_code)"
+        " where m.period = '2026-05' and y.period = '2026'"
+        " and (m.agency_code is null or m.agency_code is distinct from y.agency_code)"
+    )
+    assert mismatched == 0
+    assert await conn.fetchval(
+        "select count(distinct agency_code) from ratings_month where period = '2026-05'"
+    ) < await conn.fetchval(
+        "select count(distinct unit_code) from ratings_month where period = '2026-05'"
+    )
+
     # unit_results: the annual ranking, rank by rank, as GET /results/rankings lists it.
     ranked = await conn.fetch(
         "select * from unit_results where period = '2026' and rank is not null"

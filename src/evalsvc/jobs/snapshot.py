@@ -16,11 +16,13 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import asyncpg
+import numpy as np
 
 from evalsvc.domain.recompute import PeriodSpan
 from evalsvc.jobs import inputs
 from evalsvc.scoring import Profile
 from evalsvc.scoring import levels as lv
+from evalsvc.scoring.inputs import agency_units
 from evalsvc.store import results as result_store
 
 Reader = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
@@ -39,6 +41,13 @@ class Snapshot:
     org_id: int
     base: int | None
     previous: dict[int, int]
+
+
+def _agencies(city: inputs.City) -> tuple[list[int], list[int]]:
+    """Unit ids and each one's agency (the quota's rule: none -> the unit itself)."""
+    rows = agency_units(city.org)
+    own = np.arange(rows.shape[0], dtype=np.int64)
+    return city.unit_ids.tolist(), city.unit_ids[np.where(rows >= 0, rows, own)].tolist()
 
 
 async def read(
@@ -75,7 +84,7 @@ async def read(
             base_rows, main_part = main.result()
             rows = inputs.merge_month_rows(side.result(), main_part)
         city = inputs.assemble(base_rows, rows, profile)
-        org_id = await result_store.snapshot_org(conn)
+        org_id = await result_store.snapshot_org(conn, _agencies(city))
         await result_store.sync_reason_codes(conn, lv.REASONS)
         published = await result_store.published_run(conn, period.text)
         previous = await result_store.previous_ranks(conn, period.previous(), period.kind == "year")

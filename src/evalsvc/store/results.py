@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 import asyncpg
+import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.errors import Conflict, FieldProblem, NotFound
@@ -165,8 +166,10 @@ def partition_name(table: str, run_id: int) -> str:
     return f"{table}_r{int(run_id)}"
 
 
+# The content key of an organisation snapshot: everything stored in it, and the version of
+# how it is derived (v2: each unit's agency filled from scoring.inputs.agency_units).
 ORG_DIGEST = """
-select md5(coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
+select md5('org-v2#' || coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
                                                c.personnel_type, c.position, c.unit_id, g.code),
                                      E'\\n' order by c.id)
                      from cadres c left join peer_groups g on g.id = c.peer_group_id), '')
@@ -178,12 +181,16 @@ select md5(coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
 """
 
 
-async def snapshot_org(conn: asyncpg.Connection) -> int:
+async def snapshot_org(
+    conn: asyncpg.Connection, agency: tuple[list[int], list[int]] | None = None
+) -> int:
     """The id of the organisation snapshot of the registry as ``conn`` sees it, stored now
     unless an identical one is stored already (one per distinct content, shared by runs).
 
     Call it in the reading snapshot (a repeatable-read transaction that may write): the
-    organisation stored is the one the inputs were read from.
+    organisation stored is the one the inputs were read from. ``agency``: unit ids and
+    each one's agency (``scoring.inputs.agency_units``, own unit when none), stored as
+    ``agency_unit_id``; the content key covers everything it is computed from.
     """
     digest: str = await conn.fetchval(ORG_DIGEST)
     org_id: int | None = await conn.fetchval("select id from result_orgs where digest = $1", digest)
@@ -197,6 +204,8 @@ async def snapshot_org(conn: asyncpg.Connection) -> int:
         found: int = await conn.fetchval("select id from result_orgs where digest = $1", digest)
         return found
     await conn.execute(Q["org_units_snapshot"], org_id)
+    if agency is not None:
+        await conn.execute(Q["org_units_agency"], org_id, agency[0], agency[1])
     await conn.execute(Q["org_cadres_snapshot"], org_id)
     return org_id
 
@@ -248,10 +257,14 @@ async def write_cadres(
             carry_except or [],
         )
         stored += int(status.split()[-1])
-    await conn.execute(  # the codes of each reason mask, for the views (0020)
+    # The codes of each reason mask, for the views (0020): the few distinct masks of the
+    # new rows (carried rows' masks were stored with the run they come from).
+    masks = np.unique(np.asarray(columns["reasons"][1], dtype=np.int64)).tolist()
+    await conn.execute(
         "insert into result_reason_sets (mask, codes)"
-        f" select distinct reasons, result_reasons(reasons) from {name}"
-        " on conflict (mask) do nothing"
+        " select m, result_reasons(m) from unnest($1::int4[]) as m"
+        " on conflict (mask) do nothing",
+        masks,
     )
     await conn.execute(f"create unique index {name}_cadre on {name} (cadre_id)")
     await conn.execute(f"create index {name}_unit on {name} (unit_id)")
