@@ -19,6 +19,10 @@ RUN pip install . \
     && useradd --system --home-dir /var/lib/evalsvc --create-home evalsvc
 
 USER evalsvc
+# The generated secret key (EVALSVC_DATA_DIR/secret_key) and, without an external database,
+# the embedded PostgreSQL's data live here: a container without this volume loses the key,
+# and with it every open round's voter tokens.
+VOLUME ["/var/lib/evalsvc"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import os,sys,urllib.request; sys.exit(urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['EVALSVC_PORT']}/health\").status != 200)"
 CMD ["evalsvc", "serve"]

@@ -6,7 +6,10 @@ folder. Tests that never ask for a database fixture start no server.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +24,22 @@ from evalsvc.settings import Settings
 from evalsvc.store.database import connect, start_embedded, with_database
 from evalsvc.store.keys import create_key
 from evalsvc.store.migrations import migrate
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary folders outside /tmp/pytest-of-<user>.
+
+    Every pytest session that starts chmods that folder to 0700; as root the embedded
+    PostgreSQL runs as its own system user, which then loses its way to a data folder below
+    it mid-run (initdb's "Permission denied", pg_ctl's missing ``pgdata/log``) whenever
+    another pytest starts on the machine. A folder of our own is left alone.
+    """
+    if config.option.basetemp is None:
+        base = Path(tempfile.mkdtemp(prefix="evalsvc-pytest-"))
+        base.chmod(0o755)
+        config.option.basetemp = str(base / "t")
+        # Registered first, so it runs after the embedded servers' own exit hooks stop them.
+        atexit.register(shutil.rmtree, base, True)
 
 
 @pytest.fixture(scope="session")

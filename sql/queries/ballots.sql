@@ -21,7 +21,7 @@ where id = $1
 select r.id, r.title, r.unit_id, u.code as unit_code, r.include_subunits, r.voting_scope,
        r.period_kind, r.period_start, r.period_end, r.catalog_id, c.name as catalog_name,
        c.version as catalog_version, c.status as catalog_status, r.leader_positions, r.k_min,
-       r.opens_at, r.closes_at, r.status, r.created_at, r.opened_at, r.closed_at,
+       r.opens_at, r.closes_at, r.status, r.created_at, r.opened_at, r.closed_at, r.opened_by,
        (select count(*) from ballot_round_targets t where t.round_id = r.id) as targets,
        (select count(*) from ballot_round_voters v where v.round_id = r.id) as voters
 from ballot_rounds r

@@ -20,6 +20,13 @@ where (c.full_name, c.personnel_type, c.position, c.unit_id, c.peer_group_id, c.
                         excluded.unit_id, excluded.peer_group_id, excluded.party_member)
 returning c.id, c.code, (xmax = 0) as inserted
 
+-- name: set_emails
+-- Only rows that gave an email (or an empty one); the others keep theirs. cadres_code_key.
+update cadres c set email = x.email, updated_at = now()
+from unnest($1::text[], $2::text[]) as x (code, email)
+where c.code = x.code and c.email is distinct from x.email
+returning c.code
+
 -- name: record_moves
 insert into cadre_unit_moves (cadre_id, from_unit_id, to_unit_id, effective_date)
 select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[])
@@ -46,7 +53,7 @@ select * from unnest($2::bigint[], $3::text[], $4::date[], $5::date[])
 
 -- name: select
 select c.id, c.code, c.full_name, c.personnel_type, c.position, u.code as unit_code,
-       g.code as peer_group, c.party_member,
+       g.code as peer_group, c.party_member, c.email,
        coalesce((select jsonb_agg(jsonb_build_object('start', s.start_date, 'end', s.end_date)
                                   order by s.start_date)
                  from employment_spells s where s.cadre_id = c.id), '[]') as employment,

@@ -6,7 +6,7 @@ returning id, prefix, role, unit_id, label, created_at, revoked_at
 
 -- name: by_prefix
 -- api_keys_prefix_key finds the row.
-select id, secret_hash, role, unit_id, revoked_at from api_keys where prefix = $1
+select id, secret_hash, role, unit_id, label, revoked_at from api_keys where prefix = $1
 
 -- name: list
 select k.id, k.prefix, k.role, u.code as unit_code, k.label, k.created_at, k.revoked_at

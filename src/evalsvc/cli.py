@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import getpass
 import hashlib
 import logging
 import os
@@ -19,21 +20,34 @@ import click
 import msgspec
 
 from evalsvc.domain import uploads
-from evalsvc.domain.access import SYSTEM, Role, generate_key
+from evalsvc.domain.access import SYSTEM, Principal, Role, generate_key
+from evalsvc.domain.audit import Actor
 from evalsvc.domain.bulk import Format, parse_upload, raw_json_object
 from evalsvc.domain.catalog import Catalog, CatalogCreate
 from evalsvc.domain.errors import DomainError
 from evalsvc.domain.units import UpsertSummary
+from evalsvc.logs import configure as configure_logs
 from evalsvc.settings import Settings, SettingsError, load_settings
 from evalsvc.store import ballots as ballot_store
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import keys as key_store
+from evalsvc.store import roles
 from evalsvc.store import units as unit_store
+from evalsvc.store.audit import set_actor
 from evalsvc.store.database import connect, lender, resolve_dsn
 from evalsvc.store.migrations import MigrationError, migrate
 
 T = TypeVar("T")
+
+
+def cli_actor() -> Actor:
+    """The audit trail's actor of a command: the operating-system user who ran it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container's uid with no passwd entry
+        user = "?"
+    return Actor(kind="cli", label=user)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -44,16 +58,24 @@ def _settings(**overrides: object) -> Settings:
 
 
 async def prepare_database(settings: Settings) -> str:
-    """Resolve (start) the server, create and migrate the database; return its DSN."""
+    """Resolve (start) the server, create and migrate the database; return its DSN.
+
+    On the embedded server the migrations run as the owner role and the DSN returned is the
+    serving role's (``store.roles``); an external URL is used as given (docs/ballots.md).
+    """
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
     conn = await connect(dsn)
     try:
+        embedded = not settings.database_url
+        if embedded:
+            await roles.setup(conn)
+            await roles.as_owner(conn)
         applied = await migrate(conn)
     finally:
         await conn.close()
     for migration in applied:
         click.echo(f"applied migration {migration.version:04d}_{migration.name}", err=True)
-    return dsn
+    return roles.app_dsn(dsn) if embedded else dsn
 
 
 def run_with_connection(
@@ -70,6 +92,7 @@ def run_with_dsn(settings: Settings, work: Callable[[asyncpg.Connection, str], A
         dsn = await prepare_database(settings)
         conn = await connect(dsn)
         try:
+            await set_actor(conn, cli_actor())  # the audit trail names the command's user
             return await work(conn, dsn)
         finally:
             await conn.close()
@@ -123,13 +146,24 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
 
         keys = ballot_keys(settings)
 
+        from evalsvc.domain.accounts import temporary_password
+        from evalsvc.store.users import demo_login
+
+        password = temporary_password()
+
         async def demo_work(conn: asyncpg.Connection) -> str:
-            return await load_demo(conn, keys)
+            token = await load_demo(conn, keys)
+            await demo_login(conn, "admin", password)
+            return token
 
         token = run_with_connection(settings, demo_work)
+        base = f"http://{settings.host}:{settings.port}"
         click.echo(
             f"\nDemo city ready (units, cadres, a year of activity, 2026 ratings). "
             f"Admin API key (shown once):\n  {token}\n"
+            f"Pages: {base}/  log in as 'admin' with password {password} (new each start)\n"
+            f"No mail server is set (EVALSVC_SMTP_HOST): ballot invitations are written to\n"
+            f"  {settings.outbox}  (trials only; open a .eml file to follow a voter's link)\n"
             f"Try: curl -H 'Authorization: Bearer {token}' "
             f"'http://{settings.host}:{settings.port}/results/rankings?period=2026'\n"
             f"API docs: http://{settings.host}:{settings.port}/schema\n"
@@ -141,7 +175,14 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
     # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(create_app(settings, dsn), host=settings.host, port=settings.port)
+    configure_logs(logging.getLogger().level)  # JSON lines; uvicorn's access log is ours
+    uvicorn.run(
+        create_app(settings, dsn),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 def start_workers(dsn: str, count: int) -> list[subprocess.Popen[bytes]]:
@@ -282,6 +323,80 @@ def keys_revoke(prefix_or_id: str) -> None:
 
     run_with_connection(_settings(), work)
     click.echo(f"revoked {prefix_or_id}")
+
+
+@main.group()
+def users() -> None:
+    """Create, list, disable and reset people's accounts (logins for the pages)."""
+
+
+@users.command(name="create")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), required=True, help="What they may do."
+)
+@click.option("--unit", "unit_code", default=None, help="Unit code whose subtree they act in.")
+@click.option("--name", "full_name", default="", help="Full name, shown on the pages.")
+def users_create(username: str, role: str, unit_code: str | None, full_name: str) -> None:
+    """Create an account and print its temporary password once (changed at first login)."""
+    from evalsvc.domain.accounts import temporary_password
+    from evalsvc.store import users as user_store
+
+    password = temporary_password()
+
+    async def work(conn: asyncpg.Connection) -> None:
+        await user_store.create_user(
+            conn, username, full_name, Role(role), unit_code, password, "cli"
+        )
+
+    run_with_connection(_settings(), work)
+    click.echo(f"user {username.strip().lower()} created; temporary password (shown once):")
+    click.echo(password)
+
+
+@users.command(name="list")
+def users_list() -> None:
+    """List accounts (never passwords)."""
+    from evalsvc.store import users as user_store
+
+    rows = run_with_connection(_settings(), user_store.list_users)
+    click.echo("id\tusername\trole\tunit\tstate\tfull name")
+    for row in rows:
+        state = "disabled" if row["disabled_at"] else "active"
+        if not row["disabled_at"] and row["must_change_password"]:
+            state = "must-change-password"
+        fields = [row["id"], row["username"], row["role"], row["unit_code"] or "-", state]
+        click.echo("\t".join(str(f) for f in [*fields, row["full_name"]]))
+
+
+@users.command(name="disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Refuse the account's logins and end its sessions at once."""
+    from evalsvc.store import users as user_store
+
+    async def work(conn: asyncpg.Connection) -> None:
+        await user_store.disable_user(conn, username)
+
+    run_with_connection(_settings(), work)
+    click.echo(f"disabled {username}")
+
+
+@users.command(name="reset-password")
+@click.argument("username")
+def users_reset_password(username: str) -> None:
+    """Print a new temporary password once; the next login must change it."""
+    from evalsvc.domain.accounts import temporary_password
+    from evalsvc.store import users as user_store
+
+    password = temporary_password()
+
+    async def work(conn: asyncpg.Connection) -> None:
+        await user_store.reset_password(conn, username, password)
+
+    run_with_connection(_settings(), work)
+    click.echo(f"temporary password for {username} (shown once):")
+    click.echo(password)
 
 
 @main.group(name="import")
@@ -466,29 +581,72 @@ def import_tasks(file: Path, fmt: str | None, source: str | None, quiet: bool) -
     default=None,
     help="Retry key (default: the file's SHA-256, so importing the same file again is a no-op).",
 )
-def import_ballots(round_id: int, file: Path, key: str | None) -> None:
+@click.option(
+    "--as",
+    "member",
+    required=True,
+    help="The committee member (username) who uploads; a second member must confirm.",
+)
+def import_ballots(round_id: int, file: Path, key: str | None, member: str) -> None:
     """Digitised paper ballots for open round ROUND_ID from FILE (.csv or .json), all or nothing.
 
-    Same rules as POST /ballot-rounds/{id}/paper-ballots (docs/ballots.md).
+    Same rules as POST /ballot-rounds/{id}/paper-ballots (docs/ballots.md): the upload counts
+    only after a second committee member confirms it (`evalsvc ballots confirm`).
     """
     data = file.read_bytes()
     content_type = "text/csv" if file.suffix.lower() == ".csv" else "application/json"
     idempotency_key = key if key is not None else "sha256:" + hashlib.sha256(data).hexdigest()
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        principal = await _person(conn, member)
         return await ballot_store.upload_paper(
-            conn, SYSTEM, round_id, data, content_type, idempotency_key
+            conn, principal, round_id, data, content_type, idempotency_key
         )
 
     result = run_with_connection(_settings(), work)
     if result["replayed"]:
-        click.echo(f"already imported: {result['ballots']} ballots in round {round_id} (no change)")
+        click.echo(
+            f"already uploaded: {result['ballots']} ballots in round {round_id} "
+            f"(upload {result['upload_id']}, {result['status']}; no change)"
+        )
     else:
-        click.echo(f"imported {result['ballots']} ballots into round {round_id}")
+        click.echo(
+            f"uploaded {result['ballots']} ballots into round {round_id} as upload "
+            f"{result['upload_id']}: pending until a second committee member confirms it"
+        )
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+async def _person(conn: asyncpg.Connection, username: str) -> Principal:
+    from evalsvc.store.users import person_principal
+
+    principal = await person_principal(conn, username)
+    if principal is None:
+        raise click.ClickException(f"no enabled account {username!r}")
+    return principal
+
+
+@main.group(name="ballots")
+def ballots_group() -> None:
+    """Ballot rounds: the counting committee's steps."""
+
+
+@ballots_group.command(name="confirm")
+@click.argument("round_id", type=int)
+@click.argument("upload_id", type=int)
+@click.option("--as", "member", required=True, help="The confirming member (not the uploader).")
+def confirm_ballots(round_id: int, upload_id: int, member: str) -> None:
+    """Confirm paper upload UPLOAD_ID of round ROUND_ID: only then do its ballots count."""
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        return await ballot_store.confirm_paper(
+            conn, await _person(conn, member), round_id, upload_id
+        )
+
+    result = run_with_connection(_settings(), work)
+    click.echo(
+        f"upload {upload_id}: {result['ballots']} ballots counted in round {round_id} "
+        f"(uploaded by {result['uploaded_by']}, confirmed by {result['confirmed_by']})"
+    )
 
 
 @main.command(name="recompute")
@@ -581,3 +739,58 @@ def seed_command(scale: float, seed_value: int) -> None:
             "task data (seed into an empty data folder, EVALSVC_DATA_DIR, for the synthetic "
             "year of activity)"
         )
+
+
+@main.command(name="backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Write the whole database to FILE (pg_dump custom format; the server keeps serving)."""
+    from evalsvc.store import backup
+
+    settings = _settings()
+    try:
+        dsn = asyncio.run(prepare_database(settings))
+        backup.dump(dsn, file)
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    click.echo(f"backup written to {file} ({file.stat().st_size:,} bytes)")
+
+
+@main.command(name="restore")
+@click.argument("file", type=FILE)
+@click.option("--replace", is_flag=True, help="Drop a database that already holds data.")
+def restore_command(file: Path, replace: bool) -> None:
+    """Load a backup into the configured database (embedded data folder or external URL)."""
+    from urllib.parse import urlsplit
+
+    from evalsvc.store import backup
+    from evalsvc.store.database import DATABASE_NAME, start_embedded, with_database
+
+    settings = _settings()
+
+    async def go() -> None:
+        if settings.database_url:
+            dsn = settings.database_url
+            server, name = dsn, urlsplit(dsn).path.lstrip("/") or DATABASE_NAME
+        else:
+            server = await asyncio.to_thread(start_embedded, settings.pgdata)
+            name, dsn = DATABASE_NAME, with_database(server, DATABASE_NAME)
+        await backup.recreate(server, name, replace=replace)
+        await asyncio.to_thread(backup.restore, dsn, file)
+        conn = await connect(dsn)
+        try:
+            await migrate(conn)  # a backup of an older version gets the newer migrations
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(_describe(exc)) from exc
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    click.echo(f"restored {file}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -47,8 +47,14 @@ def derive(master: bytes) -> BallotKeys:
     return BallotKeys(
         token=hmac.new(master, b"evalsvc ballot voter token", hashlib.sha256).digest(),
         ledger=hmac.new(master, b"evalsvc ballot ledger", hashlib.sha256).digest(),
+        share_wrap=hmac.new(master, b"evalsvc committee share wrap", hashlib.sha256).digest(),
     )
 
 
 def ballot_keys(settings: Settings) -> BallotKeys:
     return derive(master_key(settings))
+
+
+def web_key(settings: Settings) -> bytes:
+    """The key that binds a page form's CSRF token to the browser's CSRF cookie."""
+    return hmac.new(master_key(settings), b"evalsvc web csrf", hashlib.sha256).digest()

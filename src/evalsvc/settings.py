@@ -34,6 +34,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         workers: worker processes ``evalsvc serve`` starts for recomputations (0: none;
             start them with ``evalsvc worker``, here or on other machines).
         in_process_worker: also run a worker inside the API process (tests, tiny setups).
+        key_requests_per_minute: requests one API key may make per minute (0: no limit).
+        voter_refusals_per_minute: refused voter tokens one client address may send per
+            minute before it waits (0: no limit); valid tokens are never limited.
+        reader_max_body_bytes: largest body from a voter or an auditor (who upload nothing);
+            the writing roles may send up to max_body_bytes.
+        cors_origins: comma-separated origins allowed to call the API from a browser
+            (empty: CORS off, the default).
+        public_url: the address voters' links start with (``https://danhgia.example.gov.vn``);
+            empty: ``http://host:port``.
+        smtp_host, smtp_port, smtp_user, smtp_password, smtp_from, smtp_security: where
+            ballot invitations are sent (``starttls``, ``tls`` or ``none``). Without
+            ``smtp_host`` they are written as .eml files to ``<data_dir>/outbox``: a setting
+            for trials, never for production (docs/ballots.md).
     """
 
     database_url: str = ""
@@ -48,6 +61,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     remediation_due_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
     workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 1
     in_process_worker: bool = False
+    key_requests_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 1200
+    voter_refusals_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 20
+    reader_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
+    cors_origins: str = ""
+    public_url: str = ""
+    smtp_host: str = ""
+    smtp_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "evalsvc <no-reply@localhost>"
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+
+    @property
+    def outbox(self) -> Path:
+        """Where invitations go when no SMTP server is configured (trials only)."""
+        return Path(self.data_dir) / "outbox"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def pgdata(self) -> Path:

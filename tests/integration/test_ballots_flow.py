@@ -12,7 +12,14 @@ from litestar.testing import AsyncTestClient
 from evalsvc.domain.access import Role
 from evalsvc.store import ballot_rounds
 from tests.conftest import make_key
-from tests.integration.ballots_seed import add_cadre, add_catalog, add_unit, round_body
+from tests.integration.ballots_seed import (
+    add_cadre,
+    add_catalog,
+    add_unit,
+    close_round,
+    outbox_codes,
+    round_body,
+)
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -41,7 +48,9 @@ async def open_round(
     round_id = created.json()["id"]
     opened = await client.post(f"/ballot-rounds/{round_id}/open", headers=headers)
     assert opened.status_code == 200, opened.text
-    return round_id, {t["voter"]: t["token"] for t in opened.json()["tokens"]}
+    assert "tokens" not in opened.json()  # the operator never sees a voter's code
+    outbox = client.app.state.settings.outbox
+    return round_id, await outbox_codes(outbox, round_id, opened.json()["invitations"]["email"])
 
 
 @pytest.mark.parametrize("analyze_from", [5_000, 1], ids=["small", "analyzed"])
@@ -100,7 +109,7 @@ async def test_round_lifecycle_with_hand_checked_tally(
     assert [t["code"] for t in pending["targets"]] == ["D", "S3", "S4", "S5", "S6"]
 
     # Refusals, each storing nothing.
-    before = await conn.fetchval("select count(*) from ballots")
+    before = await conn.fetchval("select count(*) from ballot_sheets")
     refusals = [
         (tokens["S6"], {"target": "H", "marks": {"S1": "observed"}}, 422, "marks.S1"),
         (tokens["S6"], {"target": "H", "marks": {"Z9": "observed"}}, 422, "marks.Z9"),
@@ -117,14 +126,17 @@ async def test_round_lifecycle_with_hand_checked_tally(
         if field:
             assert response.json()["extra"][0]["field"] == field
     assert (await client.post("/ballot/ballots", json={"target": "H"})).status_code == 401
-    assert await conn.fetchval("select count(*) from ballots") == before == 10
+    assert await conn.fetchval("select count(*) from ballot_sheets") == before == 10
+    assert await conn.fetchval("select count(*) from ballots") == 0  # sealed until close
 
     # Results do not exist before closing; a voter's token does not read them.
     assert (
         await client.get(f"/ballot-rounds/{round_id}/tallies", headers=headers)
     ).status_code == 409
-    closed = await client.post(f"/ballot-rounds/{round_id}/close", headers=headers)
+    closed = await close_round(client, conn, round_id)
     assert closed.status_code == 200, closed.text
+    assert closed.json()["sheets"] == {"counted": 10, "invalid": 0}
+    assert closed.json()["ballots_by_channel"] == {"online": 10, "paper": 0}
     assert closed.json()["tally"] == {
         "targets": 8,
         "targets_reported": 1,
@@ -205,6 +217,8 @@ async def test_round_lifecycle_with_hand_checked_tally(
         kwargs: dict[str, Any] = {"headers": headers}
         if method == "patch":
             kwargs["json"] = {"title": "x"}
+        if path == "/close":
+            kwargs["json"] = {"shares": []}
         response = await getattr(client, method)(f"/ballot-rounds/{round_id}{path}", **kwargs)
         assert response.status_code == 409, (method, path, response.text)
 
@@ -235,9 +249,12 @@ async def test_concurrent_double_submissions_land_once(
 
     statuses = await asyncio.gather(*(submit(t) for t in tokens.values() for _ in range(2)))
     assert sorted(statuses) == [201] * 50 + [409] * 50
-    assert await conn.fetchval("select count(*) from ballots") == 50
-    assert await conn.fetchval("select count(*) from ballot_ledger") == 50
-    await client.post(f"/ballot-rounds/{round_id}/close", headers=headers)
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 50
+    assert await conn.fetchval("select count(*) from ballot_ledger where not sheet") == 50
+    # Each voter had one colleague: balloting it finished their sheet.
+    participation = await client.get(f"/ballot-rounds/{round_id}/participation", headers=headers)
+    assert participation.json() == {"round_id": round_id, "voters": 50, "finished": 50}
+    assert (await close_round(client, conn, round_id)).status_code == 200
     detail = (await client.get(f"/ballot-rounds/{round_id}/tallies/T", headers=headers)).json()
     assert (detail["valid"], detail["eligible"], detail["quorum"]) == (50, 50, True)
     assert detail["items"][0] == {
@@ -258,11 +275,12 @@ async def test_draft_rules_and_scope(client: Client, conn: asyncpg.Connection) -
     )
     personnel = await make_key(conn, Role.PERSONNEL, "UB")
     auditor = await make_key(conn, Role.AUDITOR)
-    # Outside the personnel key's subtree.
+    # Outside the personnel key's subtree: the same answer as an unknown unit.
     response = await client.post(
         "/ballot-rounds", json=round_body(catalog_id, "UX"), headers=personnel
     )
-    assert response.status_code == 403
+    assert response.status_code == 422
+    assert response.json()["extra"] == [{"field": "unit", "reason": "no unit with code 'UX'"}]
     # Auditors do not manage rounds.
     response = await client.post(
         "/ballot-rounds", json=round_body(catalog_id, "UB"), headers=auditor

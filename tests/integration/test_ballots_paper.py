@@ -1,4 +1,5 @@
-"""Paper uploads: all or nothing with row errors, idempotent retries; anonymity of storage."""
+"""Paper uploads: all or nothing with row errors, idempotent retries, the two-person rule;
+anonymity of storage."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from evalsvc.domain.access import Role
 from tests.conftest import make_key
-from tests.integration.ballots_seed import round_body
+from tests.integration.ballots_seed import close_round, committee_headers, round_body
 from tests.integration.test_ballots_flow import bearer, open_round, seed_unit
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -20,11 +21,24 @@ async def test_paper_upload_all_or_nothing_and_idempotent(
     client: Client, conn: asyncpg.Connection
 ) -> None:
     catalog_id, _ = await seed_unit(conn)
-    headers = await make_key(conn, Role.PERSONNEL, "UB")
-    round_id, _ = await open_round(client, headers, round_body(catalog_id, "UB"))
+    operator = await make_key(conn, Role.PERSONNEL, "UB")
+    everyone = ["H", "D", "S1", "S2", "S3", "S4", "S5", "S6"]
+    round_id, tokens = await open_round(
+        client, operator, round_body(catalog_id, "UB", paper_voters=everyone)
+    )
+    assert tokens == {}  # paper voters get no token
+    first_member, second_member, _ = await committee_headers(conn)
+    headers = first_member
     url = f"/ballot-rounds/{round_id}/paper-ballots"
     good = 'target,marks,level,confidence,comment\nH,1x0,HT,low,"ý kiến, có dấu phẩy"\nS1,100,,,\n'
     csv_headers = headers | {"content-type": "text/csv", "idempotency-key": "batch-1"}
+    # The operator's key enters no paper ballots: only the committee does.
+    response = await client.post(
+        url,
+        content=good.encode(),
+        headers=operator | {"content-type": "text/csv", "idempotency-key": "op"},
+    )
+    assert response.status_code == 403
     bad = "target,marks,level,confidence\nH,1x0,HT,low\nNOPE,100,,\nS1,10,,\nS2,1y0,ZZ,\n"
     response = await client.post(
         url, content=bad.encode(), headers=csv_headers | {"idempotency-key": "b0"}
@@ -37,10 +51,26 @@ async def test_paper_upload_all_or_nothing_and_idempotent(
 
     first = await client.post(url, content=good.encode(), headers=csv_headers)
     assert first.status_code == 200, first.text
-    assert first.json() == {"round_id": round_id, "ballots": 2, "replayed": False}
+    upload = first.json()
+    assert (upload["ballots"], upload["status"], upload["replayed"]) == (2, "pending", False)
     again = await client.post(url, content=good.encode(), headers=csv_headers)
-    assert again.json() == {"round_id": round_id, "ballots": 2, "replayed": True}
+    assert (again.json()["upload_id"], again.json()["replayed"]) == (upload["upload_id"], True)
+    # Two-person rule: nothing counts until a second member confirms; the uploader cannot.
+    assert await conn.fetchval("select count(*) from ballots") == 0
+    confirm = f"{url}/{upload['upload_id']}/confirm"
+    assert (await client.post(confirm, headers=first_member)).status_code == 403
+    assert (await client.post(confirm, headers=operator)).status_code == 403
+    assert await conn.fetchval("select count(*) from ballots") == 0
+    confirmed = await client.post(confirm, headers=second_member)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "counted"
+    assert (await client.post(confirm, headers=second_member)).status_code == 409
     assert await conn.fetchval("select sum(n_ballots) from ballots") == 2
+    listed = (await client.get(url, headers=second_member)).json()
+    assert [(u["uploaded_by"], u["confirmed_by"]) for u in listed] == [
+        (upload["uploaded_by"], confirmed.json()["confirmed_by"])
+    ]
+    assert listed[0]["uploaded_by"] != listed[0]["confirmed_by"]
     other = await client.post(url, content=good.encode() + b"S2,000,,,\n", headers=csv_headers)
     assert other.status_code == 409
 
@@ -65,7 +95,8 @@ async def test_paper_upload_all_or_nothing_and_idempotent(
         url, content=b'[{"target": "S3", "marks": "1x1", "level": "HTXS"}]', headers=json_headers
     )
     assert ok.status_code == 200, ok.text
-    # Capacity: H has 7 eligible voters and already 1 ballot.
+    await client.post(f"{url}/{ok.json()['upload_id']}/confirm", headers=second_member)
+    # Capacity: H has 7 paper voters and already 1 ballot.
     many = "target,marks\n" + "H,000\n" * 7
     response = await client.post(
         url, content=many.encode(), headers=csv_headers | {"idempotency-key": "m"}
@@ -73,6 +104,29 @@ async def test_paper_upload_all_or_nothing_and_idempotent(
     assert response.status_code == 422
     assert response.json()["extra"][0]["field"] == "target"
     assert await conn.fetchval("select sum(n_ballots) from ballots") == 3
+    closed = await close_round(client, conn, round_id)
+    assert closed.json()["ballots_by_channel"] == {"online": 0, "paper": 3}
+
+
+async def test_online_voters_have_no_paper_capacity(
+    client: Client, conn: asyncpg.Connection
+) -> None:
+    """Each voter has one channel: a round of online voters takes no paper ballots."""
+    catalog_id, _ = await seed_unit(conn)
+    operator = await make_key(conn, Role.PERSONNEL, "UB")
+    round_id, tokens = await open_round(
+        client, operator, round_body(catalog_id, "UB", paper_voters=["S1"])
+    )
+    assert "S1" not in tokens
+    assert len(tokens) == 7
+    member = (await committee_headers(conn))[0]
+    response = await client.post(
+        f"/ballot-rounds/{round_id}/paper-ballots",
+        content=b"target,marks\nH,000\nH,000\n",
+        headers=member | {"content-type": "text/csv", "idempotency-key": "k"},
+    )
+    assert response.status_code == 422  # H has one paper voter (S1)
+    assert "1 paper voters" in response.json()["extra"][0]["reason"]
 
 
 async def test_no_ballot_can_be_linked_to_its_voter(
@@ -89,9 +143,9 @@ async def test_no_ballot_can_be_linked_to_its_voter(
             headers=bearer(tokens[voter]),
         )
         assert response.status_code == 201
-    # Schema: the ballot and comment tables hold no voter, token, hash, time or row id, and
-    # no foreign key leads from them to voters or the ledger.
-    for table in ("ballots", "ballot_comments"):
+    # Schema: the ballot, sheet and comment tables hold no voter, token, hash, time or row id,
+    # and no foreign key leads from them to voters or the ledger.
+    for table in ("ballots", "ballot_comments", "ballot_sheets", "ballot_receipts"):
         columns = dict(
             await conn.fetch(
                 "select column_name, data_type from information_schema.columns"
@@ -99,7 +153,16 @@ async def test_no_ballot_can_be_linked_to_its_voter(
                 table,
             )
         )
-        assert set(columns) <= {"round_id", "target_id", "n_ballots", "marks", "comment"}
+        assert set(columns) <= {
+            "round_id",
+            "target_id",
+            "n_ballots",
+            "marks",
+            "comment",
+            "sealed",
+            "targets_tag",
+            "receipt",
+        }
         assert not any("time" in t or "date" in t for t in columns.values())
         refs = await conn.fetch(
             "select confrelid::regclass::text as ref from pg_constraint"
@@ -112,11 +175,16 @@ async def test_no_ballot_can_be_linked_to_its_voter(
             "select column_name from information_schema.columns where table_name = 'ballot_ledger'"
         )
     )
-    assert {r["column_name"] for r in ledger} == {"tag", "round_id"}
-    # Before close each online ballot is its own block; after close they are one shuffled block.
-    assert await conn.fetchval("select count(*) from ballots") == 5
-    await client.post(f"/ballot-rounds/{round_id}/close", headers=headers)
+    # "sheet" marks a voter's whole-sheet row (its tag is just as opaque): no voter, no time.
+    assert {r["column_name"] for r in ledger} == {"tag", "round_id", "sheet"}
+    # Before close only sealed sheets; after close one shuffled block, no ciphertext left.
+    assert await conn.fetchval("select count(*) from ballots") == 0
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 5
+    assert await conn.fetchval("select count(*) from ballot_comments") == 0
+    assert (await close_round(client, conn, round_id)).status_code == 200
     assert await conn.fetch("select n_ballots from ballots") == [(5,)]
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 0
+    assert await conn.fetchval("select count(*) from ballot_receipts") == 5
     # Logs: never a token.
     text = caplog.text
     for token in tokens.values():

@@ -133,14 +133,19 @@ async def test_personnel_key_acts_only_in_its_subtree(
     outside = await client.post(
         "/cadres/bulk", json=[cadre("C4", "Mai Thị Lan", "PLB")], headers=snv
     )
-    assert outside.status_code == 403
+    assert outside.status_code == 422  # as for a unit that does not exist
     assert outside.json()["extra"] == [
-        {"field": "unit_code", "reason": "unit 'PLB' is outside", "row": 1}
+        {"field": "unit_code", "reason": "no unit with code 'PLB'", "row": 1}
     ]
     steal = await client.post(
         "/cadres/C2/move", json={"unit_code": "SNV", "effective_date": "2026-07-01"}, headers=snv
     )
-    assert steal.status_code == 403
+    assert steal.status_code == 404  # another subtree's cadre reads as unknown
+    unknown = await client.post(
+        "/cadres/NOPE/move", json={"unit_code": "SNV", "effective_date": "2026-07-01"}, headers=snv
+    )
+    assert unknown.status_code == 404
+    assert steal.json()["extra"] == unknown.json()["extra"]
     assert await conn.fetchval("select count(*) from cadres") == 3
 
 

@@ -9,11 +9,24 @@ import asyncpg
 from evalsvc.democity.city import load_demo
 from evalsvc.keyring import derive
 from evalsvc.store import results as result_store
+from evalsvc.store import roles
+from evalsvc.store.database import connect
 
 
 async def test_demo_city_has_ratings_and_loading_again_adds_no_activity(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection, db_dsn: str
 ) -> None:
+    # As the embedded default serves: the least-privilege role (store/roles.py) loads the
+    # demo, its ballot rounds (committee, sealed close) and recomputes the ratings.
+    await roles.setup(conn)
+    app = await connect(roles.app_dsn(db_dsn))
+    try:
+        await _check_demo(app)
+    finally:
+        await app.close()
+
+
+async def _check_demo(conn: asyncpg.Connection) -> None:
     keys = derive(b"demo test key")
     token = await load_demo(conn, keys)
     assert token.startswith("evs_")

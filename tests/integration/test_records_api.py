@@ -133,7 +133,11 @@ async def test_unit_indicators_and_scope(
         {"unit_code": "DEP-B", "month": "2026-05", "satisfaction_pct": 80},
     ]
     response = await client.post("/unit-indicators/bulk", json=rows, headers=personnel_a)
-    assert response.status_code == 403
+    # Another subtree's unit answers as an unknown one would (no probing of codes).
+    assert response.status_code == 422
+    assert response.json()["extra"] == [
+        {"field": "unit_code", "reason": "no unit with code 'DEP-B'", "row": 2}
+    ]
     response = await client.post("/unit-indicators/bulk", json=rows[:1], headers=personnel_a)
     assert response.json() == {"inserted": 1, "updated": 0, "unchanged": 0}
     response = await client.post("/unit-indicators/bulk", json=rows[1:], headers=admin_headers)

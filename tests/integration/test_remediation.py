@@ -140,6 +140,9 @@ async def test_scoped_personnel(client: Client, conn: asyncpg.Connection) -> Non
     auditor = await make_key(conn, Role.AUDITOR)
     assert (await client.post("/remediation", json=item(), headers=personnel_a)).status_code == 201
     outside = item(cadre_code="B1")
-    assert (await client.post("/remediation", json=outside, headers=personnel_a)).status_code == 403
+    # Another subtree's cadre answers as an unknown code would (no probing).
+    refused = await client.post("/remediation", json=outside, headers=personnel_a)
+    assert refused.status_code == 422
+    assert "no cadre with code 'B1'" in refused.text
     assert (await client.post("/remediation", json=item(), headers=auditor)).status_code == 403
     assert (await client.get("/remediation", headers=auditor)).json()["total"] == 1

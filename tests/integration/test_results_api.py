@@ -118,7 +118,8 @@ async def test_scoped_keys(client: Any, conn: asyncpg.Connection) -> None:
     r = await client.post(
         "/recomputations", json={"period": "2026-03", "unit_code": "STC"}, headers=personnel
     )
-    assert r.status_code == 403
+    assert r.status_code == 404  # as for a unit that does not exist
+    assert "no unit with code 'STC'" in r.text
     hr = await make_key(conn, Role.HR_SYSTEM, "SNV")
     r = await client.post("/recomputations", json={"period": "2026-03"}, headers=hr)
     assert r.status_code == 403

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -79,6 +80,17 @@ def _as_problem(item: Any) -> Any:
     return problem
 
 
+def out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A value the request-validation layer missed and the database could not take (a NUL
+    in text, an integer beyond int8, nesting past the decoder's depth): the caller's fault."""
+    log.warning("refused %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    reason = {
+        RecursionError: "nested too deeply",
+        OverflowError: "a number is out of range",
+    }.get(type(exc), "text holds a character the database cannot store")
+    return Response(_body(400, reason, [{"field": "body", "reason": reason}]), status_code=400)
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Only the path and the exception type: bodies may hold ballot tokens or personal data.
     log.error(
@@ -89,6 +101,10 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: domain_error_handler,
+    RecursionError: out_of_range_handler,
+    OverflowError: out_of_range_handler,
+    asyncpg.CharacterNotInRepertoireError: out_of_range_handler,
+    asyncpg.UntranslatableCharacterError: out_of_range_handler,
     HTTPException: http_error_handler,
     Exception: unexpected_error_handler,
 }

@@ -33,7 +33,15 @@ def _cell(value: Any) -> str:
         return msgspec.json.encode(value).decode()
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    text = str(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_STARTS):
+        # A spreadsheet would run "=HYPERLINK(...)" as a formula (CSV injection, OWASP):
+        # a leading apostrophe makes any text cell read as text.
+        return "'" + text
+    return text
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_csv(items: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> bytes:

@@ -78,6 +78,8 @@ def demo_cadres(units: list[UnitCreate], seed: int = 24) -> list[CadreCreate]:
                     peer_group=group,
                     party_member=rng.random() < 0.6,
                     employment=[EmploymentSpell(start=date(2015 + rng.randint(0, 10), 1, 1))],
+                    # Most have an address (invitations by mail); every seventh gets a slip.
+                    email=None if i % 7 == 0 else f"{unit.code.lower()}-{i:03d}@demo.invalid",
                 )
             )
     return cadres

@@ -34,8 +34,9 @@ from evalsvc.domain.discipline import DisciplineIn
 from evalsvc.domain.remediation import RemediationIn, RemediationVerify
 from evalsvc.domain.unit_indicators import UnitIndicatorIn
 from evalsvc.domain.units import UnitCreate
+from evalsvc.jobs import committee as committee_jobs
 from evalsvc.store import assessments as assessment_store
-from evalsvc.store import ballot_rounds, ballots
+from evalsvc.store import ballot_rounds
 from evalsvc.store import cadres as cadre_store
 from evalsvc.store import catalog as catalog_store
 from evalsvc.store import confidence_votes as vote_store
@@ -535,6 +536,7 @@ async def seed_ballots(
             voters.append(pop.codes[i])
             seen[u] += 1
     row_of = {code: i for i, code in enumerate(pop.codes)}
+    committee = await committee_jobs.demo_committee(conn)
     now = datetime.now(UTC)
     for q in range(first_quarter, 5):
         quarter = f"{YEAR}-Q{q}"
@@ -553,10 +555,13 @@ async def seed_ballots(
                 closes_at=opens + timedelta(days=10),
                 include_subunits=True,
                 voters=voters,
+                paper_voters=voters,  # the demo's ballots are paper ones
+                committee=committee.usernames,
             ),
         )
         round_id = int(created["id"])
         await ballot_rounds.open_round(conn, SYSTEM, round_id, keys)
+        shares = await committee_jobs.collect_shares(conn, keys, committee, round_id)
         per_target = np.zeros(len(pop.codes), dtype=np.int64)
         for r in await conn.fetch(
             "select c.code, t.eligible from ballot_round_targets t "
@@ -568,10 +573,10 @@ async def seed_ballots(
         for part, lo in enumerate(range(0, n, PAPER_TARGETS)):
             hi = min(n, lo + PAPER_TARGETS)
             body = paper_ballots(pop, widths, per_target, rng, lo, hi)
-            await ballots.upload_paper(
-                conn, SYSTEM, round_id, body, "text/csv", f"seed-{quarter}-{part}"
+            await committee_jobs.enter_paper(
+                conn, committee, round_id, body, f"seed-{quarter}-{part}"
             )
-        await ballot_rounds.close_round(conn, SYSTEM, round_id)
+        await committee_jobs.close_with(conn, keys, committee, round_id, shares)
         # Fresh statistics after each big round: without them the next round's planning
         # of its eligible-voter update degenerates (minutes instead of a second at scale 1).
         await conn.execute("analyze ballot_round_targets, ballot_round_voters, ballots")

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 
 class Role(enum.StrEnum):
@@ -32,17 +33,33 @@ READ_ROLES = frozenset(Role)
 """Every role may read (scoped roles see only their subtree)."""
 
 
+PrincipalKind = Literal["api_key", "user", "system"]
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The authenticated caller of one request."""
+    """The authenticated caller of one request: an API key, a logged-in person, or the
+    service itself (CLI, built-in jobs). ``actor`` names it for the records of its writes."""
 
-    key_id: int
+    key_id: int  # the API key's id; 0 for people and the system
     role: Role
     scope_unit_id: int | None  # None: the whole city
+    label: str = ""  # the key's label, recorded as the actor of its changes
+    kind: PrincipalKind = "api_key"
+    user_id: int | None = None  # set when kind == "user"
 
     @property
     def city_wide(self) -> bool:
         return self.scope_unit_id is None
+
+    @property
+    def actor(self) -> str:
+        """``key:7``, ``user:3`` or ``system``: who made a write, as stored beside it."""
+        if self.kind == "user":
+            return f"user:{self.user_id}"
+        if self.kind == "api_key" and self.key_id > 0:
+            return f"key:{self.key_id}"
+        return "system"
 
 
 KEY_PREFIX = "evs"
@@ -81,5 +98,5 @@ def secret_matches(secret: str, stored_hash: bytes) -> bool:
     return hmac.compare_digest(hash_secret(secret), stored_hash)
 
 
-SYSTEM = Principal(key_id=0, role=Role.ADMIN, scope_unit_id=None)
+SYSTEM = Principal(key_id=0, role=Role.ADMIN, scope_unit_id=None, kind="system")
 """The CLI and built-in jobs act as a city-wide administrator."""

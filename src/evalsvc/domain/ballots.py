@@ -31,6 +31,7 @@ class BallotKeys:
 
     token: bytes  # voter token hashes
     ledger: bytes  # ledger tags
+    share_wrap: bytes = b""  # seals committee shares until their member collects them
 
 
 VOTER_TOKEN_PREFIX: Final = "bv_"
@@ -43,6 +44,13 @@ def new_voter_token() -> str:
 
 def token_hash(keys: BallotKeys, token: str) -> bytes:
     return hmac.new(keys.token, token.encode(), hashlib.sha256).digest()
+
+
+def targets_tag(keys: BallotKeys, round_id: int, target_ids: list[int]) -> bytes:
+    """HMAC(ledger key, round | sorted target ids): which colleagues a sealed sheet covers,
+    checked at close without being readable from the database."""
+    message = f"sheet targets|{round_id}|" + ",".join(map(str, sorted(target_ids)))
+    return hmac.new(keys.ledger, message.encode(), hashlib.sha256).digest()
 
 
 def ledger_tag(keys: BallotKeys, voter_token_id: int, target_id: int, round_id: int) -> bytes:
@@ -165,6 +173,9 @@ def is_escalated(low: int, valid: int) -> bool:
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 KMin = Annotated[int, msgspec.Meta(ge=3, le=1000)]
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=63)]
+Threshold = Annotated[int, msgspec.Meta(ge=2, le=50)]
+MIN_COMMITTEE: Final = 3
 Comment = Annotated[str, msgspec.Meta(max_length=MAX_COMMENT_CHARS)]
 
 
@@ -183,6 +194,12 @@ class RoundCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     k_min: KMin = 5
     targets: list[Code] | None = None
     voters: list[Code] | None = None
+    # Voters who get a paper form instead of a token (one channel each); default none.
+    paper_voters: list[Code] = msgspec.field(default_factory=list)
+    # The counting committee (usernames of people's accounts, at least 3 to open) and how
+    # many of them must enter their shares to close the round.
+    committee: list[Username] = msgspec.field(default_factory=list)
+    threshold: Threshold = 2
 
     def __post_init__(self) -> None:
         _check_round(self.period, self.opens_at, self.closes_at)
@@ -203,6 +220,9 @@ class RoundUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     k_min: KMin | None = None
     targets: list[Code] | None = None
     voters: list[Code] | None = None
+    paper_voters: list[Code] | None = None
+    committee: list[Username] | None = None
+    threshold: Threshold | None = None
 
     def __post_init__(self) -> None:
         _check_round(self.period, self.opens_at, self.closes_at)
@@ -244,3 +264,33 @@ class PaperBallot(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 PAPER_COLUMNS: Final = ("target", "marks", "level", "confidence", "comment")
 PAPER_REQUIRED_COLUMNS: Final = ("target", "marks")
+
+
+class Sheet(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The plaintext inside a sealed sheet: one voter's ballots for several colleagues.
+
+    Each ballot has the paper layout: ``marks`` is one character per item of the target's
+    form in catalog order (``1`` observed, ``0`` not observed, ``x`` no basis).
+    """
+
+    round: int
+    ballots: list[PaperBallot]
+
+
+class SealedSheet(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A sheet sealed by the voter's client: the colleagues it covers (the ledger needs them)
+    and the sealed box, base64."""
+
+    targets: Annotated[list[Code], msgspec.Meta(min_length=1, max_length=2000)]
+    sealed: Annotated[str, msgspec.Meta(min_length=64, max_length=8_000_000)]
+
+
+ShareText = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class RoundClose(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The shares of at least ``threshold`` committee members."""
+
+    shares: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=50)
+    ]

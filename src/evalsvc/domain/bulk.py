@@ -21,6 +21,7 @@ from evalsvc.domain.errors import (
     InvalidInput,
     RuleViolation,
 )
+from evalsvc.domain.input_limits import MAX_DEPTH, value_problems
 
 T = TypeVar("T")
 Format = Literal["csv", "json"]
@@ -57,10 +58,7 @@ def decode_utf8(data: bytes) -> str:
 def raw_json_rows(data: bytes, key: str = "rows") -> list[Any]:
     """A JSON array, or an object holding the array under ``key``."""
     decode_utf8(data)  # precise message for bad bytes, before the JSON parser sees them
-    try:
-        doc = msgspec.json.decode(data)
-    except msgspec.DecodeError as exc:
-        raise InvalidInput(f"malformed JSON: {exc}", [FieldProblem("body", str(exc))]) from exc
+    doc = _decode_json(data)
     if isinstance(doc, dict) and isinstance(doc.get(key), list):
         doc = doc[key]
     if not isinstance(doc, list):
@@ -74,10 +72,21 @@ def raw_json_rows(data: bytes, key: str = "rows") -> list[Any]:
 def raw_json_object(data: bytes) -> Any:
     """One JSON document (for uploads that are a single object, like a catalog)."""
     decode_utf8(data)
+    doc = _decode_json(data)
+    problems = value_problems(doc)
+    if problems:
+        raise InvalidInput(_summary(problems), problems)
+    return doc
+
+
+def _decode_json(data: bytes) -> Any:
     try:
         return msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"malformed JSON: {exc}", [FieldProblem("body", str(exc))]) from exc
+    except RecursionError as exc:
+        reason = f"nested more than {MAX_DEPTH} levels deep"
+        raise InvalidInput(f"body: {reason}", [FieldProblem("body", reason)]) from exc
 
 
 def raw_csv_rows(
@@ -188,11 +197,20 @@ def convert_rows(
                 FieldProblem("row", "has a different number of cells than the header", number)
             )
             continue
+        hostile = value_problems(item, row=number)
+        if hostile:
+            upload.problems.extend(hostile)
+            continue
         try:
             row = msgspec.convert(item, row_type, strict=strict)
         except msgspec.ValidationError as exc:
             upload.problems.append(problem_from_validation(exc, number, rename or {}))
             continue
+        if not strict:  # CSV cells become integers only now
+            hostile = value_problems(msgspec.to_builtins(row), row=number)
+            if hostile:
+                upload.problems.extend(hostile)
+                continue
         upload.rows.append(row)
         upload.numbers.append(number)
     return upload

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -52,11 +53,21 @@ class CadreCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     party_member: bool = False
     employment: list[EmploymentSpell] | msgspec.UnsetType = msgspec.UNSET
     absences: list[Absence] | msgspec.UnsetType = msgspec.UNSET
+    # Where the service sends ballot invitations. Omitted (or an empty CSV cell) keeps what is
+    # stored; null, "" or a CSV cell "-" removes it (the voter then gets a sealed paper slip).
+    email: Annotated[str, msgspec.Meta(max_length=254)] | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         self.full_name = nfc(self.full_name)
         if not self.full_name:
             raise ValueError("full_name: empty after trimming spaces")
+        if isinstance(self.email, str):
+            self.email = self.email.strip() or None
+            if self.email is not None and not _EMAIL.match(self.email):
+                raise ValueError("email: not an email address")
+
+
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
 CADRE_CSV_COLUMNS = (
@@ -69,6 +80,7 @@ CADRE_CSV_COLUMNS = (
     "party_member",
     "employment_start",
     "employment_end",
+    "email",
 )
 CADRE_CSV_REQUIRED = ("code", "full_name", "personnel_type", "position", "unit_code")
 CADRE_CSV_FIELDS = {
@@ -85,6 +97,9 @@ def cadre_csv_row(row: dict[str, str]) -> dict[str, object]:
     }
     if "party_member" in row:
         out["party_member"] = csv_bool(row["party_member"])
+    if "email" in row:
+        # Empty cells are left out by the parser (the address is kept); "-" removes it.
+        out["email"] = None if row["email"].strip() == "-" else row["email"]
     if "employment_start" in row:
         spell: dict[str, str] = {"start": row["employment_start"]}
         if "employment_end" in row:
@@ -116,6 +131,7 @@ class Cadre(msgspec.Struct, kw_only=True):
     party_member: bool
     employment: list[EmploymentSpell]
     absences: list[Absence]
+    email: str | None = None
     created_at: datetime
     updated_at: datetime
 

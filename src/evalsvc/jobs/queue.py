@@ -34,10 +34,12 @@ from pgqueuer.models import Context
 from pgqueuer.models import Job as QueueJob
 
 from evalsvc.domain.access import Principal
+from evalsvc.domain.audit import Actor
 from evalsvc.domain.errors import Conflict, Forbidden
 from evalsvc.domain.recompute import Job, RecomputeRequest
 from evalsvc.jobs import recompute
 from evalsvc.store import jobs as job_store
+from evalsvc.store.audit import set_actor
 from evalsvc.store.database import connect, lender
 from evalsvc.store.scope import ensure_in_scope
 
@@ -130,6 +132,8 @@ async def _run(dsn: str, job_id: int) -> None:
     conn = await connect(dsn)
     try:
         await conn.execute(f"set client_connection_check_interval = '{CONNECTION_CHECK}'")
+        # Its publication is recorded as the job's; the job's entry names who asked for it.
+        await set_actor(conn, Actor(kind="system", id=str(job_id), label=f"recompute job {job_id}"))
         await recompute.run_job(conn, job_id, reader=lender(dsn))
     except Conflict as exc:  # not queued any more (cancelled, or failed by the reaper)
         log.info("recomputation %s not run: %s", job_id, exc.detail)

@@ -17,7 +17,14 @@ from typing import Any
 import asyncpg
 
 from evalsvc.domain.access import Principal, Role
-from evalsvc.domain.errors import DomainError, Forbidden, RuleViolation, field_error
+from evalsvc.domain.errors import (
+    DomainError,
+    FieldProblem,
+    Forbidden,
+    NotFound,
+    RuleViolation,
+    field_error,
+)
 from evalsvc.domain.recompute import Job, PeriodSpan, RecomputeRequest, parse_period
 from evalsvc.jobs import inputs, scoring_version, snapshot, write
 from evalsvc.jobs.compute import Computed, compute
@@ -79,7 +86,14 @@ async def request(
     scope = None
     if req.unit_code is not None:
         scope = await unit_id_of(conn, req.unit_code, "unit_code")
-        await ensure_in_scope(conn, principal, [scope])
+        await ensure_in_scope(
+            conn,
+            principal,
+            [scope],
+            NotFound(
+                f"no unit with code {req.unit_code!r}", [FieldProblem("unit_code", "not found")]
+            ),
+        )
     return await job_store.request_job(
         conn,
         period=req.period,

@@ -361,14 +361,20 @@ def _run_view(info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def run_info(conn: asyncpg.Connection, run_id: int) -> dict[str, Any]:
-    return _run_view(await store.get_run(conn, run_id))
+async def run_info(
+    conn: asyncpg.Connection, run_id: int, units: list[int] | None = None
+) -> dict[str, Any]:
+    return _run_view(await store.get_run(conn, run_id, units))
 
 
 async def runs(
-    conn: asyncpg.Connection, period: str | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    period: str | None,
+    limit: int,
+    offset: int,
+    units: list[int] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    rows, total = await store.list_runs(conn, period, limit, offset)
+    rows, total = await store.list_runs(conn, period, limit, offset, units)
     return [_run_view(r) for r in rows], total
 
 

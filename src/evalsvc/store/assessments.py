@@ -35,7 +35,10 @@ async def upsert_assessments(
     rows = upload.rows
     async with conn.transaction():
         subjects, problems = await resolve(
-            conn, upload.numbers, cadre_codes=[r.cadre_code for r in rows]
+            conn,
+            upload.numbers,
+            cadre_codes=[r.cadre_code for r in rows],
+            principal=principal,
         )
         problems += upload.duplicates([f"{r.cadre_code}/{r.month}" for r in rows], "month")
         for number, r in upload.numbered():

@@ -53,10 +53,22 @@ async def list_tallies(
         else:
             item["withheld"] = True
         items.append(item)
+    counted = await conn.fetchrow(
+        "select sheets_counted, sheets_invalid, ballots_online, ballots_paper"
+        " from ballot_rounds where id = $1",
+        round_id,
+    )
+    assert counted is not None
     return {
         "round_id": round_id,
         "k_min": rnd["k_min"],
         "summary": dict(summary) if summary else {},
+        # Sealed sheets that failed validation at close are counted here, never dropped.
+        "sheets": {"counted": counted["sheets_counted"], "invalid": counted["sheets_invalid"]},
+        "ballots_by_channel": {
+            "online": counted["ballots_online"],
+            "paper": counted["ballots_paper"],
+        },
         "items": items,
     }
 

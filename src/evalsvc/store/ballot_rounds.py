@@ -1,7 +1,9 @@
-"""Ballot rounds: create and edit drafts, open (issue voter tokens), close (tally)."""
+"""Ballot rounds: create and edit drafts, open (voter tokens, the round's key dealt to the
+counting committee as shares), close (the committee's shares open the sealed sheets; tally)."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import asyncpg
@@ -13,9 +15,7 @@ from evalsvc.domain.ballots import (
     BallotKeys,
     RoundCreate,
     RoundUpdate,
-    new_voter_token,
     parse_period,
-    token_hash,
 )
 from evalsvc.domain.errors import (
     MAX_REPORTED_PROBLEMS,
@@ -26,7 +26,7 @@ from evalsvc.domain.errors import (
     field_error,
 )
 from evalsvc.domain.vietnamese import nfc
-from evalsvc.store.ballot_blocks import compact_round
+from evalsvc.store import ballot_committee
 from evalsvc.store.ballot_tally import FormItems, tally_round
 from evalsvc.store.listing import fetch_counted
 from evalsvc.store.remediation import open_from_ballot_round
@@ -34,6 +34,8 @@ from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
+QS = queries("sealed_ballots")
+QD = queries("delivery")
 ANALYZE_FROM = 5_000
 """Rounds with at least this many targets refresh the planner's statistics first."""
 QU = queries("units")
@@ -47,9 +49,24 @@ async def get_round(
     if row is None or not await _visible(conn, principal, row["unit_id"]):
         raise NotFound(f"no ballot round {round_id}")
     out = dict(row)
-    period = parse_period(f"{row['period_start']:%Y}")
-    assert period is not None
     out["period"] = _period_code(row["period_kind"], row["period_start"])
+    crypto = await conn.fetchrow(QS["round_crypto"], round_id)
+    assert crypto is not None
+    out["threshold"] = crypto["threshold"]
+    out["committee"] = await ballot_committee.members(conn, round_id)
+    out["public_key"] = (
+        base64.b64encode(bytes(crypto["public_key"])).decode() if crypto["public_key"] else None
+    )
+    if row["status"] == "closed":
+        out["receipts_root"] = (
+            bytes(crypto["receipts_root"]).hex() if crypto["receipts_root"] else None
+        )
+        out["sheets"] = {"counted": crypto["sheets_counted"], "invalid": crypto["sheets_invalid"]}
+        out["ballots_by_channel"] = {
+            "online": crypto["ballots_online"],
+            "paper": crypto["ballots_paper"],
+        }
+        out["closed_by"] = list(crypto["closed_by"] or [])
     return out
 
 
@@ -125,7 +142,9 @@ async def create_round(
     assert period is not None  # checked on decode
     async with conn.transaction():
         unit_id = await _unit_id(conn, data.unit)
-        await ensure_in_scope(conn, principal, [unit_id])
+        await ensure_in_scope(
+            conn, principal, [unit_id], field_error("unit", f"no unit with code {data.unit!r}")
+        )
         await _check_catalog(conn, data.catalog_id)
         round_id: int = await conn.fetchval(
             Q["round_insert"],
@@ -151,7 +170,10 @@ async def create_round(
             set(data.leader_positions),
             data.targets,
             data.voters,
+            data.paper_voters,
         )
+        await conn.execute(QS["round_set_threshold"], round_id, data.threshold)
+        await ballot_committee.set_members(conn, round_id, data.committee)
     return await get_round(conn, principal, round_id)
 
 
@@ -166,7 +188,9 @@ async def update_round(
         row = await conn.fetchrow(Q["round_get"], round_id)
         assert row is not None
         unit_id = row["unit_id"] if data.unit is None else await _unit_id(conn, data.unit)
-        await ensure_in_scope(conn, principal, [unit_id])
+        await ensure_in_scope(
+            conn, principal, [unit_id], field_error("unit", f"no unit with code {data.unit!r}")
+        )
         catalog_id = row["catalog_id"] if data.catalog_id is None else data.catalog_id
         if data.catalog_id is not None:
             await _check_catalog(conn, catalog_id)
@@ -202,12 +226,21 @@ async def update_round(
         )
         scope_changed = unit_id != row["unit_id"] or include != row["include_subunits"]
         targets, voters = data.targets, data.voters
+        paper = data.paper_voters
         if not scope_changed:
             if targets is None:
                 targets = await _codes(conn, "ballot_round_targets", round_id)
             if voters is None:
                 voters = await _codes(conn, "ballot_round_voters", round_id)
-        await _materialize(conn, round_id, unit_id, include, scope, set(leaders), targets, voters)
+            if paper is None:
+                paper = [r["code"] for r in await conn.fetch(QS["paper_voter_codes"], round_id)]
+        await _materialize(
+            conn, round_id, unit_id, include, scope, set(leaders), targets, voters, paper or []
+        )
+        if data.threshold is not None:
+            await conn.execute(QS["round_set_threshold"], round_id, data.threshold)
+        if data.committee is not None:
+            await ballot_committee.set_members(conn, round_id, data.committee)
     return await get_round(conn, principal, round_id)
 
 
@@ -248,6 +281,7 @@ async def _materialize(
     leader_positions: set[str],
     target_codes: list[str] | None,
     voter_codes: list[str] | None,
+    paper_codes: list[str],
 ) -> None:
     units = await subtree_ids(conn, unit_id) if include_subunits else [unit_id]
     cadres = {r["code"]: r for r in await conn.fetch(Q["scope_cadres"], units)}
@@ -269,6 +303,13 @@ async def _materialize(
 
     targets = pick("targets", target_codes)
     voters = pick("voters", voter_codes)
+    voter_ids = {r["id"] for r in voters}
+    paper = pick("paper_voters", paper_codes)
+    problems += [
+        FieldProblem("paper_voters", f"{r['code']!r} is not a voter of the round")
+        for r in paper
+        if r["id"] not in voter_ids
+    ]
     if problems:
         raise RuleViolation("targets or voters outside the round", problems[:MAX_REPORTED_PROBLEMS])
 
@@ -287,6 +328,8 @@ async def _materialize(
     await conn.execute(
         Q["voters_insert"], round_id, [r["id"] for r in voters], [group(r) for r in voters]
     )
+    if paper:
+        await conn.execute(QS["voters_set_paper"], round_id, [r["id"] for r in paper])
     if len(targets) >= ANALYZE_FROM:
         # The planner knows nothing of this round's rows yet (statistics of earlier rounds
         # estimate it at one row): a city-wide round then gets nested loops over every
@@ -294,6 +337,7 @@ async def _materialize(
         # sees the rows it inserted; it samples, so it costs ~0.1 s whatever the size.
         await conn.execute("analyze ballot_round_targets, ballot_round_voters")
     await conn.execute(Q["targets_set_eligible"], round_id)
+    await conn.execute(QS["targets_set_eligible_paper"], round_id)
     most = await conn.fetchval(
         "select max(eligible) from ballot_round_targets where round_id = $1", round_id
     )
@@ -306,61 +350,111 @@ async def _materialize(
 async def open_round(
     conn: asyncpg.Connection, principal: Principal, round_id: int, keys: BallotKeys
 ) -> dict[str, Any]:
-    """Open a draft and issue one token per eligible voter, returned only here, once."""
+    """Open a draft: deal the round's key to the committee as shares (the private key is
+    never stored). No voter code exists yet: each is made when its invitation is delivered
+    (``delivery``), so nothing returned here or anywhere else lets the operator vote."""
     async with conn.transaction():
         current = await _lock_visible(conn, principal, round_id)
         if current["status"] != "draft":
             raise Conflict(f"round {round_id} is {current['status']}; only a draft can be opened")
         await _check_catalog(conn, current["catalog_id"])
-        voters = await conn.fetch(Q["voters_for_tokens"], round_id)
         targets = await conn.fetchval(
             "select count(*) from ballot_round_targets where round_id = $1", round_id
         )
-        if not voters or not targets:
-            raise field_error("round", "a round needs at least one target and one voter to open")
-        tokens = [new_voter_token() for _ in voters]
-        await conn.execute(
-            Q["voters_set_tokens"], [v["id"] for v in voters], [token_hash(keys, t) for t in tokens]
+        n_voters = await conn.fetchval(
+            "select count(*) from ballot_round_voters where round_id = $1", round_id
         )
+        if not n_voters or not targets:
+            raise field_error("round", "a round needs at least one target and one voter to open")
+        threshold = await conn.fetchval(
+            "select threshold from ballot_rounds where id = $1", round_id
+        )
+        await ballot_committee.deal(conn, keys, round_id, threshold)
         await conn.execute(Q["round_set_status"], round_id, "open")
+        await conn.execute(QD["set_opened_by"], round_id, principal.actor)
+        await conn.execute(QD["invitations_create"], round_id)
     out = await get_round(conn, principal, round_id)
-    out["tokens"] = [
-        {"voter": v["code"], "full_name": v["full_name"], "token": t}
-        for v, t in zip(voters, tokens, strict=True)
-    ]
+    counts = await conn.fetch(QD["invitation_counts"], round_id)
+    out["invitations"] = {
+        channel: sum(r["n"] for r in counts if r["channel"] == channel)
+        for channel in ("email", "paper")
+    }
     return out
+
+
+async def _may_close(conn: asyncpg.Connection, principal: Principal, round_id: int) -> None:
+    """Managers of the round's unit and the committee's own members may close it."""
+    if principal.role.value in ("admin", "personnel"):
+        return
+    if principal.kind == "user" and await conn.fetchval(
+        "select exists (select 1 from ballot_committee where round_id = $1 and user_id = $2)",
+        round_id,
+        principal.user_id,
+    ):
+        return
+    raise NotFound(f"no ballot round {round_id}")
 
 
 async def close_round(
     conn: asyncpg.Connection,
     principal: Principal,
     round_id: int,
+    keys: BallotKeys,
+    shares: list[str],
     remediation: str = "off",
     due_days: int = 90,
 ) -> dict[str, Any]:
-    """Close an open round and store its tally; ballots taken after this are refused.
+    """Close an open round with the committee's shares: open the sealed sheets, store the
+    ballots, tally. Fewer than ``threshold`` shares or a wrong one: refused, nothing changes.
 
     Args:
+        shares: the shares entered by at least ``threshold`` committee members.
         remediation: "watch" opens a remediation item for every confirmed or watched
             manifestation of a target, "confirmed" only for confirmed ones, "off" none.
         due_days: days from closing to the items' due date.
     """
+    # ballot_opening reuses the paper validation of store.ballots, which needs form_items here.
+    from evalsvc.store.ballot_opening import open_sheets
+
     async with conn.transaction():
-        current = await _lock_visible(conn, principal, round_id)
+        row = await conn.fetchrow(Q["round_lock"], round_id)
+        if row is None:
+            raise NotFound(f"no ballot round {round_id}")
+        await _may_close(conn, principal, round_id)
+        current = (
+            row
+            if principal.kind == "user" and principal.role.value not in ("admin", "personnel")
+            else await _lock_visible(conn, principal, round_id)
+        )
         if current["status"] != "open":
             raise Conflict(f"round {round_id} is {current['status']}; only an open round closes")
+        crypto = await conn.fetchrow(QS["round_crypto"], round_id)
+        assert crypto is not None
+        rebuilt = await ballot_committee.rebuild_secret(
+            conn, round_id, crypto["threshold"], bytes(crypto["public_key"]), shares
+        )
         forms = await form_items(conn, current["catalog_id"])
-        if await conn.fetchval(Q["round_has_online_ballots"], round_id):
-            # Online ballots arrived one row each, in submission order: rewrite them.
-            await compact_round(conn, round_id)
-            await conn.execute(Q["comments_reshuffle"], round_id)
+        paper = await conn.fetchval(QS["paper_ballots_total"], round_id)
+        opened = await open_sheets(conn, keys, round_id, rebuilt.secret, forms)
+        closed_by = sorted({principal.actor, *rebuilt.actors})
+        del rebuilt  # nothing keeps the key past this call (Python cannot wipe memory)
         await tally_round(conn, round_id, current["k_min"], forms)
+        await conn.execute(
+            QS["round_set_counted"],
+            round_id,
+            opened.receipts_root,
+            opened.sheets_counted,
+            opened.sheets_invalid,
+            opened.ballots,
+            paper,
+            closed_by,
+        )
         await conn.execute(Q["round_set_status"], round_id, "closed")
-        opened = 0
+        n_items = 0
         if remediation != "off":
-            opened = await open_from_ballot_round(conn, round_id, remediation, due_days)
+            n_items = await open_from_ballot_round(conn, round_id, remediation, due_days)
     out = await get_round(conn, principal, round_id)
-    out["remediation_opened"] = opened
+    out["remediation_opened"] = n_items
     summary = await conn.fetchrow(Q["tally_summary"], round_id, current["k_min"])
     out["tally"] = dict(summary) if summary else {}
     return out

@@ -1,12 +1,15 @@
-"""Ballots: online submission with a voter token, a voter's pending targets, paper uploads.
+"""Ballots: a voter's pending targets, one online ballot sealed on receipt, paper uploads.
 
-Online: the ledger tag and the ballot are written in one transaction while the round row is
-held FOR SHARE; the ledger's primary key makes a second ballot for the same (voter, target,
-round) fail with 409, also when both arrive at once. Nothing written names the voter.
+Online: the ledger tag and the sealed sheet are written in one transaction while the round
+row is held FOR SHARE (store/ballot_sheets.py); the ledger's primary key makes a second
+ballot for the same (voter, target, round) fail with 409, also when both arrive at once.
+Paper: one committee member uploads, another confirms (two-person rule); only then are the
+ballots stored. Nothing written names the voter.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -26,13 +29,15 @@ from evalsvc.domain.ballots import (
     LEVEL_CODES,
     MAX_COMMENT_CHARS,
     PAPER_COLUMNS,
+    PAPER_NO_BASIS,
+    PAPER_NOT_OBSERVED,
+    PAPER_OBSERVED,
     PAPER_REQUIRED_COLUMNS,
-    VOTER_TOKEN_PREFIX,
     BallotKeys,
     BallotSubmit,
     PaperBallot,
+    Sheet,
     ledger_tag,
-    token_hash,
 )
 from evalsvc.domain.errors import (
     MAX_REPORTED_PROBLEMS,
@@ -42,39 +47,46 @@ from evalsvc.domain.errors import (
     InvalidInput,
     NotFound,
     RuleViolation,
-    field_error,
 )
+from evalsvc.domain.sheets import sheet_tag
 from evalsvc.domain.vietnamese import nfc
-from evalsvc.store.ballot_blocks import make_records, pack_bits, record_bytes, write_blocks
+from evalsvc.sealing import boxes
+from evalsvc.store import ballot_sheets
+from evalsvc.store.ballot_blocks import make_records, pack_bits, write_blocks
 from evalsvc.store.ballot_rounds import form_items
+from evalsvc.store.ballot_tally import FormItems
 from evalsvc.store.scope import ensure_in_scope
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("ballots")
+QS = queries("sealed_ballots")
+QH = queries("sheets")
 QU = queries("units")
 
 _MARK_BITS = {"observed": 1, "no_basis": 2}
 
 
-async def _voter(conn: asyncpg.Connection, keys: BallotKeys, token: str) -> asyncpg.Record:
-    if not token.startswith(VOTER_TOKEN_PREFIX):
-        raise Forbidden("unknown voter token")
-    row = await conn.fetchrow(Q["voter_by_token"], token_hash(keys, token))
-    if row is None:
-        raise Forbidden("unknown voter token")
-    return row
-
-
 async def pending_targets(conn: asyncpg.Connection, keys: BallotKeys, token: str) -> dict[str, Any]:
     """The round, its forms and the targets this voter has not balloted yet."""
-    voter = await _voter(conn, keys, token)
+    voter = await ballot_sheets.voter(conn, keys, token)
     rnd = await conn.fetchrow(Q["round_get"], voter["round_id"])
     assert rnd is not None
+    if rnd["status"] != "open":
+        # A closed (or not yet open) round shows nothing but its state to a voter.
+        raise Conflict(f"the round is {rnd['status']}")
+    if rnd["status"] != "open":
+        # A closed (or not yet open) round shows nothing but its state to a voter.
+        raise Conflict(f"the round is {rnd['status']}")
     targets = await conn.fetch(Q["voter_targets"], rnd["id"], voter["group_id"], voter["cadre_id"])
     tags = [ledger_tag(keys, voter["id"], t["cadre_id"], rnd["id"]) for t in targets]
     done = {bytes(r["tag"]) for r in await conn.fetch(Q["ledger_existing"], tags)}
     items = await conn.fetch(Q["form_items"], rnd["catalog_id"])
+    public_key = await conn.fetchval(
+        "select public_key from ballot_rounds where id = $1", rnd["id"]
+    )
     return {
+        "public_key": base64.b64encode(public_key or b"").decode(),
+        "channel": voter["channel"],
         "round": {
             "id": rnd["id"],
             "title": rnd["title"],
@@ -100,62 +112,76 @@ async def pending_targets(conn: asyncpg.Connection, keys: BallotKeys, token: str
 
 async def submit_ballot(
     conn: asyncpg.Connection, keys: BallotKeys, token: str, data: BallotSubmit
-) -> None:
-    """Store one online ballot, or refuse it and store nothing."""
+) -> dict[str, Any]:
+    """One ballot sent in plaintext (no script on the page, or an old client): checked and
+    sealed to the round's key in memory here, so only ciphertext is written or logged."""
     async with conn.transaction():
-        voter = await _voter(conn, keys, token)
-        rnd = await conn.fetchrow(Q["round_lock_share"], voter["round_id"])
-        assert rnd is not None
-        if rnd["status"] != "open":
-            raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
-        if not rnd["opens_at"] <= rnd["now"] < rnd["closes_at"]:
-            raise Conflict("the round takes ballots only between opens_at and closes_at")
-        target = await conn.fetchrow(Q["target_by_code"], rnd["id"], data.target)
-        if target is None:
-            raise field_error("target", f"{data.target!r} is not a target of this round")
-        if target["cadre_id"] == voter["cadre_id"]:
-            raise field_error("target", "self-ballots are refused")
-        if target["group_id"] != voter["group_id"]:
-            raise field_error("target", f"{data.target!r} is outside your voting group")
-        forms = await form_items(conn, rnd["catalog_id"])
-        position = {code: m for m, code in enumerate(forms[target["form"]].codes)}
-        other = "staff" if target["form"] == "leader" else "leader"
-        other_codes = set(forms[other].codes)
-        observed = no_basis = 0
-        problems: list[FieldProblem] = []
-        for code, mark in data.marks.items():
-            m = position.get(code)
-            if m is None:
-                reason = (
-                    f"item {code!r} belongs to the {other} form, not the {target['form']} form"
-                    if code in other_codes
-                    else f"unknown item {code!r}"
-                )
-                problems.append(FieldProblem(f"marks.{code}", reason))
-            elif mark == "observed":
-                observed |= 1 << m
-            elif mark == "no_basis":
-                no_basis |= 1 << m
-        if problems:
-            raise RuleViolation("the ballot has invalid marks", problems[:MAX_REPORTED_PROBLEMS])
-        try:
-            await conn.execute(
-                Q["ledger_insert"],
-                ledger_tag(keys, voter["id"], target["cadre_id"], rnd["id"]),
-                rnd["id"],
-            )
-        except asyncpg.UniqueViolationError:
-            raise Conflict("this voter has already submitted a ballot for this target") from None
-        record = record_bytes(
-            observed,
-            no_basis,
-            LEVEL_CODES[data.level] if data.level else 0,
-            CONFIDENCE_CODES[data.confidence] if data.confidence else 0,
+        voter = await ballot_sheets.voter(conn, keys, token)
+        if voter["channel"] != "online":
+            raise Forbidden("this voter votes on paper")
+        rnd = await ballot_sheets.open_round_for(conn, voter)
+        (target,) = await ballot_sheets.sheet_targets(
+            conn, rnd["id"], voter, [data.target], single=True
         )
-        await conn.execute(Q["ballot_insert"], rnd["id"], target["cadre_id"], record)
-        comment = nfc(data.comment or "")
-        if comment:
-            await conn.execute(Q["comment_insert"], rnd["id"], target["cadre_id"], comment)
+        forms = await form_items(conn, rnd["catalog_id"])
+        marks = _marks_text(forms[target["form"]].codes, target["form"], forms, data)
+        sheet = Sheet(
+            round=rnd["id"],
+            ballots=[
+                PaperBallot(
+                    target=data.target,
+                    marks=marks,
+                    level=data.level or "",
+                    confidence=data.confidence or "",
+                    comment=nfc(data.comment or ""),
+                )
+            ],
+        )
+        public_key = await conn.fetchval(
+            "select public_key from ballot_rounds where id = $1", rnd["id"]
+        )
+        sealed = boxes.seal(bytes(public_key), msgspec.json.encode(sheet))
+        del sheet, data
+        receipt = await ballot_sheets.store_sheet(conn, keys, rnd["id"], voter, [target], sealed)
+        await _finish_if_complete(conn, keys, voter, rnd["id"])
+    return ballot_sheets.accepted(receipt, "server", 1)
+
+
+def _marks_text(
+    codes: list[str], form: str, forms: dict[str, FormItems], data: BallotSubmit
+) -> str:
+    """The marks as one character per item of the form (the sealed layout), or a 422."""
+    position = {code: m for m, code in enumerate(codes)}
+    other = "staff" if form == "leader" else "leader"
+    other_codes = set(forms[other].codes)
+    chars = [PAPER_NOT_OBSERVED] * len(codes)
+    problems: list[FieldProblem] = []
+    for code, mark in data.marks.items():
+        m = position.get(code)
+        if m is None:
+            reason = (
+                f"item {code!r} belongs to the {other} form, not the {form} form"
+                if code in other_codes
+                else f"unknown item {code!r}"
+            )
+            problems.append(FieldProblem(f"marks.{code}", reason))
+        elif mark == "observed":
+            chars[m] = PAPER_OBSERVED
+        elif mark == "no_basis":
+            chars[m] = PAPER_NO_BASIS
+    if problems:
+        raise RuleViolation("the ballot has invalid marks", problems[:MAX_REPORTED_PROBLEMS])
+    return "".join(chars)
+
+
+async def _finish_if_complete(
+    conn: asyncpg.Connection, keys: BallotKeys, voter: asyncpg.Record, round_id: int
+) -> None:
+    """A voter who has balloted every colleague one by one has finished their sheet too."""
+    targets = await conn.fetch(Q["voter_targets"], round_id, voter["group_id"], voter["cadre_id"])
+    tags = [ledger_tag(keys, voter["id"], t["cadre_id"], round_id) for t in targets]
+    if len(await conn.fetch(Q["ledger_existing"], tags)) == len(tags):
+        await conn.execute(QH["sheet_insert"], sheet_tag(keys, voter["id"], round_id), round_id)
 
 
 # --- paper ballots ------------------------------------------------------------------------
@@ -288,20 +314,32 @@ def _plain_columns(rest: str, width: int) -> list[list[str]]:
 
 
 @dataclass(slots=True)
-class _Checked:
+class Checked:
+    """Validated ballots as arrays (row i = ballot i of the input)."""
+
     target_ids: npt.NDArray[np.int64]
     observed: npt.NDArray[np.int64]
     no_basis: npt.NDArray[np.int64]
     level: npt.NDArray[np.int16]
     confidence: npt.NDArray[np.int16]
-    comment_targets: list[int]
+    comment_rows: list[int]
     comments: list[str]
+    bad: npt.NDArray[np.bool_]  # rows with a problem (only when not strict)
+
+    @property
+    def comment_targets(self) -> list[int]:
+        return [int(self.target_ids[i]) for i in self.comment_rows]
 
 
 def _codes_of(
-    values: list[str], table: dict[str, int], field: str, problems: list[FieldProblem]
+    values: list[str],
+    table: dict[str, int],
+    field: str,
+    problems: list[FieldProblem],
+    bad: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.int16]:
     out = np.fromiter(map(table.get, values, repeat(-1)), np.int16, len(values))
+    bad |= out < 0
     for i in np.nonzero(out < 0)[0][:MAX_REPORTED_PROBLEMS].tolist():
         problems.append(
             FieldProblem(
@@ -318,20 +356,26 @@ def check_paper(
     cols: PaperColumns,
     targets: dict[str, tuple[int, str]],
     forms: dict[str, list[str]],
-) -> _Checked:
+    *,
+    strict: bool = True,
+) -> Checked:
     """Validate every row (vectorised) and turn marks into bitmaps; all problems at once.
 
     Args:
         targets: target code -> (cadre id, form).
         forms: form -> item codes in catalog order.
+        strict: raise on any problem (uploads); otherwise mark the rows in ``bad`` (the
+            ballots of sealed sheets, checked at close).
     """
     n = len(cols)
     problems: list[FieldProblem] = []
+    bad = np.zeros(n, np.bool_)
     form_names = ("leader", "staff")
     id_of = {code: cid for code, (cid, _) in targets.items()}
     form_of = {code: form_names.index(form) for code, (_, form) in targets.items()}
     target_ids = np.fromiter(map(id_of.get, cols.target, repeat(-1)), np.int64, n)
     form_idx = np.fromiter(map(form_of.get, cols.target, repeat(-1)), np.int8, n)
+    bad |= target_ids < 0
     for i in np.nonzero(target_ids < 0)[0][:MAX_REPORTED_PROBLEMS].tolist():
         problems.append(
             FieldProblem("target", f"{cols.target[i]!r} is not a target of this round", i + 1)
@@ -343,6 +387,7 @@ def check_paper(
         width = len(forms[form])
         rows = np.nonzero(form_idx == f)[0]
         wrong = rows[lengths[rows] != width]
+        bad[wrong] = True
         for i in wrong[:MAX_REPORTED_PROBLEMS].tolist():
             problems.append(
                 FieldProblem(
@@ -355,40 +400,90 @@ def check_paper(
         picked = itemgetter(*rows.tolist())(cols.marks) if len(rows) > 1 else [cols.marks[rows[0]]]
         joined = "".join(picked).encode("utf-8")
         if len(joined) != width * len(rows):  # some mark is not ASCII: find the rows
+            ascii_rows = []
             for i in rows.tolist():
                 if not cols.marks[i].isascii():
+                    bad[i] = True
                     problems.append(FieldProblem("marks", "only 1, 0 and x are allowed", i + 1))
-            continue
+                else:
+                    ascii_rows.append(i)
+            rows = np.array(ascii_rows, np.int64)
+            if not len(rows):
+                continue
+            joined = "".join(cols.marks[i] for i in ascii_rows).encode()
         grid = np.frombuffer(joined, np.uint8).reshape(len(rows), width)
         is_obs = grid == ord("1")
         is_nb = grid == ord("x")
-        bad = ~(is_obs | is_nb | (grid == ord("0"))).all(axis=1)
-        for i in rows[bad][:MAX_REPORTED_PROBLEMS].tolist():
+        wrong_chars = ~(is_obs | is_nb | (grid == ord("0"))).all(axis=1)
+        bad[rows[wrong_chars]] = True
+        for i in rows[wrong_chars][:MAX_REPORTED_PROBLEMS].tolist():
             problems.append(FieldProblem("marks", "only 1, 0 and x are allowed", i + 1))
         observed[rows] = pack_bits(is_obs)
         no_basis[rows] = pack_bits(is_nb)
-    level = _codes_of(cols.level, {"": 0, **LEVEL_CODES}, "level", problems)
-    confidence = _codes_of(cols.confidence, {"": 0, **CONFIDENCE_CODES}, "confidence", problems)
-    comment_targets: list[int] = []
+    level = _codes_of(cols.level, {"": 0, **LEVEL_CODES}, "level", problems, bad)
+    confidence = _codes_of(
+        cols.confidence, {"": 0, **CONFIDENCE_CODES}, "confidence", problems, bad
+    )
+    comment_rows: list[int] = []
     comments: list[str] = []
     for i in [i for i, c in enumerate(cols.comment) if c]:
-        raw = cols.comment[i]
-        if raw:
-            text = nfc(raw)
-            if len(text) > MAX_COMMENT_CHARS:
-                problems.append(
-                    FieldProblem("comment", f"longer than {MAX_COMMENT_CHARS} characters", i + 1)
-                )
-            elif text:
-                comment_targets.append(int(target_ids[i]))
-                comments.append(text)
-    if problems:
+        text = nfc(cols.comment[i])
+        if len(text) > MAX_COMMENT_CHARS:
+            bad[i] = True
+            problems.append(
+                FieldProblem("comment", f"longer than {MAX_COMMENT_CHARS} characters", i + 1)
+            )
+        elif text:
+            comment_rows.append(i)
+            comments.append(text)
+    if problems and strict:
         problems.sort(key=lambda p: (p.row or 0, p.field))
         raise RuleViolation(
             f"the upload has {len(problems)} problem(s); nothing was stored",
             problems[:MAX_REPORTED_PROBLEMS],
         )
-    return _Checked(target_ids, observed, no_basis, level, confidence, comment_targets, comments)
+    return Checked(target_ids, observed, no_basis, level, confidence, comment_rows, comments, bad)
+
+
+async def _committee_member(conn: asyncpg.Connection, principal: Principal, round_id: int) -> None:
+    """Refuse anyone but a member of the round's committee, acting as themselves."""
+    if not await conn.fetchval(QS["round_exists"], round_id):
+        raise NotFound(f"no ballot round {round_id}")
+    if (
+        principal.kind != "user"
+        or principal.user_id is None
+        or not await conn.fetchval(
+            "select exists (select 1 from ballot_committee where round_id = $1 and user_id = $2)",
+            round_id,
+            principal.user_id,
+        )
+    ):
+        raise Forbidden(
+            "paper ballots are entered by the round's counting committee, signed in as people"
+        )
+
+
+async def _round_taking_paper(conn: asyncpg.Connection, round_id: int) -> asyncpg.Record:
+    rnd = await conn.fetchrow(Q["round_lock_share"], round_id)
+    if rnd is None:
+        raise NotFound(f"no ballot round {round_id}")
+    if rnd["status"] != "open":
+        raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
+    return rnd
+
+
+async def _checked_upload(
+    conn: asyncpg.Connection, rnd: asyncpg.Record, cols: PaperColumns
+) -> Checked:
+    target_rows = await conn.fetch(QS["paper_targets"], rnd["id"])
+    forms = await form_items(conn, rnd["catalog_id"])
+    checked = check_paper(
+        cols,
+        {r["code"]: (r["cadre_id"], r["form"]) for r in target_rows},
+        {form: items.codes for form, items in forms.items()},
+    )
+    await _check_capacity(conn, rnd["id"], target_rows, checked.target_ids)
+    return checked
 
 
 async def upload_paper(
@@ -399,8 +494,9 @@ async def upload_paper(
     content_type: str,
     idempotency_key: str,
 ) -> dict[str, Any]:
-    """Store a whole upload or nothing. A retry with the same key and body answers as the first
-    did without storing again; the same key with another body is a 409."""
+    """A committee member's upload: validated whole (problems reported, nothing kept), then
+    kept pending until a second member confirms it. A retry with the same key and body
+    answers as the first did; the same key with another body is a 409."""
     if not idempotency_key or len(idempotency_key) > 200:
         raise InvalidInput(
             "an Idempotency-Key is needed",
@@ -411,6 +507,95 @@ async def upload_paper(
     if not len(cols):
         raise InvalidInput("the upload holds no ballots", [FieldProblem("body", "no rows")])
     async with conn.transaction():
+        await _committee_member(conn, principal, round_id)
+        previous = await conn.fetchrow(QS["upload_get"], round_id, idempotency_key)
+        if previous is None:
+            rnd = await _round_taking_paper(conn, round_id)
+            await _checked_upload(conn, rnd, cols)
+            upload_id = await conn.fetchval(
+                QS["upload_claim"],
+                round_id,
+                idempotency_key,
+                digest,
+                len(cols),
+                principal.actor,
+                content_type,
+                body,
+            )
+            if upload_id is not None:
+                return _upload_answer(round_id, upload_id, len(cols), principal.actor, None)
+            previous = await conn.fetchrow(QS["upload_get"], round_id, idempotency_key)
+            assert previous is not None
+        if bytes(previous["body_sha256"]) != digest:
+            raise Conflict(
+                "this Idempotency-Key was used for a different upload",
+                [FieldProblem("idempotency-key", "already used with another body")],
+            )
+        answer = _upload_answer(
+            round_id,
+            previous["id"],
+            previous["ballots"],
+            previous["uploaded_by"],
+            previous["confirmed_by"],
+        )
+        return answer | {"replayed": True}
+
+
+def _upload_answer(
+    round_id: int, upload_id: int, n: int, uploaded_by: str, confirmed_by: str | None
+) -> dict[str, Any]:
+    return {
+        "round_id": round_id,
+        "upload_id": upload_id,
+        "ballots": n,
+        "uploaded_by": uploaded_by,
+        "confirmed_by": confirmed_by,
+        "status": "pending" if confirmed_by is None else "counted",
+        "replayed": False,
+    }
+
+
+async def confirm_paper(
+    conn: asyncpg.Connection, principal: Principal, round_id: int, upload_id: int
+) -> dict[str, Any]:
+    """A second committee member confirms an upload: only now are its ballots stored."""
+    async with conn.transaction():
+        await _committee_member(conn, principal, round_id)
+        rnd = await _round_taking_paper(conn, round_id)
+        upload = await conn.fetchrow(QS["upload_lock"], round_id, upload_id)
+        if upload is None:
+            raise NotFound(f"no upload {upload_id} in round {round_id}")
+        if upload["confirmed_by"] is not None:
+            raise Conflict(f"upload {upload_id} was already confirmed by {upload['confirmed_by']}")
+        if upload["uploaded_by"] == principal.actor:
+            raise Forbidden("a second committee member must confirm your upload")
+        cols = parse_paper(bytes(upload["body"]), upload["content_type"])
+        checked = await _checked_upload(conn, rnd, cols)
+        await copy_ballots(conn, round_id, checked)
+        await conn.execute(QS["upload_confirm"], round_id, upload_id, principal.actor)
+    return _upload_answer(
+        round_id, upload_id, upload["ballots"], upload["uploaded_by"], principal.actor
+    )
+
+
+async def list_uploads(
+    conn: asyncpg.Connection, principal: Principal, round_id: int
+) -> list[dict[str, Any]]:
+    """Uploads of a round, who uploaded and who confirmed each (committee members)."""
+    await _committee_member(conn, principal, round_id)
+    return [dict(r) for r in await conn.fetch(QS["uploads_list"], round_id)]
+
+
+async def check_paper_upload(
+    conn: asyncpg.Connection, principal: Principal, round_id: int, body: bytes
+) -> int:
+    """The checks of :func:`upload_paper` without storing (a page's preview): the number of
+    ballots the CSV would add, or the error listing every problem."""
+    cols = parse_paper(body, "text/csv")
+    if not len(cols):
+        raise InvalidInput("the upload holds no ballots", [FieldProblem("body", "no rows")])
+    async with conn.transaction():
+        await _committee_member(conn, principal, round_id)
         rnd = await conn.fetchrow(Q["round_lock_share"], round_id)
         if rnd is None or not (
             principal.city_wide
@@ -418,30 +603,10 @@ async def upload_paper(
         ):
             raise NotFound(f"no ballot round {round_id}")
         await ensure_in_scope(conn, principal, [rnd["unit_id"]])
-        claimed = await conn.fetchval(
-            Q["upload_claim"], round_id, idempotency_key, digest, len(cols)
-        )
-        if claimed is None:
-            previous = await conn.fetchrow(Q["upload_get"], round_id, idempotency_key)
-            assert previous is not None
-            if bytes(previous["body_sha256"]) != digest:
-                raise Conflict(
-                    "this Idempotency-Key was used for a different upload",
-                    [FieldProblem("idempotency-key", "already used with another body")],
-                )
-            return {"round_id": round_id, "ballots": previous["ballots"], "replayed": True}
         if rnd["status"] != "open":
             raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
-        target_rows = await conn.fetch(Q["round_targets_full"], round_id)
-        forms = await form_items(conn, rnd["catalog_id"])
-        checked = check_paper(
-            cols,
-            {r["code"]: (r["cadre_id"], r["form"]) for r in target_rows},
-            {form: items.codes for form, items in forms.items()},
-        )
-        await _check_capacity(conn, round_id, target_rows, checked.target_ids)
-        await _copy_ballots(conn, round_id, checked)
-    return {"round_id": round_id, "ballots": len(cols), "replayed": False}
+        await _checked_upload(conn, rnd, cols)
+    return len(cols)
 
 
 async def _check_capacity(
@@ -450,11 +615,12 @@ async def _check_capacity(
     target_rows: list[asyncpg.Record],
     new_targets: npt.NDArray[np.int64],
 ) -> None:
-    """No target may end up with more ballots than it has eligible voters."""
+    """No target may end up with more paper ballots than it has paper voters (each voter
+    has one channel; online ballots are bounded by the ledger)."""
     ids = np.fromiter((r["cadre_id"] for r in target_rows), np.int64, len(target_rows))
     eligible = np.fromiter((r["eligible"] for r in target_rows), np.int64, len(target_rows))
     have = np.zeros(len(ids), np.int64)
-    for r in await conn.fetch(Q["ballots_per_target"], round_id):
+    for r in await conn.fetch(QS["paper_per_target"], round_id):
         have[np.searchsorted(ids, r["target_id"])] = r["n"]
     index = np.searchsorted(ids, new_targets)
     total = have + np.bincount(index, minlength=len(ids))
@@ -466,15 +632,15 @@ async def _check_capacity(
             problems.append(
                 FieldProblem(
                     "target",
-                    f"{target_rows[t]['code']!r} would have more ballots than its "
-                    f"{eligible[t]} eligible voters",
+                    f"{target_rows[t]['code']!r} would have more paper ballots than its "
+                    f"{eligible[t]} paper voters",
                     first,
                 )
             )
-        raise RuleViolation("more ballots than eligible voters; nothing was stored", problems)
+        raise RuleViolation("more paper ballots than paper voters; nothing was stored", problems)
 
 
-async def _copy_ballots(conn: asyncpg.Connection, round_id: int, c: _Checked) -> None:
+async def copy_ballots(conn: asyncpg.Connection, round_id: int, c: Checked) -> None:
     # File order may follow a seating plan or a pile of forms: blocks are shuffled.
     recs = make_records(c.observed, c.no_basis, c.level, c.confidence)
     await write_blocks(conn, round_id, c.target_ids, recs)

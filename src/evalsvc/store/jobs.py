@@ -152,22 +152,41 @@ async def fail(
     await conn.execute(Q["job_fail"], job_id, error[:2000], timings)
 
 
-async def get_job(conn: asyncpg.Connection, job_id: int) -> Job:
-    row = await conn.fetchrow(Q["job_select"] + " where j.id = $1", job_id)
+async def get_job(conn: asyncpg.Connection, job_id: int, units: list[int] | None = None) -> Job:
+    """``units``: a scoped reader's subtree; jobs of other scopes (the city's too) read as
+    unknown."""
+    row = await conn.fetchrow(
+        Q["job_select"]
+        + " where j.id = $1 and ($2::bigint[] is null or j.scope_unit_id = any($2))",
+        job_id,
+        units,
+    )
     if row is None:
         raise NotFound(f"no recomputation {job_id}", [FieldProblem("id", "not found")])
     return _job(row)
 
 
 async def list_jobs(
-    conn: asyncpg.Connection, *, state: str | None, period: str | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    *,
+    state: str | None,
+    period: str | None,
+    limit: int,
+    offset: int,
+    units: list[int] | None = None,
 ) -> tuple[list[Job], int]:
-    where = " where ($1::text is null or j.state = $1) and ($2::text is null or j.period = $2)"
-    total: int = await conn.fetchval("select count(*) from recompute_jobs j" + where, state, period)
+    where = (
+        " where ($1::text is null or j.state = $1) and ($2::text is null or j.period = $2)"
+        " and ($3::bigint[] is null or j.scope_unit_id = any($3))"
+    )
+    total: int = await conn.fetchval(
+        "select count(*) from recompute_jobs j" + where, state, period, units
+    )
     rows = await conn.fetch(
-        Q["job_select"] + where + " order by j.id desc limit $3 offset $4",
+        Q["job_select"] + where + " order by j.id desc limit $4 offset $5",
         state,
         period,
+        units,
         limit,
         offset,
     )

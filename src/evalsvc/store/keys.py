@@ -42,7 +42,9 @@ async def authenticate(conn: asyncpg.Connection, token: str) -> Principal | None
         return None
     if not secret_matches(parts[1], bytes(row["secret_hash"])):
         return None
-    return Principal(key_id=row["id"], role=Role(row["role"]), scope_unit_id=row["unit_id"])
+    return Principal(
+        key_id=row["id"], role=Role(row["role"]), scope_unit_id=row["unit_id"], label=row["label"]
+    )
 
 
 async def list_keys(conn: asyncpg.Connection) -> list[dict[str, Any]]:

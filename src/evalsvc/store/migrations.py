@@ -86,6 +86,10 @@ async def apply_views(conn: asyncpg.Connection) -> bool:
 async def migrate(conn: asyncpg.Connection) -> list[Migration]:
     """Apply pending migrations; return those applied now (empty when up to date)."""
     await conn.execute("select pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    # Objects belong to the owner role when it is set up (store/roles.py), whoever logs in.
+    owner = await conn.fetchval(_OWNER_ROLE_USABLE)
+    if owner:
+        await conn.execute("set role evalsvc_owner")
     try:
         await conn.execute(
             """
@@ -125,4 +129,14 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
             await queue.install()
         return done
     finally:
+        if owner:
+            await conn.execute("reset role")
         await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+
+_OWNER_ROLE_USABLE = """
+select exists (select 1 from pg_roles where rolname = 'evalsvc_owner')
+   and pg_has_role(current_user, 'evalsvc_owner', 'member')
+   and has_schema_privilege('evalsvc_owner', 'public', 'create')
+   and current_user <> 'evalsvc_owner'
+"""

@@ -89,6 +89,7 @@ async def create_items(
             upload.numbers,
             cadre_codes=[r.cadre_code for r in rows],
             unit_codes=[r.unit_code for r in rows],
+            principal=principal,
         )
         upload.refuse_if([*unknown, *problems])
         await check_scope(conn, principal, subjects)
@@ -172,7 +173,12 @@ async def _transition(
     row = await conn.fetchrow(Q["subject_unit"], item_id)
     if row is None:
         raise NotFound(f"no remediation item {item_id}", [FieldProblem("id", "not found")])
-    await ensure_in_scope(conn, principal, [row["unit_id"]])
+    await ensure_in_scope(
+        conn,
+        principal,
+        [row["unit_id"]],
+        NotFound(f"no remediation item {item_id}", [FieldProblem("id", "not found")]),
+    )
     if row["status"] != "open":
         raise Conflict(
             f"item {item_id} is {row['status']}; only open items can change",

@@ -400,20 +400,40 @@ async def previous_ranks(conn: asyncpg.Connection, period: str, annual: bool) ->
     return {r["unit_id"]: r["rank"] for r in rows}
 
 
-async def get_run(conn: asyncpg.Connection, run_id: int) -> dict[str, Any]:
-    row = await conn.fetchrow(Q["run_select"] + " where r.id = $1", run_id)
+async def get_run(
+    conn: asyncpg.Connection, run_id: int, units: list[int] | None = None
+) -> dict[str, Any]:
+    """``units``: a scoped reader's subtree; runs of other scopes (the city's too) read as
+    unknown."""
+    row = await conn.fetchrow(
+        Q["run_select"]
+        + " where r.id = $1 and ($2::bigint[] is null or r.scope_unit_id = any($2))",
+        run_id,
+        units,
+    )
     if row is None:
         raise NotFound(f"no result run {run_id}", [FieldProblem("run", "not found")])
     return dict(row)
 
 
 async def list_runs(
-    conn: asyncpg.Connection, period: str | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    period: str | None,
+    limit: int,
+    offset: int,
+    units: list[int] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    where = " where ($1::text is null or r.period = $1)"
-    total: int = await conn.fetchval("select count(*) from result_runs r" + where, period)
+    where = (
+        " where ($1::text is null or r.period = $1)"
+        " and ($2::bigint[] is null or r.scope_unit_id = any($2))"
+    )
+    total: int = await conn.fetchval("select count(*) from result_runs r" + where, period, units)
     rows = await conn.fetch(
-        Q["run_select"] + where + " order by r.id desc limit $2 offset $3", period, limit, offset
+        Q["run_select"] + where + " order by r.id desc limit $3 offset $4",
+        period,
+        units,
+        limit,
+        offset,
     )
     return [dict(r) for r in rows], total
 

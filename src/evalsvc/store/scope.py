@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import FieldProblem, Forbidden, NotFound
+from evalsvc.domain.errors import DomainError, FieldProblem, Forbidden, NotFound
 from evalsvc.store.sqlfiles import queries
 
 QU = queries("units")
@@ -38,14 +38,23 @@ def refuse_outside(problems: list[FieldProblem]) -> None:
 
 
 async def ensure_in_scope(
-    conn: asyncpg.Connection, principal: Principal, unit_ids: list[int] | set[int]
+    conn: asyncpg.Connection,
+    principal: Principal,
+    unit_ids: list[int] | set[int],
+    unknown: DomainError | None = None,
 ) -> None:
-    """Refuse when any unit lies outside the caller's subtree."""
+    """Refuse when any unit lies outside the caller's subtree.
+
+    ``unknown``: the error the caller gives for a code that does not exist; raised instead
+    of a 403, so a scoped key cannot tell another subtree's codes from unknown ones.
+    """
     if principal.city_wide or not unit_ids:
         return
     allowed = set(await subtree_ids(conn, principal.scope_unit_id))  # type: ignore[arg-type]
     outside = sorted(set(unit_ids) - allowed)
     if outside:
+        if unknown is not None:
+            raise unknown
         raise Forbidden(f"{len(outside)} unit(s) lie outside the unit subtree of this API key")
 
 

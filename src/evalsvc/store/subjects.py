@@ -35,9 +35,14 @@ async def resolve(
     *,
     cadre_codes: Sequence[str | None] = (),
     unit_codes: Sequence[str | None] = (),
+    principal: Principal | None = None,
 ) -> tuple[Subjects, list[FieldProblem]]:
     """Ids for the codes of the rows numbered ``numbers`` (None: the row has no such code),
-    and a problem for each row whose code matches nothing."""
+    and a problem for each row whose code matches nothing.
+
+    With a scoped ``principal``, codes outside its subtree match nothing either: the answer
+    is the same as for a code that does not exist, so a key cannot probe other subtrees.
+    """
     subjects = Subjects()
     wanted_cadres = sorted({c for c in cadre_codes if c is not None})
     if wanted_cadres:
@@ -52,6 +57,10 @@ async def resolve(
             "select code, id from units where code = any($1::text[])", wanted_units
         )
         subjects.units = {r["code"]: r["id"] for r in rows}
+    if principal is not None and not principal.city_wide:
+        allowed = set(await subtree_ids(conn, principal.scope_unit_id))  # type: ignore[arg-type]
+        subjects.cadres = {k: c for k, c in subjects.cadres.items() if c.unit_id in allowed}
+        subjects.units = {k: u for k, u in subjects.units.items() if u in allowed}
     problems: list[FieldProblem] = []
     for number, code in zip(numbers, cadre_codes, strict=False):
         if code is not None and code not in subjects.cadres:

@@ -32,7 +32,10 @@ async def upsert_indicators(
     rows = upload.rows
     async with conn.transaction():
         subjects, problems = await resolve(
-            conn, upload.numbers, unit_codes=[r.unit_code for r in rows]
+            conn,
+            upload.numbers,
+            unit_codes=[r.unit_code for r in rows],
+            principal=principal,
         )
         keys = [f"{r.unit_code}/{r.month}" for r in rows]
         upload.refuse_if([*problems, *upload.duplicates(keys, "month")])

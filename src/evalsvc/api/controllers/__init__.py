@@ -1,6 +1,7 @@
 """Every HTTP controller, registered with the app in this order."""
 
 from evalsvc.api.controllers.assessments import AssessmentController
+from evalsvc.api.controllers.audit import AuditController, HistoryController
 from evalsvc.api.controllers.ballot_rounds import BallotRoundController
 from evalsvc.api.controllers.ballots import BallotController
 from evalsvc.api.controllers.cadres import CadreController, PeerGroupController
@@ -34,4 +35,6 @@ CONTROLLERS: list[type] = [
     ResultController,
     WhatIfController,
     ScoringController,
+    AuditController,
+    HistoryController,
 ]

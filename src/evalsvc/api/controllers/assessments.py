@@ -11,6 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from evalsvc.api.controllers.tasks import month_param
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.openapi_docs import upload_operation
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.assessments import ASSESSMENT_UPLOAD, Assessment, AssessmentIn
@@ -43,6 +44,7 @@ class AssessmentController(Controller):
 
     @post(
         "/bulk",
+        operation_class=upload_operation(ASSESSMENT_UPLOAD),
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many by (cadre, month), all or nothing",

@@ -11,27 +11,28 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from evalsvc.api.deps import AppSettings, Caller, Conn
 from evalsvc.api.export import Limit, Offset
-from evalsvc.api.guards import allow
+from evalsvc.api.guards import PUBLIC, allow, allow_people
+from evalsvc.api.openapi_docs import text_body
+from evalsvc.delivery.invitations import invitations_of, resend_ids
+from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role
-from evalsvc.domain.ballots import BallotKeys, RoundCreate, RoundUpdate
-from evalsvc.keyring import ballot_keys
-from evalsvc.settings import Settings
-from evalsvc.store import ballot_results, ballot_rounds, ballots
+from evalsvc.domain.ballots import BallotKeys, RoundClose, RoundCreate, RoundUpdate
+from evalsvc.domain.errors import Conflict, NotFound, field_error
+from evalsvc.domain.sheets import ResendRequest
+from evalsvc.store import ballot_committee, ballot_receipts, ballot_results, ballot_rounds, ballots
+from evalsvc.store.sheets import finished_voters
 
 MANAGERS = allow(Role.ADMIN, Role.PERSONNEL)
 TALLY_READERS = allow(Role.ADMIN, Role.PERSONNEL, Role.AUDITOR)
+# Closing and paper entry: managers' keys or people; the store lets only committee members
+# enter shares and paper ballots.
+COMMITTEE = allow_people(*Role)
 RoundId = FromPath[int]
 
 
 def provide_ballot_keys(request: Request[Any, Any, Any]) -> BallotKeys:
     """The HMAC subkeys, derived once per app from the settings (or the persisted key)."""
-    state = request.app.state
-    keys: BallotKeys | None = state.get("ballot_keys")
-    if keys is None:
-        settings: Settings = state.settings
-        keys = ballot_keys(settings)
-        state.ballot_keys = keys
-    return keys
+    return keys_of(request.app.state)
 
 
 Keys = NamedDependency[BallotKeys]
@@ -79,40 +80,80 @@ class BallotRoundController(Controller):
         "/{round_id:int}/open",
         opt=MANAGERS,
         status_code=200,
-        summary="Open a draft round; returns each voter's token, once",
+        summary="Open a draft round; the service delivers each voter's link (never returned)",
+        description=(
+            "Voters with an email address get their link by mail (SMTP, or the outbox folder "
+            "when no SMTP server is set); the others get a sealed paper slip that an "
+            "administrator prints once (GET /ballot-rounds/{id}/slips.pdf). The answer counts "
+            "invitations per channel; delivery status: GET /ballot-rounds/{id}/invitations."
+        ),
     )
     async def open_round(
-        self, conn: Conn, principal: Caller, keys: Keys, round_id: RoundId
+        self,
+        conn: Conn,
+        principal: Caller,
+        keys: Keys,
+        request: Request[Any, Any, Any],
+        round_id: RoundId,
     ) -> dict[str, Any]:
-        return await ballot_rounds.open_round(conn, principal, round_id, keys)
+        opened = await ballot_rounds.open_round(conn, principal, round_id, keys)
+        start_delivery(request.app.state, round_id)
+        return opened
 
     @post(
         "/{round_id:int}/close",
-        opt=MANAGERS,
+        opt=COMMITTEE,
         status_code=200,
-        summary="Close an open round and tally it",
+        summary="Close an open round with the shares of `threshold` committee members; tally",
     )
     async def close_round(
-        self, conn: Conn, principal: Caller, settings: AppSettings, round_id: RoundId
+        self,
+        conn: Conn,
+        principal: Caller,
+        settings: AppSettings,
+        keys: Keys,
+        round_id: RoundId,
+        data: JSONBody[RoundClose],
     ) -> dict[str, Any]:
         return await ballot_rounds.close_round(
             conn,
             principal,
             round_id,
+            keys,
+            data.shares,
             remediation=settings.ballot_remediation,
             due_days=settings.remediation_due_days,
         )
 
     @post(
-        "/{round_id:int}/paper-ballots",
-        opt=MANAGERS,
+        "/{round_id:int}/committee/share",
+        opt=COMMITTEE,
         status_code=200,
-        summary="Upload digitised paper ballots (text/csv or application/json), all or nothing",
+        summary="A committee member collects their share of the round's key (once)",
+    )
+    async def collect_share(
+        self, conn: Conn, principal: Caller, keys: Keys, round_id: RoundId
+    ) -> dict[str, Any]:
+        return await ballot_committee.collect_share(conn, keys, principal, round_id)
+
+    @post(
+        "/{round_id:int}/paper-ballots",
+        operation_class=text_body(
+            "Paper ballots as CSV (target,marks,level,confidence,comment) or a JSON array of "
+            "objects with those fields.",
+            "target,marks,level,confidence,comment\nC001,10x0,HT,normal,\n",
+            "text/csv",
+            "application/json",
+        ),
+        opt=COMMITTEE,
+        status_code=200,
+        summary="A committee member uploads digitised paper ballots (pending until a second "
+        "member confirms)",
         description=(
-            "One row per ballot: target, marks (one character per item of the target's form "
-            "in catalog order: 1 observed, 0 not observed, x no basis), level, confidence, "
-            "comment. Send an Idempotency-Key header; a retry with the same key and body is "
-            "answered without storing twice."
+            "text/csv or application/json, validated whole. One row per ballot: target, marks "
+            "(one character per item of the target's form in catalog order: 1 observed, "
+            "0 not observed, x no basis), level, confidence, comment. Send an Idempotency-Key "
+            "header; a retry with the same key and body is answered without storing twice."
         ),
     )
     async def upload_paper_ballots(
@@ -127,6 +168,97 @@ class BallotRoundController(Controller):
             request.headers.get("content-type", ""),
             request.headers.get("idempotency-key", ""),
         )
+
+    @post(
+        "/{round_id:int}/paper-ballots/{upload_id:int}/confirm",
+        opt=COMMITTEE,
+        status_code=200,
+        summary="A second committee member confirms an upload: only then does it count",
+    )
+    async def confirm_paper_ballots(
+        self, conn: Conn, principal: Caller, round_id: RoundId, upload_id: FromPath[int]
+    ) -> dict[str, Any]:
+        return await ballots.confirm_paper(conn, principal, round_id, upload_id)
+
+    @get("/{round_id:int}/paper-ballots", opt=COMMITTEE, summary="Paper uploads and who did what")
+    async def list_paper_uploads(
+        self, conn: Conn, principal: Caller, round_id: RoundId
+    ) -> list[dict[str, Any]]:
+        return await ballots.list_uploads(conn, principal, round_id)
+
+    @get(
+        "/{round_id:int}/receipts/{receipt:str}",
+        opt=PUBLIC,
+        summary="Inclusion proof of a receipt in the round's published Merkle root",
+    )
+    async def get_receipt(
+        self, conn: Conn, round_id: RoundId, receipt: FromPath[str]
+    ) -> dict[str, Any]:
+        try:
+            value = bytes.fromhex(receipt)
+        except ValueError:
+            raise field_error("receipt", "64 hex digits") from None
+        if len(value) != 32:
+            raise field_error("receipt", "64 hex digits")
+        found = await ballot_receipts.inclusion(conn, round_id, value)
+        if found is None:
+            raise NotFound("this receipt is not among the round's counted sheets")
+        return found
+
+    @get(
+        "/{round_id:int}/participation",
+        opt=TALLY_READERS,
+        summary="How many voters have handed in their sheet (a count, never who)",
+    )
+    async def participation(
+        self, conn: Conn, principal: Caller, round_id: RoundId
+    ) -> dict[str, Any]:
+        rnd = await ballot_rounds.get_round(conn, principal, round_id)
+        return {
+            "round_id": round_id,
+            "voters": rnd["voters"],
+            "finished": await finished_voters(conn, round_id),
+        }
+
+    @get(
+        "/{round_id:int}/invitations",
+        opt=MANAGERS,
+        summary="Delivery of each voter's invitation: channel, address, status (never the link)",
+    )
+    async def list_invitations(
+        self, conn: Conn, principal: Caller, round_id: RoundId
+    ) -> list[dict[str, Any]]:
+        await ballot_rounds.get_round(conn, principal, round_id)
+        rows = await invitations_of(conn, round_id)
+        return [{k: v for k, v in r.items() if k != "voter_id"} for r in rows]
+
+    @post(
+        "/{round_id:int}/invitations/send",
+        opt=MANAGERS,
+        status_code=202,
+        summary="Send pending email invitations, or re-send to the voters listed (new links)",
+        description=(
+            'Body: {"voters": [cadre codes]} re-sends to those voters (each gets a new link; '
+            'the old one stops working); no body or {"voters": null} sends every pending '
+            "one. The work runs in the background: read GET .../invitations for the outcome."
+        ),
+    )
+    async def send_invitations(
+        self,
+        conn: Conn,
+        principal: Caller,
+        request: Request[Any, Any, Any],
+        round_id: RoundId,
+        data: JSONBody[ResendRequest | None] = None,
+    ) -> dict[str, Any]:
+        rnd = await ballot_rounds.get_round(conn, principal, round_id)
+        if rnd["status"] != "open":
+            raise Conflict(f"round {round_id} is {rnd['status']}; only an open round sends")
+        voter_ids = None
+        if data is not None and data.voters is not None:
+            voter_ids = await resend_ids(conn, round_id, data.voters)
+        start_delivery(request.app.state, round_id, voter_ids)
+        return {"round_id": round_id, "queued": "pending" if voter_ids is None else len(voter_ids)}
 
     @get("/{round_id:int}/tallies", opt=TALLY_READERS, summary="Per-target results")
     async def list_tallies(

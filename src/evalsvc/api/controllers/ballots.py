@@ -15,8 +15,11 @@ from litestar.params import JSONBody
 from evalsvc.api.controllers.ballot_rounds import BALLOT_DEPENDENCIES, Keys
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import PUBLIC
-from evalsvc.domain.ballots import BallotSubmit
-from evalsvc.store import ballots
+from evalsvc.api.limits import count_refused_token, refuse_token_guessing
+from evalsvc.domain.ballots import BallotSubmit, SealedSheet
+from evalsvc.domain.errors import Forbidden
+from evalsvc.domain.sheets import SheetSubmit
+from evalsvc.store import ballot_sheets, ballots, sheets
 
 
 def voter_token(request: Request[Any, Any, Any]) -> str:
@@ -30,6 +33,9 @@ class BallotController(Controller):
     path = "/ballot"
     tags = ["ballots"]
     dependencies = BALLOT_DEPENDENCIES
+    # Token guessing: refused tokens count per address, then 429 (api/limits.py).
+    before_request = refuse_token_guessing  # type: ignore[assignment]
+    exception_handlers = {Forbidden: count_refused_token}
 
     @get("/targets", opt=PUBLIC, summary="The voter's round, forms and pending targets")
     async def list_pending_targets(
@@ -37,9 +43,44 @@ class BallotController(Controller):
     ) -> dict[str, Any]:
         return await ballots.pending_targets(conn, keys, voter_token(request))
 
+    @post(
+        "/sheets",
+        opt=PUBLIC,
+        status_code=201,
+        summary="Hand in the whole sheet: one ballot for every pending colleague, all or nothing",
+        description=(
+            'Body: {"ballots": [{"target", "marks", "level", "confidence", '
+            '"comment"}, ...]} with exactly one ballot for each colleague of GET '
+            "/ballot/targets. Problems answer 422 with one {field, reason} each "
+            "(ballots.<target>[.marks.<item>|.comment]); a second sheet 409; nothing of a "
+            "refused sheet is stored."
+        ),
+    )
+    async def submit_sheet(
+        self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[SheetSubmit]
+    ) -> dict[str, Any]:
+        return await sheets.submit_sheet(conn, keys, voter_token(request), data)
+
     @post("/ballots", opt=PUBLIC, status_code=201, summary="Submit one ballot for one target")
     async def submit_ballot(
         self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[BallotSubmit]
     ) -> dict[str, Any]:
-        await ballots.submit_ballot(conn, keys, voter_token(request), data)
-        return {"accepted": True}
+        return await ballots.submit_ballot(conn, keys, voter_token(request), data)
+
+    @post(
+        "/sealed-sheets",
+        opt=PUBLIC,
+        status_code=201,
+        summary="Submit a sheet sealed by the voter's client to the round's public key",
+        description=(
+            "`targets`: the colleagues the sheet covers; `sealed`: base64 of a libsodium "
+            "sealed box (crypto_box_seal) of the JSON sheet {round, ballots: [{target, marks, "
+            "level, confidence, comment}]}. Answers the receipt (SHA-256 of the sealed box)."
+        ),
+    )
+    async def submit_sealed_sheet(
+        self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[SealedSheet]
+    ) -> dict[str, Any]:
+        return await ballot_sheets.submit_sealed(
+            conn, keys, voter_token(request), data.targets, data.sealed
+        )

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Format, Limit, Offset, struct_page
 from evalsvc.api.guards import ADMIN, READERS, allow
+from evalsvc.api.openapi_docs import upload_operation
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role
@@ -92,6 +93,7 @@ class CadreController(Controller):
 
     @post(
         "/bulk",
+        operation_class=upload_operation(uploads.CADRES),
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many cadres by code (all-or-nothing)",
@@ -123,7 +125,13 @@ class PeerGroupController(Controller):
         items = await store.list_peer_groups(conn)
         return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
-    @post("/bulk", opt=ADMIN, status_code=200, summary="Insert or update peer groups by code")
+    @post(
+        "/bulk",
+        operation_class=upload_operation(uploads.PEER_GROUPS),
+        opt=ADMIN,
+        status_code=200,
+        summary="Insert or update peer groups by code",
+    )
     async def upsert_peer_groups(
         self, conn: Conn, request: Request[Any, Any, Any]
     ) -> UpsertSummary:

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import ADMIN, READERS
+from evalsvc.api.openapi_docs import text_body
 from evalsvc.domain import uploads
 from evalsvc.domain.bulk import format_of, parse_upload
 from evalsvc.domain.catalog import Catalog, CatalogCreate, GroupPoints
@@ -41,6 +42,11 @@ class CatalogController(Controller):
 
     @post(
         "/csv",
+        operation_class=text_body(
+            "Catalog items as CSV (UTF-8, a header row).",
+            "code,text,group,forms\n1.01,Đi muộn về sớm,1,leader;staff\n",
+            "text/csv",
+        ),
         opt=ADMIN,
         summary="Load a new catalog version from CSV items",
         description="Body: CSV with columns code,text,group,forms (forms as leader;staff).",

@@ -11,6 +11,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.openapi_docs import upload_operation
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.confidence_votes import CONFIDENCE_UPLOAD, ConfidenceVote, ConfidenceVoteIn
@@ -49,6 +50,7 @@ class ConfidenceVoteController(Controller):
 
     @post(
         "/bulk",
+        operation_class=upload_operation(CONFIDENCE_UPLOAD),
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many by (cadre, vote_date), all or nothing",

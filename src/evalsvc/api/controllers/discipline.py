@@ -11,6 +11,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.openapi_docs import upload_operation
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.discipline import (
@@ -45,6 +46,7 @@ class DisciplineController(Controller):
 
     @post(
         "/bulk",
+        operation_class=upload_operation(DISCIPLINE_UPLOAD),
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many by (cadre, track, violation_id), all or nothing",

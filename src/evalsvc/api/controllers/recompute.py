@@ -18,6 +18,7 @@ from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.recompute import Job, JobState, RecomputeRequest
 from evalsvc.jobs import queue
 from evalsvc.store import jobs as job_store
+from evalsvc.store.subjects import scope_filter
 
 log = logging.getLogger(__name__)
 RUNNERS = allow(Role.ADMIN, Role.PERSONNEL)
@@ -68,19 +69,26 @@ class RecomputeController(Controller):
         return await queue.cancel(conn, job_id, principal)
 
     @get("/{job_id:int}", opt=READERS, summary="A recomputation: state, stage, percent, timings")
-    async def get_recomputation(self, conn: Conn, job_id: FromPath[int]) -> Job:
-        return await job_store.get_job(conn, job_id)
+    async def get_recomputation(self, conn: Conn, principal: Caller, job_id: FromPath[int]) -> Job:
+        # Scoped keys see the jobs of their subtree only; others answer as unknown ids.
+        return await job_store.get_job(conn, job_id, await scope_filter(conn, principal))
 
     @get("/", opt=READERS, summary="Recomputations, newest first")
     async def list_recomputations(
         self,
         conn: Conn,
+        principal: Caller,
         job_state: Annotated[JobState | None, QueryParameter(name="state")] = None,
         period: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> dict[str, Any]:
         items, total = await job_store.list_jobs(
-            conn, state=job_state, period=period, limit=limit, offset=offset
+            conn,
+            state=job_state,
+            period=period,
+            limit=limit,
+            offset=offset,
+            units=await scope_filter(conn, principal),
         )
         return {"items": items, "total": total, "limit": limit, "offset": offset}

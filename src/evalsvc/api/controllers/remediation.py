@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.openapi_docs import upload_operation
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.remediation import (
@@ -70,6 +71,7 @@ class RemediationController(Controller):
 
     @post(
         "/bulk",
+        operation_class=upload_operation(REMEDIATION_UPLOAD),
         opt=WRITERS,
         status_code=200,
         summary="Open many items, all or nothing (idempotent per origin reference)",

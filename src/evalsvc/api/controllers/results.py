@@ -19,6 +19,7 @@ from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.recompute import Period
 from evalsvc.jobs import whatif
 from evalsvc.published import results as jobs
+from evalsvc.store.subjects import scope_filter
 
 PERIOD_Q = QueryParameter(description="'YYYY' (annual) or 'YYYY-MM'; default: a run must be given")
 RUN_Q = QueryParameter(description="Read this run instead of the published one (appeals)")
@@ -104,18 +105,22 @@ class ResultController(Controller):
     async def list_runs(
         self,
         conn: Conn,
+        principal: Caller,
         request: Request[Any, Any, Any],
         period: FromQuery[str | None] = None,
         limit: Limit = 100,
         offset: Offset = 0,
         format: FromQuery[Format | None] = None,
     ) -> Response[Any]:
-        items, total = await jobs.runs(conn, period, limit, offset)
+        # Scoped keys see the runs of their subtree only (docs/audit.md, "Scopes").
+        items, total = await jobs.runs(
+            conn, period, limit, offset, await scope_filter(conn, principal)
+        )
         return page(request, format, items, total, limit, offset, "runs")
 
     @get("/runs/{run_id:int}", opt=READERS, summary="One run: profile, fingerprint, timings")
-    async def get_run(self, conn: Conn, run_id: FromPath[int]) -> dict[str, Any]:
-        return await jobs.run_info(conn, run_id)
+    async def get_run(self, conn: Conn, principal: Caller, run_id: FromPath[int]) -> dict[str, Any]:
+        return await jobs.run_info(conn, run_id, await scope_filter(conn, principal))
 
     @get(
         "/compare",

@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.openapi_docs import text_body
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
 from evalsvc.domain.tasks import parse_month
@@ -56,6 +57,15 @@ class TaskController(Controller):
 
     @post(
         "/batches",
+        operation_class=text_body(
+            "Task records as CSV (a header line), NDJSON (one object a line) or a JSON array; "
+            "every row ends with a line break.",
+            "source_system,external_id,cadre_code,month,product_code,k,assigned,done\n"
+            "hrm,T-1,C001,2026-05,VB,1,10,9\n",
+            "text/csv",
+            "application/x-ndjson",
+            "application/json",
+        ),
         opt=WRITERS,
         status_code=201,
         summary="Upload a batch of task records (CSV, NDJSON or a JSON array), all or nothing",

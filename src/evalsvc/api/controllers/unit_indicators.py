@@ -11,6 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from evalsvc.api.controllers.tasks import month_param
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.openapi_docs import upload_operation
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.unit_indicators import UNIT_INDICATOR_UPLOAD, UnitIndicator, UnitIndicatorIn
@@ -43,6 +44,7 @@ class UnitIndicatorController(Controller):
 
     @post(
         "/bulk",
+        operation_class=upload_operation(UNIT_INDICATOR_UPLOAD),
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many by (unit, month), all or nothing",

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Format, Limit, Offset, struct_page
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.openapi_docs import upload_operation
 from evalsvc.api.uploads import read_upload
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role
@@ -71,6 +72,7 @@ class UnitController(Controller):
 
     @post(
         "/bulk",
+        operation_class=upload_operation(uploads.UNITS),
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many units by code (all-or-nothing)",

@@ -1,0 +1,1 @@
+"""Pages for people: server-rendered HTML (Jinja2), every asset shipped in the package."""

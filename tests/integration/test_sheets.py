@@ -1,0 +1,190 @@
+"""Whole sheets over the API, and invitations delivered to voters (never to the operator)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from litestar.testing import AsyncTestClient
+
+from evalsvc.api.app import create_app
+from evalsvc.domain.access import Role
+from evalsvc.domain.sheets import normalize_voter_code
+from evalsvc.settings import Settings
+from tests.conftest import make_key
+from tests.integration.ballots_seed import (
+    add_cadre,
+    add_catalog,
+    add_unit,
+    close_round,
+    outbox_codes,
+    round_body,
+)
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+def bearer(code: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {code}"}
+
+
+async def seed(conn: asyncpg.Connection) -> int:
+    """Unit UB: head H, staff S1..S4 with email, P1 without (a paper slip)."""
+    unit = await add_unit(conn, "UB")
+    await add_cadre(conn, "H", unit, "head")
+    for i in range(1, 5):
+        await add_cadre(conn, f"S{i}", unit, "staff")
+    await add_cadre(conn, "P1", unit, "staff", email=False)
+    return await add_catalog(conn)
+
+
+async def open_round(client: Client, headers: dict[str, str], catalog_id: int) -> dict[str, Any]:
+    created = await client.post(
+        "/ballot-rounds", json=round_body(catalog_id, "UB"), headers=headers
+    )
+    assert created.status_code == 201, created.text
+    opened = await client.post(f"/ballot-rounds/{created.json()['id']}/open", headers=headers)
+    assert opened.status_code == 200, opened.text
+    body: dict[str, Any] = opened.json()
+    return body
+
+
+def sheet(targets: list[str], **marks: str) -> dict[str, Any]:
+    return {"ballots": [{"target": t, "marks": dict(marks)} for t in targets]}
+
+
+async def test_sheet_all_or_nothing(client: Client, conn: asyncpg.Connection) -> None:
+    catalog_id = await seed(conn)
+    headers = await make_key(conn, Role.PERSONNEL, "UB")
+    opened = await open_round(client, headers, catalog_id)
+    assert "tokens" not in opened
+    assert opened["invitations"] == {"email": 5, "paper": 1}
+    round_id = opened["id"]
+    codes = await outbox_codes(client.app.state.settings.outbox, round_id, 5)
+    assert sorted(codes) == ["H", "S1", "S2", "S3", "S4"]
+
+    invitations = (
+        await client.get(f"/ballot-rounds/{round_id}/invitations", headers=headers)
+    ).json()
+    by_code = {i["code"]: i for i in invitations}
+    assert by_code["S1"]["status"] == "sent"
+    assert by_code["S1"]["address"] == "s1@donvi.test"
+    assert by_code["P1"] == by_code["P1"] | {
+        "channel": "paper",
+        "status": "pending",
+        "address": None,
+    }
+    text = str(invitations)
+    assert not any(code in text for code in codes.values())  # never a link or code
+
+    s1 = codes["S1"]
+    pending = (await client.get("/ballot/targets", headers=bearer(s1))).json()
+    colleagues = [t["code"] for t in pending["targets"]]
+    assert colleagues == ["H", "P1", "S2", "S3", "S4"]
+    refusals = [
+        (sheet(colleagues[:-1]), "ballots.S4", "missing"),
+        (sheet([*colleagues, "S1"]), "ballots.S1", "not one of your colleagues"),
+        (sheet([*colleagues, "H"]), "ballots.H", "listed twice"),
+        (sheet(colleagues, Z9="observed"), "ballots.H.marks.Z9", "unknown item"),
+        (sheet(colleagues, L1="observed"), "ballots.P1.marks.L1", "other form"),
+    ]
+    for body, field, reason in refusals:
+        response = await client.post("/ballot/sheets", json=body, headers=bearer(s1))
+        assert response.status_code == 422, response.text
+        problems = {p["field"]: p["reason"] for p in response.json()["extra"]}
+        assert reason in problems[field], problems
+    bad_mark = {"ballots": [{"target": "H", "marks": {"C1": "maybe"}}]}
+    assert (
+        await client.post("/ballot/sheets", json=bad_mark, headers=bearer(s1))
+    ).status_code == 400
+    assert await conn.fetchval("select count(*) from ballots") == 0
+    assert await conn.fetchval("select count(*) from ballot_ledger") == 0
+
+    good = sheet(colleagues, C1="observed", C2="no_basis")
+    good["ballots"][0] |= {"level": "HTT", "confidence": "high", "comment": "  Tốt  "}
+    # Typed as a person would type it: lower case, spaces instead of dashes.
+    typed = s1.lower().replace("-", " ")
+    accepted = await client.post("/ballot/sheets", json=good, headers=bearer(typed))
+    assert accepted.status_code == 201, accepted.text
+    receipt = accepted.json().pop("receipt")
+    assert accepted.json() | {"receipt": receipt} == {
+        "round_id": round_id,
+        "ballots": 5,
+        "submitted": True,
+        "receipt": receipt,
+        "sealed_by": "server",
+    }
+    again = await client.post("/ballot/sheets", json=good, headers=bearer(s1))
+    assert again.status_code == 409
+    # Sealed until the committee closes the round: one sheet, no plaintext ballot or comment.
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 1
+    assert await conn.fetchval("select count(*) from ballots") == 0
+    assert await conn.fetchval("select count(*) from ballot_comments") == 0
+    assert (await client.get("/ballot/targets", headers=bearer(s1))).json()["targets"] == []
+    participation = await client.get(f"/ballot-rounds/{round_id}/participation", headers=headers)
+    assert participation.json() == {"round_id": round_id, "voters": 6, "finished": 1}
+
+    # Re-send: a new link; the old one stops working; the ledger still knows the voter.
+    resent = await client.post(
+        f"/ballot-rounds/{round_id}/invitations/send", json={"voters": ["S1"]}, headers=headers
+    )
+    assert resent.status_code == 202, resent.text
+    new_code = s1
+    for _ in range(100):
+        new_code = (await outbox_codes(client.app.state.settings.outbox, round_id, 5))["S1"]
+        if new_code != s1:
+            break
+        await asyncio.sleep(0.05)
+    assert new_code != s1
+    assert (await client.get("/ballot/targets", headers=bearer(s1))).status_code == 403
+    assert (
+        await client.post("/ballot/sheets", json=good, headers=bearer(new_code))
+    ).status_code == 409
+    unknown = await client.post(
+        f"/ballot-rounds/{round_id}/invitations/send", json={"voters": ["P1"]}, headers=headers
+    )
+    assert unknown.status_code == 422
+
+    closed = await close_round(client, conn, round_id)
+    assert closed.status_code == 200, closed.text
+    assert await conn.fetchval("select count(*) from ballots") == 5
+    assert await conn.fetchval("select comment from ballot_comments") == "Tốt"
+    after = await client.get("/ballot/targets", headers=bearer(codes["S2"]))
+    assert after.status_code == 409
+    assert after.json()["detail"] == "the round is closed"
+    late = await client.post("/ballot/sheets", json=sheet(["H"]), headers=bearer(codes["S2"]))
+    assert late.status_code == 409
+
+
+async def test_a_failed_email_is_reported(
+    conn: asyncpg.Connection, db_dsn: str, tmp_path: Path
+) -> None:
+    catalog_id = await seed(conn)
+    headers = await make_key(conn, Role.ADMIN)
+    # Nothing listens on port 9 here: every message fails, and says why.
+    settings = Settings(
+        database_url=db_dsn, data_dir=str(tmp_path), smtp_host="127.0.0.1", smtp_port=9
+    )
+    async with AsyncTestClient(app=create_app(settings, db_dsn)) as client:
+        opened = await open_round(client, headers, catalog_id)
+        rows: list[dict[str, Any]] = []
+        for _ in range(200):
+            rows = (
+                await client.get(f"/ballot-rounds/{opened['id']}/invitations", headers=headers)
+            ).json()
+            if all(r["status"] != "pending" for r in rows if r["channel"] == "email"):
+                break
+            await asyncio.sleep(0.05)
+    emails = [r for r in rows if r["channel"] == "email"]
+    assert len(emails) == 5
+    assert {r["status"] for r in emails} == {"failed"}
+    assert all("cannot reach the mail server" in r["last_error"] for r in emails)
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_typed_codes() -> None:
+    assert normalize_voter_code("abcde fghjk mnpqr stvwx yz01o") == "ABCDE-FGHJK-MNPQR-STVWX-YZ010"
+    assert normalize_voter_code("ABCDE-FGHJK-MNPQR-STVWX-YZ01U") is None  # U is not a digit
+    assert normalize_voter_code("short") is None
