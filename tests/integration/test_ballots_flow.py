@@ -324,5 +324,7 @@ async def test_draft_rules_and_scope(client: Client, conn: asyncpg.Connection) -
     listed = (await client.get("/ballot-rounds", headers=auditor)).json()
     assert [r["id"] for r in listed["items"]] == [round_id]
     assert listed["total"] == 1
+    past = await client.get("/ballot-rounds", params={"offset": 5}, headers=auditor)
+    assert past.json() == {"items": [], "total": 1, "limit": listed["limit"], "offset": 5}
     assert (await client.delete(f"/ballot-rounds/{round_id}", headers=personnel)).status_code == 204
     assert (await client.get(f"/ballot-rounds/{round_id}", headers=auditor)).status_code == 404

@@ -48,8 +48,18 @@ async def _check_demo(conn: asyncpg.Connection) -> None:
     )
     last = await conn.fetchval("select max(month) from task_month_totals")
     assert last < now.year * 100 + now.month
-    # A spread of annual levels a personnel officer recognises.
+    # No rating for a month not yet over: the year is rated over the months that are.
     run = await conn.fetchval("select run_id from result_published where period = '2026'")
+    over = sum(1 for m in range(1, 13) if (2026 + m // 12, m % 12 + 1) <= (now.year, now.month))
+    year_run = await conn.fetchrow("select months, month_runs from result_runs where id = $1", run)
+    assert year_run["months"] == len(year_run["month_runs"]) == max(1, min(12, over))
+    assert not await conn.fetchval(
+        "select count(*) from result_runs where kind = 'month'"
+        " and first_month >= make_date($1, $2, 1)",
+        now.year,
+        now.month,
+    )
+    # A spread of annual levels a personnel officer recognises.
     levels = collections.Counter()
     for cid in [r[0] for r in await conn.fetch("select id from cadres")]:
         _, year = await result_store.cadre_rows(conn, run, cid)

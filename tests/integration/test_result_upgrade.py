@@ -87,13 +87,13 @@ async def _readable(conn: asyncpg.Connection, run_id: int, code: str) -> dict[st
 async def test_chunked_runs_are_converted_with_the_same_numbers(
     conn: asyncpg.Connection, settings: Settings
 ) -> None:
-    await load_demo(conn, ballot_keys(settings))  # a published year and its twelve months
+    await load_demo(conn, ballot_keys(settings))  # a published year and its months over
     runs = [r["id"] for r in await conn.fetch("select id from result_runs order by id")]
     year_run = await conn.fetchval("select run_id from result_published where period = '2026'")
     month_runs: list[int] = await conn.fetchval(
         "select month_runs from result_runs where id = $1", year_run
     )
-    assert len(runs) == 13
+    assert len(runs) == 1 + len(month_runs) >= 2  # the year and one run a month
     before_months = await cadre_results.month_rows(conn, month_runs)
     before_year = await cadre_results.year_rows(conn, year_run)
     code = await conn.fetchval("select code from cadres order by id limit 1")
@@ -121,6 +121,6 @@ async def test_chunked_runs_are_converted_with_the_same_numbers(
     # Readable for appeals through the service's own reader too.
     cadre_id = await conn.fetchval("select id from cadres where code = $1", code)
     months, year = await reading.store.cadre_rows(conn, year_run, cadre_id)
-    assert len(months) == 12
+    assert len(months) == len(month_runs)
     assert year is not None
     assert await migrate(conn) == []  # converted once

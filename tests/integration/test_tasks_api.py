@@ -32,6 +32,10 @@ async def test_csv_upload_then_reads(
     listed = await client.get("/tasks", params={"month": "2026-05"}, headers=admin_headers)
     assert [r["external_id"] for r in listed.json()["items"]] == ["e1", "e2"]
     assert listed.json()["total"] == 2
+    for path in ("/tasks", "/tasks/totals"):  # a page past the end still reports the total
+        params = {"month": "2026-05", "limit": "1", "offset": "5"}
+        past = await client.get(path, params=params, headers=admin_headers)
+        assert past.json() == {"items": [], "total": 2, "limit": 1, "offset": 5}, path
     totals = await client.get(
         "/tasks/totals", params={"month": "2026-05", "cadre": "A2"}, headers=admin_headers
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 from evalsvc.domain.recompute import parse_period, quarter_of
 from evalsvc.published.results import Labels, r2, reasons_view, whole
@@ -48,3 +49,13 @@ def test_quarter_periods() -> None:
     assert parse_period("2026-Q1").previous() == "2025-Q4"
     assert quarter_of(q.first_month) == "2026-Q2"
     assert not math.isnan(q.year)
+
+
+def test_a_year_cut_to_the_periods_over() -> None:
+    year = parse_period("2026")
+    assert year.over_by(date(2026, 12, 1)).month_starts()[-1] == date(2026, 11, 1)
+    assert year.over_by(date(2026, 12, 1), 3).months == 9  # whole quarters only
+    assert year.over_by(date(2027, 1, 1)).months == 12
+    assert year.over_by(date(2026, 1, 15)).months == 1  # at least the first
+    month = parse_period("2026-12")
+    assert month.over_by(date(2026, 12, 1)) == month

@@ -109,7 +109,8 @@ async def load_demo(conn: asyncpg.Connection, keys: BallotKeys | None = None) ->
         await seed_activity(
             conn, population(cadres, units, gen), catalog.id, keys, gen, {}, None, 8, 12
         )
-        await recompute(conn, RecomputeRequest(period=str(YEAR)), SYSTEM)
+        # rated over the months over by the demo's today: no row for a month still running
+        await recompute(conn, RecomputeRequest(period=str(YEAR)), SYSTEM, as_of=date.today())
     key = generate_key()
     await key_store.create_key(conn, key, Role.ADMIN, None, "demo admin")
     return key.token

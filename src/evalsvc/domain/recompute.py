@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,6 +43,17 @@ class PeriodSpan:
     def month_starts(self) -> list[date]:
         return [date(self.year, self.first_month.month + i, 1) for i in range(self.months)]
 
+    def over_by(self, today: date, period_months: int = 1) -> PeriodSpan:
+        """A year cut to its rating periods (of ``period_months``) that are over by ``today``
+        (at least the first): a year rated before it ends is rated over what has ended,
+        and no month still running gets a row (docs/recompute.md, "A year not yet over").
+        Months and quarters are returned as they are."""
+        if self.kind != "year":
+            return self
+        ended = sum(1 for s in self.month_starts() if _month_after(s) <= today)
+        keep = max(period_months, ended - ended % period_months)
+        return dataclasses.replace(self, months=min(self.months, keep))
+
     def previous(self) -> str:
         """The period before (movement in rankings is against it)."""
         if self.kind == "year":
@@ -53,6 +65,10 @@ class PeriodSpan:
         if m == 0:
             y, m = y - 1, 12
         return f"{y:04d}-{m:02d}"
+
+
+def _month_after(start: date) -> date:
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
 def parse_period(text: str, field: str = "period") -> PeriodSpan:

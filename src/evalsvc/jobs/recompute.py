@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -132,13 +133,15 @@ async def run_job(
     on_progress: Progress | None = None,
     intervals: bool = True,
     reader: Reader | None = None,
+    as_of: date | None = None,
 ) -> Job:
     """Run a queued job to the end: succeeded with a published run, or failed with why.
 
     The steps: read the inputs in one snapshot (``jobs/snapshot.py``), score them
     (``jobs/compute.py``, in a worker thread), write the run's rows in one transaction
     (``jobs/write.py``), publish (:func:`publish`). ``reader`` lends a second connection
-    for reading the inputs in parallel.
+    for reading the inputs in parallel. With ``as_of``, a year is rated over its periods
+    over by that day (:meth:`PeriodSpan.over_by`; the demo city's "today").
 
     Cancellation (or any error) marks the job failed and leaves the published set as it
     was; rows of the unfinished run are rolled back with their transaction.
@@ -169,6 +172,8 @@ async def run_job(
     run_id: int | None = None
     try:
         profile = profile_from_dict(row["profile"])
+        if as_of is not None:
+            period = period.over_by(as_of, profile.period_months)
         await stage("reading", STAGES["reading"])
         snap = await snapshot.read(conn, period, profile, reader)
         base = snap.base
@@ -263,8 +268,9 @@ async def recompute(
     on_progress: Progress | None = None,
     hook: Hook | None = None,
     reader: Reader | None = None,
+    as_of: date | None = None,
 ) -> Job:
-    """Request and run a job in this process (the CLI path).
+    """Request and run a job in this process (the CLI path; ``as_of``: see :func:`run_job`).
 
     Raises:
         RuleViolation: a job of the same period and scope is already running elsewhere.
@@ -275,4 +281,6 @@ async def recompute(
             f"recomputation {job.id} of {job.period} is already {job.state}; "
             f"follow it with GET /recomputations/{job.id}"
         )
-    return await run_job(conn, job.id, on_progress=on_progress, hook=hook, reader=reader)
+    return await run_job(
+        conn, job.id, on_progress=on_progress, hook=hook, reader=reader, as_of=as_of
+    )

@@ -28,7 +28,7 @@ from evalsvc.domain.errors import (
 from evalsvc.domain.vietnamese import nfc
 from evalsvc.store import ballot_committee
 from evalsvc.store.ballot_tally import FormItems, tally_round
-from evalsvc.store.listing import page_total
+from evalsvc.store.listing import fetch_counted
 from evalsvc.store.remediation import open_from_ballot_round
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
@@ -91,8 +91,9 @@ async def list_rounds(
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of rounds and the number of rounds matching (``total``)."""
     scope = None if principal.city_wide else await subtree_ids(conn, principal.scope_unit_id)  # type: ignore[arg-type]
-    rows = await conn.fetch(Q["round_list"], scope, status, limit, offset)
-    items, total = page_total(rows)
+    items, total = await fetch_counted(
+        conn, Q["round_list"], scope, status, limit=limit, offset=offset
+    )
     return [r | {"period": _period_code(r["period_kind"], r["period_start"])} for r in items], total
 
 

@@ -48,9 +48,19 @@ async def fetch_page(
     return PageRows(rows, total)
 
 
-def page_total(rows: list[asyncpg.Record]) -> tuple[list[dict[str, Any]], int]:
-    """A page's rows without their ``total_count`` column (``count(*) over ()``, counted
-    before ``limit``/``offset``), and that total (0 when the page is empty)."""
+async def fetch_counted(
+    conn: asyncpg.Connection, query: str, *args: object, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of ``query`` (its last two parameters are ``limit`` and ``offset``, its rows carry
+    ``total_count``: ``count(*) over ()``, counted before ``limit``/``offset``) and the real total.
+
+    A page past the last row has no row to carry the count, so the query is asked once more for
+    its first row: the total never depends on where the page starts.
+    """
+    rows = await conn.fetch(query, *args, limit, offset)
+    if not rows and offset > 0:
+        first = await conn.fetch(query, *args, 1, 0)
+        return [], int(first[0]["total_count"]) if first else 0
     items = [dict(r) for r in rows]
     total = int(items[0]["total_count"]) if items else 0
     for item in items:

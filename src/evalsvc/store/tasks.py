@@ -34,7 +34,7 @@ from evalsvc.domain.tasks import (
     parse_ndjson_block,
 )
 from evalsvc.store import copybin
-from evalsvc.store.listing import page_total
+from evalsvc.store.listing import fetch_counted
 from evalsvc.store.scope import subtree_ids
 from evalsvc.store.sqlfiles import queries
 
@@ -555,8 +555,9 @@ async def list_records(
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     cadre_id, scope = await _filters(conn, principal, cadre_code)
-    rows = await conn.fetch(Q["list_records"], month, cadre_id, scope, limit, offset)
-    out, total = page_total(rows)
+    out, total = await fetch_counted(
+        conn, Q["list_records"], month, cadre_id, scope, limit=limit, offset=offset
+    )
     for d in out:
         d["month"] = format_month(d["month"])
     return out, total
@@ -573,8 +574,9 @@ async def list_totals(
 ) -> tuple[list[dict[str, Any]], int]:
     """Monthly totals with the derived ratios (a, b, c) and shares, for display and audit."""
     cadre_id, scope = await _filters(conn, principal, cadre_code)
-    rows = await conn.fetch(Q["list_totals"], month, cadre_id, scope, limit, offset)
-    out, total = page_total(rows)
+    out, total = await fetch_counted(
+        conn, Q["list_totals"], month, cadre_id, scope, limit=limit, offset=offset
+    )
     for d in out:
         base = d["k_assigned"]
         records = d["records"]
