@@ -101,17 +101,6 @@ set eligible = e.eligible
 from e
 where t.round_id = $1 and t.cadre_id = e.cadre_id
 
--- name: voters_for_tokens
-select v.id, c.code, c.full_name
-from ballot_round_voters v join cadres c on c.id = v.cadre_id
-where v.round_id = $1
-order by c.name_key, c.code
-
--- name: voters_set_tokens
-update ballot_round_voters v set token_hash = x.token_hash
-from unnest($1::bigint[], $2::bytea[]) as x (id, token_hash)
-where v.id = x.id
-
 -- name: form_items
 -- catalog_items_pkey; the order defines the bit of each item in a ballot's marks.
 select code, text, group_no, for_leader, for_staff
@@ -125,11 +114,6 @@ select status from catalogs where id = $1
 -- ballot_round_voters_token_key.
 select id, round_id, cadre_id, group_id from ballot_round_voters where token_hash = $1
 
--- name: target_by_code
-select t.cadre_id, t.form, t.group_id, c.code
-from ballot_round_targets t join cadres c on c.id = t.cadre_id
-where t.round_id = $1 and c.code = $2
-
 -- name: voter_targets
 -- The targets a voter may ballot (same group, not themselves), with their ledger tags checked
 -- by the caller.
@@ -138,38 +122,17 @@ from ballot_round_targets t join cadres c on c.id = t.cadre_id
 where t.round_id = $1 and t.group_id = $2 and t.cadre_id <> $3
 order by c.name_key, c.code
 
--- name: ledger_insert
--- ballot_ledger_pkey: a second ballot for the same (voter, target, round) fails here.
-insert into ballot_ledger (tag, round_id) values ($1, $2)
-
 -- name: ledger_existing
 select tag from ballot_ledger where tag = any($1::bytea[])
-
--- name: ballot_insert
-insert into ballots (round_id, target_id, n_ballots, marks) values ($1, $2, 1, $3)
-
--- name: comment_insert
-insert into ballot_comments (round_id, target_id, comment) values ($1, $2, $3)
 
 -- name: comments_insert_many
 insert into ballot_comments (round_id, target_id, comment)
 select $1, c.target_id, c.comment from unnest($2::bigint[], $3::text[]) as c (target_id, comment)
 
--- name: round_targets_full
--- Every target of a round with what paper uploads and the tally need (ballot_round_targets_pkey).
-select t.cadre_id, c.code, t.form, t.eligible
-from ballot_round_targets t join cadres c on c.id = t.cadre_id
-where t.round_id = $1
-order by t.cadre_id
-
 -- name: round_targets_tally
 -- What the tally needs per target, without the cadre join (ballot_round_targets_pkey order).
 select cadre_id, form = 'leader' as leader, eligible
 from ballot_round_targets where round_id = $1 order by cadre_id
-
--- name: ballots_per_target
--- Internal only (paper upload cap check): never returned to a caller. ballots_round_idx.
-select target_id, sum(n_ballots)::int as n from ballots where round_id = $1 group by target_id
 
 -- name: upload_claim
 -- ballot_uploads_pkey: a concurrent retry with the same key waits here for the first one.
@@ -188,15 +151,6 @@ select n_ballots, target_id, marks from ballots where round_id = $1
 
 -- name: ballots_delete
 delete from ballots where round_id = $1
-
--- name: round_has_online_ballots
--- ballot_ledger_round_idx.
-select exists (select 1 from ballot_ledger where round_id = $1)
-
--- name: comments_reshuffle
-with gone as (delete from ballot_comments where round_id = $1 returning target_id, comment)
-insert into ballot_comments (round_id, target_id, comment)
-select $1, target_id, comment from gone order by random()
 
 -- name: tally_summary
 -- Round-level figures only (no per-target counts): ballot_tallies_pkey.

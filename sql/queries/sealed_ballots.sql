@@ -71,12 +71,6 @@ e as (
 update ballot_round_targets t set eligible_paper = e.n
 from e where t.round_id = $1 and t.cadre_id = e.cadre_id
 
--- name: online_voters_for_tokens
-select v.id, c.code, c.full_name
-from ballot_round_voters v join cadres c on c.id = v.cadre_id
-where v.round_id = $1 and v.channel = 'online'
-order by c.name_key, c.code
-
 -- name: voter_by_token
 -- ballot_round_voters_token_key.
 select id, round_id, cadre_id, group_id, channel from ballot_round_voters where token_hash = $1

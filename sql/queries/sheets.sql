@@ -40,33 +40,6 @@ select v.id as voter_id, v.round_id, r.status, r.opens_at, r.closes_at, now() as
 from ballot_round_voters v join ballot_rounds r on r.id = v.round_id
 where v.token_hash = $1
 
--- name: sheet_write
--- One statement (its own transaction) for the whole sheet. The round row is held FOR SHARE
--- and must still be open and inside its window: a close (FOR UPDATE) either waits for this
--- statement, or makes it find no round and store nothing. Any ledger tag already there (a
--- second sheet, a colleague already balloted) fails the statement: nothing is stored.
--- Answers 1 when stored, 0 when the round no longer takes ballots.
-with r as (
-    select id from ballot_rounds
-    where id = $1 and status = 'open' and opens_at <= now() and now() < closes_at
-    for share
-),
-ledger as (
-    insert into ballot_ledger (tag, round_id, sheet)
-    select t.tag, r.id, t.sheet from r, unnest($2::bytea[], $3::bool[]) as t (tag, sheet)
-),
-marks as (
-    insert into ballots (round_id, target_id, n_ballots, marks)
-    select r.id, b.target_id, 1, b.marks
-    from r, unnest($4::bigint[], $5::bytea[]) as b (target_id, marks)
-),
-notes as (
-    insert into ballot_comments (round_id, target_id, comment)
-    select r.id, c.target_id, c.comment
-    from r, unnest($6::bigint[], $7::text[]) as c (target_id, comment)
-)
-select count(*)::int from r
-
 -- name: tags_present
 select tag from ballot_ledger where tag = any($1::bytea[])
 

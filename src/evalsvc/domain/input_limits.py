@@ -21,6 +21,9 @@ MAX_TEXT = 10_000
 """Characters in one JSON or CSV text value (a remediation description is far shorter)."""
 MAX_PARAM_TEXT = 1_000
 """Characters in one path segment or query value."""
+LONG_TEXT_FIELDS = {"sealed": 2_000_000}
+"""Fields whose text is an encoded payload, not words: a sealed sheet (base64) grows with the
+voter's colleagues and comments; the store checks its exact bound (``max_sealed_bytes``)."""
 MAX_DEPTH = 16
 """Nesting of JSON arrays and objects (our deepest body, a catalog, nests 3 levels)."""
 
@@ -34,9 +37,10 @@ def int_problem(value: int) -> str | None:
     return f"{value} is out of range ({INT64_MIN} to {INT64_MAX})"
 
 
-def text_problem(value: str, *, param: bool = False) -> str | None:
+def text_problem(value: str, *, param: bool = False, limit: int | None = None) -> str | None:
     """Why ``value`` is refused as text, or None. ``param``: a path or query value."""
-    limit = MAX_PARAM_TEXT if param else MAX_TEXT
+    if limit is None:
+        limit = MAX_PARAM_TEXT if param else MAX_TEXT
     if len(value) > limit:
         return f"longer than {limit} characters"
     found = (_CONTROL_OR_BREAK if param else _CONTROL).search(value)
@@ -60,7 +64,8 @@ def value_problems(doc: Any, where: str = "", row: int | None = None) -> list[Fi
         if isinstance(value, int):
             reason = int_problem(value)
         elif isinstance(value, str):
-            reason = text_problem(value)
+            field = path.rsplit(".", 1)[-1]
+            reason = text_problem(value, limit=LONG_TEXT_FIELDS.get(field, MAX_TEXT))
         elif depth >= MAX_DEPTH:
             reason = f"nested more than {MAX_DEPTH} levels deep"
         elif isinstance(value, dict):
