@@ -4,12 +4,23 @@ The routes come from the app itself: a route added without a line in ``ALLOWED``
 test. Callers: each role (scoped roles in the addressed objects' subtree and outside it), a
 voter token and no credential. Every addressed object lies in DEP-A. Expected:
 
+- anyone (``"*"``, public routes that take no credential): whatever the credential,
+  never 401/403;
 - no credential: 401 (voter routes: 401, or 400 for a body that does not decode);
 - a voter token on an API-key route: 401; on a voter route: 403 (unknown voter token);
 - a role not in ``ALLOWED``: 403;
 - an allowed role: neither 401 nor 403, never a 5xx (a body ``{}`` may well be 400/422);
 - a scoped key of DEP-B: never a 5xx, never DEP-A's data in any body (a cadre's name is the
   marker), and an addressed DEP-A object reads like one that does not exist (404).
+
+Committee routes (``allow_people``) let every role's API key past the guard, and the store
+then refuses anyone who is not a committee member signed in as a person: their entry here is
+the empty set (every key: 403). Members with session tokens are tested in
+tests/integration/test_ballots_paper.py and test_ballot_secrecy.py.
+
+Not in this matrix: the web pages and their static files (``evalsvc.web.routes.page_routes()``).
+They are public to the API-key guard and have their own guard (session cookie, CSRF), tested in
+tests/web and tests/browser.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from litestar.testing import AsyncTestClient
 from evalsvc.api.app import create_app
 from evalsvc.domain.access import Role
 from evalsvc.settings import Settings
+from evalsvc.web.routes import page_routes
 from tests.conftest import make_key
 from tests.integration.ballots_seed import add_catalog, round_body
 from tests.integration.tasks_helpers import make_city
@@ -32,6 +44,7 @@ A, P, H, U = "admin", "personnel", "hr_system", "auditor"
 READ = {A, P, H, U}
 WRITE = {A, P, H}
 VOTER = "voter"
+PEOPLE: set[str] = set()  # committee members' session tokens only: every API key 403
 
 ALLOWED: dict[str, set[str]] = {
     "GET /health": {"*"},
@@ -59,11 +72,20 @@ ALLOWED: dict[str, set[str]] = {
     "DELETE /ballot-rounds/{round_id:int}": {A, P},
     "POST /ballot-rounds/{round_id:int}/open": {A, P},
     "POST /ballot-rounds/{round_id:int}/close": {A, P},
-    "POST /ballot-rounds/{round_id:int}/paper-ballots": {A, P},
+    "POST /ballot-rounds/{round_id:int}/committee/share": PEOPLE,
+    "POST /ballot-rounds/{round_id:int}/paper-ballots": PEOPLE,
+    "GET /ballot-rounds/{round_id:int}/paper-ballots": PEOPLE,
+    "POST /ballot-rounds/{round_id:int}/paper-ballots/{upload_id:int}/confirm": PEOPLE,
+    "GET /ballot-rounds/{round_id:int}/receipts/{receipt:str}": {"*"},
+    "GET /ballot-rounds/{round_id:int}/participation": {A, P, U},
+    "GET /ballot-rounds/{round_id:int}/invitations": {A, P},
+    "POST /ballot-rounds/{round_id:int}/invitations/send": {A, P},
     "GET /ballot-rounds/{round_id:int}/tallies": {A, P, U},
     "GET /ballot-rounds/{round_id:int}/tallies/{target:str}": {A, P, U},
     "GET /ballot/targets": {VOTER},
     "POST /ballot/ballots": {VOTER},
+    "POST /ballot/sheets": {VOTER},
+    "POST /ballot/sealed-sheets": {VOTER},
     "GET /tasks": READ,
     "GET /tasks/totals": READ,
     "POST /tasks/batches": WRITE,
@@ -88,6 +110,7 @@ ALLOWED: dict[str, set[str]] = {
     "GET /recomputations": READ,
     "POST /recomputations": {A, P},
     "GET /recomputations/{job_id:int}": READ,
+    "POST /recomputations/{job_id:int}/cancel": {A, P},
     "GET /results/compare": READ,
     "GET /results/cadres/{code:str}": READ,
     "GET /results/units/{code:str}/members": READ,
@@ -109,13 +132,32 @@ ADDRESSED_READS_HIDDEN = {
     "GET /results/runs/{run_id:int}",
     "GET /ballot-rounds/{round_id:int}",
 }
+# Calls that need more than a {} body to reach the store's check of the caller.
+BODIES: dict[str, Any] = {
+    "POST /ballot-rounds/{round_id:int}/close": {"shares": ["x"]},
+    "POST /ballot-rounds/{round_id:int}/paper-ballots": [
+        {"target": "A1", "marks": "1", "level": "HT", "confidence": "normal", "comment": ""}
+    ],
+}
+HEADERS = {"POST /ballot-rounds/{round_id:int}/paper-ballots": {"Idempotency-Key": "matrix"}}
+# The guard admits every role's key (COMMITTEE, for the members' session tokens); the store
+# answers the roles not in ALLOWED as for a round that does not exist (404), not 403.
+REFUSED_AS_MISSING = {"POST /ballot-rounds/{round_id:int}/close"}
+# A DEP-B key is refused with 403 on a DEP-A object (jobs/queue.py: cancel), not 404.
+SCOPE_REFUSED = {"POST /recomputations/{job_id:int}/cancel"}
 SECRET_NAME = "Nguyễn Bí Mật"
+
+
+def page_paths() -> set[str]:
+    """Paths of the web pages and static files, as ``page_routes()`` mounts them."""
+    return {route.path for router in page_routes() for route in router.routes}
 
 
 def routes(client: Client) -> list[tuple[str, str]]:
     found = []
+    pages = page_paths()
     for route in client.app.routes:
-        if route.path.startswith("/schema"):
+        if route.path.startswith("/schema") or route.path in pages:
             continue
         for handler in getattr(route, "route_handlers", []):
             for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
@@ -131,6 +173,8 @@ def fill(path: str, ids: dict[str, Any]) -> str:
         "target": "A1",
         "item_id": ids["item"],
         "job_id": ids["job"],
+        "upload_id": 1,
+        "receipt": "00" * 32,
         "run_id": ids["run"],
         "object_type": "cadre",
         "object_key": "A1",
@@ -195,18 +239,21 @@ async def test_every_route_answers_every_caller_as_written(
             key = f"{method} {path}"
             allowed = ALLOWED[key]
             url = fill(path, ids)
-            # A {} body fails validation on most writes; calls that take none (open, close,
-            # publish) do act, which the later calls' expectations allow for.
-            body = {} if method in ("POST", "PATCH") else None
+            # A {} body fails validation on most writes (BODIES: where it would hide the
+            # caller check); calls that take none (open, publish) do act, which the later
+            # calls' expectations allow for.
+            body = BODIES.get(key, {} if method in ("POST", "PATCH") else None)
             for name, headers in callers.items():
                 role = name.split("@")[0]
-                response = await client.request(method, url, json=body, headers=headers)
+                response = await client.request(
+                    method, url, json=body, headers={**headers, **HEADERS.get(key, {})}
+                )
                 status = response.status_code
                 if status >= 500:
                     failures.append(f"{key} as {name}: {status} {response.text[:200]}")
                     continue
                 if "*" in allowed:
-                    ok = status == 200
+                    ok = status not in (401, 403)
                 elif name == "none":
                     ok = status == 401 or (VOTER in allowed and status == 400)
                 elif name == VOTER:
@@ -214,7 +261,9 @@ async def test_every_route_answers_every_caller_as_written(
                 elif VOTER in allowed:
                     ok = status in (400, 403)  # an API key is no voter token
                 elif role not in allowed:
-                    ok = status == 403
+                    ok = status == (404 if key in REFUSED_AS_MISSING else 403)
+                elif name.endswith("@B") and key in SCOPE_REFUSED:
+                    ok = status == 403 and SECRET_NAME not in response.text
                 else:
                     ok = status not in (401, 403)
                     if name.endswith("@B"):
