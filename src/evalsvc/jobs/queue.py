@@ -35,13 +35,13 @@ from pgqueuer.models import Job as QueueJob
 
 from evalsvc.domain.access import Principal
 from evalsvc.domain.audit import Actor
-from evalsvc.domain.errors import Conflict, Forbidden
+from evalsvc.domain.errors import Conflict
 from evalsvc.domain.recompute import Job, RecomputeRequest
 from evalsvc.jobs import recompute
 from evalsvc.store import jobs as job_store
 from evalsvc.store.audit import set_actor
 from evalsvc.store.database import connect, lender
-from evalsvc.store.scope import ensure_in_scope
+from evalsvc.store.subjects import scope_filter
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,11 @@ async def cancel(conn: asyncpg.Connection, job_id: int, principal: Principal) ->
     """Cancel a queued or running job (see the module docstring).
 
     Raises:
-        NotFound: no such job. Forbidden: a scoped key and a job outside its subtree.
+        NotFound: no such job, or (for a scoped caller) a job outside its subtree: the same
+            answer, so a scoped key cannot learn which jobs exist elsewhere.
         Conflict: it has finished already.
     """
-    job = await job_store.get_job(conn, job_id)
-    if not principal.city_wide:
-        scope = await job_store.scope_of(conn, job_id)
-        if scope is None:
-            raise Forbidden("a scoped key can cancel only recomputations of its subtree")
-        await ensure_in_scope(conn, principal, [scope])
+    job = await job_store.get_job(conn, job_id, await scope_filter(conn, principal))
     if job.state not in ("queued", "running"):
         raise Conflict(f"recomputation {job_id} is {job.state} already")
     entry = await job_store.queue_entry(conn, job_id)
