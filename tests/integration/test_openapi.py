@@ -27,7 +27,7 @@ async def test_every_write_documents_its_body_and_every_operation_its_errors(
             assert content["schema"]["$ref"] == error_ref, where
             assert content["examples"], where
             takes_body = method in ("post", "patch", "put") and not path.endswith(
-                ("/open", "/close", "/publish", "/cancel")
+                ("/open", "/close", "/publish", "/cancel", "/share", "/confirm")
             )
             if takes_body and "requestBody" not in operation:
                 missing_bodies.append(where)
