@@ -28,10 +28,13 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
 }
 PAGE_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self' 'wasm-unsafe-eval'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-"""Pages: every asset comes from the package (no CDN), nothing may frame them."""
+"""Pages: every asset comes from the package (no CDN), nothing may frame them;
+'wasm-unsafe-eval' lets libsodium's WebAssembly seal a sheet in the browser (it allows no
+JavaScript eval)."""
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = "frame-ancestors 'none'"
 """The OpenAPI viewers load their scripts from elsewhere: only framing is forbidden."""
