@@ -32,4 +32,3 @@ def test_every_page_message_is_translated() -> None:
         assert sorted(re.findall(r"%\((\w+)\)s", msgid)) == sorted(
             re.findall(r"%\((\w+)\)s", str(text))
         ), msgid
-
