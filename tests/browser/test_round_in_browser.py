@@ -115,7 +115,13 @@ async def test_officer_and_voters_in_the_browser(
 
     links = await links_from(mailbox, 5)
     assert sorted(links) == ["H", "S1", "S2", "S3", "S4"]
-    await officer.reload()
+    # The mail server has the mails before the service records them sent: reload until the
+    # page shows the status (the page does not refresh itself).
+    for _ in range(30):
+        await officer.reload()
+        if await officer.get_by_text("đã gửi").count() >= 5:
+            break
+        await asyncio.sleep(0.5)
     await expect(officer.get_by_text("đã gửi").first).to_be_visible()
     page_text = await officer.content()
     assert "/phieu/" not in page_text  # the officer's page holds no link
