@@ -75,6 +75,14 @@ ERRORS: dict[int, ResponseSpec] = {
 }
 
 
+def returns(shape: Any, description: str, status: int = 200) -> dict[int, ResponseSpec]:
+    """Document the success answer of a handler that returns the store's dict as is (its
+    fields stay whatever the store adds), for ``responses=``."""
+    return {
+        status: ResponseSpec(data_container=shape, description=description, generate_examples=False)
+    }
+
+
 def document_errors(app: Litestar) -> None:
     """Add the error responses to every operation (a handler's own entries win)."""
     for route in app.routes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException, InternalServerException
 from litestar.params import Parameter
@@ -13,6 +14,7 @@ from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.openapi_docs import text_body
+from evalsvc.api.schemas.lists import TaskRecordPage, TaskTotalsPage
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
 from evalsvc.domain.tasks import parse_month
@@ -115,11 +117,12 @@ class TaskController(Controller):
         cadre: Annotated[str | None, Parameter(description="cadre code")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+    ) -> TaskRecordPage:
         items, total = await store.list_records(
             conn, principal, month=month_param(month), cadre_code=cadre, limit=limit, offset=offset
         )
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        body = {"items": items, "total": total, "limit": limit, "offset": offset}
+        return msgspec.convert(body, TaskRecordPage)
 
     @get(
         "/totals",
@@ -134,8 +137,9 @@ class TaskController(Controller):
         cadre: Annotated[str | None, Parameter(description="cadre code")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+    ) -> TaskTotalsPage:
         items, total = await store.list_totals(
             conn, principal, month=month_param(month), cadre_code=cadre, limit=limit, offset=offset
         )
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        body = {"items": items, "total": total, "limit": limit, "offset": offset}
+        return msgspec.convert(body, TaskTotalsPage)
