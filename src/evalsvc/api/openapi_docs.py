@@ -73,6 +73,14 @@ ERRORS: dict[int, ResponseSpec] = {
     ),
     429: _error(429, "Too many requests: wait Retry-After seconds", "Too Many Requests", []),
 }
+UNSUPPORTED_MEDIA: dict[int, ResponseSpec] = {
+    415: _error(
+        415,
+        "The body's Content-Type is not one this operation reads",
+        "send text/csv, application/x-ndjson or application/json",
+        [Problem("content-type", "unsupported: text/plain")],
+    )
+}
 
 
 def returns(shape: Any, description: str, status: int = 200) -> dict[int, ResponseSpec]:

@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
-from evalsvc.api.openapi_docs import text_body
+from evalsvc.api.openapi_docs import UNSUPPORTED_MEDIA, text_body
 from evalsvc.api.schemas.lists import TaskRecordPage, TaskTotalsPage
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
@@ -79,6 +79,7 @@ class TaskController(Controller):
             "ends mid-row is treated as truncated. Any problem rejects the whole batch and the "
             "error lists the first rows with field and reason."
         ),
+        responses=UNSUPPORTED_MEDIA,
     )
     async def upload_batch(
         self,
