@@ -11,6 +11,7 @@ empty city never reaches under schemathesis.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -273,6 +274,18 @@ def test_a_generated_client_builds_without_warnings_and_reads_typed_answers(
         "/results/compare",
         http.get("/results/compare", params={"period": "2026", "what": "units"}),
     )
+
+    # A CSV upload through the client: the body goes as bytes with its own Content-Type.
+    files = importlib.import_module("evalsvc_client.types")
+    rows = "code,text,group,forms\n1.01,Đi muộn về sớm,1,leader;staff\n".encode()
+    catalog = op("catalogs.catalogs_csv_create_catalog_from_csv").sync(
+        client=client,
+        body=files.File(payload=io.BytesIO(rows)),
+        name="contract-test",
+        title="Contract test",
+    )
+    assert isinstance(catalog, models.Catalog), catalog
+    assert (catalog.name, catalog.status, catalog.leader_items) == ("contract-test", "draft", 1)
 
     # The cadre's explained rating: the annual stage that applied the discipline. Read as
     # JSON: the generated model of its task ratios breaks on the ratio named "d" (the

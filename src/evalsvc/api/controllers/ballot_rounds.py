@@ -29,7 +29,7 @@ from evalsvc.api.schemas.ballots import (
 from evalsvc.delivery.invitations import invitations_of, resend_ids
 from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role
-from evalsvc.domain.ballots import BallotKeys, RoundClose, RoundCreate, RoundUpdate
+from evalsvc.domain.ballots import BallotKeys, PaperBallot, RoundClose, RoundCreate, RoundUpdate
 from evalsvc.domain.errors import Conflict, NotFound, field_error
 from evalsvc.domain.sheets import ResendRequest
 from evalsvc.store import ballot_committee, ballot_receipts, ballot_results, ballot_rounds, ballots
@@ -180,6 +180,7 @@ class BallotRoundController(Controller):
             "target,marks,level,confidence,comment\nC001,10x0,HT,normal,\n",
             "text/csv",
             "application/json",
+            rows=PaperBallot,
         ),
         opt=COMMITTEE,
         status_code=200,

@@ -13,11 +13,11 @@ from litestar.params import Parameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
-from evalsvc.api.openapi_docs import UNSUPPORTED_MEDIA, text_body
-from evalsvc.api.schemas.lists import TaskRecordPage, TaskTotalsPage
+from evalsvc.api.openapi_docs import UNSUPPORTED_MEDIA, returns, text_body
+from evalsvc.api.schemas.lists import TaskBatchSummary, TaskRecordPage, TaskTotalsPage
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
-from evalsvc.domain.tasks import parse_month
+from evalsvc.domain.tasks import TaskRow, parse_month
 from evalsvc.store import tasks as store
 from evalsvc.store.tasks import Format
 
@@ -67,6 +67,7 @@ class TaskController(Controller):
             "text/csv",
             "application/x-ndjson",
             "application/json",
+            rows=TaskRow,
         ),
         opt=WRITERS,
         status_code=201,
@@ -79,7 +80,7 @@ class TaskController(Controller):
             "ends mid-row is treated as truncated. Any problem rejects the whole batch and the "
             "error lists the first rows with field and reason."
         ),
-        responses=UNSUPPORTED_MEDIA,
+        responses={**UNSUPPORTED_MEDIA, **returns(TaskBatchSummary, "The stored batch", 201)},
     )
     async def upload_batch(
         self,

@@ -89,6 +89,16 @@ class TaskTotalsPage(msgspec.Struct):
     offset: int
 
 
+class TaskBatchSummary(msgspec.Struct, kw_only=True):
+    """A stored task batch: its id and how many of its rows were new, changed or the same."""
+
+    batch_id: int
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+
 class DatabaseHealth(msgspec.Struct):
     server_version: str
     schema_version: int | None
