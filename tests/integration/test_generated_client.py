@@ -287,6 +287,16 @@ def test_a_generated_client_builds_without_warnings_and_reads_typed_answers(
     assert isinstance(catalog, models.Catalog), catalog
     assert (catalog.name, catalog.status, catalog.leader_items) == ("contract-test", "draft", 1)
 
+    # A bulk upload (JSON rows or CSV: the generated body function cannot send those, see
+    # docs/audit.md) goes through httpx; its answer still reads into the generated model.
+    unit = http.get("/units/SNV").json()
+    fields = ("code", "name", "kind", "parent_code", "ranking_block", "agency", "outstanding_years")
+    row = {k: unit[k] for k in fields}
+    sent = http.post("/units/bulk", json=[row])
+    raw_unit = contract.check("post", "/units/bulk", sent)
+    summary = models.UpsertSummary.from_dict(raw_unit)
+    assert (summary.inserted, summary.updated, summary.unchanged) == (0, 0, 1)
+
     # The cadre's explained rating: the annual stage that applied the discipline. Read as
     # JSON: the generated model of its task ratios breaks on the ratio named "d" (the
     # generator's from_dict keeps the row in a local named d; docs/api-contract.md).
