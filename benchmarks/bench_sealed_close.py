@@ -156,13 +156,13 @@ class StageLog(logging.Handler):
         StageLog.seconds = dict(getattr(record, "seconds", {}))
 
 
-def cpu_seconds() -> float:
-    """User + system CPU of this process and its finished children (the close's workers)."""
+def cpu_seconds() -> tuple[float, float]:
+    """User + system CPU of this process, and of its finished children (the close's workers)."""
     me, kids = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 async def close_once(
@@ -206,6 +206,7 @@ async def close_once(
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     peak = peak_rss_mib() - base
+    cpu_now = cpu_seconds()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         f"CLOSE: {elapsed:.1f} s for {closed['sheets']['counted']:,} sheets "
@@ -217,8 +218,8 @@ async def close_once(
     print(
         f"  peak RSS: service process +{peak:,.0f} MiB over {base:,.0f} MiB; largest child "
         f"process {workers:,.0f} MiB (before the close: {children_before:,.0f} MiB, the "
-        f"set-up's); CPU {cpu_seconds() - cpu:.1f} s (service + workers, "
-        "PostgreSQL not counted)"
+        f"set-up's); CPU {cpu_now[0] - cpu[0]:.1f} s in the service process "
+        f"+ {cpu_now[1] - cpu[1]:.1f} s in the workers (PostgreSQL's not counted)"
     )
     print(f"load average after: {load()}")
     assert closed["sheets"]["counted"] == len(codes)

@@ -73,7 +73,8 @@ async def test_the_close_counts_the_same_in_a_thread_or_in_worker_processes(
         " where t.round_id = $1 and c.code = 'H'",
         round_id,
     )
-    assert tally is not None and (tally["valid"], tally["level_kht"]) == (5, 5)
+    assert tally is not None
+    assert (tally["valid"], tally["level_kht"]) == (5, 5)
     comments = await conn.fetch("select comment from ballot_comments where round_id = $1", round_id)
     assert sorted(r["comment"] for r in comments) == [f"{SECRET} S{i}" for i in range(1, 6)]
 

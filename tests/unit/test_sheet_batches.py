@@ -7,10 +7,12 @@ import random
 import struct
 
 import msgspec
+import numpy as np
 import pytest
 
 from evalsvc.domain.ballots import BallotKeys, PaperBallot, Sheet, targets_tag
 from evalsvc.sealing import boxes
+from evalsvc.store.ballot_blocks import _shuffled_by_target
 from evalsvc.store.sheet_batches import Opening, RowCutter, _rows, open_batch
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -49,7 +51,8 @@ def test_rows_come_out_whole_however_the_stream_is_cut() -> None:
             got += _rows(whole)
             count += n
         cutter.close()
-        assert got == rows and count == len(rows)
+        assert got == rows
+        assert count == len(rows)
 
 
 def test_a_stream_that_ends_early_is_an_error() -> None:
@@ -89,5 +92,17 @@ def test_a_batch_counts_valid_sheets_whole_and_every_invalid_one() -> None:
     assert checked.target_ids.tolist() == [1, 2, 3]
     assert checked.observed.tolist() == [0b001, 0b10, 0b11]
     assert checked.no_basis.tolist() == [0b010, 0, 0]
-    assert checked.level.tolist() == [2, 0, 0] and checked.confidence.tolist() == [0, 1, 0]
+    assert checked.level.tolist() == [2, 0, 0]
+    assert checked.confidence.tolist() == [0, 1, 0]
     assert (checked.comment_rows, checked.comments) == ([0], ["tốt"])
+
+
+@pytest.mark.parametrize("offset", [0, 1 << 40], ids=["small-ids", "large-ids"])
+def test_blocks_are_ordered_by_target_and_shuffled_within(offset: int) -> None:
+    targets = np.repeat(np.arange(50, dtype=np.int64) + offset, 200)[::-1].copy()
+    order = _shuffled_by_target(targets)
+    assert sorted(order.tolist()) == list(range(len(targets)))
+    assert (np.diff(targets[order]) >= 0).all()
+    within = order[targets[order] == offset]  # one target's ballots: any order but the input's
+    assert not (np.diff(within) > 0).all()
+    assert not (np.diff(within) < 0).all()
