@@ -80,17 +80,17 @@ async def open_sheets(
         {form: items.codes for form, items in forms.items()},
     )
     n_sheets = await conn.fetchval(Q["sheets_count"], round_id)
-    workers = os.cpu_count() or 1
+    workers = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
     parallel = n_sheets >= POOL_MIN_SHEETS and workers > 1
     async with _executor(opening, workers, parallel) as (executor, run):
         batches = await _open_all(conn, round_id, executor, run, 2 * workers + 1)
         now = time.perf_counter()
         seconds["open"], clock = now - clock, now
-        checked = _joined([b.checked for b in batches])
-        counted = b"".join(b.receipts for b in batches)
+        checked, leaves = await asyncio.to_thread(_joined, batches)
         invalid = sum(b.invalid for b in batches)
         del batches
-        leaves = sorted(counted[i : i + 32] for i in range(0, len(counted), 32))
         loop = asyncio.get_running_loop()
         root = loop.run_in_executor(executor, receipts.root, leaves)  # while the blocks go
         try:
@@ -178,15 +178,16 @@ async def _open_all(
     return done
 
 
-def _joined(parts: list[Checked]) -> Checked:
-    """One :class:`Checked` of the batches' ballots, in batch order."""
+def _joined(batches: list[Batch]) -> tuple[Checked, list[bytes]]:
+    """The batches' ballots as one :class:`Checked` and their receipts, sorted."""
+    parts = [b.checked for b in batches]
     offsets = np.cumsum([0] + [len(p.target_ids) for p in parts])
 
     def cat(name: str, dtype: type) -> np.ndarray:
         arrays = [getattr(p, name) for p in parts]
         return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
 
-    return Checked(
+    checked = Checked(
         cat("target_ids", np.int64),
         cat("observed", np.int64),
         cat("no_basis", np.int64),
@@ -196,6 +197,8 @@ def _joined(parts: list[Checked]) -> Checked:
         [c for p in parts for c in p.comments],
         np.zeros(int(offsets[-1]), np.bool_),
     )
+    counted = b"".join(b.receipts for b in batches)
+    return checked, sorted(counted[i : i + 32] for i in range(0, len(counted), 32))
 
 
 async def _write_receipts(conn: asyncpg.Connection, round_id: int, leaves: list[bytes]) -> None:
