@@ -30,6 +30,8 @@ from evalsvc.web.texts import N_
 
 MEMBERS_SHOWN = 300
 """Members listed per unit page (the counts by level and the downloads hold all)."""
+ROUNDS_SHOWN = 10
+REMEDIATION_SHOWN = 100
 ALL_MEMBERS = report_files.ALL
 """A download holds every member, as the XLSX and PDF do (not the first 100,000)."""
 
@@ -248,11 +250,15 @@ class ResultPages(Controller):
             [score(page, m["u"]) for m in months],
         ) if months else None  # fmt: skip
         today = date.today()
-        items, _ = await remediation.list_items(
+        items, open_total = await remediation.list_items(
             conn, principal, filters={"unit_or_members": code, "status": "open"},
-            today=today, limit=200, offset=0,
+            today=today, limit=REMEDIATION_SHOWN, offset=0,
         )  # fmt: skip
-        rounds = await _unit_rounds(conn, principal, code)
+        _, overdue = await remediation.list_items(
+            conn, principal, filters={"unit_or_members": code, "status": "open", "overdue": True},
+            today=today, limit=1, offset=0,
+        )  # fmt: skip
+        rounds = await _unit_rounds(conn, principal, overview["unit"].id)
         return render(
             request,
             "unit.html",
@@ -272,7 +278,8 @@ class ResultPages(Controller):
             shown=MEMBERS_SHOWN,
             counts=counts,
             remediation=items,
-            overdue=sum(1 for i in items if i.overdue),
+            open_total=open_total,
+            overdue=overdue,
             rounds=rounds,
             period=period,
             periods=periods,
@@ -453,17 +460,17 @@ def next_level(page: Page, annual: dict[str, Any] | None, rating: Rating) -> lis
     return out
 
 
-async def _unit_rounds(conn: Conn, principal: Any, code: str) -> list[dict[str, Any]]:
-    """The unit's ballot rounds; a closed round's results, only above k_min (the tally
-    store withholds the rest)."""
+async def _unit_rounds(conn: Conn, principal: Any, unit_id: int) -> list[dict[str, Any]]:
+    """The unit's newest ballot rounds (its own, read by its id: however many rounds the
+    city holds); a closed round's results, only above k_min (the tally store withholds the
+    rest)."""
     if principal.role.value == "hr_system":
         return []
-    found, _ = await ballot_rounds.list_rounds(conn, principal, None, 500, 0)
-    rounds = [r for r in found if r["unit_code"] == code]
-    for r in rounds[:10]:
+    rounds = await ballot_rounds.unit_rounds(conn, unit_id, ROUNDS_SHOWN)
+    for r in rounds:
         if r["status"] == "closed":
             try:
                 r["tally"] = await ballot_results.list_tallies(conn, principal, r["id"], 500, 0)
             except DomainError:
                 r["tally"] = None
-    return rounds[:10]
+    return rounds
