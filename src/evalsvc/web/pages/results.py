@@ -25,6 +25,7 @@ from evalsvc.reports.numbers import integer, score_text, two
 from evalsvc.store import ballot_results, ballot_rounds, remediation
 from evalsvc.web import charts
 from evalsvc.web.page import EVERYONE_LOGGED_IN, Page, page_of, render
+from evalsvc.web.pages.members import member_page
 from evalsvc.web.pages.periods import PeriodMismatch, Rating, offered_periods, rating_for
 from evalsvc.web.texts import N_
 
@@ -221,10 +222,9 @@ class ResultPages(Controller):
                 conn, principal, code, period=period, run=None, subtree=True
             )
             total = sum(c["count"] for c in counts)
-            members, _ = await jobs.unit_members(
-                conn, principal, code, period=period, run=None, subtree=True, level=None,
-                position=None, limit=MEMBERS_SHOWN, offset=min(offset, max(total - 1, 0)),
-            )  # fmt: skip
+            members = await member_page(
+                conn, overview["unit"], period, limit=MEMBERS_SHOWN, offset=min(offset, total)
+            )
         except DomainError as exc:
             return refusal(request, exc)
         result = overview["result"]

@@ -1,0 +1,35 @@
+"""Reads of the results pages that must stay cheap for a city-wide unit (issue 14): a page
+of a unit's members in name order without sorting (or counting) every member of the city.
+The counts by level are ``store.results.member_level_counts`` (one aggregate)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from evalsvc.store import results
+from evalsvc.store.sqlfiles import queries
+
+Q = queries("result_pages")
+
+
+async def member_page(
+    conn: asyncpg.Connection,
+    *,
+    run_id: int,
+    annual: bool,
+    month: date,
+    unit_ids: list[int],
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """Members of ``unit_ids`` with their score, level and reasons in the run, in
+    Vietnamese name order (code breaks ties), as the run's organisation named them."""
+    if not annual:
+        run_id = await results.month_source(conn, run_id, month)
+    org_id = await conn.fetchval(Q["source_org"], run_id)
+    query = Q["members_page_year" if annual else "members_page_period"]
+    rows = await conn.fetch(query, run_id, org_id, unit_ids, limit, offset)
+    return [{k: results.clean(v) for k, v in dict(r).items()} for r in rows]

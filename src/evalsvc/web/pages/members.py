@@ -1,0 +1,44 @@
+"""One page of a unit's members for the unit page: read in name order from the index, not
+by sorting or counting the whole subtree (the city's root unit holds every cadre)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from evalsvc.domain.units import Unit
+from evalsvc.published import results as published
+from evalsvc.store import result_pages
+from evalsvc.store import results as result_store
+from evalsvc.store.scope import subtree_ids
+
+
+async def member_page(
+    conn: asyncpg.Connection,
+    unit: Unit,
+    period: str,
+    *,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """Members of ``unit``'s subtree (the caller read ``unit`` within the reader's scope)
+    with the fields of the API's member list (``published.results.unit_members``)."""
+    run_id, _, annual, month = await published.resolve(conn, period, None)
+    labels = published.Labels((await result_store.get_run(conn, run_id)).get("profile"))
+    rows = await result_pages.member_page(
+        conn,
+        run_id=run_id,
+        annual=annual,
+        month=month,
+        unit_ids=await subtree_ids(conn, unit.id),
+        limit=limit,
+        offset=offset,
+    )
+    for r in rows:
+        level = r.pop("level")
+        r["score"] = published.r2(r["score"])
+        r["level"] = labels.code(level)
+        r["level_label"] = labels.title(level)
+        r.update(published.reasons_view(r["reasons"]))
+    return rows
