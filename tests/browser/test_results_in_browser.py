@@ -15,6 +15,9 @@ import openpyxl
 from pypdf import PdfReader
 
 from evalsvc.domain.access import Role
+from evalsvc.domain.recompute import RecomputeRequest
+from evalsvc.jobs.demo import SYSTEM
+from evalsvc.jobs.recompute import recompute
 from evalsvc.store.database import connect
 from tests.browser.demo_server import demo_server, log_in
 from tests.conftest import make_key
@@ -201,4 +204,40 @@ async def test_admin_downloads_reports(
     assert "Sở Nội vụ" in text
     assert members[0]["full_name"] in text
     assert "Trang 1/" in text
+    await context.close()
+
+
+async def test_quarterly_year_in_the_browser(
+    demo_server: str, browser: Any, demo_conn: asyncpg.Connection, shots: Path
+) -> None:
+    """A year rated by quarters (qd366): the filter offers quarters, the unit's and the
+    cadre's charts are drawn by quarter, a chosen quarter is opened and outlined."""
+    job = await recompute(demo_conn, RecomputeRequest(period="2026", profile="qd366"), SYSTEM)
+    assert job.state == "succeeded"
+    await make_user(demo_conn, "quantri", Role.ADMIN)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await log_in(page, demo_server, "quantri", PASSWORD)
+    await page.goto(f"{demo_server}/rankings")
+    await page.select_option("#f-period", "2026-Q2")
+    await page.click("[data-testid=ranking-filters] button[type=submit]")
+    await page.wait_for_url("**/rankings?period=2026-Q2*")
+    assert "Quý 2/2026" in await page.locator("h1").inner_text()
+    assert await page.locator("[data-testid=ranking-table]").count() == 2
+    await screenshot(page, shots, "rankings-quarter")
+
+    await page.goto(f"{demo_server}/unit/SNV?period=2026")
+    ticks = page.locator("svg.chart text[font-size='11'][text-anchor='middle'][fill='#1d2430']")
+    assert await ticks.all_text_contents() == ["Q1", "Q2", "Q3", "Q4"]
+    await screenshot(page, shots, "unit-quarterly-year")
+
+    await page.locator("[data-testid=members-table] tbody tr td a").first.click()
+    await page.wait_for_load_state()
+    await page.select_option("#f-period", "2026-Q3")
+    await page.click("form.filters button[type=submit]")
+    await page.wait_for_url("**period=2026-Q3")
+    chosen = page.locator("[data-testid=chosen-period] summary")
+    assert "Quý 3/2026" in await chosen.inner_text()
+    assert await page.locator("svg.chart rect.chosen").count() == 1
+    await screenshot(page, shots, "cadre-quarter")
     await context.close()
