@@ -1,25 +1,52 @@
 -- Reads of the results pages that a page of a city-wide unit must not pay for with every
--- member of the city (issue 14): one page of members in name order, walked from
--- result_org_cadres_name_idx (0080) when the unit's subtree is most of the city, from the
--- run's unit index and a sort of the few rows when it is small (the planner chooses).
+-- member of the city (issue 14): one page of a unit's members in name order.
 
 -- name: source_org
 select org_id from result_runs where id = $1
 
--- name: members_page_year
+-- Two plans, chosen by the caller from the subtree's share of the city:
+-- * walk: the organisation's members in name order (result_org_cadres_name_idx, 0080),
+--   each looked up in the run's partition by cadre id, until the page is full. The ordered
+--   subquery is not flattened and arrives sorted, so a nested loop keeps its order and the
+--   limit stops it: for the city's root the first page reads 300 rows, not 200,000.
+-- * sort: the subtree's rows from the run's unit index, joined and sorted (a small unit).
+
+-- name: members_walk_year
 select c.code, c.full_name, c.position, u.code as unit_code, x.y as score, x.level, x.reasons
-from result_org_cadres c
-join cadre_year_results x on x.run_id = $1 and x.cadre_id = c.cadre_id
+from (select cadre_id, code, full_name, position, name_key from result_org_cadres
+      where org_id = $2 order by name_key, code) c
+cross join lateral (select y, level, reasons, unit_id from cadre_year_results
+                    where run_id = $1 and cadre_id = c.cadre_id
+                      and unit_id = any($3::bigint[])) x
 join result_org_units u on u.org_id = $2 and u.unit_id = x.unit_id
-where c.org_id = $2 and x.unit_id = any($3::bigint[])
 order by c.name_key, c.code
 limit $4 offset $5
 
--- name: members_page_period
+-- name: members_walk_period
 select c.code, c.full_name, c.position, u.code as unit_code, x.m as score, x.level, x.reasons
-from result_org_cadres c
-join cadre_period_results x on x.run_id = $1 and x.cadre_id = c.cadre_id
+from (select cadre_id, code, full_name, position, name_key from result_org_cadres
+      where org_id = $2 order by name_key, code) c
+cross join lateral (select m, level, reasons, unit_id from cadre_period_results
+                    where run_id = $1 and cadre_id = c.cadre_id
+                      and unit_id = any($3::bigint[])) x
 join result_org_units u on u.org_id = $2 and u.unit_id = x.unit_id
-where c.org_id = $2 and x.unit_id = any($3::bigint[])
+order by c.name_key, c.code
+limit $4 offset $5
+
+-- name: members_sort_year
+select c.code, c.full_name, c.position, u.code as unit_code, x.y as score, x.level, x.reasons
+from cadre_year_results x
+join result_org_cadres c on c.org_id = $2 and c.cadre_id = x.cadre_id
+join result_org_units u on u.org_id = $2 and u.unit_id = x.unit_id
+where x.run_id = $1 and x.unit_id = any($3::bigint[])
+order by c.name_key, c.code
+limit $4 offset $5
+
+-- name: members_sort_period
+select c.code, c.full_name, c.position, u.code as unit_code, x.m as score, x.level, x.reasons
+from cadre_period_results x
+join result_org_cadres c on c.org_id = $2 and c.cadre_id = x.cadre_id
+join result_org_units u on u.org_id = $2 and u.unit_id = x.unit_id
+where x.run_id = $1 and x.unit_id = any($3::bigint[])
 order by c.name_key, c.code
 limit $4 offset $5

@@ -138,3 +138,9 @@ async def test_root_unit_page_pages_through_the_city_in_name_order(
     assert "offset=80" in second  # the next page
     past = (await demo_client.get(f"/unit/{root}?period=2026&offset=999999")).text
     assert names(past) == []
+    # A small unit's page is read by unit and sorted: the same order as the API's.
+    small = await demo_client.get(
+        "/results/units/SNV/members?period=2026&subtree=true&limit=40", headers=headers
+    )
+    snv = (await demo_client.get("/unit/SNV?period=2026")).text
+    assert names(snv) == [m["full_name"] for m in small.json()["items"]]

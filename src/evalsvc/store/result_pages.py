@@ -24,12 +24,19 @@ async def member_page(
     unit_ids: list[int],
     limit: int,
     offset: int,
+    most_of_the_city: bool,
 ) -> list[dict[str, Any]]:
     """Members of ``unit_ids`` with their score, level and reasons in the run, in
-    Vietnamese name order (code breaks ties), as the run's organisation named them."""
+    Vietnamese name order (code breaks ties), as the run's organisation named them.
+
+    ``most_of_the_city``: the subtree holds a large share of the run's cadres, so walking
+    every member in name order finds a page's rows at once (else the subtree's rows are
+    read by unit and sorted; see ``sql/queries/result_pages.sql``).
+    """
     if not annual:
         run_id = await results.month_source(conn, run_id, month)
     org_id = await conn.fetchval(Q["source_org"], run_id)
-    query = Q["members_page_year" if annual else "members_page_period"]
+    plan = "walk" if most_of_the_city else "sort"
+    query = Q[f"members_{plan}_{'year' if annual else 'period'}"]
     rows = await conn.fetch(query, run_id, org_id, unit_ids, limit, offset)
     return [{k: results.clean(v) for k, v in dict(r).items()} for r in rows]

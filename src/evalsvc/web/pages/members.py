@@ -13,19 +13,27 @@ from evalsvc.store import result_pages
 from evalsvc.store import results as result_store
 from evalsvc.store.scope import subtree_ids
 
+WALK_SHARE = 5
+"""A subtree with at least 1/5 of the run's cadres is paged by walking the city's members
+in name order (a page then reads about 5 rows per row shown, at worst)."""
+
 
 async def member_page(
     conn: asyncpg.Connection,
     unit: Unit,
     period: str,
     *,
+    members: int,
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
     """Members of ``unit``'s subtree (the caller read ``unit`` within the reader's scope)
-    with the fields of the API's member list (``published.results.unit_members``)."""
+    with the fields of the API's member list (``published.results.unit_members``);
+    ``members``: how many the subtree holds (its counts by level)."""
     run_id, _, annual, month = await published.resolve(conn, period, None)
-    labels = published.Labels((await result_store.get_run(conn, run_id)).get("profile"))
+    run = await result_store.get_run(conn, run_id)
+    labels = published.Labels(run.get("profile"))
+    city = int((run.get("counts") or {}).get("cadres") or 0)
     rows = await result_pages.member_page(
         conn,
         run_id=run_id,
@@ -34,6 +42,7 @@ async def member_page(
         unit_ids=await subtree_ids(conn, unit.id),
         limit=limit,
         offset=offset,
+        most_of_the_city=members * WALK_SHARE >= city,
     )
     for r in rows:
         level = r.pop("level")

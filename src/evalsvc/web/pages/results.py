@@ -223,8 +223,9 @@ class ResultPages(Controller):
             )
             total = sum(c["count"] for c in counts)
             members = await member_page(
-                conn, overview["unit"], period, limit=MEMBERS_SHOWN, offset=min(offset, total)
-            )
+                conn, overview["unit"], period, members=total, limit=MEMBERS_SHOWN,
+                offset=min(offset, total),
+            )  # fmt: skip
         except DomainError as exc:
             return refusal(request, exc)
         result = overview["result"]
