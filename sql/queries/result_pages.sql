@@ -50,3 +50,24 @@ join result_org_units u on u.org_id = $2 and u.unit_id = x.unit_id
 where x.run_id = $1 and x.unit_id = any($3::bigint[])
 order by c.name_key, c.code
 limit $4 offset $5
+
+-- How many members hold each level: one pass over the run's partition; no unit filter
+-- when the subtree is the whole city ($2 null).
+
+-- name: levels_year
+select level, count(*)::int as n from cadre_year_results
+where run_id = $1 and ($2::bigint[] is null or unit_id = any($2::bigint[]))
+group by level
+
+-- name: levels_period
+select level, count(*)::int as n from cadre_period_results
+where run_id = $1 and ($2::bigint[] is null or unit_id = any($2::bigint[]))
+group by level
+
+-- name: unit_count
+select count(*)::int from units
+
+-- name: tally_targets_upto
+-- How many people a round's tallies hold, counted up to $2 only (ballot_tallies_pkey): a
+-- city-wide round holds every cadre, so the page does not count them all.
+select count(*)::int from (select 1 from ballot_tallies where round_id = $1 limit $2) t

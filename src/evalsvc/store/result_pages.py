@@ -40,3 +40,21 @@ async def member_page(
     query = Q[f"members_{plan}_{'year' if annual else 'period'}"]
     rows = await conn.fetch(query, run_id, org_id, unit_ids, limit, offset)
     return [{k: results.clean(v) for k, v in dict(r).items()} for r in rows]
+
+
+async def level_counts(
+    conn: asyncpg.Connection, *, run_id: int, annual: bool, month: date, unit_ids: list[int]
+) -> dict[int, int]:
+    """Level -> members of ``unit_ids`` in the run (every unit: no filter at all)."""
+    if not annual:
+        run_id = await results.month_source(conn, run_id, month)
+    everyone = len(unit_ids) >= await conn.fetchval(Q["unit_count"])
+    query = Q["levels_year" if annual else "levels_period"]
+    rows = await conn.fetch(query, run_id, None if everyone else unit_ids)
+    return {int(r["level"]): int(r["n"]) for r in rows}
+
+
+async def tally_targets_upto(conn: asyncpg.Connection, round_id: int, most: int) -> int:
+    """The people of a round's tallies, counted up to ``most`` (no more is read)."""
+    n: int = await conn.fetchval(Q["tally_targets_upto"], round_id, most)
+    return n

@@ -51,3 +51,21 @@ async def member_page(
         r["level_label"] = labels.title(level)
         r.update(published.reasons_view(r["reasons"]))
     return rows
+
+
+LEVELS_SHOWN = (3, 2, 1, 0, -1)
+"""Level numbers, highest first, then not rated (-1)."""
+
+
+async def level_counts(conn: asyncpg.Connection, unit: Unit, period: str) -> list[dict[str, Any]]:
+    """How many members of ``unit``'s subtree hold each level (one aggregate), with the
+    run's level codes and labels."""
+    run_id, _, annual, month = await published.resolve(conn, period, None)
+    labels = published.Labels((await result_store.get_run(conn, run_id)).get("profile"))
+    counts = await result_pages.level_counts(
+        conn, run_id=run_id, annual=annual, month=month, unit_ids=await subtree_ids(conn, unit.id)
+    )
+    return [
+        {"code": labels.code(k), "label": labels.title(k), "count": counts.get(k, 0)}
+        for k in LEVELS_SHOWN
+    ]

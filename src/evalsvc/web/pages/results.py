@@ -22,16 +22,19 @@ from evalsvc.jobs import report_files
 from evalsvc.published import results as jobs
 from evalsvc.reports import labels
 from evalsvc.reports.numbers import integer, score_text, two
-from evalsvc.store import ballot_results, ballot_rounds, remediation
+from evalsvc.store import ballot_results, ballot_rounds, remediation, result_pages
 from evalsvc.web import charts
 from evalsvc.web.page import EVERYONE_LOGGED_IN, Page, page_of, render
-from evalsvc.web.pages.members import member_page
+from evalsvc.web.pages.members import level_counts, member_page
 from evalsvc.web.pages.periods import PeriodMismatch, Rating, offered_periods, rating_for
 from evalsvc.web.texts import N_
 
 MEMBERS_SHOWN = 300
 """Members listed per unit page (the counts by level and the downloads hold all)."""
 ROUNDS_SHOWN = 10
+TALLY_ROWS_SHOWN = 300
+"""A closed round with more people than this is a link to the round's page (its summary
+and results are there): a city-wide round has every cadre of the city as a target."""
 REMEDIATION_SHOWN = 100
 ALL_MEMBERS = report_files.ALL
 """A download holds every member, as the XLSX and PDF do (not the first 100,000)."""
@@ -218,9 +221,7 @@ class ResultPages(Controller):
             if period is None or rating is None:
                 raise NotFound("no published results yet")
             overview = await jobs.unit_overview(conn, principal, code, period, None)
-            counts = await jobs.unit_level_counts(
-                conn, principal, code, period=period, run=None, subtree=True
-            )
+            counts = await level_counts(conn, overview["unit"], period)
             total = sum(c["count"] for c in counts)
             members = await member_page(
                 conn, overview["unit"], period, members=total, limit=MEMBERS_SHOWN,
@@ -464,14 +465,22 @@ def next_level(page: Page, annual: dict[str, Any] | None, rating: Rating) -> lis
 async def _unit_rounds(conn: Conn, principal: Any, unit_id: int) -> list[dict[str, Any]]:
     """The unit's newest ballot rounds (its own, read by its id: however many rounds the
     city holds); a closed round's results, only above k_min (the tally store withholds the
-    rest)."""
+    rest), person by person when the round is small enough to list here."""
     if principal.role.value == "hr_system":
         return []
     rounds = await ballot_rounds.unit_rounds(conn, unit_id, ROUNDS_SHOWN)
     for r in rounds:
-        if r["status"] == "closed":
-            try:
-                r["tally"] = await ballot_results.list_tallies(conn, principal, r["id"], 500, 0)
-            except DomainError:
-                r["tally"] = None
+        if r["status"] != "closed":
+            continue
+        if await result_pages.tally_targets_upto(conn, r["id"], TALLY_ROWS_SHOWN + 1) > (
+            TALLY_ROWS_SHOWN
+        ):
+            r["too_many"] = TALLY_ROWS_SHOWN
+            continue
+        try:
+            r["tally"] = await ballot_results.list_tallies(
+                conn, principal, r["id"], TALLY_ROWS_SHOWN, 0
+            )
+        except DomainError:
+            r["tally"] = None
     return rounds
