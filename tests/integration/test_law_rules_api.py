@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from evalsvc.domain.access import Role
 from evalsvc.democity.city import load_demo
+from evalsvc.domain.access import Role
 from tests.conftest import make_key
 
 
