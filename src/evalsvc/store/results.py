@@ -510,6 +510,33 @@ async def cadre_rows(
     return [_month_record(r) for r in months], (_year_record(year) if year else None)
 
 
+async def run_cadre(conn: asyncpg.Connection, run_id: int, cadre_id: int) -> dict[str, Any] | None:
+    """The cadre as the run saw it (its organisation snapshot, ``result_org_cadres_pkey``):
+    code, full name, position, peer group, unit code and name; None when the run's
+    organisation does not hold the cadre (added after it was computed)."""
+    row = await conn.fetchrow(
+        "select c.code, c.full_name, c.position, c.peer_group, u.code as unit_code,"
+        " u.name as unit_name from result_runs r"
+        " join result_org_cadres c on c.org_id = r.org_id and c.cadre_id = $2"
+        " left join result_org_units u on u.org_id = r.org_id and u.unit_id = c.unit_id"
+        " where r.id = $1",
+        run_id,
+        cadre_id,
+    )
+    return dict(row) if row is not None else None
+
+
+async def run_unit(conn: asyncpg.Connection, run_id: int, unit_id: int) -> dict[str, Any] | None:
+    """A unit's code and name as the run saw it (``result_org_units_pkey``)."""
+    row = await conn.fetchrow(
+        "select u.code, u.name from result_runs r"
+        " join result_org_units u on u.org_id = r.org_id and u.unit_id = $2 where r.id = $1",
+        run_id,
+        unit_id,
+    )
+    return dict(row) if row is not None else None
+
+
 def _month_record(row: asyncpg.Record) -> dict[str, Any]:
     out = dict(row)
     out.pop("cadre_id")
