@@ -138,6 +138,11 @@ assert SQL_MONTHLY_TOTALS != SQL_MONTHLY
 SOURCES = (("raw task records", SQL_MONTHLY), ("task_month_totals", SQL_MONTHLY_TOTALS))
 
 
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages (the machine is shared)."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -152,7 +157,7 @@ def _report(label: str, walls: list[float], jobs: list[Any]) -> float:
         f"{label}: {med:.3f} s median (min {min(walls):.3f}, max {max(walls):.3f}); "
         + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
         + f"; months reused {jobs[-1].counts.get('months_reused', 0)}; "
-        f"peak RSS {rss_mib():.0f} MiB; load {os.getloadavg()[0]:.1f}"
+        f"peak RSS {rss_mib():.0f} MiB; load {_load()}"
     )
     return med
 
@@ -223,7 +228,8 @@ async def read_views(conn: asyncpg.Connection, runs: int) -> None:
         )
         walls.append(time.perf_counter() - t)
     print(f"one unit's members for the year ({unit}, {rows} rows): "
-          f"{statistics.median(walls) * 1000:.1f} ms median")  # fmt: skip
+          f"{statistics.median(walls) * 1000:.1f} ms median (max {max(walls) * 1000:.1f}); "
+          f"load {_load()}")  # fmt: skip
     walls = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -235,7 +241,8 @@ async def read_views(conn: asyncpg.Connection, runs: int) -> None:
                 rows += 1
         walls.append(time.perf_counter() - t)
     print(f"the whole city's year ratings streamed ({rows:,} rows): "
-          f"{statistics.median(walls):.3f} s median")  # fmt: skip
+          f"{statistics.median(walls):.3f} s median (max {max(walls):.3f}); "
+          f"load {_load()}")  # fmt: skip
 
 
 async def _sql_month(conn: asyncpg.Connection, query: str, month: int, table: str) -> float:
@@ -270,7 +277,7 @@ async def compare_sql(conn: asyncpg.Connection, run_id: int, ours: float, runs: 
         print(
             f"plain SQL month over {label} (INSERT ... SELECT): {sql:.3f} s median; "
             f"ratio to our month {sql / ours:.1f}x; identical M for {same:,} of {len(rows):,} "
-            f"SQL rows ({len(ours_rows):,} staff scored by us)"
+            f"SQL rows ({len(ours_rows):,} staff scored by us); load {_load()}"
         )
     await conn.execute("drop table sql_m")
 
@@ -297,7 +304,8 @@ async def compare_sql_year(
         print(
             f"plain SQL year over {label} (INSERT ... SELECT, once): {sql:.3f} s; ratio to our "
             f"cold year {sql / cold:.1f}x, to our year with unchanged months {sql / usual:.1f}x;"
-            f" identical Y for {same:,} of {len(rows):,} SQL rows ({len(ours_rows):,} by us)"
+            f" identical Y for {same:,} of {len(rows):,} SQL rows ({len(ours_rows):,} by us);"
+            f" load {_load()}"
         )
         await conn.execute("drop table sql_ym; drop table sql_y")
 
