@@ -54,6 +54,15 @@ def main() -> None:
         serve.wait(30)
 
 
+async def _timed(client: httpx.AsyncClient) -> float:
+    """One /health request's milliseconds, then the 20 ms pause between requests."""
+    t = time.perf_counter()
+    assert (await client.get("/health")).status_code == 200
+    ms = (time.perf_counter() - t) * 1000
+    await asyncio.sleep(0.02)
+    return ms
+
+
 def _p99(latencies: list[float]) -> float:
     ordered = sorted(latencies)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -70,6 +79,12 @@ async def measure(headers: dict[str, str], runs: int) -> None:
                 pass
             await asyncio.sleep(0.1)
         print(f"machine: {os.cpu_count()} cores, load average before {os.getloadavg()}")
+        idle = [await _timed(client) for _ in range(200)]
+        print(
+            f"/health with no job running, {len(idle)} requests: p50 "
+            f"{statistics.median(idle):.1f} ms, p99 {_p99(idle):.1f} ms, max {max(idle):.1f} ms;"
+            f" load {os.getloadavg()} (the machine's share, for comparison)"
+        )
         pooled: list[float] = []
         for _ in range(runs):
             pooled += await one_year(client, headers)
@@ -90,10 +105,7 @@ async def one_year(client: httpx.AsyncClient, headers: dict[str, str]) -> list[f
     latencies: list[float] = []
     state = "queued"
     while state in ("queued", "running"):
-        t = time.perf_counter()
-        assert (await client.get("/health")).status_code == 200
-        latencies.append((time.perf_counter() - t) * 1000)
-        await asyncio.sleep(0.02)
+        latencies.append(await _timed(client))
         if len(latencies) % 10 == 0:
             state = (await client.get(f"/recomputations/{job_id}", headers=headers)).json()["state"]
     job = (await client.get(f"/recomputations/{job_id}", headers=headers)).json()

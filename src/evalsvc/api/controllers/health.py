@@ -16,8 +16,11 @@ class HealthController(Controller):
     @get("/", opt=PUBLIC, security=[], summary="Service and database health")
     async def get_health(self, conn: Conn) -> Response[dict[str, object]]:
         try:
-            version = await conn.fetchval("show server_version")
-            migrated = await conn.fetchval("select max(version) from schema_migrations")
+            # one round trip (the probe is asked often, also while a city year runs)
+            version, migrated = await conn.fetchrow(
+                "select current_setting('server_version'),"
+                " (select max(version) from schema_migrations)"
+            ) or (None, None)
         except (asyncpg.PostgresError, OSError) as exc:
             return Response(
                 {"status": "unavailable", "database": type(exc).__name__}, status_code=503
