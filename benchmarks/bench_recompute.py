@@ -149,10 +149,9 @@ def rss_mib() -> float:
 
 def _report(label: str, walls: list[float], jobs: list[Any]) -> float:
     med = statistics.median(walls)
-    stages = {
-        k: statistics.median(float(j.timings.get(k, 0.0)) for j in jobs)
-        for k in ("read", "score", "write", "publish")
-    }
+    names = ["read", "score", "write", "publish"]
+    names += sorted({k for j in jobs for k in j.timings} - {*names, "total"})
+    stages = {k: statistics.median(float(j.timings.get(k, 0.0)) for j in jobs) for k in names}
     print(
         f"{label}: {med:.3f} s median (min {min(walls):.3f}, max {max(walls):.3f}); "
         + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
