@@ -167,17 +167,22 @@ def partition_name(table: str, run_id: int) -> str:
 
 
 # The content key of an organisation snapshot: everything stored in it, and the version of
-# how it is derived (v2: each unit's agency filled from scoring.inputs.agency_units).
+# how it is derived (v3: each unit's agency filled from scoring.inputs.agency_units; the key
+# as sums of 64-bit row hashes). Each row is hashed on its own and the hashes summed
+# (exact numeric sums, with the row counts), so the key needs neither a sort nor a 15 MB
+# string at city scale: 0.27 s instead of 0.6-1.5 s on a loaded 2-core machine, paid by
+# every run. A changed row changes its table's sum unless its new 64-bit hash equals the
+# old one.
 ORG_DIGEST = """
-select md5('org-v2#' || coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
-                                               c.personnel_type, c.position, c.unit_id, g.code),
-                                     E'\\n' order by c.id)
-                     from cadres c left join peer_groups g on g.id = c.peer_group_id), '')
-           || '#' ||
-           coalesce((select string_agg(concat_ws('|', u.id, u.code, u.name, u.parent_id, u.kind,
-                                                 u.ranking_block, u.agency), E'\\n'
-                                       order by u.id)
-                     from units u), ''))
+with c as (select concat_ws('|', id, code, full_name, personnel_type, position, unit_id,
+                            peer_group_id) as t from cadres),
+     u as (select concat_ws('|', id, code, name, parent_id, kind, ranking_block, agency) as t
+           from units),
+     g as (select concat_ws('|', id, code) as t from peer_groups)
+select md5(concat_ws('#', 'org-v3',
+    (select concat_ws(',', count(*), sum(hashtextextended(t, 0)::numeric)) from c),
+    (select concat_ws(',', count(*), sum(hashtextextended(t, 0)::numeric)) from u),
+    (select concat_ws(',', count(*), sum(hashtextextended(t, 0)::numeric)) from g)))
 """
 
 
