@@ -29,9 +29,8 @@ from litestar.testing import AsyncTestClient
 
 from evalsvc.api.app import create_app
 from evalsvc.democity.synthetic import seed_city
-from evalsvc.domain.access import Role
+from evalsvc.domain.access import SYSTEM, Role
 from evalsvc.domain.recompute import RecomputeRequest
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.jobs.recompute import recompute
 from evalsvc.keyring import ballot_keys
 from evalsvc.reports.tables import members_report

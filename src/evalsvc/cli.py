@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -170,8 +172,8 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
         )
     # Recomputations run in worker processes; registered after the embedded server's exit
     # hook, the workers are stopped before it.
-    workers = start_workers(dsn, settings.workers)
-    atexit.register(stop_workers, workers)
+    workers = WorkerProcesses(dsn, settings.workers)
+    atexit.register(workers.stop)
     # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
     # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -185,26 +187,52 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     )
 
 
-def start_workers(dsn: str, count: int) -> list[subprocess.Popen[bytes]]:
-    """``count`` ``evalsvc worker`` processes on ``dsn`` (the API's database)."""
-    env = {**os.environ, "EVALSVC_DATABASE_URL": dsn}
-    command = [sys.executable, "-m", "evalsvc.cli", "worker"]
-    return [subprocess.Popen(command, env=env) for _ in range(count)]
+class WorkerProcesses:
+    """``count`` ``evalsvc worker`` processes on ``dsn`` (the API's database); one that
+    ends while the service runs is started again, so jobs keep running and the queue's
+    periodic work (failing a dead worker's job) always has a worker to run it."""
 
+    def __init__(self, dsn: str, count: int) -> None:
+        self._env = {**os.environ, "EVALSVC_DATABASE_URL": dsn}
+        self._lock = threading.Lock()
+        self._stopping = False
+        self.processes = [self._start() for _ in range(count)]
+        for slot in range(count):
+            threading.Thread(target=self._watch, args=(slot,), daemon=True).start()
 
-def stop_workers(workers: list[subprocess.Popen[bytes]], wait: float = 10.0) -> None:
-    """SIGTERM each worker (it takes no new job and ends the one it runs), then wait; a
-    worker still alive after ``wait`` seconds is killed (its job is then failed by the
-    next look for dead workers, nothing published)."""
-    for process in workers:
-        if process.poll() is None:
-            process.terminate()
-    for process in workers:
-        try:
-            process.wait(wait)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    def _start(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "evalsvc.cli", "worker"]
+        return subprocess.Popen(command, env=self._env)
+
+    def _watch(self, slot: int) -> None:
+        """Wait for the worker of ``slot`` to end; start another unless stopping."""
+        while True:
+            ended = self.processes[slot]
+            code = ended.wait()
+            time.sleep(1.0)  # a worker that cannot start is not restarted in a tight loop
+            with self._lock:
+                if self._stopping:
+                    return
+                logging.getLogger(__name__).warning(
+                    "worker %s ended (exit %s); starting another", ended.pid, code
+                )
+                self.processes[slot] = self._start()
+
+    def stop(self, wait: float = 10.0) -> None:
+        """SIGTERM each worker (it takes no new job and ends the one it runs), then wait; a
+        worker still alive after ``wait`` seconds is killed (its job is then failed by the
+        queue's next look for dead workers, nothing published)."""
+        with self._lock:
+            self._stopping = True
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(wait)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @main.command(name="worker")

@@ -14,9 +14,8 @@ import httpx
 import openpyxl
 from pypdf import PdfReader
 
-from evalsvc.domain.access import Role
+from evalsvc.domain.access import SYSTEM, Role
 from evalsvc.domain.recompute import RecomputeRequest
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.jobs.recompute import recompute
 from evalsvc.store.database import connect
 from tests.browser.demo_server import demo_server, log_in

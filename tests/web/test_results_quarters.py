@@ -11,9 +11,8 @@ import re
 import asyncpg
 import openpyxl
 
-from evalsvc.domain.access import Role
+from evalsvc.domain.access import SYSTEM, Role
 from evalsvc.domain.recompute import RecomputeRequest
-from evalsvc.jobs.demo import SYSTEM
 from evalsvc.jobs.recompute import recompute
 from tests.conftest import make_key
 from tests.web.demo_city import demo_client, demo_conn, demo_dsn, demo_template

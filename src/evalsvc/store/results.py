@@ -167,17 +167,22 @@ def partition_name(table: str, run_id: int) -> str:
 
 
 # The content key of an organisation snapshot: everything stored in it, and the version of
-# how it is derived (v2: each unit's agency filled from scoring.inputs.agency_units).
+# how it is derived (v3: each unit's agency filled from scoring.inputs.agency_units; the key
+# as sums of 64-bit row hashes). Each row is hashed on its own and the hashes summed
+# (exact numeric sums, with the row counts), so the key needs neither a sort nor a 15 MB
+# string at city scale: 0.27 s instead of 0.6-1.5 s on a loaded 2-core machine, paid by
+# every run. A changed row changes its table's sum unless its new 64-bit hash equals the
+# old one.
 ORG_DIGEST = """
-select md5('org-v2#' || coalesce((select string_agg(concat_ws('|', c.id, c.code, c.full_name,
-                                               c.personnel_type, c.position, c.unit_id, g.code),
-                                     E'\\n' order by c.id)
-                     from cadres c left join peer_groups g on g.id = c.peer_group_id), '')
-           || '#' ||
-           coalesce((select string_agg(concat_ws('|', u.id, u.code, u.name, u.parent_id, u.kind,
-                                                 u.ranking_block, u.agency), E'\\n'
-                                       order by u.id)
-                     from units u), ''))
+with c as (select concat_ws('|', id, code, full_name, personnel_type, position, unit_id,
+                            peer_group_id) as t from cadres),
+     u as (select concat_ws('|', id, code, name, parent_id, kind, ranking_block, agency) as t
+           from units),
+     g as (select concat_ws('|', id, code) as t from peer_groups)
+select md5(concat_ws('#', 'org-v3',
+    (select concat_ws(',', count(*), sum(hashtextextended(t, 0)::numeric)) from c),
+    (select concat_ws(',', count(*), sum(hashtextextended(t, 0)::numeric)) from u),
+    (select concat_ws(',', count(*), sum(hashtextextended(t, 0)::numeric)) from g)))
 """
 
 
@@ -508,6 +513,33 @@ async def cadre_rows(
         cadre_id,
     )
     return [_month_record(r) for r in months], (_year_record(year) if year else None)
+
+
+async def run_cadre(conn: asyncpg.Connection, run_id: int, cadre_id: int) -> dict[str, Any] | None:
+    """The cadre as the run saw it (its organisation snapshot, ``result_org_cadres_pkey``):
+    code, full name, position, peer group, unit code and name; None when the run's
+    organisation does not hold the cadre (added after it was computed)."""
+    row = await conn.fetchrow(
+        "select c.code, c.full_name, c.position, c.peer_group, u.code as unit_code,"
+        " u.name as unit_name from result_runs r"
+        " join result_org_cadres c on c.org_id = r.org_id and c.cadre_id = $2"
+        " left join result_org_units u on u.org_id = r.org_id and u.unit_id = c.unit_id"
+        " where r.id = $1",
+        run_id,
+        cadre_id,
+    )
+    return dict(row) if row is not None else None
+
+
+async def run_unit(conn: asyncpg.Connection, run_id: int, unit_id: int) -> dict[str, Any] | None:
+    """A unit's code and name as the run saw it (``result_org_units_pkey``)."""
+    row = await conn.fetchrow(
+        "select u.code, u.name from result_runs r"
+        " join result_org_units u on u.org_id = r.org_id and u.unit_id = $2 where r.id = $1",
+        run_id,
+        unit_id,
+    )
+    return dict(row) if row is not None else None
 
 
 def _month_record(row: asyncpg.Record) -> dict[str, Any]:

@@ -27,8 +27,13 @@ class HealthController(Controller):
     )
     async def get_health(self, conn: Conn) -> Response[Health | Unhealthy]:
         try:
-            version = await conn.fetchval("show server_version")
-            migrated = await conn.fetchval("select max(version) from schema_migrations")
+            # one round trip (the probe is asked often, also while a city year runs)
+            row = await conn.fetchrow(
+                "select current_setting('server_version') as version,"
+                " (select max(version) from schema_migrations) as migrated"
+            )
+            version: str = row["version"] if row is not None else ""
+            migrated: int | None = row["migrated"] if row is not None else None
         except (asyncpg.PostgresError, OSError) as exc:
             return Response(Unhealthy("unavailable", type(exc).__name__), status_code=503)
         return Response(Health("ok", DatabaseHealth(version, migrated)))

@@ -169,10 +169,15 @@ class UnitComparison(msgspec.Struct, kw_only=True):
 
 
 class CadreRef(msgspec.Struct):
+    """The cadre as the run saw it (its organisation snapshot): an appeal against an old
+    run shows the name, position and unit of then."""
+
     code: str
     full_name: str
     position: Position
     unit_code: str
+    unit_name: str | None = None
+    peer_group: str | None = None
 
 
 class TaskRatios(msgspec.Struct, kw_only=True):
