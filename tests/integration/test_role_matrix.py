@@ -73,6 +73,8 @@ ALLOWED: dict[str, set[str]] = {
     "POST /ballot-rounds/{round_id:int}/open": {A, P},
     "POST /ballot-rounds/{round_id:int}/close": {A, P},
     "POST /ballot-rounds/{round_id:int}/committee/share": PEOPLE,
+    "GET /committee-key": PEOPLE,
+    "PUT /committee-key": PEOPLE,
     "POST /ballot-rounds/{round_id:int}/paper-ballots": PEOPLE,
     "GET /ballot-rounds/{round_id:int}/paper-ballots": PEOPLE,
     "POST /ballot-rounds/{round_id:int}/paper-ballots/{upload_id:int}/confirm": PEOPLE,
