@@ -197,3 +197,9 @@ sheet as (
     select r.id, $4, $5, $6 from r
 )
 select count(*)::int from r
+
+-- name: targets_add_paper
+-- A confirmed upload's ballots per target (0057): $2 target ids, $3 their counts.
+update ballot_round_targets t set paper_ballots = coalesce(t.paper_ballots, 0) + x.n
+from unnest($2::bigint[], $3::int[]) as x (target_id, n)
+where t.round_id = $1 and t.cadre_id = x.target_id
