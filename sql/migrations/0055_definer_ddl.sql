@@ -48,7 +48,9 @@ begin
     execute format('alter table public.%I attach partition public.%I for values in (%s)',
                    parent, part, run_id);
     if exists (select 1 from pg_roles where rolname = 'evalsvc_app') then
+        -- Reading stays (backups with pg_dump read each partition), writing ends.
         execute format('revoke all on public.%I from evalsvc_app', part);
+        execute format('grant select on public.%I to evalsvc_app', part);
     end if;
 end $$;
 

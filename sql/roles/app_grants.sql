@@ -6,8 +6,8 @@
 -- Rows: read and write, except
 --   * append-only tables (history, ballots' evidence): SELECT, INSERT;
 --   * the migration records and fixed code lists: SELECT;
---   * result partitions: nothing directly (read through their parent; a partition being
---     built gets INSERT from evalsvc_result_partition_new until it is attached);
+--   * result partitions: SELECT (pg_dump reads each one; a partition being built gets
+--     INSERT from evalsvc_result_partition_new until it is attached);
 --   * the result parents: SELECT (rows are written into a new partition only).
 -- DDL at run time goes through the SECURITY DEFINER functions of 0055.
 do $grants$
@@ -43,6 +43,14 @@ begin
             execute format('grant select, insert, update, delete on public.%I to evalsvc_app',
                            r.relname);
         end if;
+    end loop;
+    -- Partitions: SELECT only, never revoked here (one being built keeps its INSERT).
+    for r in
+        select c.relname
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relispartition
+    loop
+        execute format('grant select on public.%I to evalsvc_app', r.relname);
     end loop;
     foreach f in array definers loop
         if to_regprocedure('public.' || f) is not null then

@@ -3,6 +3,7 @@ configuration, load extensions or read the server's files, and still runs a ball
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import asyncpg
@@ -12,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from evalsvc.api.app import create_app
 from evalsvc.domain.access import Role
 from evalsvc.settings import Settings
-from evalsvc.store import roles
+from evalsvc.store import backup, roles
 from evalsvc.store.database import connect
 from evalsvc.store.migrations import MigrationError, migrate
 from tests.conftest import make_key
@@ -125,6 +126,9 @@ async def test_the_serving_role_has_least_privilege(
             await app.execute(f"insert into {part} (run_id) values (999)")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await app.execute(f"drop table {part}")
+        assert await app.fetchval(f"select count(*) from {part}") == 0
+        # A backup (pg_dump) as the serving role reads every table and partition.
+        await asyncio.to_thread(backup.dump, roles.app_dsn(db_dsn), tmp_path / "app.dump")
         await app.execute("select evalsvc_result_partitions_drop(999)")
         assert await conn.fetchval(f"select to_regclass('{part}')") is None
     finally:
