@@ -25,23 +25,33 @@ declare
         'evalsvc_result_partitions_drop(bigint)',
         'evalsvc_analyze_ballot_tables(text[])'];
     f text;
+    want text[];
 begin
+    -- Only tables whose grants differ are touched: a start changes nothing (and takes no
+    -- lock) when they are as wanted.
     for r in
-        select c.relname, c.relkind
+        select c.relname, c.relkind,
+               coalesce((select array_agg(a.privilege_type order by a.privilege_type)
+                         from aclexplode(c.relacl) a
+                         where a.grantee = 'evalsvc_app'::regrole), '{}') as have
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'S')
           and not c.relispartition
     loop
-        execute format('revoke all on public.%I from evalsvc_app', r.relname);
         if r.relkind = 'S' then
-            execute format('grant usage, select on sequence public.%I to evalsvc_app', r.relname);
+            want := array['SELECT', 'USAGE'];
         elsif r.relkind in ('v', 'm') or r.relname = any (read_only) then
-            execute format('grant select on public.%I to evalsvc_app', r.relname);
+            want := array['SELECT'];
         elsif r.relname = any (append_only) then
-            execute format('grant select, insert on public.%I to evalsvc_app', r.relname);
+            want := array['INSERT', 'SELECT'];
         else
-            execute format('grant select, insert, update, delete on public.%I to evalsvc_app',
-                           r.relname);
+            want := array['DELETE', 'INSERT', 'SELECT', 'UPDATE'];
+        end if;
+        if r.have is distinct from want then
+            execute format('revoke all on %s public.%I from evalsvc_app',
+                           case when r.relkind = 'S' then 'sequence' else 'table' end, r.relname);
+            execute format('grant %s on %s public.%I to evalsvc_app', array_to_string(want, ', '),
+                           case when r.relkind = 'S' then 'sequence' else 'table' end, r.relname);
         end if;
     end loop;
     -- Partitions: SELECT only, never revoked here (one being built keeps its INSERT).
@@ -49,11 +59,13 @@ begin
         select c.relname
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relispartition
+          and not has_table_privilege('evalsvc_app', c.oid, 'select')
     loop
         execute format('grant select on public.%I to evalsvc_app', r.relname);
     end loop;
     foreach f in array definers loop
-        if to_regprocedure('public.' || f) is not null then
+        if to_regprocedure('public.' || f) is not null
+           and not has_function_privilege('evalsvc_app', 'public.' || f, 'execute') then
             execute format('grant execute on function public.%s to evalsvc_app', f);
         end if;
     end loop;
