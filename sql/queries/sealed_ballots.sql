@@ -106,15 +106,15 @@ insert into ballot_ledger (tag, round_id) select unnest($1::bytea[]), $2
 insert into ballot_sheets (round_id, sealed, targets_tag, receipt) values ($1, $2, $3, $4)
 
 -- name: sheets_read
--- ballot_sheets_round_idx; the whole round, only at close.
-select sealed, targets_tag, receipt from ballot_sheets where round_id = $1
+-- ballot_sheets_round_idx; the whole round, only at close, as one binary COPY
+-- (store/sheet_batches.py reads the fields in this order).
+select receipt, targets_tag, sealed from ballot_sheets where round_id = $1
+
+-- name: sheets_count
+select count(*)::int from ballot_sheets where round_id = $1
 
 -- name: sheets_delete
 delete from ballot_sheets where round_id = $1
-
--- name: receipts_insert
-insert into ballot_receipts (round_id, receipt)
-select $1, r from unnest($2::bytea[]) as r order by r
 
 -- name: receipts_of_round
 -- ballot_receipts_pkey, in sorted order (the tree's leaf order).

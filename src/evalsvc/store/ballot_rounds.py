@@ -4,6 +4,8 @@ counting committee as shares), close (the committee's shares open the sealed she
 from __future__ import annotations
 
 import base64
+import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -32,6 +34,8 @@ from evalsvc.store.listing import fetch_counted
 from evalsvc.store.remediation import open_from_ballot_round
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
+
+log = logging.getLogger(__name__)
 
 Q = queries("ballots")
 QS = queries("sealed_ballots")
@@ -442,7 +446,9 @@ async def close_round(
         opened = await open_sheets(conn, keys, round_id, rebuilt.secret, forms)
         closed_by = sorted({principal.actor, *rebuilt.actors})
         del rebuilt  # nothing keeps the key past this call (Python cannot wipe memory)
+        started = time.perf_counter()
         await tally_round(conn, round_id, current["k_min"], forms)
+        seconds = opened.seconds | {"tally": time.perf_counter() - started}
         await conn.execute(
             QS["round_set_counted"],
             round_id,
@@ -457,6 +463,16 @@ async def close_round(
         n_items = 0
         if remediation != "off":
             n_items = await open_from_ballot_round(conn, round_id, remediation, due_days)
+        started = time.perf_counter()
+    seconds["commit"] = time.perf_counter() - started
+    log.info(
+        "ballot round closed",
+        extra={
+            "round_id": round_id,
+            "sheets": opened.sheets_counted + opened.sheets_invalid,
+            "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        },
+    )
     out = await get_round(conn, principal, round_id)
     out["remediation_opened"] = n_items
     summary = await conn.fetchrow(Q["tally_summary"], round_id, current["k_min"])
