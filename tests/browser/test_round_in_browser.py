@@ -242,6 +242,7 @@ async def test_officer_and_voters_in_the_browser(
     await officer.get_by_label("Phần khóa của 2 thành viên tổ kiểm phiếu, mỗi dòng một phần").fill(
         f"{share1}\n{share2}"
     )
+    await officer.get_by_label("Tôi xác nhận: đợt lấy phiếu dừng nhận phiếu ngay bây giờ").check()
     await officer.get_by_role("button", name="Kết thúc đợt và kiểm phiếu").click()
     tallies = officer.get_by_test_id("tallies")
     await expect(tallies).to_be_visible()

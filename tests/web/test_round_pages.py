@@ -159,11 +159,22 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     assert "they are printed only once" in again.text
 
     page = await client.get(round_page)
-    one = await form_post(client, f"{round_page}/close", {"shares": share1}, page=page.text)
+    shares = f"{share1}\n{share2}\n"
+    unconfirmed = await form_post(client, f"{round_page}/close", {"shares": shares}, page=page.text)
+    assert unconfirmed.status_code == 422  # the confirmation box left empty: nothing changes
+    assert "Hãy đánh dấu ô xác nhận" in unconfirmed.text
+    assert await conn.fetchval("select status from ballot_rounds where id = $1", round_id) == "open"
+    one = await form_post(
+        client,
+        f"{round_page}/close",
+        {"shares": share1, "confirm": "yes"},
+        page=page.text,
+    )
     assert one.status_code == 409  # one share of two: refused, the round stays open
     assert "2 committee members" in one.text
-    shares = f"{share1}\n{share2}\n"
-    closed = await form_post(client, f"{round_page}/close", {"shares": shares}, page=page.text)
+    closed = await form_post(
+        client, f"{round_page}/close", {"shares": shares, "confirm": "yes"}, page=page.text
+    )
     assert closed.status_code == 303
     results = await client.get(round_page)
     assert "Kết quả" in results.text

@@ -101,6 +101,12 @@ async def list_rounds(
     return [r | {"period": _period_code(r["period_kind"], r["period_start"])} for r in items], total
 
 
+async def unit_rounds(conn: asyncpg.Connection, unit_id: int, limit: int) -> list[dict[str, Any]]:
+    """The newest rounds of one unit (the caller checked the unit is in its scope)."""
+    items, _ = await fetch_counted(conn, Q["round_list"], [unit_id], None, limit=limit, offset=0)
+    return [r | {"period": _period_code(r["period_kind"], r["period_start"])} for r in items]
+
+
 async def _unit_id(conn: asyncpg.Connection, code: str) -> int:
     unit_id: int | None = await conn.fetchval(QU["id_by_code"], code)
     if unit_id is None:

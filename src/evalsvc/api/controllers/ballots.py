@@ -22,6 +22,7 @@ from evalsvc.domain.ballots import BallotSubmit, SealedSheet
 from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.sheets import SheetSubmit
 from evalsvc.store import ballot_sheets, ballots, sheets
+from evalsvc.store.database import session_untouched
 
 
 def voter_token(request: Request[Any, Any, Any]) -> str:
@@ -29,6 +30,14 @@ def voter_token(request: Request[Any, Any, Any]) -> str:
     if not header.lower().startswith("bearer ") or not header[7:].strip():
         raise NotAuthorizedException("a voter token is needed: 'Authorization: Bearer bv_...'")
     return header[7:].strip()
+
+
+def _plain_statements_only(request: Request[Any, Any, Any], conn: Conn) -> None:
+    """A sheet's hand-in runs plain statements (no SET, lock, cursor or LISTEN) and names no
+    actor on the connection (voters are anonymous): its connection goes back to the pool
+    without the reset query, one round trip less per sheet."""
+    if request.state.get("principal") is None:
+        session_untouched(conn)
 
 
 class BallotController(Controller):
@@ -67,6 +76,7 @@ class BallotController(Controller):
     async def submit_sheet(
         self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[SheetSubmit]
     ) -> dict[str, Any]:
+        _plain_statements_only(request, conn)
         return await sheets.submit_sheet(conn, keys, voter_token(request), data)
 
     @post(
@@ -96,6 +106,7 @@ class BallotController(Controller):
     async def submit_sealed_sheet(
         self, conn: Conn, keys: Keys, request: Request[Any, Any, Any], data: JSONBody[SealedSheet]
     ) -> dict[str, Any]:
+        _plain_statements_only(request, conn)
         return await ballot_sheets.submit_sealed(
             conn, keys, voter_token(request), data.targets, data.sealed
         )

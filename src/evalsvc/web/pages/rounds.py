@@ -307,6 +307,9 @@ class RoundPages(Controller):
         page = page_of(request)
         assert page.user is not None
         form = await request.form()
+        if form.get("confirm") != "yes":  # the page's checkbox, also without its `required`
+            error = page.t("Tick the confirmation to close the round; nothing was changed.")
+            return await self._detail(request, conn, round_id, 422, error=error)
         shares = [line.strip() for line in str(form.get("shares", "")).splitlines() if line.strip()]
         try:
             await ballot_rounds.close_round(
