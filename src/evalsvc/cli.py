@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import getpass
 import hashlib
 import logging
@@ -63,18 +64,26 @@ async def prepare_database(settings: Settings) -> str:
     """Resolve (start) the server, create and migrate the database; return its DSN.
 
     On the embedded server the migrations run as the owner role and the DSN returned is the
-    serving role's (``store.roles``); an external URL is used as given (docs/ballots.md).
+    serving role's (``store.roles``); on an external server they run through
+    ``EVALSVC_MIGRATION_DATABASE_URL`` when set (the owner's login) and the service's URL is
+    used as given (docs/ballots.md).
     """
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
-    conn = await connect(dsn)
+    embedded = not settings.database_url
+    conn = await connect(dsn if embedded else settings.migration_database_url or dsn)
     try:
-        embedded = not settings.database_url
         if embedded:
             await roles.setup(conn)
             await roles.as_owner(conn)
         applied = await migrate(conn)
     finally:
         await conn.close()
+    if not embedded and settings.migration_database_url:
+        conn = await connect(dsn)  # the serving login sees the same, current schema
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
     for migration in applied:
         click.echo(f"applied migration {migration.version:04d}_{migration.name}", err=True)
     return roles.app_dsn(dsn) if embedded else dsn
@@ -689,6 +698,39 @@ def confirm_ballots(round_id: int, upload_id: int, member: str) -> None:
         f"upload {upload_id}: {result['ballots']} ballots counted in round {round_id} "
         f"(uploaded by {result['uploaded_by']}, confirmed by {result['confirmed_by']})"
     )
+
+
+@ballots_group.command(name="new-key")
+@click.argument("key_file", type=click.Path(dir_okay=False, path_type=Path))
+def new_committee_key(key_file: Path) -> None:
+    """Make a committee key on this machine: the private half into KEY_FILE (mode 0600,
+    never overwritten), the public half printed, to register (PUT /committee-key or the
+    page "Committee key"). Needs no database: run it on the member's own computer."""
+    from evalsvc.sealing import member_keys
+
+    text, public = member_keys.new_key()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(f"{key_file} exists; choose another file") from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(text + "\n")
+    click.echo(base64.b64encode(public).decode())
+
+
+@ballots_group.command(name="open-share")
+@click.argument("key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sealed_share")
+def open_committee_share(key_file: Path, sealed_share: str) -> None:
+    """Open SEALED_SHARE (base64, from POST /ballot-rounds/{id}/committee/share) with
+    KEY_FILE and print the share, to enter at close. Needs no database."""
+    from evalsvc.sealing import member_keys
+
+    try:
+        sealed = base64.b64decode(sealed_share, validate=True)
+        click.echo(member_keys.open_share(key_file.read_text(encoding="ascii"), sealed))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command(name="recompute")

@@ -345,7 +345,11 @@ async def _materialize(
         # estimate it at one row): a city-wide round then gets nested loops over every
         # target (a second round at scale 1 ran for minutes). ANALYZE in this transaction
         # sees the rows it inserted; it samples, so it costs ~0.1 s whatever the size.
-        await conn.execute("analyze ballot_round_targets, ballot_round_voters")
+        # Through the owner's function (0055): the serving role owns no table.
+        await conn.execute(
+            "select evalsvc_analyze_ballot_tables($1)",
+            ["ballot_round_targets", "ballot_round_voters"],
+        )
     await conn.execute(Q["targets_set_eligible"], round_id)
     await conn.execute(QS["targets_set_eligible_paper"], round_id)
     most = await conn.fetchval(

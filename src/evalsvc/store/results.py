@@ -157,7 +157,6 @@ YEAR = Layout(
 
 # Tables with one partition per run (dropping a run drops them).
 PARTITIONED = (MONTH.table, YEAR.table, "result_units")
-UNIT_KEY = "(annual, month, unit_id)"
 
 
 def partition_name(table: str, run_id: int) -> str:
@@ -244,11 +243,7 @@ async def write_cadres(
         cadres stored (carried ones included).
     """
     table = layout.table
-    name = partition_name(table, run_id)
-    await conn.execute(
-        f"create table {name} (like {table} including defaults, "
-        f"constraint {name}_run check (run_id = {int(run_id)}))"
-    )
+    name = await _new_partition(conn, table, run_id)
     cols = {"run_id": ("int8", run_id)} | {c: columns[c] for c, _ in layout.columns}
     await copyio.write(conn, name, cols, n, freeze=True)
     stored = n
@@ -271,10 +266,25 @@ async def write_cadres(
         " on conflict (mask) do nothing",
         masks,
     )
-    await conn.execute(f"create unique index {name}_cadre on {name} (cadre_id)")
-    await conn.execute(f"create index {name}_unit on {name} (unit_id)")
-    await conn.execute(f"alter table {table} attach partition {name} for values in ({int(run_id)})")
+    await _attach_partition(conn, table, run_id)
     return stored
+
+
+async def _new_partition(conn: asyncpg.Connection, table: str, run_id: int) -> str:
+    """Create run ``run_id``'s empty partition of ``table`` (in the caller's transaction,
+    so COPY FREEZE may load it) through the owner's function: the serving role owns no
+    table (0055, docs/ballots.md "Least privilege")."""
+    expected = partition_name(table, run_id)
+    name: str = await conn.fetchval("select evalsvc_result_partition_new($1, $2)", table, run_id)
+    assert name == expected, (name, expected)
+    return name
+
+
+async def _attach_partition(conn: asyncpg.Connection, table: str, run_id: int) -> None:
+    """Index the loaded partition and attach it (SHARE UPDATE EXCLUSIVE on the parent:
+    readers are not blocked; the CHECK constraint spares the attach its validation scan).
+    From then on the serving role cannot change it."""
+    await conn.execute("select evalsvc_result_partition_attach($1, $2)", table, run_id)
 
 
 async def write_units(conn: asyncpg.Connection, run_id: int, columns: ColumnSet, n: int) -> int:
@@ -286,14 +296,9 @@ async def write_units(conn: asyncpg.Connection, run_id: int, columns: ColumnSet,
     spares the attach its validation scan).
     """
     table = "result_units"
-    name = partition_name(table, run_id)
-    await conn.execute(
-        f"create table {name} (like {table} including defaults, "
-        f"constraint {name}_run check (run_id = {int(run_id)}))"
-    )
+    name = await _new_partition(conn, table, run_id)
     await copyio.write(conn, name, {"run_id": ("int8", run_id), **columns}, n, freeze=True)
-    await conn.execute(f"create unique index {name}_key on {name} {UNIT_KEY}")
-    await conn.execute(f"alter table {table} attach partition {name} for values in ({int(run_id)})")
+    await _attach_partition(conn, table, run_id)
     return n
 
 
@@ -363,9 +368,8 @@ async def discard_run(conn: asyncpg.Connection, run_id: int) -> None:
             return
         runs = await conn.fetch(Q["discardable_runs"], run_id)
         ids = [int(r["id"]) for r in runs]
-        for rid in ids:
-            for table in PARTITIONED:
-                await conn.execute(f"drop table if exists {partition_name(table, rid)}")
+        for rid in ids:  # the owner's function: the serving role drops no table (0055)
+            await conn.execute("select evalsvc_result_partitions_drop($1)", rid)
         await conn.execute("delete from result_runs where id = any($1::bigint[])", ids)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -16,6 +16,7 @@ from evalsvc.api.openapi_docs import returns, text_body
 from evalsvc.api.schemas.ballots import (
     BallotRound,
     BallotRoundPage,
+    CommitteeKeyInfo,
     CommitteeShare,
     Invitation,
     InvitationsQueued,
@@ -29,7 +30,14 @@ from evalsvc.api.schemas.ballots import (
 from evalsvc.delivery.invitations import invitations_of, resend_ids
 from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role
-from evalsvc.domain.ballots import BallotKeys, PaperBallot, RoundClose, RoundCreate, RoundUpdate
+from evalsvc.domain.ballots import (
+    BallotKeys,
+    CommitteeKey,
+    PaperBallot,
+    RoundClose,
+    RoundCreate,
+    RoundUpdate,
+)
 from evalsvc.domain.errors import Conflict, NotFound, field_error
 from evalsvc.domain.sheets import ResendRequest
 from evalsvc.store import ballot_committee, ballot_receipts, ballot_results, ballot_rounds, ballots
@@ -164,8 +172,8 @@ class BallotRoundController(Controller):
         "/{round_id:int}/committee/share",
         opt=COMMITTEE,
         status_code=200,
-        summary="A committee member collects their share of the round's key (once)",
-        responses=returns(CommitteeShare, "The caller's share"),
+        summary="A committee member fetches their share, sealed to their own committee key",
+        responses=returns(CommitteeShare, "The caller's share, sealed to their committee key"),
     )
     async def collect_share(
         self, conn: Conn, principal: Caller, keys: Keys, round_id: RoundId
@@ -334,3 +342,31 @@ class BallotRoundController(Controller):
         self, conn: Conn, principal: Caller, round_id: RoundId, target: FromPath[str]
     ) -> dict[str, Any]:
         return await ballot_results.target_tally(conn, principal, round_id, target)
+
+
+class CommitteeKeyController(Controller):
+    """A person's committee key: the public half of the X25519 pair their shares are sealed
+    to. The private half is made and kept by the person (browser page or their machine)."""
+
+    path = "/committee-key"
+    tags = ["ballots"]
+
+    @get(
+        "/",
+        opt=COMMITTEE,
+        summary="My registered committee key (public half)",
+        responses=returns(CommitteeKeyInfo, "The caller's registered key, or nulls"),
+    )
+    async def get_key(self, conn: Conn, principal: Caller) -> dict[str, Any]:
+        return await ballot_committee.registered_key(conn, principal)
+
+    @put(
+        "/",
+        opt=COMMITTEE,
+        summary="Register or replace my committee key (public half)",
+        responses=returns(CommitteeKeyInfo, "The key now registered"),
+    )
+    async def put_key(
+        self, conn: Conn, principal: Caller, data: JSONBody[CommitteeKey]
+    ) -> dict[str, Any]:
+        return await ballot_committee.register_key(conn, principal, data.public_key)

@@ -21,8 +21,9 @@ class CommitteeMember(msgspec.Struct, kw_only=True):
 
     username: str
     full_name: str | None
-    share_number: int
-    share_collected: bool
+    share_number: int | None
+    share_collected: bool  # has fetched their sealed share
+    has_key: bool  # has registered a committee key (a round opens only when all have)
 
 
 class SheetCounts(msgspec.Struct):
@@ -111,12 +112,23 @@ class BallotRoundPage(msgspec.Struct):
     offset: int
 
 
-class CommitteeShare(msgspec.Struct):
-    """A committee member's share of the round's key, handed out once."""
+class CommitteeShare(msgspec.Struct, kw_only=True):
+    """A committee member's share of the round's key, sealed to their own committee key
+    (base64 sealed box; only their key file opens it). A round opened before members had
+    keys hands over ``share`` itself, once."""
 
     round_id: int
     share_number: int
-    share: str
+    sealed_share: str | None = None
+    member_public_key: str | None = None
+    share: str | None = None
+
+
+class CommitteeKeyInfo(msgspec.Struct):
+    """A person's registered committee key: the public half (base64), and since when."""
+
+    public_key: str | None
+    registered_at: datetime | None
 
 
 class PaperUpload(msgspec.Struct, kw_only=True):
@@ -194,6 +206,7 @@ class TargetTallyRow(msgspec.Struct, kw_only=True):
     withheld: bool
     eligible: int | None = None
     valid: int | None = None
+    by_channel: ChannelCounts | None = None  # the valid ballots: online, paper
     quorum: bool | None = None
     confirmed: list[str] | None = None
     watch: list[str] | None = None
@@ -230,6 +243,7 @@ class TargetTally(msgspec.Struct, kw_only=True):
     reason: str | None = None
     eligible: int | None = None
     valid: int | None = None
+    by_channel: ChannelCounts | None = None  # the valid ballots: online, paper
     quorum: bool | None = None
     items: list[ItemTally] | None = None
     levels: dict[str, int] | None = None
