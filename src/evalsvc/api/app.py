@@ -95,7 +95,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         },
         guards=[authorize],
         exception_handlers=EXCEPTION_HANDLERS,
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.json_max_body_bytes,  # streamed uploads: api/uploads.py
         state=State(
             {
                 "settings": settings,

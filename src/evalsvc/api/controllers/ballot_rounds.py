@@ -13,6 +13,7 @@ from evalsvc.api.deps import AppSettings, Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import PUBLIC, allow, allow_people
 from evalsvc.api.openapi_docs import text_body
+from evalsvc.api.uploads import read_whole_body
 from evalsvc.delivery.invitations import invitations_of, resend_ids
 from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role
@@ -159,7 +160,7 @@ class BallotRoundController(Controller):
     async def upload_paper_ballots(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any], round_id: RoundId
     ) -> dict[str, Any]:
-        body = await request.body()
+        body = await read_whole_body(request)
         return await ballots.upload_paper(
             conn,
             principal,

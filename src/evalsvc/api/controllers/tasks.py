@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException, InternalServerException
+from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.openapi_docs import text_body
+from evalsvc.api.uploads import STREAMED_LIMIT, body_pieces, upload_limit
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
 from evalsvc.domain.tasks import parse_month
@@ -39,18 +39,6 @@ def month_param(value: str) -> int:
     return month
 
 
-async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
-    try:
-        async for piece in request.stream():
-            if piece:
-                yield piece
-    except InternalServerException as exc:  # the client went away mid-upload
-        raise InvalidInput(
-            "the upload was cut off before its end; nothing was stored",
-            [FieldProblem("body", "client disconnected")],
-        ) from exc
-
-
 class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
@@ -67,6 +55,7 @@ class TaskController(Controller):
             "application/json",
         ),
         opt=WRITERS,
+        request_max_body_size=STREAMED_LIMIT,
         status_code=201,
         summary="Upload a batch of task records (CSV, NDJSON or a JSON array), all or nothing",
         description=(
@@ -98,7 +87,7 @@ class TaskController(Controller):
             )
         result = await store.ingest_stream(
             conn,
-            _body(request),
+            body_pieces(request, upload_limit(request)),
             fmt=fmt,
             principal=principal,
             origin="http",
