@@ -94,7 +94,9 @@ def test_json_arrays_are_read_whole_up_to_their_limit(monkeypatch: pytest.Monkey
     rows = [{"code": f"U{i}", "name": "X", "kind": "ward"} for i in range(20)]
     data = msgspec.json.encode(rows)
     assert len([r for b in stream(data, "json") for r in b.rows]) == 20
-    assert len([r for b in stream(msgspec.json.encode({"rows": rows}), "json") for r in b.rows]) == 20
+    assert (
+        len([r for b in stream(msgspec.json.encode({"rows": rows}), "json") for r in b.rows]) == 20
+    )
     monkeypatch.setattr(upload_stream, "MAX_JSON_ARRAY_BYTES", len(data) - 1)
     with pytest.raises(TooLarge, match="CSV"):
         stream(data, "json")

@@ -84,8 +84,10 @@ async def write_upload(
     return await write_in_batches(conn, spec, upload_batches(request, spec), write)
 
 
-async def read_whole_body(request: Request[Any, Any, Any], limit: int = WHOLE_BODY_BYTES) -> bytes:
-    """The whole body of an upload that is validated as one (413 past ``limit``)."""
+async def read_whole_body(request: Request[Any, Any, Any]) -> bytes:
+    """The whole body of an upload that is validated as one (413 past ``WHOLE_BODY_BYTES``
+    or a smaller ``max_body_bytes``)."""
+    limit = min(WHOLE_BODY_BYTES, upload_limit(request))
     return b"".join([piece async for piece in body_pieces(request, limit)])
 
 

@@ -55,18 +55,19 @@ async def write_in_batches(
         if spec.key is not None:
             await conn.execute(Q["keys_table"])
         async for batch in batches:
-            found = [*batch.problems, *await _repeats(conn, spec, batch)]
-            if not found:
-                # After a problem nothing will be kept, but later batches are still checked
-                # by their store function (what it writes is rolled back with the rest).
-                try:
-                    done = await write(Upload(batch.rows, batch.numbers))
-                except RuleViolation as exc:
-                    found = exc.problems or [FieldProblem("body", exc.detail)]
-                else:
-                    total.inserted += done.inserted
-                    total.updated += done.updated
-                    total.unchanged += done.unchanged
+            batch.problems += await _repeats(conn, spec, batch)
+            # The store function adds its own problems (unknown codes) to the batch's, as
+            # for a whole upload. After a problem nothing will be kept, but later batches
+            # are still checked that way (what they write is rolled back with the rest).
+            try:
+                done = await write(batch)
+            except RuleViolation as exc:
+                found = exc.problems or [FieldProblem("body", exc.detail)]
+            else:
+                found = batch.problems
+                total.inserted += done.inserted
+                total.updated += done.updated
+                total.unchanged += done.unchanged
             problems += found
             if len(problems) >= MAX_REPORTED_PROBLEMS:
                 break
