@@ -19,7 +19,7 @@ def assert_secured(response: object, csp_part: str = "frame-ancestors 'none'") -
 
 
 @pytest.mark.parametrize(
-    "method,path,status",
+    ("method", "path", "status"),
     [
         ("GET", "/no/such/route", 404),
         ("GET", "/static/no-such-file.js", 404),
