@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -117,41 +117,51 @@ async def setup(dsn: str, token_key: object) -> None:
 WORDS = "kiểm tra việc chấp hành kỷ luật kỷ cương hành chính tại đơn vị và khắc phục ".split()
 
 
-def remediation_pieces(total: int) -> Iterator[bytes]:
-    """CSV pieces of about PIECE bytes until ``total`` bytes were produced."""
-    yield b"cadre_code,origin,description,identified_on,due_on\n"
+def _lines_up_to(total: int, header: str, line_of: Callable[[int], str]) -> Iterator[bytes]:
+    """The header and then lines, in pieces of about PIECE bytes, ``total`` bytes at most."""
     sent, row = 0, 0
-    while sent < total:
-        lines = []
-        size = 0
-        while size < PIECE:
-            words = " ".join(WORDS[(row + k) % len(WORDS)] for k in range(600))
-            line = (
-                f'C{row % CADRES:05d},inspection,"Mục {row}: {words[:3900]}",'
-                f"2026-0{1 + row % 9}-01,2026-12-31\n"
-            )
-            lines.append(line)
-            size += len(line.encode())
-            row += 1
-        piece = "".join(lines).encode()
-        sent += len(piece)
-        yield piece
+    pending = [header]
+    size = len(header.encode())
+    while True:
+        line = line_of(row)
+        n = len(line.encode())
+        if sent + size + n > total:
+            break
+        pending.append(line)
+        size += n
+        row += 1
+        if size >= PIECE:
+            yield "".join(pending).encode()
+            sent += size
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending).encode()
+
+
+def _remediation_line(row: int) -> str:
+    words = " ".join(WORDS[(row + k) % len(WORDS)] for k in range(600))
+    return (
+        f'C{row % CADRES:05d},inspection,"Mục {row}: {words[:3900]}",'
+        f"2026-0{1 + row % 9}-01,2026-12-31\n"
+    )
+
+
+def _task_line(row: int) -> str:
+    return (
+        f"hrm,T{row:09d},C{row % CADRES:05d},2026-{1 + row % 12:02d},VB{row % 20},"
+        f"1,{10 + row % 7},{row % 9}\n"
+    )
+
+
+def remediation_pieces(total: int) -> Iterator[bytes]:
+    return _lines_up_to(
+        total, "cadre_code,origin,description,identified_on,due_on\n", _remediation_line
+    )
 
 
 def task_pieces(total: int) -> Iterator[bytes]:
-    yield b"source_system,external_id,cadre_code,month,product_code,k,assigned,done\n"
-    sent, row = 0, 0
-    while sent < total:
-        lines = []
-        for _ in range(15_000):
-            lines.append(
-                f"hrm,T{row:09d},C{row % CADRES:05d},2026-{1 + row % 12:02d},VB{row % 20},"
-                f"1,{10 + row % 7},{row % 9}\n"
-            )
-            row += 1
-        piece = "".join(lines).encode()
-        sent += len(piece)
-        yield piece
+    header = "source_system,external_id,cadre_code,month,product_code,k,assigned,done\n"
+    return _lines_up_to(total, header, _task_line)
 
 
 KINDS = {

@@ -13,10 +13,10 @@ from litestar.types import ControllerRouterHandler
 
 from evalsvc.web.page import PAGE_EXCEPTION_HANDLERS, page_guard
 from evalsvc.web.pages.account import AccountPages
+from evalsvc.web.pages.audit import AuditPages
 from evalsvc.web.pages.recompute import RecomputePages
 from evalsvc.web.pages.results import ResultPages
 from evalsvc.web.pages.rounds import RoundPages
-from evalsvc.web.pages.audit import AuditPages
 from evalsvc.web.pages.users_admin import UserPages
 from evalsvc.web.pages.voter import VoterPages
 
