@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from evalsvc.domain.errors import Forbidden, InvalidInput, RuleViolation
+from evalsvc.domain.errors import InvalidInput, RuleViolation
 from evalsvc.store.tasks import ingest_stream
 from tests.integration.tasks_helpers import HEADER, make_city, pieces, recount, row, stored_totals
 
@@ -257,13 +257,25 @@ async def test_scoped_caller_cannot_write_other_subtree(conn: asyncpg.Connection
     data = (HEADER + row("e1", "A1")).encode()
     await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
     data = (HEADER + row("e2", "A2") + row("e3", "B1")).encode()
-    with pytest.raises(Forbidden):
+    with pytest.raises(RuleViolation) as outside:  # as for a code that does not exist
         await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
+    assert [(p.row, p.field, p.reason) for p in outside.value.problems] == [
+        (2, "cadre_code", "no cadre with code 'B1'")
+    ]
     # nor move one of its records to a cadre outside the subtree
     data = (HEADER + row("e1", "B1")).encode()
-    with pytest.raises(Forbidden):
+    with pytest.raises(RuleViolation):
         await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
-    assert await count(conn) == 1
+    # nor replace another subtree's record by its key
+    await ingest_stream(
+        conn, pieces((HEADER + row("e9", "B1")).encode()), fmt="csv", principal=None, origin="cli"
+    )
+    with pytest.raises(RuleViolation) as taken:
+        await ingest_stream(
+            conn, pieces((HEADER + row("e9", "A1")).encode()), fmt="csv", principal=hr, origin="cli"
+        )
+    assert "B1" not in str(taken.value.problems)
+    assert await count(conn) == 2
 
 
 async def test_many_blocks_in_one_batch(
