@@ -330,9 +330,11 @@ async def test_body_that_breaks_off_stores_nothing(
 async def test_controller_turns_a_disconnect_into_invalid_input() -> None:
     from litestar.exceptions import InternalServerException
 
-    from evalsvc.api.controllers.tasks import _body
+    from evalsvc.api.uploads import body_pieces
 
     class Disconnecting:
+        headers: dict[str, str] = {}
+
         async def stream(self) -> AsyncIterator[bytes]:
             yield b"source_system,"
             raise InternalServerException("client disconnected prematurely")
@@ -340,7 +342,7 @@ async def test_controller_turns_a_disconnect_into_invalid_input() -> None:
     pieces_seen: list[bytes] = []
 
     async def drain() -> None:
-        async for piece in _body(Disconnecting()):  # type: ignore[arg-type]
+        async for piece in body_pieces(Disconnecting(), 1 << 20):  # type: ignore[arg-type]
             pieces_seen.append(piece)
 
     with pytest.raises(InvalidInput, match="cut off"):
