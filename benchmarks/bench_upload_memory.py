@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -206,6 +207,9 @@ def main() -> None:
             "EVALSVC_WORKERS": "0",
             "EVALSVC_KEY_REQUESTS_PER_MINUTE": "0",
         }
+        # A SIGTERM (e.g. from ``timeout``) must still stop the server below (and so the
+        # embedded PostgreSQL, at this process's exit).
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
         server = subprocess.Popen(
             [EVALSVC, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
