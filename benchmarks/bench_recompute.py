@@ -138,21 +138,25 @@ assert SQL_MONTHLY_TOTALS != SQL_MONTHLY
 SOURCES = (("raw task records", SQL_MONTHLY), ("task_month_totals", SQL_MONTHLY_TOTALS))
 
 
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages (the machine is shared)."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _report(label: str, walls: list[float], jobs: list[Any]) -> float:
     med = statistics.median(walls)
-    stages = {
-        k: statistics.median(float(j.timings.get(k, 0.0)) for j in jobs)
-        for k in ("read", "score", "write", "publish")
-    }
+    names = ["read", "score", "write", "publish"]
+    names += sorted({k for j in jobs for k in j.timings} - {*names, "total"})
+    stages = {k: statistics.median(float(j.timings.get(k, 0.0)) for j in jobs) for k in names}
     print(
         f"{label}: {med:.3f} s median (min {min(walls):.3f}, max {max(walls):.3f}); "
         + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
         + f"; months reused {jobs[-1].counts.get('months_reused', 0)}; "
-        f"peak RSS {rss_mib():.0f} MiB; load {os.getloadavg()[0]:.1f}"
+        f"peak RSS {rss_mib():.0f} MiB; load {_load()}"
     )
     return med
 
@@ -176,7 +180,7 @@ def _variant(i: int) -> dict[str, Any]:
     return {"rank_interval": [5.0, 95.0 - (time.time_ns() % 10**9 + i) * 1e-12]}
 
 
-async def bench(runs: int) -> None:
+async def bench(runs: int, raw_year: bool = True) -> None:
     settings = load_settings()
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
     conn = await connect(dsn)
@@ -203,7 +207,7 @@ async def bench(runs: int) -> None:
     await read_views(conn, runs)
     if tasks:
         await compare_sql(conn, month_run, month_wall, runs)
-        await compare_sql_year(conn, year_run, cold_wall, year_wall)
+        await compare_sql_year(conn, year_run, cold_wall, year_wall, raw_year)
     await conn.close()
 
 
@@ -223,7 +227,8 @@ async def read_views(conn: asyncpg.Connection, runs: int) -> None:
         )
         walls.append(time.perf_counter() - t)
     print(f"one unit's members for the year ({unit}, {rows} rows): "
-          f"{statistics.median(walls) * 1000:.1f} ms median")  # fmt: skip
+          f"{statistics.median(walls) * 1000:.1f} ms median (max {max(walls) * 1000:.1f}); "
+          f"load {_load()}")  # fmt: skip
     walls = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -235,7 +240,8 @@ async def read_views(conn: asyncpg.Connection, runs: int) -> None:
                 rows += 1
         walls.append(time.perf_counter() - t)
     print(f"the whole city's year ratings streamed ({rows:,} rows): "
-          f"{statistics.median(walls):.3f} s median")  # fmt: skip
+          f"{statistics.median(walls):.3f} s median (max {max(walls):.3f}); "
+          f"load {_load()}")  # fmt: skip
 
 
 async def _sql_month(conn: asyncpg.Connection, query: str, month: int, table: str) -> float:
@@ -270,18 +276,19 @@ async def compare_sql(conn: asyncpg.Connection, run_id: int, ours: float, runs: 
         print(
             f"plain SQL month over {label} (INSERT ... SELECT): {sql:.3f} s median; "
             f"ratio to our month {sql / ours:.1f}x; identical M for {same:,} of {len(rows):,} "
-            f"SQL rows ({len(ours_rows):,} staff scored by us)"
+            f"SQL rows ({len(ours_rows):,} staff scored by us); load {_load()}"
         )
     await conn.execute("drop table sql_m")
 
 
 async def compare_sql_year(
-    conn: asyncpg.Connection, run_id: int, cold: float, usual: float
+    conn: asyncpg.Connection, run_id: int, cold: float, usual: float, raw: bool = True
 ) -> None:
-    """The year in plain SQL (twelve months + the average, INSERT ... SELECT), once each."""
+    """The year in plain SQL (twelve months + the average, INSERT ... SELECT), once each;
+    ``raw`` False leaves out the one over raw records (twelve times the raw month)."""
     await conn.execute("set jit = off")
     ours_rows = await _ours(conn, "ratings_year_by_run", run_id)
-    for label, query in SOURCES:
+    for label, query in SOURCES if raw else SOURCES[1:]:
         await conn.execute("create temp table sql_ym (month int, id bigint, m float8)")
         await conn.execute("create temp table sql_y (id bigint, y float8)")
         t = time.perf_counter()
@@ -297,7 +304,8 @@ async def compare_sql_year(
         print(
             f"plain SQL year over {label} (INSERT ... SELECT, once): {sql:.3f} s; ratio to our "
             f"cold year {sql / cold:.1f}x, to our year with unchanged months {sql / usual:.1f}x;"
-            f" identical Y for {same:,} of {len(rows):,} SQL rows ({len(ours_rows):,} by us)"
+            f" identical Y for {same:,} of {len(rows):,} SQL rows ({len(ours_rows):,} by us);"
+            f" load {_load()}"
         )
         await conn.execute("drop table sql_ym; drop table sql_y")
 
@@ -305,5 +313,10 @@ async def compare_sql_year(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--no-raw-year",
+        action="store_true",
+        help="leave out the plain-SQL year over raw records (twelve raw months)",
+    )
     args = parser.parse_args()
-    asyncio.run(bench(args.runs))
+    asyncio.run(bench(args.runs, not args.no_raw_year))

@@ -21,6 +21,7 @@ from litestar.testing import AsyncTestClient
 from evalsvc.api.app import create_app
 from evalsvc.domain.access import Role, generate_key
 from evalsvc.settings import Settings
+from evalsvc.store import roles
 from evalsvc.store.database import connect, start_embedded, with_database
 from evalsvc.store.keys import create_key
 from evalsvc.store.migrations import migrate
@@ -64,7 +65,12 @@ async def template_db(pg_server_dsn: str) -> str:
         await admin.close()
     conn = await asyncpg.connect(with_database(pg_server_dsn, name))
     try:
+        # As the service runs: objects owned by the owner role, the app served by the
+        # least-privilege role (store/roles.py), which the `client` fixture connects as.
+        await roles.setup(conn)
+        await roles.as_owner(conn)
         await migrate(conn)
+        await conn.execute("reset role")
     finally:
         await conn.close()
     return name
@@ -102,8 +108,9 @@ def settings(tmp_path: Path, db_dsn: str) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings, db_dsn: str) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    """The app on its own pool (its own event loop), as an HTTP client."""
-    app = create_app(settings, db_dsn)
+    """The app on its own pool (its own event loop), as an HTTP client, connected as the
+    serving role (least privilege, like `evalsvc serve` on the embedded server)."""
+    app = create_app(settings, roles.app_dsn(db_dsn))
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
 

@@ -164,6 +164,8 @@ from ballot_tallies where round_id = $1
 -- ballot_tallies_pkey; flags decoded from the bitmaps. Counts only for valid >= k_min ($2).
 select c.code, c.full_name, t.form, t.eligible, t.valid, t.quorum, t.low_confidence,
        t.escalated, t.valid >= $2 as reported,
+       (select rt.paper_ballots from ballot_round_targets rt
+        where rt.round_id = t.round_id and rt.cadre_id = t.target_id) as paper,
        coalesce((select array_agg(i.code order by i.code) from ballot_form_items i
                  where i.catalog_id = r.catalog_id and i.form = t.form
                    and (t.confirmed >> i.bit) & 1 = 1), '{}') as confirmed,
@@ -181,7 +183,9 @@ limit $3 offset $4
 select t.target_id, c.code, c.full_name, t.form, t.eligible, t.valid, t.quorum,
        t.observed, t.no_basis, t.level_kht, t.level_ht, t.level_htt, t.level_htxs,
        t.level_blank, t.confidence_low, t.confidence_normal, t.confidence_high,
-       t.confidence_blank, t.low_confidence, t.escalated
+       t.confidence_blank, t.low_confidence, t.escalated,
+       (select rt.paper_ballots from ballot_round_targets rt
+        where rt.round_id = t.round_id and rt.cadre_id = t.target_id) as paper
 from ballot_tallies t join cadres c on c.id = t.target_id
 where t.round_id = $1 and c.code = $2
 

@@ -109,9 +109,11 @@ where fingerprint = $1 and kind = 'month' and scope_unit_id is null and status =
 order by id desc limit 1
 
 -- name: month_source
--- The run holding the cadre rows of month $2 for run $1 (result_runs_pkey).
-select r.month_runs[(extract(year from $2::date) - extract(year from r.first_month)) * 12
-                    + extract(month from $2::date) - extract(month from r.first_month) + 1]
+-- The run holding the cadre rows of month $2 for run $1 (result_runs_pkey): month_runs has
+-- one run per rating period, a month or (profile period 'quarter') a quarter.
+select r.month_runs[((extract(year from $2::date) - extract(year from r.first_month)) * 12
+                     + extract(month from $2::date) - extract(month from r.first_month))::int
+                    / (case when r.profile ->> 'period' = 'quarter' then 3 else 1 end) + 1]
 from result_runs r where r.id = $1
 
 -- name: discardable_runs

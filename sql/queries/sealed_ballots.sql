@@ -11,7 +11,8 @@ select $1, unnest($2::bigint[])
 -- name: committee_members
 -- ballot_committee_pkey.
 select m.user_id, u.username, u.full_name, m.share_index, m.share_hash,
-       m.wrapped_share is not null as pending, m.collected_at
+       m.wrapped_share is not null as pending, m.collected_at,
+       u.committee_public_key, m.sealed_share, m.member_public_key
 from ballot_committee m join users u on u.id = m.user_id
 where m.round_id = $1
 order by m.user_id
@@ -20,11 +21,29 @@ order by m.user_id
 select id, username, disabled_at from users where username = any($1::text[])
 
 -- name: committee_deal
+-- Each share sealed to its member's registered key (0056); nothing the service can open.
 update ballot_committee m
-set share_index = x.share_index, share_hash = x.share_hash, wrapped_share = x.wrapped
-from unnest($2::bigint[], $3::int[], $4::bytea[], $5::bytea[])
-    as x (user_id, share_index, share_hash, wrapped)
+set share_index = x.share_index, share_hash = x.share_hash, sealed_share = x.sealed,
+    member_public_key = x.member_key, wrapped_share = null
+from unnest($2::bigint[], $3::int[], $4::bytea[], $5::bytea[], $6::bytea[])
+    as x (user_id, share_index, share_hash, sealed, member_key)
 where m.round_id = $1 and m.user_id = x.user_id
+
+-- name: committee_sealed_share
+-- A member fetches their sealed share (any number of times: only their key opens it);
+-- the first fetch is recorded.
+update ballot_committee
+set collected_at = coalesce(collected_at, now())
+where round_id = $1 and user_id = $2 and sealed_share is not null
+returning share_index, sealed_share, member_public_key
+
+-- name: committee_key_set
+update users set committee_public_key = $2, committee_key_at = now()
+where id = $1
+returning committee_key_at
+
+-- name: committee_key_get
+select committee_public_key, committee_key_at from users where id = $1
 
 -- name: committee_take_share
 -- Row lock: two downloads at once give the share to one of them only.
@@ -87,15 +106,15 @@ insert into ballot_ledger (tag, round_id) select unnest($1::bytea[]), $2
 insert into ballot_sheets (round_id, sealed, targets_tag, receipt) values ($1, $2, $3, $4)
 
 -- name: sheets_read
--- ballot_sheets_round_idx; the whole round, only at close.
-select sealed, targets_tag, receipt from ballot_sheets where round_id = $1
+-- ballot_sheets_round_idx; the whole round, only at close, as one binary COPY
+-- (store/sheet_batches.py reads the fields in this order).
+select receipt, targets_tag, sealed from ballot_sheets where round_id = $1
+
+-- name: sheets_count
+select count(*)::int from ballot_sheets where round_id = $1
 
 -- name: sheets_delete
 delete from ballot_sheets where round_id = $1
-
--- name: receipts_insert
-insert into ballot_receipts (round_id, receipt)
-select $1, r from unnest($2::bytea[]) as r order by r
 
 -- name: receipts_of_round
 -- ballot_receipts_pkey, in sorted order (the tree's leaf order).
@@ -178,3 +197,9 @@ sheet as (
     select r.id, $4, $5, $6 from r
 )
 select count(*)::int from r
+
+-- name: targets_add_paper
+-- A confirmed upload's ballots per target (0057): $2 target ids, $3 their counts.
+update ballot_round_targets t set paper_ballots = coalesce(t.paper_ballots, 0) + x.n
+from unnest($2::bigint[], $3::int[]) as x (target_id, n)
+where t.round_id = $1 and t.cadre_id = x.target_id

@@ -36,7 +36,8 @@ where v.token_hash = $1
 
 -- name: voter_state
 -- The voter and round alone (when voter_sheet found no row).
-select v.id as voter_id, v.round_id, r.status, r.opens_at, r.closes_at, now() as now
+select v.id as voter_id, v.round_id, r.status, r.opens_at, r.closes_at, r.catalog_id,
+       r.public_key, now() as now
 from ballot_round_voters v join ballot_rounds r on r.id = v.round_id
 where v.token_hash = $1
 

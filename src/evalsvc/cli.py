@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import getpass
 import hashlib
 import logging
@@ -11,6 +12,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,18 +64,26 @@ async def prepare_database(settings: Settings) -> str:
     """Resolve (start) the server, create and migrate the database; return its DSN.
 
     On the embedded server the migrations run as the owner role and the DSN returned is the
-    serving role's (``store.roles``); an external URL is used as given (docs/ballots.md).
+    serving role's (``store.roles``); on an external server they run through
+    ``EVALSVC_MIGRATION_DATABASE_URL`` when set (the owner's login) and the service's URL is
+    used as given (docs/ballots.md).
     """
     dsn = await resolve_dsn(settings.database_url, settings.pgdata)
-    conn = await connect(dsn)
+    embedded = not settings.database_url
+    conn = await connect(dsn if embedded else settings.migration_database_url or dsn)
     try:
-        embedded = not settings.database_url
         if embedded:
             await roles.setup(conn)
             await roles.as_owner(conn)
         applied = await migrate(conn)
     finally:
         await conn.close()
+    if not embedded and settings.migration_database_url:
+        conn = await connect(dsn)  # the serving login sees the same, current schema
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
     for migration in applied:
         click.echo(f"applied migration {migration.version:04d}_{migration.name}", err=True)
     return roles.app_dsn(dsn) if embedded else dsn
@@ -170,8 +181,8 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
         )
     # Recomputations run in worker processes; registered after the embedded server's exit
     # hook, the workers are stopped before it.
-    workers = start_workers(dsn, settings.workers)
-    atexit.register(stop_workers, workers)
+    workers = WorkerProcesses(dsn, settings.workers)
+    atexit.register(workers.stop)
     # uvicorn re-raises SIGTERM after its graceful shutdown; leaving through SystemExit rather
     # than the default handler runs the exit hooks, which stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -185,26 +196,52 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     )
 
 
-def start_workers(dsn: str, count: int) -> list[subprocess.Popen[bytes]]:
-    """``count`` ``evalsvc worker`` processes on ``dsn`` (the API's database)."""
-    env = {**os.environ, "EVALSVC_DATABASE_URL": dsn}
-    command = [sys.executable, "-m", "evalsvc.cli", "worker"]
-    return [subprocess.Popen(command, env=env) for _ in range(count)]
+class WorkerProcesses:
+    """``count`` ``evalsvc worker`` processes on ``dsn`` (the API's database); one that
+    ends while the service runs is started again, so jobs keep running and the queue's
+    periodic work (failing a dead worker's job) always has a worker to run it."""
 
+    def __init__(self, dsn: str, count: int) -> None:
+        self._env = {**os.environ, "EVALSVC_DATABASE_URL": dsn}
+        self._lock = threading.Lock()
+        self._stopping = False
+        self.processes = [self._start() for _ in range(count)]
+        for slot in range(count):
+            threading.Thread(target=self._watch, args=(slot,), daemon=True).start()
 
-def stop_workers(workers: list[subprocess.Popen[bytes]], wait: float = 10.0) -> None:
-    """SIGTERM each worker (it takes no new job and ends the one it runs), then wait; a
-    worker still alive after ``wait`` seconds is killed (its job is then failed by the
-    next look for dead workers, nothing published)."""
-    for process in workers:
-        if process.poll() is None:
-            process.terminate()
-    for process in workers:
-        try:
-            process.wait(wait)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    def _start(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "evalsvc.cli", "worker"]
+        return subprocess.Popen(command, env=self._env)
+
+    def _watch(self, slot: int) -> None:
+        """Wait for the worker of ``slot`` to end; start another unless stopping."""
+        while True:
+            ended = self.processes[slot]
+            code = ended.wait()
+            time.sleep(1.0)  # a worker that cannot start is not restarted in a tight loop
+            with self._lock:
+                if self._stopping:
+                    return
+                logging.getLogger(__name__).warning(
+                    "worker %s ended (exit %s); starting another", ended.pid, code
+                )
+                self.processes[slot] = self._start()
+
+    def stop(self, wait: float = 10.0) -> None:
+        """SIGTERM each worker (it takes no new job and ends the one it runs), then wait; a
+        worker still alive after ``wait`` seconds is killed (its job is then failed by the
+        queue's next look for dead workers, nothing published)."""
+        with self._lock:
+            self._stopping = True
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(wait)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @main.command(name="worker")
@@ -661,6 +698,39 @@ def confirm_ballots(round_id: int, upload_id: int, member: str) -> None:
         f"upload {upload_id}: {result['ballots']} ballots counted in round {round_id} "
         f"(uploaded by {result['uploaded_by']}, confirmed by {result['confirmed_by']})"
     )
+
+
+@ballots_group.command(name="new-key")
+@click.argument("key_file", type=click.Path(dir_okay=False, path_type=Path))
+def new_committee_key(key_file: Path) -> None:
+    """Make a committee key on this machine: the private half into KEY_FILE (mode 0600,
+    never overwritten), the public half printed, to register (PUT /committee-key or the
+    page "Committee key"). Needs no database: run it on the member's own computer."""
+    from evalsvc.sealing import member_keys
+
+    text, public = member_keys.new_key()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(f"{key_file} exists; choose another file") from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(text + "\n")
+    click.echo(base64.b64encode(public).decode())
+
+
+@ballots_group.command(name="open-share")
+@click.argument("key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sealed_share")
+def open_committee_share(key_file: Path, sealed_share: str) -> None:
+    """Open SEALED_SHARE (base64, from POST /ballot-rounds/{id}/committee/share) with
+    KEY_FILE and print the share, to enter at close. Needs no database."""
+    from evalsvc.sealing import member_keys
+
+    try:
+        sealed = base64.b64decode(sealed_share, validate=True)
+        click.echo(member_keys.open_share(key_file.read_text(encoding="ascii"), sealed))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command(name="recompute")

@@ -23,6 +23,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     Attributes:
         database_url: an external PostgreSQL (14+); empty means "start the embedded server".
+            On an external server this is the serving role's login (``evalsvc_app``).
+        migration_database_url: the same database as a login that may act as the owner
+            (``evalsvc_owner``), used only to apply migrations; empty: migrations are
+            applied through ``database_url`` when that login may, else only checked
+            (docs/ballots.md "Least privilege in PostgreSQL").
         data_dir: folder for the embedded server's data and the generated secret key.
         host, port: where ``evalsvc serve`` listens.
         max_body_bytes: largest body of a streamed bulk upload (rows of tasks, cadres,
@@ -53,6 +58,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """
 
     database_url: str = ""
+    migration_database_url: str = ""
     data_dir: str = msgspec.field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000

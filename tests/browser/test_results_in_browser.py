@@ -1,7 +1,7 @@
 """In headless Chromium: every role opens the rankings, a unit and a cadre; a scoped
 officer is refused a cadre outside its subtree; an admin starts a recomputation and watches
-it finish; the XLSX and PDF downloads hold what the API says. Screenshots of every page go
-to tests/artifacts/<test name>/."""
+its stage and percent change live until it finishes; the XLSX and PDF downloads hold what
+the API says. Screenshots of every page go to tests/artifacts/<test name>/."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ import httpx
 import openpyxl
 from pypdf import PdfReader
 
-from evalsvc.domain.access import Role
+from evalsvc.domain.access import SYSTEM, Role
+from evalsvc.domain.recompute import RecomputeRequest
+from evalsvc.jobs.recompute import recompute
+from evalsvc.store.database import connect
 from tests.browser.demo_server import demo_server, log_in
 from tests.conftest import make_key
 from tests.web.demo_city import demo_conn, demo_dsn, demo_template
@@ -74,7 +77,69 @@ async def test_every_role_reads_rankings_unit_and_cadre(
         await context.close()
 
 
-async def test_admin_recomputes_and_downloads_reports(
+async def test_admin_watches_a_recomputation_live(
+    demo_server: str, browser: Any, demo_dsn: str, demo_conn: asyncpg.Connection, shots: Path
+) -> None:
+    """The job page follows the job without a reload: first held in its reading stage, then
+    in its publishing stage (two connections hold the locks that stop it there, so the
+    states are seen however loaded the machine is), then finished."""
+    await make_user(demo_conn, "quantri", Role.ADMIN)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await log_in(page, demo_server, "quantri", PASSWORD)
+    await page.goto(f"{demo_server}/recompute")
+    await screenshot(page, shots, "recompute")
+    # Reading waits for a table the job reads (nothing the pages read); publishing waits
+    # for result_published's insert (readers of it are not blocked by a SHARE lock).
+    holds = [await connect(demo_dsn), await connect(demo_dsn)]
+    held = [h.transaction() for h in holds]
+    for tx in held:
+        await tx.start()
+    await holds[0].execute("lock table discipline_records in access exclusive mode")
+    await holds[1].execute("lock table result_published in share mode")
+    try:
+        await page.fill("#f-period", "2026-03")
+        await page.click("form[action='/recompute'] button[type=submit]")
+        await page.wait_for_url("**/recompute/jobs/*")
+        await page.evaluate("window.sameDocument = true")  # gone if the page reloads
+        status = page.locator("[data-testid=job-status]")
+        await page.wait_for_function(
+            "() => document.querySelector('[data-stage]').textContent.trim() === 'đang đọc dữ liệu'"
+            " && document.querySelector('[data-state]').classList.contains('running')",
+            timeout=60_000,
+        )
+        assert "0 %" in await status.inner_text()
+        await screenshot(page, shots, "recompute-job-reading")
+        await held[0].rollback()
+        await page.wait_for_function(
+            "() => window.sameDocument === true"
+            " && document.querySelector('[data-percent]').textContent.trim() === '95 %'"
+            " && document.querySelector('[data-stage]').textContent.trim()"
+            " === 'đang công bố kết quả'",
+            timeout=60_000,
+        )
+        assert await page.locator("[data-testid=job-done]").count() == 0
+        assert await page.locator("progress").get_attribute("value") is not None
+        assert await page.evaluate("document.querySelector('progress').value") == 95
+        await screenshot(page, shots, "recompute-job-publishing")
+        await held[1].rollback()
+        await page.locator("[data-testid=job-done]").wait_for(timeout=120_000)
+    finally:
+        for h in holds:
+            await h.close()
+    done = await page.locator("[data-testid=job-done]").inner_text()
+    assert "đã được công bố" in done
+    assert (
+        await demo_conn.fetchval(
+            "select state from recompute_jobs where period = '2026-03' order by id desc limit 1"
+        )
+        == "succeeded"
+    )
+    await screenshot(page, shots, "recompute-job-done")
+    await context.close()
+
+
+async def test_admin_downloads_reports(
     demo_server: str, browser: Any, demo_conn: asyncpg.Connection, shots: Path
 ) -> None:
     await make_user(demo_conn, "quantri", Role.ADMIN)
@@ -84,16 +149,6 @@ async def test_admin_recomputes_and_downloads_reports(
     )
     page = await context.new_page()
     await log_in(page, demo_server, "quantri", PASSWORD)
-    await page.goto(f"{demo_server}/recompute")
-    await screenshot(page, shots, "recompute")
-    await page.fill("#f-period", "2026-03")
-    await page.click("form[action='/recompute'] button[type=submit]")
-    await page.wait_for_url("**/recompute/jobs/*")
-    await page.locator("[data-testid=job-done]").wait_for(timeout=120_000)
-    done = await page.locator("[data-testid=job-done]").inner_text()
-    assert "đã được công bố" in done
-    await screenshot(page, shots, "recompute-job-done")
-
     await page.goto(f"{demo_server}/rankings?period=2026")
     async with page.expect_download() as xlsx_info:
         await page.click("a[href^='/rankings/download?format=xlsx']")
@@ -148,4 +203,40 @@ async def test_admin_recomputes_and_downloads_reports(
     assert "Sở Nội vụ" in text
     assert members[0]["full_name"] in text
     assert "Trang 1/" in text
+    await context.close()
+
+
+async def test_quarterly_year_in_the_browser(
+    demo_server: str, browser: Any, demo_conn: asyncpg.Connection, shots: Path
+) -> None:
+    """A year rated by quarters (qd366): the filter offers quarters, the unit's and the
+    cadre's charts are drawn by quarter, a chosen quarter is opened and outlined."""
+    job = await recompute(demo_conn, RecomputeRequest(period="2026", profile="qd366"), SYSTEM)
+    assert job.state == "succeeded"
+    await make_user(demo_conn, "quantri", Role.ADMIN)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await log_in(page, demo_server, "quantri", PASSWORD)
+    await page.goto(f"{demo_server}/rankings")
+    await page.select_option("#f-period", "2026-Q2")
+    await page.click("[data-testid=ranking-filters] button[type=submit]")
+    await page.wait_for_url("**/rankings?period=2026-Q2*")
+    assert "Quý 2/2026" in await page.locator("h1").inner_text()
+    assert await page.locator("[data-testid=ranking-table]").count() == 2
+    await screenshot(page, shots, "rankings-quarter")
+
+    await page.goto(f"{demo_server}/unit/SNV?period=2026")
+    ticks = page.locator("svg.chart text[font-size='11'][text-anchor='middle'][fill='#1d2430']")
+    assert await ticks.all_text_contents() == ["Q1", "Q2", "Q3", "Q4"]
+    await screenshot(page, shots, "unit-quarterly-year")
+
+    await page.locator("[data-testid=members-table] tbody tr td a").first.click()
+    await page.wait_for_load_state()
+    await page.select_option("#f-period", "2026-Q3")
+    await page.click("form.filters button[type=submit]")
+    await page.wait_for_url("**period=2026-Q3")
+    chosen = page.locator("[data-testid=chosen-period] summary")
+    assert "Quý 3/2026" in await chosen.inner_text()
+    assert await page.locator("svg.chart rect.chosen").count() == 1
+    await screenshot(page, shots, "cadre-quarter")
     await context.close()

@@ -6,6 +6,7 @@ Screenshots of every page land in tests/artifacts/<test>/ (or $EVALSVC_ARTIFACTS
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from playwright.async_api import Browser, Page, expect
 
 from evalsvc.domain.access import Principal, Role
 from evalsvc.keyring import ballot_keys
+from evalsvc.sealing import member_keys
 from evalsvc.settings import Settings
 from evalsvc.store.ballot_committee import collect_share
 from tests.browser.conftest import Mailbox
@@ -74,6 +76,14 @@ async def fill_sheet(page: Page, observed_first: bool) -> int:
     return count
 
 
+async def log_in(page: Page, base: str, username: str) -> None:
+    await page.goto(f"{base}/login")
+    await page.get_by_label("Tên đăng nhập").fill(username)
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await expect(page.get_by_role("heading", name=f"Xin chào, Người {username}")).to_be_visible()
+
+
 async def test_officer_and_voters_in_the_browser(
     browser: Browser,
     live_server: tuple[str, Mailbox],
@@ -85,6 +95,33 @@ async def test_officer_and_voters_in_the_browser(
     await seed(conn)  # unit UB: H, S1..S4 with email, P1 without
     await make_user(conn, "lan.tccb", Role.PERSONNEL, "UB")
     members = [await make_user(conn, f"tv{i}", Role.AUDITOR) for i in (1, 2, 3)]
+    # Member tv1 makes their committee key in the browser: the private half is a downloaded
+    # file, only the public half reaches the service. tv2 and tv3 made theirs elsewhere.
+    member_context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    tv1 = await member_context.new_page()
+    await log_in(tv1, base, "tv1")
+    await tv1.get_by_role("link", name="Khóa kiểm phiếu").click()
+    await expect(tv1.get_by_test_id("no-key")).to_be_visible()
+    async with tv1.expect_download() as saving:
+        await tv1.get_by_role("button", name="Tạo khóa mới và lưu tệp").click()
+    key_file = tmp_path / "tv1-key.txt"
+    await (await saving.value).save_as(key_file)
+    assert key_file.read_text().startswith(member_keys.KEY_FILE_PREFIX)
+    public = await tv1.get_by_label("Khóa công khai (base64)").input_value()
+    assert base64.b64decode(public) == member_keys.public_of(key_file.read_text())
+    await shot(tv1, shots, "03a-committee-key")
+    await tv1.get_by_role("button", name="Đăng ký khóa này").click()
+    await expect(tv1.get_by_test_id("key-registered")).to_be_visible()
+    stored = await conn.fetchval("select committee_public_key from users where id = $1", members[0])
+    assert bytes(stored) == base64.b64decode(public)
+    other_files = {}
+    for user_id in members[1:]:
+        other_files[user_id], other_public = member_keys.new_key()
+        await conn.execute(
+            "update users set committee_public_key = $2 where id = $1", user_id, other_public
+        )
 
     officer_context = await browser.new_context(viewport={"width": 1280, "height": 900})
     officer = await officer_context.new_page()
@@ -191,10 +228,21 @@ async def test_officer_and_voters_in_the_browser(
             key_id=0, role=Role.AUDITOR, scope_unit_id=None, kind="user", user_id=user_id
         )
 
-    shares = [(await collect_share(conn, keys, member(m), round_id))["share"] for m in members[:2]]
+    # tv1 opens their share on the round's page with the key file (in the browser) ...
+    await tv1.goto(round_url)
+    await tv1.get_by_role("button", name="Mở phần khóa của tôi bằng tệp khóa").click()
+    await tv1.get_by_label("Tệp khóa của anh/chị").set_input_files(str(key_file))
+    share_text = tv1.get_by_test_id("share")
+    await expect(share_text).to_have_text(re.compile(rf"^{round_id}-\d-"))
+    await shot(tv1, shots, "11a-member-opens-share")
+    share1 = await share_text.inner_text()
+    # ... tv2 with theirs on their own machine (the Python helper does the same).
+    got = await collect_share(conn, keys, member(members[1]), round_id)
+    share2 = member_keys.open_share(other_files[members[1]], base64.b64decode(got["sealed_share"]))
     await officer.get_by_label("Phần khóa của 2 thành viên tổ kiểm phiếu, mỗi dòng một phần").fill(
-        "\n".join(shares)
+        f"{share1}\n{share2}"
     )
+    await officer.get_by_label("Tôi xác nhận: đợt lấy phiếu dừng nhận phiếu ngay bây giờ").check()
     await officer.get_by_role("button", name="Kết thúc đợt và kiểm phiếu").click()
     tallies = officer.get_by_test_id("tallies")
     await expect(tallies).to_be_visible()
@@ -211,5 +259,5 @@ async def test_officer_and_voters_in_the_browser(
     await desk.goto(links["S4"])
     await expect(desk.get_by_role("heading", name="Đợt lấy phiếu đã kết thúc")).to_be_visible()
     await shot(desk, shots, "13-voter-after-close")
-    for context in (officer_context, desk_context, phone_context):
+    for context in (officer_context, desk_context, phone_context, member_context):
         await context.close()

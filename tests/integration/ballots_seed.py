@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import re
@@ -16,6 +17,7 @@ from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.cadres import CadreCreate
 from evalsvc.domain.units import UnitCreate
 from evalsvc.jobs.committee import DEMO_MEMBERS, demo_committee
+from evalsvc.sealing import member_keys
 from evalsvc.store.cadres import upsert_cadres
 from evalsvc.store.units import upsert_units
 from evalsvc.store.users import start_session
@@ -108,13 +110,16 @@ async def committee_headers(conn: asyncpg.Connection) -> list[dict[str, str]]:
 async def collect_shares(
     client: Any, conn: asyncpg.Connection, round_id: int
 ) -> tuple[list[str], list[dict[str, str]]]:
-    """Each member collects their share over HTTP; returns the shares and the headers."""
+    """Each member fetches their sealed share over HTTP and opens it with their key file
+    (as their page does in the browser); returns the shares and the headers."""
     members = await committee_headers(conn)
+    key_files = (await demo_committee(conn)).key_files
     shares = []
-    for h in members:
+    for h, key_file in zip(members, key_files, strict=True):
         response = await client.post(f"/ballot-rounds/{round_id}/committee/share", headers=h)
         assert response.status_code == 200, response.text
-        shares.append(response.json()["share"])
+        sealed = base64.b64decode(response.json()["sealed_share"])
+        shares.append(member_keys.open_share(key_file, sealed))
     return shares, members
 
 

@@ -3,15 +3,23 @@ can and cannot do while a round is open and after it closes."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import subprocess
+from pathlib import Path
 
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
+from nacl.exceptions import CryptoError
 
+from evalsvc.delivery.runner import keys_of
 from evalsvc.domain.access import Role
-from evalsvc.sealing import boxes
+from evalsvc.jobs.committee import demo_committee
+from evalsvc.sealing import boxes, member_keys
+from evalsvc.sealing import shares as sharing
+from evalsvc.store import backup, ballot_committee
 from evalsvc.store.database import with_database
 from evalsvc.voting_client import proof_checks, seal_sheet
 from tests.conftest import make_key
@@ -130,9 +138,9 @@ async def test_closing_needs_k_shares_and_a_wrong_share_changes_nothing(
     assert response.status_code == 403
     shares, members = await collect_shares(client, conn, round_id)
     assert len(set(shares)) == 3
-    # A share is handed out once: the service keeps no copy afterwards.
+    # The share is sealed to its member's own key: fetching it again gives the same box.
     again = await client.post(f"/ballot-rounds/{round_id}/committee/share", headers=members[0])
-    assert again.status_code == 409
+    assert again.status_code == 200
     assert await conn.fetchval("select count(wrapped_share) from ballot_committee") == 0
     url = f"/ballot-rounds/{round_id}/close"
     wrong = shares[1][:-1] + ("0" if shares[1][-1] != "0" else "1")
@@ -270,3 +278,45 @@ async def test_an_operator_key_cannot_act_as_a_committee_member(
     )
     assert upload.status_code == 403
     assert await conn.fetchval("select count(*) from ballot_uploads") == 0
+
+
+async def test_the_database_with_the_services_secret_key_yields_no_share(
+    client: Client, conn: asyncpg.Connection, db_dsn: str, tmp_path: Path
+) -> None:
+    """Everything the DBA and the service hold together (a dump of the database, the
+    service's secret key) opens no committee share: each is sealed to its member's key."""
+    round_id, tokens = await _opened(client, conn)
+    await _vote(client, tokens)
+    shares, _ = await collect_shares(client, conn, round_id)  # opened with the members' files
+    dump = tmp_path / "db.dump"
+    await asyncio.to_thread(backup.dump, db_dsn, dump)
+    restored = await asyncio.to_thread(
+        subprocess.run,
+        [backup.client_program("pg_restore"), "--file=-", str(dump)],
+        capture_output=True,
+        check=True,
+    )
+    plain = restored.stdout
+    keys = keys_of(client.app.state)
+    for text in shares:
+        share = sharing.parse(text)
+        for needle in (text.encode(), share.value, share.value.hex().encode()):
+            assert needle not in plain, text
+    rows = await conn.fetch(
+        "select user_id, sealed_share, wrapped_share from ballot_committee where round_id = $1",
+        round_id,
+    )
+    assert len(rows) == 3
+    assert all(r["wrapped_share"] is None for r in rows)
+    committee = await demo_committee(conn)
+    file_of = {p.user_id: f for p, f in zip(committee.principals, committee.key_files, strict=True)}
+    for row in rows:
+        sealed = bytes(row["sealed_share"])
+        # The service's secret key, as the earlier wrapping used it, opens nothing ...
+        with pytest.raises(CryptoError):
+            ballot_committee._wrap_box(keys, round_id, row["user_id"]).decrypt(sealed)
+        # ... only the member's own key file does, not another member's.
+        assert member_keys.open_share(file_of[row["user_id"]], sealed) in shares
+        other = next(f for uid, f in file_of.items() if uid != row["user_id"])
+        with pytest.raises(member_keys.MemberKeyError):
+            member_keys.open_share(other, sealed)

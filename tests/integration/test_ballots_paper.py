@@ -108,6 +108,40 @@ async def test_paper_upload_all_or_nothing_and_idempotent(
     assert closed.json()["ballots_by_channel"] == {"online": 0, "paper": 3}
 
 
+async def test_the_tally_counts_each_targets_ballots_per_channel(
+    client: Client, conn: asyncpg.Connection
+) -> None:
+    """H gets 3 online and 2 paper ballots: its tally says so; D only online ones."""
+    catalog_id, _ = await seed_unit(conn)
+    operator = await make_key(conn, Role.PERSONNEL, "UB")
+    body = round_body(catalog_id, "UB", paper_voters=["S5", "S6"], k_min=3)
+    round_id, tokens = await open_round(client, operator, body)
+    for voter in ("S1", "S2", "S3"):
+        for target in ("H", "D"):
+            response = await client.post(
+                "/ballot/ballots", json={"target": target}, headers=bearer(tokens[voter])
+            )
+            assert response.status_code == 201, response.text
+    first, second, _ = await committee_headers(conn)
+    url = f"/ballot-rounds/{round_id}/paper-ballots"
+    up = await client.post(
+        url,
+        content=b"target,marks\nH,000\nH,100\n",
+        headers=first | {"content-type": "text/csv", "idempotency-key": "p"},
+    )
+    assert up.status_code == 200, up.text
+    confirmed = await client.post(f"{url}/{up.json()['upload_id']}/confirm", headers=second)
+    assert confirmed.status_code == 200, confirmed.text
+    closed = await close_round(client, conn, round_id)
+    assert closed.json()["ballots_by_channel"] == {"online": 6, "paper": 2}
+    tallies = (await client.get(f"/ballot-rounds/{round_id}/tallies", headers=operator)).json()
+    by_target = {i["target"]: i for i in tallies["items"]}
+    assert by_target["H"]["by_channel"] == {"online": 3, "paper": 2}
+    assert by_target["D"]["by_channel"] == {"online": 3, "paper": 0}
+    one = (await client.get(f"/ballot-rounds/{round_id}/tallies/H", headers=operator)).json()
+    assert (one["valid"], one["by_channel"]) == (5, {"online": 3, "paper": 2})
+
+
 async def test_online_voters_have_no_paper_capacity(
     client: Client, conn: asyncpg.Connection
 ) -> None:

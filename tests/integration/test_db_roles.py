@@ -3,6 +3,7 @@ configuration, load extensions or read the server's files, and still runs a ball
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import asyncpg
@@ -12,9 +13,9 @@ from litestar.testing import AsyncTestClient
 from evalsvc.api.app import create_app
 from evalsvc.domain.access import Role
 from evalsvc.settings import Settings
-from evalsvc.store import roles
+from evalsvc.store import backup, roles
 from evalsvc.store.database import connect
-from evalsvc.store.migrations import migrate
+from evalsvc.store.migrations import MigrationError, migrate
 from tests.conftest import make_key
 from tests.integration.ballots_seed import close_round, round_body
 from tests.integration.test_ballots_flow import bearer, open_round, seed_unit
@@ -33,6 +34,26 @@ REFUSED = [
     "create database other",
     "create role intruder",
     "select pg_reload_conf()",
+    # It owns nothing and inherits no owner: no DDL, no rewriting history.
+    "set role evalsvc_owner",
+    "alter table audit_log disable trigger audit_log_no_update",
+    "alter table audit_log disable trigger all",
+    "update audit_log set actor_label = 'someone else'",
+    "delete from audit_log",
+    "truncate audit_log",
+    "drop table audit_log",
+    "drop table ballot_rounds",
+    "alter table ballot_rounds add column x int",
+    "create table mine (x int)",
+    "create function mine() returns int language sql as 'select 1'",
+    "create trigger t before insert on ballot_sheets execute function audit_log_refuse()",
+    "delete from ballot_receipts",
+    "update ballot_tallies set valid = 0",
+    "delete from ballot_ledger",
+    "update schema_migrations set checksum = ''",
+    "select evalsvc_analyze_ballot_tables(array['audit_log'])",
+    "select evalsvc_result_partition_new('audit_log', 1)",
+    "select evalsvc_result_partition_attach('users', 1)",
 ]
 
 
@@ -69,6 +90,47 @@ async def test_the_serving_role_has_least_privilege(
             " or pg_has_role(current_user, 'pg_read_all_data', 'member')"
             " or pg_has_role(current_user, 'pg_monitor', 'member')"
         )
+        # A grant without the grant option is a warning that grants nothing.
+        await app.execute("grant select, update on audit_log to evalsvc_reader")
+        assert not await app.fetchval(
+            "select has_table_privilege('evalsvc_reader', 'audit_log', 'select')"
+            " or has_table_privilege(current_user, 'audit_log', 'update')"
+        )
+        # A member of no role at all, owner of nothing.
+        assert not await app.fetchval(
+            "select count(*) from pg_auth_members where member = 'evalsvc_app'::regrole"
+        )
+        assert not await app.fetchval(
+            "select count(*) from pg_class where relowner = 'evalsvc_app'::regrole"
+        )
+        # What it may do stays possible: the audit trail takes entries, the owner's
+        # functions analyse a round's tables.
+        await app.execute("select evalsvc_analyze_ballot_tables(array['ballot_round_targets'])")
+        assert await conn.fetchval(
+            "select last_analyze is not null from pg_stat_user_tables"
+            " where relname = 'ballot_round_targets'"
+        )
+        await app.execute(
+            "insert into audit_log (actor_kind, action, object_type, object_key)"
+            " values ('db', 'test.insert', 'test', 'x')"
+        )
+        # A result partition: loadable while it is being built, closed once attached.
+        part = await app.fetchval(
+            "select evalsvc_result_partition_new('cadre_period_results', 999)"
+        )
+        assert part == "cadre_period_results_r999"
+        with pytest.raises(asyncpg.NotNullViolationError):  # allowed, but incomplete
+            await app.execute(f"insert into {part} (run_id) values (999)")
+        await app.execute("select evalsvc_result_partition_attach('cadre_period_results', 999)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app.execute(f"insert into {part} (run_id) values (999)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app.execute(f"drop table {part}")
+        assert await app.fetchval(f"select count(*) from {part}") == 0
+        # A backup (pg_dump) as the serving role reads every table and partition.
+        await asyncio.to_thread(backup.dump, roles.app_dsn(db_dsn), tmp_path / "app.dump")
+        await app.execute("select evalsvc_result_partitions_drop(999)")
+        assert await conn.fetchval(f"select to_regclass('{part}')") is None
     finally:
         await app.close()
 
@@ -86,3 +148,19 @@ async def test_the_serving_role_has_least_privilege(
         closed = await close_round(client, conn, round_id)
         assert closed.status_code == 200, closed.text
         assert closed.json()["sheets"] == {"counted": 5, "invalid": 0}
+
+
+async def test_the_serving_login_checks_migrations_and_changes_no_schema(
+    conn: asyncpg.Connection, db_dsn: str
+) -> None:
+    """On an external server the service may connect as evalsvc_app only: it serves a
+    migrated database and refuses, with what to do, one that is behind."""
+    await roles.setup(conn)
+    app = await connect(roles.app_dsn(db_dsn))
+    try:
+        assert await migrate(app) == []  # up to date: only checked
+        await conn.execute("delete from schema_migrations where version = 56")
+        with pytest.raises(MigrationError, match="EVALSVC_MIGRATION_DATABASE_URL"):
+            await migrate(app)
+    finally:
+        await app.close()

@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from evalsvc.democity.city import load_demo
 from evalsvc.domain.access import Role
-from evalsvc.jobs.demo import load_demo
 from tests.conftest import make_key
 
 

@@ -13,6 +13,7 @@ from evalsvc.democity.city import load_demo
 from evalsvc.keyring import ballot_keys
 from evalsvc.published import results as reading
 from evalsvc.settings import Settings
+from evalsvc.store import roles
 from evalsvc.store.migrations import migrate
 from evalsvc.store.sqlfiles import sql_root
 from tests.integration import cadre_results
@@ -111,7 +112,8 @@ async def test_chunked_runs_are_converted_with_the_same_numbers(
     await conn.execute("update result_runs set org_id = null")
     assert await cadre_results.stored(conn, cadre_results.MONTH) == 0
 
-    await migrate(conn)  # start-up: nothing to apply, the chunks to convert
+    await roles.setup(conn)  # start-up: the objects go to the owner role, who migrates
+    await migrate(conn)  # nothing to apply, the chunks to convert
 
     assert await conn.fetchval("select to_regclass('result_month_chunks')") is None
     assert await conn.fetchval("select count(*) from result_runs where org_id is null") == 0

@@ -170,8 +170,9 @@ async def test_an_old_run_shows_the_organisation_it_used(
     await load_demo(conn)
     first = await _recompute(client, admin_headers, "2026-05")
     cadre = await conn.fetchrow(
-        "select c.id, c.code, c.full_name, u.code as unit_code from cadres c"
-        " join units u on u.id = c.unit_id order by c.id limit 1"
+        "select c.id, c.code, c.full_name, c.position, u.code as unit_code, u.name as unit_name"
+        " from cadres c join units u on u.id = c.unit_id where c.position = 'head'"
+        " order by c.id limit 1"
     )
     await conn.execute(
         "update cadres set full_name = 'Tên Mới', position = 'staff' where id = $1", cadre["id"]
@@ -196,6 +197,16 @@ async def test_an_old_run_shows_the_organisation_it_used(
             )
         ).json()["items"]
         assert {m["full_name"] for m in members if m["code"] == cadre["code"]} == {name}
+    # A cadre's explained rating names the cadre as the run saw it (an appeal), not today.
+    for run, name, position in (
+        (first["run_id"], cadre["full_name"], "head"),
+        (second["run_id"], "Tên Mới", "staff"),
+    ):
+        r = await client.get(f"/results/cadres/{cadre['code']}?run={run}", headers=admin_headers)
+        assert r.status_code == 200, r.text
+        seen = r.json()["cadre"]
+        assert (seen["full_name"], seen["position"]) == (name, position)
+        assert (seen["unit_code"], seen["unit_name"]) == (cadre["unit_code"], cadre["unit_name"])
 
 
 def _as_user(dsn: str, user: str) -> str:

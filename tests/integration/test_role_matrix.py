@@ -73,6 +73,8 @@ ALLOWED: dict[str, set[str]] = {
     "POST /ballot-rounds/{round_id:int}/open": {A, P},
     "POST /ballot-rounds/{round_id:int}/close": {A, P},
     "POST /ballot-rounds/{round_id:int}/committee/share": PEOPLE,
+    "GET /committee-key": PEOPLE,
+    "PUT /committee-key": PEOPLE,
     "POST /ballot-rounds/{round_id:int}/paper-ballots": PEOPLE,
     "GET /ballot-rounds/{round_id:int}/paper-ballots": PEOPLE,
     "POST /ballot-rounds/{round_id:int}/paper-ballots/{upload_id:int}/confirm": PEOPLE,
@@ -137,6 +139,7 @@ ADDRESSED_READS_HIDDEN = {
 # Calls that need more than a {} body to reach the store's check of the caller.
 BODIES: dict[str, Any] = {
     "POST /ballot-rounds/{round_id:int}/close": {"shares": ["x"]},
+    "PUT /committee-key": {"public_key": "5nwRQ4CO5ZMCMmxpZMfrisBAeUKyYFr/fUlmU6C5ZzQ="},
     "POST /ballot-rounds/{round_id:int}/paper-ballots": [
         {"target": "A1", "marks": "1", "level": "HT", "confidence": "normal", "comment": ""}
     ],

@@ -9,10 +9,10 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from evalsvc.democity.city import load_demo
 from evalsvc.domain.access import Role
 from evalsvc.domain.recompute import parse_period
 from evalsvc.jobs import inputs
-from evalsvc.jobs.demo import load_demo
 from evalsvc.scoring import get_profile
 from evalsvc.scoring.inputs import TaskSums
 from tests.conftest import make_key

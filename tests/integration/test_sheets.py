@@ -13,6 +13,8 @@ from evalsvc.api.app import create_app
 from evalsvc.domain.access import Role
 from evalsvc.domain.sheets import normalize_voter_code
 from evalsvc.settings import Settings
+from evalsvc.store.database import create_pool, session_untouched
+from evalsvc.voting_client import seal_sheet
 from tests.conftest import make_key
 from tests.integration.ballots_seed import (
     add_cadre,
@@ -188,3 +190,81 @@ def test_typed_codes() -> None:
     assert normalize_voter_code("abcde fghjk mnpqr stvwx yz01o") == "ABCDE-FGHJK-MNPQR-STVWX-YZ010"
     assert normalize_voter_code("ABCDE-FGHJK-MNPQR-STVWX-YZ01U") is None  # U is not a digit
     assert normalize_voter_code("short") is None
+
+
+async def test_a_sheet_after_single_ballots_and_repeated_sheets_at_once(
+    client: Client, conn: asyncpg.Connection
+) -> None:
+    """The hand-in reads the ledger only when the sheet does not fit or the write is refused:
+    a voter who balloted a colleague alone hands in the rest, and sheets sent many times at
+    once (plain and sealed by the client) land exactly once."""
+    catalog_id = await seed(conn)
+    headers = await make_key(conn, Role.PERSONNEL, "UB")
+    round_id = (await open_round(client, headers, catalog_id))["id"]
+    codes = await outbox_codes(client.app.state.settings.outbox, round_id, 5)
+    everyone = ["H", "P1", "S1", "S2", "S3", "S4"]
+
+    s2 = bearer(codes["S2"])
+    alone = {"target": "H", "marks": {"C1": "observed"}}
+    assert (await client.post("/ballot/ballots", json=alone, headers=s2)).status_code == 201
+    rest = [c for c in everyone if c not in ("S2", "H")]
+    refused = await client.post("/ballot/sheets", json=sheet(["H", *rest]), headers=s2)
+    assert refused.status_code == 422, refused.text
+    problems = {p["field"]: p["reason"] for p in refused.json()["extra"]}
+    assert "not one of your colleagues" in problems["ballots.H"], problems
+    handed = await client.post("/ballot/sheets", json=sheet(rest), headers=s2)
+    assert handed.status_code == 201, handed.text
+    assert handed.json()["ballots"] == 4
+    again = await client.post("/ballot/sheets", json=sheet(rest), headers=s2)
+    assert (again.status_code, again.json()["detail"]) == (
+        409,
+        "this sheet has already been handed in",
+    )
+
+    s3 = bearer(codes["S3"])
+    colleagues = [c for c in everyone if c != "S3"]
+    statuses = await asyncio.gather(
+        *(client.post("/ballot/sheets", json=sheet(colleagues), headers=s3) for _ in range(6))
+    )
+    assert sorted(r.status_code for r in statuses) == [201] + [409] * 5
+
+    pending = (await client.get("/ballot/targets", headers=bearer(codes["S4"]))).json()
+    body, receipt = seal_sheet(pending, {t["code"]: {} for t in pending["targets"]})
+    sealed = await asyncio.gather(
+        *(
+            client.post("/ballot/sealed-sheets", json=body, headers=bearer(codes["S4"]))
+            for _ in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in sealed) == [201] + [409] * 5
+    assert [r.json()["receipt"] for r in sealed if r.status_code == 201] == [receipt.hex()]
+
+    # Three sheets and S2's single ballot; the ledger holds one tag per colleague balloted.
+    assert await conn.fetchval("select count(*) from ballot_sheets") == 4
+    assert await conn.fetchval("select count(*) from ballot_ledger where sheet") == 3
+    assert (
+        await conn.fetchval("select count(*) from ballot_ledger where not sheet") == 1 + 4 + 5 + 5
+    )
+    participation = await client.get(f"/ballot-rounds/{round_id}/participation", headers=headers)
+    assert participation.json()["finished"] == 3
+
+
+async def test_only_a_request_that_says_so_skips_the_pool_reset(db_dsn: str) -> None:
+    """Session state set on a pooled connection is gone at the next acquire, unless the
+    request marked the connection untouched (the sheet hand-in's promise)."""
+    pool = await create_pool(db_dsn, min_size=1, max_size=1)
+    try:
+        set_it = "select set_config('evalsvc.actor', 'x', false)"
+        read_it = "select current_setting('evalsvc.actor', true)"
+        async with pool.acquire() as first:
+            await first.execute(set_it)
+        async with pool.acquire() as second:
+            assert await second.fetchval(read_it) in ("", None)  # reset as usual
+            await second.execute(set_it)
+            session_untouched(second)
+        async with pool.acquire() as third:
+            assert await third.fetchval(read_it) == "x"  # the reset was skipped, once
+        async with pool.acquire() as fourth:
+            assert await fourth.fetchval(read_it) in ("", None)
+    finally:
+        await pool.close()

@@ -17,6 +17,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from evalsvc.api.app import create_app
+from evalsvc.cli import WorkerProcesses
 from evalsvc.democity.city import load_demo
 from evalsvc.domain.access import SYSTEM
 from evalsvc.domain.recompute import RecomputeRequest
@@ -56,7 +57,7 @@ async def _hold_writes(dsn: str) -> asyncpg.Connection:
 
 @pytest.fixture
 async def api(db_dsn: str, tmp_path: Path) -> AsyncIterator[Any]:
-    """The API with no worker of its own (it still looks for dead workers' jobs)."""
+    """The API with no worker of its own (the workers look for dead workers' jobs)."""
     app = create_app(Settings(database_url=db_dsn, data_dir=str(tmp_path)), db_dsn)
     async with AsyncTestClient(app=app) as client:
         yield client
@@ -71,12 +72,17 @@ async def test_a_worker_killed_midway_fails_the_job_and_keeps_the_published_set(
     partitions = await conn.fetchval("select count(*) from pg_inherits")
     blocker = await _hold_writes(db_dsn)
     worker = _worker(db_dsn, tmp_path)
+    started = [worker]
     try:
         r = await api.post("/recomputations", json={"period": "2026-05"}, headers=admin_headers)
         assert r.status_code == 202, r.text
         job_id = r.json()["id"]
         job = await _until(api, admin_headers, job_id, lambda j: j["stage"] == "writing", 60)
         assert job["state"] == "running"
+        # Another worker (as `serve` starts one when its own dies) runs the queue's periodic
+        # look for dead workers' jobs; the API process does no such work.
+        other = _worker(db_dsn, tmp_path)
+        started.append(other)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         killed_at = time.monotonic()
@@ -94,8 +100,7 @@ async def test_a_worker_killed_midway_fails_the_job_and_keeps_the_published_set(
         assert await conn.fetchval("select count(*) from pg_inherits") == partitions
         rows = await conn.fetchval("select count(*) from ratings_month where period = '2026-05'")
         assert rows == len(before)
-        # The next request runs it again (another worker takes it).
-        worker = _worker(db_dsn, tmp_path)
+        # The next request runs it again (the other worker takes it).
         again = await api.post("/recomputations", json={"period": "2026-05"}, headers=admin_headers)
         assert again.status_code == 202
         done = await _until(
@@ -110,9 +115,10 @@ async def test_a_worker_killed_midway_fails_the_job_and_keeps_the_published_set(
     finally:
         if not blocker.is_closed():
             await blocker.close()
-        if worker.poll() is None:
-            worker.terminate()
-            worker.wait(20)
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(20)
 
 
 async def test_cancel_midway_keeps_the_published_set(
@@ -139,3 +145,22 @@ async def test_cancel_midway_keeps_the_published_set(
     assert again.status_code == 409  # finished already
     missing = await client.post("/recomputations/999999/cancel", headers=admin_headers)
     assert missing.status_code == 404
+
+
+def test_serve_starts_its_worker_again_when_it_dies(db_dsn: str) -> None:
+    """The lone worker of `serve` killed: another is started, so the queue's periodic look
+    for dead workers' jobs still runs (and jobs still do)."""
+    workers = WorkerProcesses(db_dsn, 1)
+    try:
+        first = workers.processes[0]
+        first.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while workers.processes[0] is first:
+            assert time.monotonic() < deadline, "no worker started again"
+            time.sleep(0.1)
+        assert workers.processes[0].poll() is None
+    finally:
+        workers.stop()
+    assert all(p.poll() is not None for p in workers.processes)
+    time.sleep(1.5)  # stopping is final: nothing is started again
+    assert all(p.poll() is not None for p in workers.processes)

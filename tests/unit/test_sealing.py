@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 
 import pytest
 
-from evalsvc.sealing import boxes, receipts, shares
+from evalsvc.sealing import boxes, member_keys, receipts, shares
 
 
 def test_sealed_box_opens_only_with_the_round_key() -> None:
@@ -63,3 +64,18 @@ def test_the_root_of_two_receipts_is_the_documented_formula() -> None:
     a, b = sorted([hashlib.sha256(b"a").digest(), hashlib.sha256(b"b").digest()])
     leaf = [hashlib.sha256(b"\x00" + v).digest() for v in (a, b)]
     assert receipts.root([b, a]) == hashlib.sha256(b"\x01" + leaf[0] + leaf[1]).digest()
+
+
+def test_a_share_sealed_to_a_member_opens_only_with_their_key_file() -> None:
+    key_file, public = member_keys.new_key()
+    other, _ = member_keys.new_key()
+    sealed = member_keys.seal_share(public, "7-2-0123-4567-89ab-cdef-0123-4567-89ab-cdef")
+    assert member_keys.open_share("  " + key_file + "\n", sealed).startswith("7-2-")
+    assert member_keys.public_of(key_file) == public
+    with pytest.raises(member_keys.MemberKeyError):
+        member_keys.open_share(other, sealed)
+    with pytest.raises(member_keys.MemberKeyError):
+        member_keys.open_share("not a key file", sealed)
+    with pytest.raises(member_keys.MemberKeyError):
+        member_keys.parse_public_key(base64.b64encode(bytes(32)).decode())
+    assert member_keys.parse_public_key(base64.b64encode(public).decode()) == public

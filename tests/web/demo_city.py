@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from evalsvc.api.app import create_app
-from evalsvc.jobs.demo import load_demo
+from evalsvc.democity.city import load_demo
 from evalsvc.keyring import derive
 from evalsvc.settings import Settings
 from evalsvc.store.database import connect, with_database

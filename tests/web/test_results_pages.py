@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import asyncpg
+import pytest
 
 from evalsvc.domain.access import Role
+from evalsvc.web.pages import results as result_pages_module
+from tests.conftest import make_key
 from tests.web.demo_city import demo_client, demo_conn, demo_dsn, demo_template
 from tests.web.helpers import Client, form_post, login, make_user
 
@@ -105,3 +108,39 @@ async def test_recompute_form_checks_and_scope(
     refused = await demo_client.get("/unit/SNV?period=2026")
     assert refused.status_code == 403
     assert "Ngoài phạm vi đơn vị bạn quản lý" in refused.text
+
+
+async def test_root_unit_page_pages_through_the_city_in_name_order(
+    demo_client: Client, demo_conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The city's unit page lists one page of members (here 40 a page), in the API's order;
+    the counts by level cover every member of the city."""
+    monkeypatch.setattr(result_pages_module, "MEMBERS_SHOWN", 40)
+    await make_user(demo_conn, "quantri", Role.ADMIN)
+    await login(demo_client, "quantri")
+    root = await demo_conn.fetchval("select code from units where parent_id is null")
+    headers = await make_key(demo_conn, Role.ADMIN)
+    api = await demo_client.get(
+        f"/results/units/{root}/members?period=2026&subtree=true&limit=1000", headers=headers
+    )
+    everyone = api.json()
+    assert everyone["total"] > 80
+
+    def names(html: str) -> list[str]:
+        table = html.split('data-testid="members-table"', 1)[1].split("</table>", 1)[0]
+        return re.findall(r'<a href="/cadre/[^"]+">([^<]+)</a>', table)
+
+    first = (await demo_client.get(f"/unit/{root}?period=2026")).text
+    second = (await demo_client.get(f"/unit/{root}?period=2026&offset=40")).text
+    assert names(first) + names(second) == [m["full_name"] for m in everyone["items"][:80]]
+    counts = re.findall(r"</span> <strong>(\d+)</strong>", first.split("level-counts", 1)[1])
+    assert sum(map(int, counts)) == everyone["total"]
+    assert "offset=80" in second  # the next page
+    past = (await demo_client.get(f"/unit/{root}?period=2026&offset=999999")).text
+    assert names(past) == []
+    # A small unit's page is read by unit and sorted: the same order as the API's.
+    small = await demo_client.get(
+        "/results/units/SNV/members?period=2026&subtree=true&limit=40", headers=headers
+    )
+    snv = (await demo_client.get("/unit/SNV?period=2026")).text
+    assert names(snv) == [m["full_name"] for m in small.json()["items"]]

@@ -10,6 +10,7 @@ import asyncpg
 
 from evalsvc.domain.access import Role
 from evalsvc.domain.localtime import HANOI
+from evalsvc.sealing import member_keys
 from tests.integration.test_sheets import seed
 from tests.web.helpers import Client, csrf_of, form_post, login, make_user
 
@@ -33,12 +34,37 @@ def round_form(catalog_id: int, **extra: str) -> dict[str, str]:
     } | extra
 
 
+def _open_share(page: str, key_file: str) -> str:
+    """What the member's page does in the browser: open the sealed share with the file."""
+    sealed = re.search(r'data-testid="sealed-share">([^<]+)<', page)
+    assert sealed, page
+    assert "/static/committee_key.js" in page
+    return member_keys.open_share(key_file, base64.b64decode(sealed.group(1)))
+
+
 async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.Connection) -> None:
     catalog_id = await seed(conn)
     await make_user(conn, "lan", Role.PERSONNEL, "UB")
     await make_user(conn, "quantri2", Role.ADMIN)
-    for member in ("tv1", "tv2", "tv3"):  # the counting committee
+    key_files = {}
+    for member in ("tv1", "tv2", "tv3"):  # the counting committee, each with their own key
         await make_user(conn, member, Role.AUDITOR)
+        await login(client, member)
+        form = await client.get("/account/committee-key")
+        assert "Anh/chị chưa có khóa kiểm phiếu" in form.text
+        key_files[member], public = member_keys.new_key()
+        bad = await form_post(
+            client, "/account/committee-key", {"public_key": "xyz"}, page=form.text
+        )
+        assert bad.status_code == 422
+        done = await form_post(
+            client,
+            "/account/committee-key",
+            {"public_key": base64.b64encode(public).decode()},
+            page=form.text,
+        )
+        assert "Đã đăng ký khóa kiểm phiếu" in done.text, done.text
+        await form_post(client, "/logout", {}, page=done.text)
     await login(client, "lan")
 
     bad = await form_post(client, "/rounds/new", round_form(catalog_id, period="quý 4", k_min="2"))
@@ -95,11 +121,10 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     assert "phiếu chỉ được tính khi một thành viên thứ hai" in stored.text
     assert await conn.fetchval("select count(*) from ballots") == 0
     assert "chờ thành viên thứ hai xác nhận" in stored.text
-    share1 = re.search(
-        r'data-testid="share">([^<]+)<',
+    share1 = _open_share(
         (await form_post(client, f"{round_page}/share", {}, page=stored.text)).text,
+        key_files["tv1"],
     )
-    assert share1
     await form_post(client, "/logout", {}, page=stored.text)
     await login(client, "tv2")
     page = await client.get(round_page)
@@ -109,11 +134,10 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     )
     assert "Đã lưu 3 phiếu giấy." in confirmed.text
     assert await conn.fetchval("select sum(n_ballots) from ballots") == 3
-    share2 = re.search(
-        r'data-testid="share">([^<]+)<',
+    share2 = _open_share(
         (await form_post(client, f"{round_page}/share", {}, page=confirmed.text)).text,
+        key_files["tv2"],
     )
-    assert share2
     stored = confirmed
 
     # The sealed slips: an administrator who did not open the round, once.
@@ -135,13 +159,22 @@ async def test_officer_runs_a_round_on_the_pages(client: Client, conn: asyncpg.C
     assert "they are printed only once" in again.text
 
     page = await client.get(round_page)
+    shares = f"{share1}\n{share2}\n"
+    unconfirmed = await form_post(client, f"{round_page}/close", {"shares": shares}, page=page.text)
+    assert unconfirmed.status_code == 422  # the confirmation box left empty: nothing changes
+    assert "Hãy đánh dấu ô xác nhận" in unconfirmed.text
+    assert await conn.fetchval("select status from ballot_rounds where id = $1", round_id) == "open"
     one = await form_post(
-        client, f"{round_page}/close", {"shares": share1.group(1)}, page=page.text
+        client,
+        f"{round_page}/close",
+        {"shares": share1, "confirm": "yes"},
+        page=page.text,
     )
     assert one.status_code == 409  # one share of two: refused, the round stays open
     assert "2 committee members" in one.text
-    shares = f"{share1.group(1)}\n{share2.group(1)}\n"
-    closed = await form_post(client, f"{round_page}/close", {"shares": shares}, page=page.text)
+    closed = await form_post(
+        client, f"{round_page}/close", {"shares": shares, "confirm": "yes"}, page=page.text
+    )
     assert closed.status_code == 303
     results = await client.get(round_page)
     assert "Kết quả" in results.text

@@ -57,18 +57,17 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size
         )
         app.state.pool = pool
-        # Recomputations run in worker processes (jobs/queue.py); the API only looks for
-        # jobs left running by a worker that died. A worker inside this process is for
-        # tests and tiny installations (EVALSVC_IN_PROCESS_WORKER).
+        # Recomputations and the queue's periodic work (failing dead workers' jobs) run in
+        # worker processes (jobs/queue.py). A worker inside this process is for tests and
+        # tiny installations (EVALSVC_IN_PROCESS_WORKER).
         stop = asyncio.Event()
-        tasks = [asyncio.get_running_loop().create_task(queue.reap_every(dsn))]
+        tasks = []
         if settings.in_process_worker:
             tasks.append(asyncio.get_running_loop().create_task(queue.run_worker(dsn, stop)))
         try:
             yield
         finally:
             stop.set()
-            tasks[0].cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await pool.close()
 

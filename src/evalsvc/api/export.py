@@ -126,12 +126,16 @@ def page(
     offset: int,
     filename: str,
     columns: Sequence[str] | None = None,
+    *,
+    shape: type[msgspec.Struct],
     **extra: Any,
 ) -> Response[Any]:
-    """One page as ``{items, total, limit, offset, ...}`` or as CSV with the same rows."""
+    """One page as ``{items, total, limit, offset, ...}`` (converted to ``shape``, the
+    documented schema) or as CSV with the same rows."""
     if wants_csv(request, fmt):
         return _csv_response(to_csv(items, columns, wants_excel(request)), filename, total)
-    return Response({"items": items, "total": total, "limit": limit, "offset": offset, **extra})
+    body = {"items": items, "total": total, "limit": limit, "offset": offset, **extra}
+    return Response(msgspec.convert(body, shape))
 
 
 def _csv_response(body: bytes, filename: str, total: int) -> Response[Any]:

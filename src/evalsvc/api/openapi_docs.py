@@ -14,7 +14,7 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIMediaType, Operation, RequestBody, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from evalsvc.domain.bulk import UploadSpec
 
@@ -73,6 +73,22 @@ ERRORS: dict[int, ResponseSpec] = {
     ),
     429: _error(429, "Too many requests: wait Retry-After seconds", "Too Many Requests", []),
 }
+UNSUPPORTED_MEDIA: dict[int, ResponseSpec] = {
+    415: _error(
+        415,
+        "The body's Content-Type is not one this operation reads",
+        "send text/csv, application/x-ndjson or application/json",
+        [Problem("content-type", "unsupported: text/plain")],
+    )
+}
+
+
+def returns(shape: Any, description: str, status: int = 200) -> dict[int, ResponseSpec]:
+    """Document the success answer of a handler that returns the store's dict as is (its
+    fields stay whatever the store adds), for ``responses=``."""
+    return {
+        status: ResponseSpec(data_container=shape, description=description, generate_examples=False)
+    }
 
 
 def document_errors(app: Litestar) -> None:
@@ -110,10 +126,20 @@ def _schema(doc: dict[str, Any], defs: dict[str, Any]) -> Schema:
     )
 
 
+def rows_schema(row_type: type[msgspec.Struct]) -> Schema:
+    """The schema of a JSON array of ``row_type`` (a msgspec struct)."""
+    raw = msgspec.json.schema(list[row_type])  # type: ignore[valid-type]
+    return _schema(raw, raw.get("$defs", {}))
+
+
+def file_schema(description: str) -> Schema:
+    """Text sent as the body as is (CSV, NDJSON): bytes to a generated client."""
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=description)
+
+
 def upload_operation(spec: UploadSpec) -> type[Operation]:
     """An Operation class whose request body is ``spec``'s rows, as JSON or as CSV."""
-    raw = msgspec.json.schema(list[spec.row_type])  # type: ignore[name-defined]
-    rows = _schema(raw, raw.get("$defs", {}))
+    rows = rows_schema(spec.row_type)
     header = ",".join(spec.columns)
     body = RequestBody(
         required=True,
@@ -124,8 +150,7 @@ def upload_operation(spec: UploadSpec) -> type[Operation]:
         content={
             "application/json": OpenAPIMediaType(schema=rows),
             "text/csv": OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.STRING, description=f"header: {header}"),
-                example=header + "\n",
+                schema=file_schema(f"header: {header}"), example=header + "\n"
             ),
         },
     )
@@ -145,17 +170,20 @@ def with_body(body: RequestBody) -> type[Operation]:
     return BodyOperation
 
 
-def text_body(description: str, example: str, *media_types: str) -> type[Operation]:
-    """A body of text (CSV, NDJSON) or JSON described in words, with an example."""
-    return with_body(
-        RequestBody(
-            required=True,
-            description=description,
-            content={
-                m: OpenAPIMediaType(
-                    schema=Schema(type=OpenAPIType.STRING), example=example if i == 0 else None
-                )
-                for i, m in enumerate(media_types)
-            },
-        )
-    )
+def text_body(
+    description: str,
+    example: str,
+    *media_types: str,
+    rows: type[msgspec.Struct] | None = None,
+) -> type[Operation]:
+    """A body of text (CSV, NDJSON) described in words, with an example for the first media
+    type; ``application/json`` is an array of ``rows``."""
+    content = {}
+    for i, media in enumerate(media_types):
+        if media == "application/json" and rows is not None:
+            content[media] = OpenAPIMediaType(schema=rows_schema(rows))
+        else:
+            content[media] = OpenAPIMediaType(
+                schema=file_schema(description), example=example if i == 0 else None
+            )
+    return with_body(RequestBody(required=True, description=description, content=content))

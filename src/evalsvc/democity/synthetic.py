@@ -579,7 +579,10 @@ async def seed_ballots(
         await committee_jobs.close_with(conn, keys, committee, round_id, shares)
         # Fresh statistics after each big round: without them the next round's planning
         # of its eligible-voter update degenerates (minutes instead of a second at scale 1).
-        await conn.execute("analyze ballot_round_targets, ballot_round_voters, ballots")
+        await conn.execute(
+            "select evalsvc_analyze_ballot_tables($1)",
+            ["ballot_round_targets", "ballot_round_voters", "ballots"],
+        )
         if report is not None:
             report("ballot rounds", q, 4)
     seconds["ballots"] = round(time.perf_counter() - t, 3)

@@ -288,6 +288,12 @@ class SealedSheet(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 ShareText = Annotated[str, msgspec.Meta(max_length=200)]
 
 
+class CommitteeKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The public half of a person's committee key: base64 of 32 bytes (X25519)."""
+
+    public_key: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
 class RoundClose(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The shares of at least ``threshold`` committee members."""
 

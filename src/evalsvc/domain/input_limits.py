@@ -53,37 +53,60 @@ def value_problems(doc: Any, where: str = "", row: int | None = None) -> list[Fi
     """Every out-of-range integer, bad text and too-deep nesting in a decoded JSON value.
 
     Iterative (a hostile document must not exhaust the Python stack); fields are named as
-    JSON paths (``items[2].name``), relative to ``where``.
+    JSON paths (``items[2].name``), relative to ``where``. Every request body passes here, so
+    a value's path is spelled out only when it has a problem (each entry keeps its parent).
     """
     problems: list[FieldProblem] = []
-    stack: list[tuple[Any, str, int]] = [(doc, where, 0)]
+    # (value, parent entry, key: str for an object member, int for an array item, depth)
+    stack: list[tuple[Any, Any, str | int | None, int]] = [(doc, None, None, 0)]
     while stack and len(problems) < 20:
-        value, path, depth = stack.pop()
-        if isinstance(value, bool) or value is None or isinstance(value, float):
-            continue
-        if isinstance(value, int):
-            reason = int_problem(value)
-        elif isinstance(value, str):
-            field = path.rsplit(".", 1)[-1]
-            reason = text_problem(value, limit=LONG_TEXT_FIELDS.get(field, MAX_TEXT))
-        elif depth >= MAX_DEPTH:
-            reason = f"nested more than {MAX_DEPTH} levels deep"
+        entry = stack.pop()
+        value, _parent, key, depth = entry
+        if isinstance(value, str):
+            if len(value) <= MAX_TEXT and not _CONTROL.search(value):
+                continue  # the common case, without a call
+            limit = LONG_TEXT_FIELDS.get(key, MAX_TEXT) if isinstance(key, str) else MAX_TEXT
+            reason = text_problem(value, limit=limit)
         elif isinstance(value, dict):
-            reason = None
-            for key, item in value.items():
-                key_reason = text_problem(str(key))
-                if key_reason:
-                    problems.append(FieldProblem(_join(path, "<key>"), key_reason, row))
-                else:
-                    stack.append((item, _join(path, str(key)), depth + 1))
+            if depth >= MAX_DEPTH:
+                reason = f"nested more than {MAX_DEPTH} levels deep"
+            else:
+                reason = None
+                for member, item in value.items():
+                    member = str(member)
+                    if len(member) > MAX_TEXT or _CONTROL.search(member):
+                        key_reason = text_problem(member)
+                        path = _join(_path(entry, where), "<key>")
+                        problems.append(FieldProblem(path, key_reason or "", row))
+                    else:
+                        stack.append((item, entry, member, depth + 1))
         elif isinstance(value, list):
-            reason = None
-            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+            if depth >= MAX_DEPTH:
+                reason = f"nested more than {MAX_DEPTH} levels deep"
+            else:
+                reason = None
+                stack.extend((item, entry, i, depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            reason = int_problem(value)
         else:
             reason = None
         if reason:
-            problems.append(FieldProblem(path or "body", reason, row))
+            problems.append(FieldProblem(_path(entry, where) or "body", reason, row))
     return problems
+
+
+def _path(entry: tuple[Any, Any, str | int | None, int], where: str) -> str:
+    """The JSON path of a stack entry of ``value_problems``: its keys up to the root."""
+    keys: list[str | int] = []
+    while entry[1] is not None:
+        key = entry[2]
+        assert key is not None
+        keys.append(key)
+        entry = entry[1]
+    path = where
+    for key in reversed(keys):
+        path = f"{path}[{key}]" if isinstance(key, int) else _join(path, key)
+    return path
 
 
 def _join(path: str, key: str) -> str:

@@ -43,7 +43,7 @@ class TotalsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     late: NonNeg = 0.0
 
 
-class AssessmentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class PeriodAssessmentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The supervisor's three sub-criteria (Decree 335 Art. 12), 0-10 each."""
 
     politics: SubScore
@@ -58,7 +58,7 @@ class ManifestationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     group: Annotated[int, msgspec.Meta(ge=1, le=3)]
 
 
-class RemediationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class PeriodRemediationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A remediation item of the cadre (counted as a task in the month it is due)."""
 
     due: date
@@ -79,12 +79,12 @@ class CadrePeriodIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     active: bool = True
     tasks: list[TaskIn] | None = None
     totals: TotalsIn | None = None
-    assessment: AssessmentIn | None = None
+    assessment: PeriodAssessmentIn | None = None
     d: Factor | None = None
     dd: Factor | None = None
     e: Factor | None = None
     manifestations: list[ManifestationIn] = msgspec.field(default_factory=list)
-    remediation: list[RemediationIn] = msgspec.field(default_factory=list)
+    remediation: list[PeriodRemediationIn] = msgspec.field(default_factory=list)
     discipline: Annotated[int, msgspec.Meta(ge=0)] = 0
     low_confidence: bool = False
 

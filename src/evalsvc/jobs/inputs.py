@@ -491,7 +491,7 @@ class MonthRows:
     Attributes:
         months: the first day of each month read.
         tasks: task totals ``(cadre, month, k_assigned, k_done, k_done_quality,
-            k_done_timely, records, exceeded, late)``.
+            k_done_timely, k_done_exceeded, k_done_late)``.
         assessments: supervisor assessments ``(cadre, month, politics, capacity,
             innovation, organising, cohesion)``.
         indicators: unit indicators ``(unit, month, satisfaction)``.
@@ -523,10 +523,12 @@ async def read_month_rows(
     if "task_month_totals" in tables:
         tasks = await copyio.read(
             conn,
+            # only what TaskSums takes (every column read is bytes on the wire and a
+            # conversion: 2.4 M rows for a year at city scale)
             "select cadre_id, month, k_assigned, k_done, k_done_quality, k_done_timely, "
-            "records, k_done_exceeded, k_done_late "
+            "k_done_exceeded, k_done_late "
             "from task_month_totals where month = any($1::int4[])",
-            ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8", "int8"],
+            ["int8", "int4", "int8", "int8", "int8", "int8", "int8", "int8"],
             wanted,
         )
     if "supervisor_assessments" in tables:
@@ -621,15 +623,13 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
         if tm is not None and tc is not None:
             sel = _all(tm == ym)
             rows, ok = _picked_rows(cadre_ids, tc[sel])
-            ka, kd, kq, kt, rec, exc, late = (x[sel][ok] for x in tsums)
+            ka, kd, kq, kt, exc, late = (x[sel][ok] for x in tsums)
             rows = rows[ok]
             if rows.size and not np.all(rows[1:] >= rows[:-1]):
                 # one order whatever the scan: equal inputs, equal month fingerprints
                 by_row = np.argsort(rows, kind="stable")
                 rows = rows[by_row]
-                ka, kd, kq, kt, rec, exc, late = (
-                    x[by_row] for x in (ka, kd, kq, kt, rec, exc, late)
-                )
+                ka, kd, kq, kt, exc, late = (x[by_row] for x in (ka, kd, kq, kt, exc, late))
             tasks = TaskSums(
                 rows,
                 ka * MICRO,

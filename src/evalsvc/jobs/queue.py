@@ -11,11 +11,13 @@ it cancels a running job by NOTIFY.
   takes a job and runs :func:`evalsvc.jobs.recompute.run_job` on its own connection, which
   holds the job's worker advisory lock for the whole run.
 * A worker killed midway: its connection closes, so its transaction rolls back (nothing
-  half-written; the published set is untouched) and its advisory lock is freed. Every
-  worker and every API process looks every :data:`REAP_SECONDS` for jobs left "running"
-  without a lock and marks them failed with the reason (:func:`reap`). pgqueuer may hand
-  the abandoned queue entry to another worker after its heartbeat timeout; the job is no
-  longer queued then, so it is not run twice: the next request runs it again.
+  half-written; the published set is untouched) and its advisory lock is freed. Looking
+  for such jobs is periodic work on the queue: a pgqueuer schedule (:data:`REAP_CRON`,
+  every 5 s) that one worker at a time runs (:func:`reap`: jobs left "running" without
+  their lock are marked failed with the reason). ``evalsvc serve`` restarts a worker of
+  its own that died, so a lone worker's job is failed too. pgqueuer may hand the abandoned
+  queue entry to another worker after its heartbeat timeout; the job is no longer queued
+  then, so it is not run twice: the next request runs it again.
 * Cancel (:func:`cancel`): a queued job is failed at once; a running one is cancelled
   through pgqueuer's NOTIFY, and ``run_job`` marks it failed ("cancelled").
 """
@@ -29,8 +31,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
-from pgqueuer import AsyncpgDriver, JobId, Queries, QueueManager
-from pgqueuer.models import Context
+from pgqueuer import AsyncpgDriver, JobId, Queries, QueueManager, SchedulerManager
+from pgqueuer.models import Context, Schedule
 from pgqueuer.models import Job as QueueJob
 
 from evalsvc.domain.access import Principal
@@ -46,9 +48,11 @@ from evalsvc.store.subjects import scope_filter
 log = logging.getLogger(__name__)
 
 ENTRYPOINT = "evalsvc.recompute"
-REAP_SECONDS = 5.0
-"""How often dead workers' jobs are looked for (a killed worker's job is failed within it
-plus the time the server takes to notice the closed connection: well under 30 s)."""
+REAP_ENTRYPOINT = "evalsvc.reap_dead_workers"
+REAP_CRON = "* * * * * */5"
+"""Every 5 s (croniter's sixth field is seconds): a killed worker's job is failed within
+that, the scheduler's 1 s leeway and the time a worker takes to start (when the dead one
+was the only one): well under 30 s."""
 GONE = "the worker stopped before finishing (its process ended); request it again"
 
 
@@ -102,22 +106,6 @@ async def reap(conn: asyncpg.Connection) -> list[int]:
     return failed
 
 
-async def reap_every(dsn: str, seconds: float = REAP_SECONDS) -> None:
-    """Run :func:`reap` on its own connection every ``seconds`` until cancelled."""
-    while True:
-        try:
-            conn = await connect(dsn)
-            try:
-                while True:
-                    await reap(conn)
-                    await asyncio.sleep(seconds)
-            finally:
-                await conn.close()
-        except (OSError, asyncpg.PostgresError) as exc:  # the database restarting: retry
-            log.warning("looking for dead workers' jobs: %s", exc)
-            await asyncio.sleep(seconds)
-
-
 CONNECTION_CHECK = "2s"
 """How often the server checks, during a long statement (a lock wait, a COPY), that the
 worker is still there: a killed worker's transaction ends within this, not when its
@@ -163,34 +151,59 @@ async def worker(dsn: str) -> AsyncIterator[QueueManager]:
         await conn.close()
 
 
+@contextlib.asynccontextmanager
+async def scheduler(dsn: str) -> AsyncIterator[SchedulerManager]:
+    """The queue's periodic work (``await sm.run()`` inside): :func:`reap` every 5 s
+    (:data:`REAP_CRON`), run by one worker at a time (pgqueuer picks a due schedule row
+    with ``for update skip locked``), on a connection of its own."""
+    conn = await connect(dsn)
+    try:
+        sm = SchedulerManager(Queries(AsyncpgDriver(conn)))
+
+        @sm.schedule(REAP_ENTRYPOINT, REAP_CRON)
+        async def reap_dead_workers(schedule: Schedule) -> None:
+            # a connection per look (every 5 s, by one worker): nothing to keep alive
+            reaping = await connect(dsn)
+            try:
+                await reap(reaping)
+            finally:
+                await reaping.close()
+
+        yield sm
+    finally:
+        await conn.close()
+
+
 async def run_worker(dsn: str, stop: asyncio.Event | None = None) -> None:
-    """Take and run recompute jobs until ``stop`` is set (``evalsvc worker``).
+    """Take and run recompute jobs, and the queue's periodic work, until ``stop`` is set
+    (``evalsvc worker``).
 
     One job at a time is taken (batches of one; pgqueuer's smallest in-flight cap is two,
-    so a second job of another period may start beside a long one). Dead workers' jobs
-    are reaped meanwhile.
+    so a second job of another period may start beside a long one).
     """
-    async with worker(dsn) as qm:
-        reaper = asyncio.create_task(reap_every(dsn))
+    async with worker(dsn) as qm, scheduler(dsn) as sm:
         stopper = None
         if stop is not None:
 
             async def wait_stop() -> None:
                 await stop.wait()
                 qm.shutdown.set()
+                sm.shutdown.set()
 
             stopper = asyncio.create_task(wait_stop())
         try:
-            await qm.run(
-                dequeue_timeout=timedelta(seconds=5),
-                batch_size=1,
-                max_concurrent_tasks=2,
-                heartbeat_timeout=timedelta(seconds=30),
-                log_aggregation_interval=timedelta(0),
+            await asyncio.gather(
+                qm.run(
+                    dequeue_timeout=timedelta(seconds=5),
+                    batch_size=1,
+                    max_concurrent_tasks=2,
+                    heartbeat_timeout=timedelta(seconds=30),
+                    log_aggregation_interval=timedelta(0),
+                ),
+                sm.run(),
             )
         finally:
-            for task in (reaper, stopper):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            if stopper is not None:
+                stopper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await stopper

@@ -4,12 +4,13 @@ same read side as the JSON answers (``published.results``), so both always agree
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 import asyncpg
 
 from evalsvc.domain.access import Principal
+from evalsvc.domain.recompute import PeriodSpan, parse_period
 from evalsvc.published import results
 from evalsvc.reports.pdf import to_pdf
 from evalsvc.reports.tables import Report, members_report, rankings_report
@@ -27,6 +28,16 @@ HANOI = timezone(timedelta(hours=7), "ICT")
 def hanoi_now() -> datetime:
     """Reports print Hà Nội time, as the pages do."""
     return datetime.now(HANOI)
+
+
+def _shown_period(asked: str | None, span: PeriodSpan, annual: bool, month: date) -> str:
+    """The period a report names: the year, or the asked quarter (a quarterly year's run
+    holds it as the quarter's first month), or the month."""
+    if annual:
+        return span.text
+    if asked and parse_period(asked).kind == "quarter":
+        return parse_period(asked).text
+    return month.strftime("%Y-%m")
 
 
 async def render(report: Report, fmt: FileFormat) -> bytes:
@@ -53,7 +64,7 @@ async def members_report_of(
     run_id, span, annual, month = await results.resolve(conn, period, run)
     return members_report(
         items,
-        period=span.text if annual else month.strftime("%Y-%m"),
+        period=_shown_period(period, span, annual, month),
         unit_code=unit.code,
         unit_name=unit.name + (" và các đơn vị trực thuộc" if subtree else ""),
         run_id=run_id,
@@ -71,7 +82,7 @@ async def rankings_report_of(
     return rankings_report(
         items,
         unranked,
-        period=span.text if annual else month.strftime("%Y-%m"),
+        period=_shown_period(period, span, annual, month),
         block=block,
         run_id=run_id,
         generated=hanoi_now(),

@@ -317,20 +317,31 @@ async def cadre_ratings(
             f"cadre {code!r} has no result in run {run_id} (added after it was computed?)",
             [FieldProblem("code", "no result")],
         )
-    leader = cadre.position in ("head", "deputy")
+    # Who the cadre was in the run (an appeal against an old run shows the old name, unit
+    # and position); a run without an organisation snapshot falls back to the registry.
+    seen = await store.run_cadre(conn, run_id, cadre.id) or {
+        "code": cadre.code,
+        "full_name": cadre.full_name,
+        "position": cadre.position,
+        "peer_group": None,
+        "unit_code": cadre.unit_code,
+        "unit_name": None,
+    }
+    leader = seen["position"] in ("head", "deputy")
     run_info = await store.get_run(conn, run_id)
     labels = Labels(run_info.get("profile"))
     quarterly = (run_info.get("profile") or {}).get("period") == "quarter"
     agency: dict[str, Any] | None = None
     if year is not None and year.get("agency_id") is not None:
-        found = await conn.fetchrow("select code, name from units where id = $1", year["agency_id"])
-        agency = dict(found) if found is not None else None
+        agency = await store.run_unit(conn, run_id, year["agency_id"])
     return {
         "cadre": {
-            "code": cadre.code,
-            "full_name": cadre.full_name,
-            "position": cadre.position,
-            "unit_code": cadre.unit_code,
+            "code": seen["code"],
+            "full_name": seen["full_name"],
+            "position": seen["position"],
+            "peer_group": seen["peer_group"],
+            "unit_code": seen["unit_code"],
+            "unit_name": seen["unit_name"],
         },
         "period": span.text if annual else month.strftime("%Y-%m"),
         "run": _run_view(run_info),

@@ -72,16 +72,27 @@ def record_bytes(observed: int, no_basis: int, level: int, confidence: int) -> b
     ).tobytes()
 
 
+def _shuffled_by_target(targets: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    """An order of the ballots by target, random within a target: one sort of target ids
+    with 32 random bits below them (ids below 2^31), else a shuffle and a stable sort."""
+    rng = np.random.default_rng()
+    if not len(targets) or (targets.min() >= 0 and targets.max() < 1 << 31):
+        key = (targets.astype(np.int64) << 32) | rng.integers(0, 1 << 32, len(targets), np.int64)
+        return np.argsort(key)
+    order = rng.permutation(len(targets))
+    return order[np.argsort(targets[order], kind="stable")]
+
+
 async def write_blocks(
     conn: asyncpg.Connection, round_id: int, targets: npt.NDArray[np.int64], recs: npt.NDArray[Any]
 ) -> None:
     """Write ``recs`` (ballot i is for ``targets[i]``) as one shuffled block per target."""
     if not len(recs):
         return
-    order = np.random.default_rng().permutation(len(recs))
-    order = order[np.argsort(targets[order], kind="stable")]  # by target, random within
+    order = _shuffled_by_target(targets)
     t_sorted = targets[order]
-    blob = recs[order].tobytes()
+    raw = np.ascontiguousarray(recs).view(np.uint8).reshape(len(recs), RECORD.itemsize)
+    blob = np.take(raw, order, axis=0).tobytes()  # rows of bytes: ~3x faster than records
     starts = np.flatnonzero(np.r_[True, t_sorted[1:] != t_sorted[:-1]])
     counts = np.diff(np.r_[starts, len(t_sorted)])
     prefix = np.empty(len(starts), _PREFIX)

@@ -30,6 +30,15 @@ async def _closed_round(
     return rnd
 
 
+def by_channel(valid: int, paper: int | None) -> dict[str, int | None]:
+    """A target's valid ballots per channel: paper ones are counted when their upload is
+    confirmed, online ones are the rest (every stored ballot is valid). None: a round
+    closed before the per-target count existed (0057)."""
+    if paper is None:
+        return {"online": None, "paper": None}
+    return {"online": valid - paper, "paper": paper}
+
+
 async def list_tallies(
     conn: asyncpg.Connection, principal: Principal, round_id: int, limit: int, offset: int
 ) -> dict[str, Any]:
@@ -44,6 +53,7 @@ async def list_tallies(
                 "withheld": False,
                 "eligible": r["eligible"],
                 "valid": r["valid"],
+                "by_channel": by_channel(r["valid"], r["paper"]),
                 "quorum": r["quorum"],
                 "confirmed": list(r["confirmed"]),
                 "watch": list(r["watch"]),
@@ -117,6 +127,7 @@ async def target_tally(
         "withheld": False,
         "eligible": row["eligible"],
         "valid": valid,
+        "by_channel": by_channel(valid, row["paper"]),
         "quorum": row["quorum"],
         "items": items,
         "levels": {name: row[f"level_{name.lower()}"] for name in LEVEL_NAMES}

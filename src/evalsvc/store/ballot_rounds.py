@@ -4,6 +4,8 @@ counting committee as shares), close (the committee's shares open the sealed she
 from __future__ import annotations
 
 import base64
+import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -32,6 +34,8 @@ from evalsvc.store.listing import fetch_counted
 from evalsvc.store.remediation import open_from_ballot_round
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
 from evalsvc.store.sqlfiles import queries
+
+log = logging.getLogger(__name__)
 
 Q = queries("ballots")
 QS = queries("sealed_ballots")
@@ -95,6 +99,12 @@ async def list_rounds(
         conn, Q["round_list"], scope, status, limit=limit, offset=offset
     )
     return [r | {"period": _period_code(r["period_kind"], r["period_start"])} for r in items], total
+
+
+async def unit_rounds(conn: asyncpg.Connection, unit_id: int, limit: int) -> list[dict[str, Any]]:
+    """The newest rounds of one unit (the caller checked the unit is in its scope)."""
+    items, _ = await fetch_counted(conn, Q["round_list"], [unit_id], None, limit=limit, offset=0)
+    return [r | {"period": _period_code(r["period_kind"], r["period_start"])} for r in items]
 
 
 async def _unit_id(conn: asyncpg.Connection, code: str) -> int:
@@ -335,7 +345,11 @@ async def _materialize(
         # estimate it at one row): a city-wide round then gets nested loops over every
         # target (a second round at scale 1 ran for minutes). ANALYZE in this transaction
         # sees the rows it inserted; it samples, so it costs ~0.1 s whatever the size.
-        await conn.execute("analyze ballot_round_targets, ballot_round_voters")
+        # Through the owner's function (0055): the serving role owns no table.
+        await conn.execute(
+            "select evalsvc_analyze_ballot_tables($1)",
+            ["ballot_round_targets", "ballot_round_voters"],
+        )
     await conn.execute(Q["targets_set_eligible"], round_id)
     await conn.execute(QS["targets_set_eligible_paper"], round_id)
     most = await conn.fetchval(
@@ -438,7 +452,9 @@ async def close_round(
         opened = await open_sheets(conn, keys, round_id, rebuilt.secret, forms)
         closed_by = sorted({principal.actor, *rebuilt.actors})
         del rebuilt  # nothing keeps the key past this call (Python cannot wipe memory)
+        started = time.perf_counter()
         await tally_round(conn, round_id, current["k_min"], forms)
+        seconds = opened.seconds | {"tally": time.perf_counter() - started}
         await conn.execute(
             QS["round_set_counted"],
             round_id,
@@ -453,6 +469,16 @@ async def close_round(
         n_items = 0
         if remediation != "off":
             n_items = await open_from_ballot_round(conn, round_id, remediation, due_days)
+        started = time.perf_counter()
+    seconds["commit"] = time.perf_counter() - started
+    log.info(
+        "ballot round closed",
+        extra={
+            "round_id": round_id,
+            "sheets": opened.sheets_counted + opened.sheets_invalid,
+            "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        },
+    )
     out = await get_round(conn, principal, round_id)
     out["remediation_opened"] = n_items
     summary = await conn.fetchrow(Q["tally_summary"], round_id, current["k_min"])

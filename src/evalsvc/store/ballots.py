@@ -572,6 +572,8 @@ async def confirm_paper(
         cols = parse_paper(bytes(upload["body"]), upload["content_type"])
         checked = await _checked_upload(conn, rnd, cols)
         await copy_ballots(conn, round_id, checked)
+        targets, per_target = np.unique(checked.target_ids, return_counts=True)
+        await conn.execute(QS["targets_add_paper"], round_id, targets.tolist(), per_target.tolist())
         await conn.execute(QS["upload_confirm"], round_id, upload_id, principal.actor)
     return _upload_answer(
         round_id, upload_id, upload["ballots"], upload["uploaded_by"], principal.actor

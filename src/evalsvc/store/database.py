@@ -154,10 +154,52 @@ def lender(dsn: str) -> Callable[[], AbstractAsyncContextManager[asyncpg.Connect
     return lend
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection that can be returned without the reset query.
+
+    asyncpg resets every connection it takes back (advisory locks, cursors, LISTEN,
+    ``RESET ALL``: one more round trip). A request whose statements cannot leave session
+    state behind (the voter's sheet: plain reads and one insert; asyncpg still rolls back an
+    open transaction) calls ``session_untouched()`` and the next release skips the query.
+    """
+
+    _skip_reset = False
+
+    def session_untouched(self) -> None:
+        self._skip_reset = True
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    """The pool's reset: asyncpg's query unless the request said it changed nothing."""
+    if isinstance(conn, PooledConnection) and conn._skip_reset:
+        conn._skip_reset = False
+        return
+    query = conn.get_reset_query()
+    if query:
+        await conn.execute(query)
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """One pool per process (created in the app's lifespan or by a CLI command)."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=600
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=600,
+        connection_class=PooledConnection,
+        reset=_reset,
     )
     assert pool is not None
     return pool
+
+
+def session_untouched(conn: asyncpg.Connection) -> None:
+    """Skip the reset query when ``conn`` goes back to the pool (see ``PooledConnection``);
+    call it only where no statement of the request can change session state."""
+    if isinstance(conn, PooledConnection):
+        conn.session_untouched()
+    else:  # the pool lends a proxy that forwards to the connection
+        mark = getattr(conn, "session_untouched", None)
+        if mark is not None:
+            mark()

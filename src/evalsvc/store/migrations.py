@@ -15,6 +15,7 @@ import asyncpg
 from pgqueuer import Queries
 
 from evalsvc.store.result_upgrade import convert_chunk_results
+from evalsvc.store.roles import grant_app
 from evalsvc.store.sqlfiles import sql_root
 
 # Any constant works; it only has to be the same for every evalsvc process.
@@ -91,6 +92,11 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
     if owner:
         await conn.execute("set role evalsvc_owner")
     try:
+        if not owner and not await conn.fetchval(_MAY_CREATE):
+            # The serving role (least privilege) changes no schema: it only checks that
+            # whoever deploys has migrated (docs/ballots.md "Least privilege").
+            await check_current(conn)
+            return []
         await conn.execute(
             """
             create table if not exists schema_migrations (
@@ -127,12 +133,57 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
         queue = Queries.from_asyncpg_connection(conn)
         if not await queue.schema_is_installed():  # the job queue's own tables (0022)
             await queue.install()
+        await grant_app(conn)  # the serving role's privileges on what now exists
         return done
     finally:
         if owner:
             await conn.execute("reset role")
         await conn.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
 
+
+async def check_current(conn: asyncpg.Connection) -> None:
+    """Refuse to serve a database whose migrations or views are behind the files.
+
+    Raises:
+        MigrationError: naming what is pending and how to apply it.
+    """
+    applied: dict[int, str] = {}
+    views: dict[str, str] = {}
+    if await conn.fetchval("select to_regclass('schema_migrations') is not null"):
+        applied = {
+            r["version"]: r["checksum"]
+            for r in await conn.fetch("select version, checksum from schema_migrations")
+        }
+    if await conn.fetchval("select to_regclass('schema_views') is not null"):
+        views = {
+            r["name"]: r["checksum"]
+            for r in await conn.fetch("select name, checksum from schema_views")
+        }
+    pending = [f"{m.version:04d}_{m.name}" for m in load_migrations() if m.version not in applied]
+    changed = [
+        f"{m.version:04d}_{m.name}"
+        for m in load_migrations()
+        if m.version in applied and applied[m.version] != m.checksum
+    ]
+    stale = [
+        f.name
+        for f in (sql_root() / "views").iterdir()
+        if f.name.endswith(".sql")
+        and views.get(f.name) != hashlib.sha256(f.read_text(encoding="utf-8").encode()).hexdigest()
+    ]
+    if changed:
+        raise MigrationError(f"migrations changed after they were applied: {', '.join(changed)}")
+    if pending or stale:
+        user = await conn.fetchval("select current_user")
+        raise MigrationError(
+            f"the database is not up to date ({', '.join(pending + stale)} pending) and "
+            f"{user} may not change its schema: run `evalsvc migrate` with "
+            "EVALSVC_MIGRATION_DATABASE_URL set to the owner's login (docs/ballots.md)"
+        )
+
+
+# The login may create in the schema (a superuser, or an old set-up's owner login).
+_MAY_CREATE = "select has_schema_privilege(current_user, 'public', 'create')"
 
 _OWNER_ROLE_USABLE = """
 select exists (select 1 from pg_roles where rolname = 'evalsvc_owner')

@@ -27,7 +27,13 @@ Q = queries("remediation")
 _FILTERS = {
     "cadre": "c.code = ${}",
     "unit": "u.code = ${}",
-    "unit_or_members": "coalesce(r.unit_id, c.unit_id) = (select id from units where code = ${})",
+    # The unit's own items or its staff's (one subject each), through the unit and cadre
+    # indexes: a bitmap OR, not a scan of every item of the city (the unit page reads it).
+    "unit_or_members": (
+        "(r.unit_id = (select id from units where code = ${0})"
+        " or r.cadre_id = any(array(select x.id from cadres x"
+        " where x.unit_id = (select id from units where code = ${0}))))"
+    ),
     "status": "r.status = ${}",
     "origin": "r.origin = ${}",
     "origin_ref": "r.origin_ref = ${}",

@@ -1,12 +1,15 @@
 """Least privilege in PostgreSQL: an owner role for the schema, a serving role for the service.
 
-``evalsvc_owner`` (NOLOGIN) owns every table, view and sequence; migrations run under it
-(``SET ROLE``). ``evalsvc_app`` (LOGIN) is what the service and the CLI connect as: not a
-superuser, no CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS, no CREATE on the database (so no
-extension, trusted or not), no predefined roles (``pg_read_server_files``,
-``pg_read_all_data``, ``pg_monitor``...), and no right to change the server's configuration.
-It inherits the owner's rights on evalsvc's own tables: the recompute creates and attaches
-result partitions at run time, which PostgreSQL allows only to a table's owner.
+``evalsvc_owner`` (NOLOGIN) owns every table, view, sequence and function; migrations run
+under it (``SET ROLE``). ``evalsvc_app`` (LOGIN) is what the service and the CLI connect as:
+not a superuser, no CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS, no CREATE on the database or
+the schema (so no extension, trusted or not, and no table of its own), no predefined roles
+(``pg_read_server_files``, ``pg_read_all_data``, ``pg_monitor``...), no right to change the
+server's configuration, and a member of no role: it owns nothing, so it cannot alter, drop,
+disable a trigger or grant. Its row privileges are ``sql/roles/app_grants.sql`` (applied by
+:func:`grant_app` after every migration run); the DDL it needs at run time (result
+partitions, ANALYZE of big rounds) goes through the owner's SECURITY DEFINER functions of
+migration 0055.
 
 ``setup`` needs a superuser once per database (the embedded server does it at every start;
 on an external server, docs/ballots.md "Least privilege" says how).
@@ -17,6 +20,8 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
+
+from evalsvc.store.sqlfiles import sql_root
 
 OWNER_ROLE = "evalsvc_owner"
 APP_ROLE = "evalsvc_app"
@@ -52,7 +57,9 @@ async def setup(conn: asyncpg.Connection, app_password: str | None = None) -> No
         await conn.execute(f"alter role {APP_ROLE} login inherit {_ROLE_FLAGS}")
         if app_password is not None:
             await conn.execute(f"alter role {APP_ROLE} password {_literal(app_password)}")
-        await conn.execute(f"grant {OWNER_ROLE} to {APP_ROLE}")
+        # Before issue 18's least privilege the serving role inherited the owner's rights.
+        if await conn.fetchval("select pg_has_role($1, $2, 'member')", APP_ROLE, OWNER_ROLE):
+            await conn.execute(f"revoke {OWNER_ROLE} from {APP_ROLE}")
         db = _ident(database)
         # Only evalsvc's roles connect; nobody but the database's superuser owner creates in it
         # (CREATE on a database is what lets a non-superuser install trusted extensions).
@@ -63,6 +70,20 @@ async def setup(conn: asyncpg.Connection, app_password: str | None = None) -> No
         await conn.execute(f"grant usage on schema public to {APP_ROLE}, {READER_ROLE}")
         for kind, name in await conn.fetch(_OBJECTS):
             await conn.execute(f"alter {kind} {name} owner to {OWNER_ROLE}")
+        for (signature,) in await conn.fetch(_FUNCTIONS):
+            await conn.execute(f"alter routine {signature} owner to {OWNER_ROLE}")
+        await grant_app(conn)
+
+
+async def grant_app(conn: asyncpg.Connection) -> bool:
+    """Give the serving role exactly its privileges (``sql/roles/app_grants.sql``), when the
+    role exists; run by the owner or a superuser. Idempotent, in one transaction."""
+    if not await conn.fetchval("select 1 from pg_roles where rolname = $1", APP_ROLE):
+        return False
+    text = (sql_root() / "roles" / "app_grants.sql").read_text(encoding="utf-8")
+    async with conn.transaction():
+        await conn.execute(text)
+    return True
 
 
 # Tables (partitioned ones and their partitions), views and sequences of the public schema
@@ -77,6 +98,17 @@ where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'S')
   and not (c.relkind = 'S' and exists (
       select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i')))
 order by c.relkind = 'S', c.oid
+"""
+
+
+# Functions of the public schema (the definer functions among them) not yet the owner's;
+# those of extensions stay with the extension.
+_FUNCTIONS = f"""
+select p.oid::regprocedure::text
+from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+where n.nspname = 'public' and pg_get_userbyid(p.proowner) <> '{OWNER_ROLE}'
+  and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')
+order by p.oid
 """
 
 

@@ -9,6 +9,7 @@ statement whose primary key refuses a second sheet. Anything refused stores noth
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -123,14 +124,23 @@ async def sheet_view(conn: asyncpg.Connection, keys: BallotKeys, token: str) -> 
     )
 
 
-async def submit_sheet(
-    conn: asyncpg.Connection, keys: BallotKeys, token: str, sheet: SheetSubmit
-) -> dict[str, Any]:
-    """Store the whole sheet or nothing. Raises Forbidden (unknown code), Conflict (round not
-    taking ballots, sheet already handed in), RuleViolation (every problem of the sheet).
+@dataclass(frozen=True, slots=True)
+class _Sheet:
+    """A voter's round and colleagues as one read found them (voter_sheet), with the ledger
+    tags the sheet would write."""
 
-    Three round trips: the voter with their colleagues, the ledger tags already present,
-    then one statement that writes everything under the round's share lock."""
+    voter: asyncpg.Record
+    round_id: int
+    colleagues: list[Colleague]
+    tags: dict[int, bytes]  # colleague id -> ledger tag
+    mine: bytes  # the sheet's own ledger tag
+
+    def pending(self, present: set[bytes]) -> list[Colleague]:
+        return [c for c in self.colleagues if self.tags[c.cadre_id] not in present]
+
+
+async def _load_sheet(conn: asyncpg.Connection, keys: BallotKeys, token: str) -> _Sheet:
+    """The voter, their round (refused unless it takes ballots) and colleagues: one query."""
     code = normalize_voter_code(token)
     if code is None:
         raise Forbidden("unknown voter code")
@@ -141,32 +151,78 @@ async def submit_sheet(
         raise Forbidden("unknown voter code")
     round_id = voter["round_id"]
     _check_open(voter)
-    tags = {
-        r["cadre_id"]: ledger_tag(keys, voter["voter_id"], r["cadre_id"], round_id) for r in rows
-    }
-    mine = sheet_tag(keys, voter["voter_id"], round_id)
-    present = {bytes(r["tag"]) for r in await conn.fetch(Q["tags_present"], [mine, *tags.values()])}
-    if mine in present:
-        raise Conflict("this sheet has already been handed in")
-    pending = [
-        Colleague(r["cadre_id"], r["code"], r["form"])
-        for r in rows
-        if tags[r["cadre_id"]] not in present
-    ]
-    forms = await _forms(conn, voter["catalog_id"]) if rows else {}
-    checked = check_sheet(sheet, pending, {f: items.codes for f, items in forms.items()})
-    sealed = seal_checked(bytes(voter["public_key"]), round_id, checked, pending, forms)
-    del sheet
-    receipt = await store_sealed(
-        conn, keys, round_id, mine, [tags[b.target_id] for b in checked], checked, sealed
+    return _Sheet(
+        voter=voter,
+        round_id=round_id,
+        colleagues=[Colleague(r["cadre_id"], r["code"], r["form"]) for r in rows],
+        tags={
+            r["cadre_id"]: ledger_tag(keys, voter["voter_id"], r["cadre_id"], round_id)
+            for r in rows
+        },
+        mine=sheet_tag(keys, voter["voter_id"], round_id),
     )
-    return {
-        "round_id": round_id,
-        "ballots": len(checked),
-        "submitted": True,
-        "receipt": receipt.hex(),
-        "sealed_by": "server",
-    }
+
+
+async def _present(conn: asyncpg.Connection, sheet: _Sheet) -> set[bytes]:
+    """The sheet's ledger tags already stored; Conflict if the sheet itself is among them."""
+    tags = [sheet.mine, *sheet.tags.values()]
+    present = {bytes(r["tag"]) for r in await conn.fetch(Q["tags_present"], tags)}
+    if sheet.mine in present:
+        raise Conflict("this sheet has already been handed in")
+    return present
+
+
+HandIn = Callable[[list[Colleague]], Awaitable[dict[str, Any]]]
+
+
+async def _first_or_checked(conn: asyncpg.Connection, sheet: _Sheet, hand_in: HandIn) -> Any:
+    """Hand the sheet in as a voter's first: nothing of theirs in the ledger yet (almost
+    always so), which the write's primary key proves. Only when the sheet does not fit every
+    colleague, or the write finds a tag already there, are the ledger's tags read, to hand
+    in what is still pending or to say exactly why not. Saves a round trip per sheet."""
+    try:
+        return await hand_in(sheet.colleagues)
+    except (RuleViolation, _AlreadyThere):
+        pass
+    present = await _present(conn, sheet)
+    try:
+        return await hand_in(sheet.pending(present))
+    except _AlreadyThere:
+        raise Conflict("this sheet has already been handed in") from None
+
+
+class _AlreadyThere(Exception):
+    """The write found one of the sheet's ledger tags already stored (nothing was written)."""
+
+
+async def submit_sheet(
+    conn: asyncpg.Connection, keys: BallotKeys, token: str, sheet: SheetSubmit
+) -> dict[str, Any]:
+    """Store the whole sheet or nothing. Raises Forbidden (unknown code), Conflict (round not
+    taking ballots, sheet already handed in), RuleViolation (every problem of the sheet).
+
+    Two round trips: the voter with their round and colleagues, then one statement that
+    writes everything under the round's share lock (``_first_or_checked``)."""
+    loaded = await _load_sheet(conn, keys, token)
+    forms = await _forms(conn, loaded.voter["catalog_id"]) if loaded.colleagues else {}
+    codes = {f: items.codes for f, items in forms.items()}
+
+    async def hand_in(pending: list[Colleague]) -> dict[str, Any]:
+        checked = check_sheet(sheet, pending, codes)
+        sealed = seal_checked(
+            bytes(loaded.voter["public_key"]), loaded.round_id, checked, pending, forms
+        )
+        receipt = await _write_sealed(conn, keys, loaded, [b.target_id for b in checked], sealed)
+        return {
+            "round_id": loaded.round_id,
+            "ballots": len(checked),
+            "submitted": True,
+            "receipt": receipt.hex(),
+            "sealed_by": "server",
+        }
+
+    done: dict[str, Any] = await _first_or_checked(conn, loaded, hand_in)
+    return done
 
 
 def _check_open(voter: asyncpg.Record) -> None:
@@ -207,30 +263,24 @@ def seal_checked(
     return boxes.seal(public_key, plaintext)
 
 
-async def store_sealed(
-    conn: asyncpg.Connection,
-    keys: BallotKeys,
-    round_id: int,
-    mine: bytes,
-    tags: list[bytes],
-    checked: list[CheckedBallot],
-    sealed: bytes,
+async def _write_sealed(
+    conn: asyncpg.Connection, keys: BallotKeys, loaded: _Sheet, ids: list[int], sealed: bytes
 ) -> bytes:
-    """The sheet's ledger row, one per colleague (``tags``, in ``checked`` order) and the
-    sealed sheet, in one statement under the round's share lock. Returns the receipt."""
+    """The sheet's ledger row, one per colleague of ``ids`` and the sealed sheet, in one
+    statement under the round's share lock. Returns the receipt; raises _AlreadyThere."""
     receipt = receipts.receipt(sealed)
     try:
         stored = await conn.fetchval(
             QSB["sealed_sheet_write"],
-            round_id,
-            [mine, *tags],
-            [True] + [False] * len(tags),
+            loaded.round_id,
+            [loaded.mine, *(loaded.tags[t] for t in ids)],
+            [True] + [False] * len(ids),
             sealed,
-            targets_tag(keys, round_id, [b.target_id for b in checked]),
+            targets_tag(keys, loaded.round_id, ids),
             receipt,
         )
     except asyncpg.UniqueViolationError:
-        raise Conflict("this sheet has already been handed in") from None
+        raise _AlreadyThere from None
     if not stored:
         raise Conflict("the round no longer takes ballots")
     return receipt
@@ -246,53 +296,36 @@ async def submit_sealed_sheet(
     conn: asyncpg.Connection, keys: BallotKeys, token: str, codes: list[str], sealed: bytes
 ) -> dict[str, Any]:
     """A whole sheet sealed by the voter's client: ``codes`` must be exactly the pending
-    colleagues (the server cannot look inside; the close checks the content matches)."""
-    async with conn.transaction():
-        voter = await _voter(conn, keys, token)
-        round_id = voter["round_id"]
-        rnd = await conn.fetchrow(QB["round_lock_share"], round_id)
-        assert rnd is not None
-        if rnd["status"] != "open":
-            raise Conflict(f"the round is {rnd['status']}; it takes no ballots")
-        if not rnd["opens_at"] <= rnd["now"] < rnd["closes_at"]:
-            raise Conflict("the round takes ballots only between opens_at and closes_at")
-        rows = await conn.fetch(Q["colleagues"], round_id, voter["group_id"], voter["cadre_id"])
-        tags = [ledger_tag(keys, voter["voter_id"], r["cadre_id"], round_id) for r in rows]
-        mine = sheet_tag(keys, voter["voter_id"], round_id)
-        present = {bytes(r["tag"]) for r in await conn.fetch(Q["tags_present"], [mine, *tags])}
-        if mine in present:
-            raise Conflict("this sheet has already been handed in")
-        pending = {
-            r["code"]: int(r["cadre_id"])
-            for r, tag in zip(rows, tags, strict=True)
-            if tag not in present
-        }
+    colleagues (the server cannot look inside; the close checks the content matches).
+    The same two round trips as ``submit_sheet``."""
+    loaded = await _load_sheet(conn, keys, token)
+
+    async def hand_in(pending: list[Colleague]) -> dict[str, Any]:
+        ids = {c.code: c.cadre_id for c in pending}
         problems = [
             FieldProblem(f"targets[{i}]", f"{c!r} is not one of your pending colleagues")
             for i, c in enumerate(codes)
-            if c not in pending
+            if c not in ids
         ]
         if len(set(codes)) != len(codes):
             problems.append(FieldProblem("targets", "a colleague is listed twice"))
         problems += [
             FieldProblem("targets", f"missing {c!r}: every colleague needs a ballot")
-            for c in pending
+            for c in ids
             if c not in codes
         ]
         if problems:
             raise RuleViolation("the sheet does not list your pending colleagues", problems)
         if len(sealed) > max_sealed_bytes(len(codes)):
             raise field_error("sealed", "larger than a sheet for these colleagues can be")
-        ids = [pending[c] for c in codes]
-        checked = [CheckedBallot(t, 0, 0, 0, 0, "") for t in ids]  # only the ids are used
-        by_id = dict(zip([int(r["cadre_id"]) for r in rows], tags, strict=True))
-        receipt = await store_sealed(
-            conn, keys, round_id, mine, [by_id[t] for t in ids], checked, sealed
-        )
-    return {
-        "round_id": round_id,
-        "ballots": len(codes),
-        "submitted": True,
-        "receipt": receipt.hex(),
-        "sealed_by": "client",
-    }
+        receipt = await _write_sealed(conn, keys, loaded, [ids[c] for c in codes], sealed)
+        return {
+            "round_id": loaded.round_id,
+            "ballots": len(codes),
+            "submitted": True,
+            "receipt": receipt.hex(),
+            "sealed_by": "client",
+        }
+
+    done: dict[str, Any] = await _first_or_checked(conn, loaded, hand_in)
+    return done

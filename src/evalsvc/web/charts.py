@@ -29,10 +29,13 @@ def score_chart(
     value_text: Sequence[str] | None = None,
     width: int = 680,
     height: int = 240,
+    mark: int | None = None,
 ) -> Markup:
-    """Scores 0-100 over periods, over coloured level bands (cuts ascending, e.g. 50, 70, 90).
+    """Scores 0-100 over periods, over coloured level bands (cuts ascending, e.g. 50, 70, 90,
+    the run's profile's; ``band_names`` its level codes, lowest first).
 
-    A period without a score leaves a gap in the line.
+    A period without a score leaves a gap in the line; ``mark``: the index of a period to
+    outline (the one the reader chose).
     """
     left, right, top, bottom = 34, 96, 12, 28
     w, h = width - left - right, height - top - bottom
@@ -61,6 +64,11 @@ def score_chart(
                 f'<text x="{left + w + 6}" y="{(y(lo) + y(hi)) / 2 + 4:.1f}" font-size="11" '
                 f'fill="#5a6472">{escape(band_names[i])}</text>'
             )
+    if mark is not None and 0 <= mark < len(points):
+        parts.append(
+            f'<rect class="chosen" x="{x(mark) - w / n / 2:.1f}" y="{top}" width="{w / n:.1f}" '
+            f'height="{h}" fill="none" stroke="#1a5fb4" stroke-width="2"/>'
+        )
     for tick in (0, *cuts, 100):
         parts.append(
             f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end" '

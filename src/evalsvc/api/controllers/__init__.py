@@ -2,7 +2,7 @@
 
 from evalsvc.api.controllers.assessments import AssessmentController
 from evalsvc.api.controllers.audit import AuditController, HistoryController
-from evalsvc.api.controllers.ballot_rounds import BallotRoundController
+from evalsvc.api.controllers.ballot_rounds import BallotRoundController, CommitteeKeyController
 from evalsvc.api.controllers.ballots import BallotController
 from evalsvc.api.controllers.cadres import CadreController, PeerGroupController
 from evalsvc.api.controllers.catalogs import CatalogController
@@ -24,6 +24,7 @@ CONTROLLERS: list[type] = [
     PeerGroupController,
     CatalogController,
     BallotRoundController,
+    CommitteeKeyController,
     BallotController,
     TaskController,
     RemediationController,

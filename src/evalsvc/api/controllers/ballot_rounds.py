@@ -5,19 +5,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from evalsvc.api.deps import AppSettings, Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import PUBLIC, allow, allow_people
+<<<<<<< HEAD
 from evalsvc.api.openapi_docs import text_body
 from evalsvc.api.uploads import read_whole_body
+=======
+from evalsvc.api.openapi_docs import returns, text_body
+from evalsvc.api.schemas.ballots import (
+    BallotRound,
+    BallotRoundPage,
+    CommitteeKeyInfo,
+    CommitteeShare,
+    Invitation,
+    InvitationsQueued,
+    PaperUpload,
+    PaperUploadRecord,
+    Participation,
+    ReceiptProof,
+    RoundTallies,
+    TargetTally,
+)
+>>>>>>> main
 from evalsvc.delivery.invitations import invitations_of, resend_ids
 from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role
-from evalsvc.domain.ballots import BallotKeys, RoundClose, RoundCreate, RoundUpdate
+from evalsvc.domain.ballots import (
+    BallotKeys,
+    CommitteeKey,
+    PaperBallot,
+    RoundClose,
+    RoundCreate,
+    RoundUpdate,
+)
 from evalsvc.domain.errors import Conflict, NotFound, field_error
 from evalsvc.domain.sheets import ResendRequest
 from evalsvc.store import ballot_committee, ballot_receipts, ballot_results, ballot_rounds, ballots
@@ -45,13 +70,23 @@ class BallotRoundController(Controller):
     tags = ["ballots"]
     dependencies = BALLOT_DEPENDENCIES
 
-    @post("/", opt=MANAGERS, summary="Create a ballot round (draft)")
+    @post(
+        "/",
+        opt=MANAGERS,
+        summary="Create a ballot round (draft)",
+        responses=returns(BallotRound, "The new draft round", 201),
+    )
     async def create_round(
         self, conn: Conn, principal: Caller, data: JSONBody[RoundCreate]
     ) -> dict[str, Any]:
         return await ballot_rounds.create_round(conn, principal, data)
 
-    @get("/", opt=TALLY_READERS, summary="List ballot rounds")
+    @get(
+        "/",
+        opt=TALLY_READERS,
+        summary="List ballot rounds",
+        responses=returns(BallotRoundPage, "A page of rounds"),
+    )
     async def list_rounds(
         self,
         conn: Conn,
@@ -63,11 +98,21 @@ class BallotRoundController(Controller):
         items, total = await ballot_rounds.list_rounds(conn, principal, status, limit, offset)
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
-    @get("/{round_id:int}", opt=TALLY_READERS, summary="One ballot round")
+    @get(
+        "/{round_id:int}",
+        opt=TALLY_READERS,
+        summary="One ballot round",
+        responses=returns(BallotRound, "The round"),
+    )
     async def get_round(self, conn: Conn, principal: Caller, round_id: RoundId) -> dict[str, Any]:
         return await ballot_rounds.get_round(conn, principal, round_id)
 
-    @patch("/{round_id:int}", opt=MANAGERS, summary="Edit a draft round")
+    @patch(
+        "/{round_id:int}",
+        opt=MANAGERS,
+        summary="Edit a draft round",
+        responses=returns(BallotRound, "The edited draft"),
+    )
     async def update_round(
         self, conn: Conn, principal: Caller, round_id: RoundId, data: JSONBody[RoundUpdate]
     ) -> dict[str, Any]:
@@ -88,6 +133,7 @@ class BallotRoundController(Controller):
             "administrator prints once (GET /ballot-rounds/{id}/slips.pdf). The answer counts "
             "invitations per channel; delivery status: GET /ballot-rounds/{id}/invitations."
         ),
+        responses=returns(BallotRound, "The open round with its invitations per channel"),
     )
     async def open_round(
         self,
@@ -106,6 +152,7 @@ class BallotRoundController(Controller):
         opt=COMMITTEE,
         status_code=200,
         summary="Close an open round with the shares of `threshold` committee members; tally",
+        responses=returns(BallotRound, "The closed round with its counts and tally summary"),
     )
     async def close_round(
         self,
@@ -130,7 +177,8 @@ class BallotRoundController(Controller):
         "/{round_id:int}/committee/share",
         opt=COMMITTEE,
         status_code=200,
-        summary="A committee member collects their share of the round's key (once)",
+        summary="A committee member fetches their share, sealed to their own committee key",
+        responses=returns(CommitteeShare, "The caller's share, sealed to their committee key"),
     )
     async def collect_share(
         self, conn: Conn, principal: Caller, keys: Keys, round_id: RoundId
@@ -145,6 +193,7 @@ class BallotRoundController(Controller):
             "target,marks,level,confidence,comment\nC001,10x0,HT,normal,\n",
             "text/csv",
             "application/json",
+            rows=PaperBallot,
         ),
         opt=COMMITTEE,
         status_code=200,
@@ -156,6 +205,7 @@ class BallotRoundController(Controller):
             "0 not observed, x no basis), level, confidence, comment. Send an Idempotency-Key "
             "header; a retry with the same key and body is answered without storing twice."
         ),
+        responses=returns(PaperUpload, "The upload, pending a second member's confirmation"),
     )
     async def upload_paper_ballots(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any], round_id: RoundId
@@ -175,13 +225,19 @@ class BallotRoundController(Controller):
         opt=COMMITTEE,
         status_code=200,
         summary="A second committee member confirms an upload: only then does it count",
+        responses=returns(PaperUpload, "The counted upload"),
     )
     async def confirm_paper_ballots(
         self, conn: Conn, principal: Caller, round_id: RoundId, upload_id: FromPath[int]
     ) -> dict[str, Any]:
         return await ballots.confirm_paper(conn, principal, round_id, upload_id)
 
-    @get("/{round_id:int}/paper-ballots", opt=COMMITTEE, summary="Paper uploads and who did what")
+    @get(
+        "/{round_id:int}/paper-ballots",
+        opt=COMMITTEE,
+        summary="Paper uploads and who did what",
+        responses=returns(list[PaperUploadRecord], "The round's paper uploads"),
+    )
     async def list_paper_uploads(
         self, conn: Conn, principal: Caller, round_id: RoundId
     ) -> list[dict[str, Any]]:
@@ -191,6 +247,7 @@ class BallotRoundController(Controller):
         "/{round_id:int}/receipts/{receipt:str}",
         opt=PUBLIC,
         summary="Inclusion proof of a receipt in the round's published Merkle root",
+        responses=returns(ReceiptProof, "The receipt's path to the root"),
     )
     async def get_receipt(
         self, conn: Conn, round_id: RoundId, receipt: FromPath[str]
@@ -210,6 +267,7 @@ class BallotRoundController(Controller):
         "/{round_id:int}/participation",
         opt=TALLY_READERS,
         summary="How many voters have handed in their sheet (a count, never who)",
+        responses=returns(Participation, "The count"),
     )
     async def participation(
         self, conn: Conn, principal: Caller, round_id: RoundId
@@ -225,6 +283,7 @@ class BallotRoundController(Controller):
         "/{round_id:int}/invitations",
         opt=MANAGERS,
         summary="Delivery of each voter's invitation: channel, address, status (never the link)",
+        responses=returns(list[Invitation], "One entry per voter"),
     )
     async def list_invitations(
         self, conn: Conn, principal: Caller, round_id: RoundId
@@ -243,6 +302,7 @@ class BallotRoundController(Controller):
             'the old one stops working); no body or {"voters": null} sends every pending '
             "one. The work runs in the background: read GET .../invitations for the outcome."
         ),
+        responses=returns(InvitationsQueued, "What was queued", 202),
     )
     async def send_invitations(
         self,
@@ -261,7 +321,12 @@ class BallotRoundController(Controller):
         start_delivery(request.app.state, round_id, voter_ids)
         return {"round_id": round_id, "queued": "pending" if voter_ids is None else len(voter_ids)}
 
-    @get("/{round_id:int}/tallies", opt=TALLY_READERS, summary="Per-target results")
+    @get(
+        "/{round_id:int}/tallies",
+        opt=TALLY_READERS,
+        summary="Per-target results",
+        responses=returns(RoundTallies, "The round's figures and a page of targets"),
+    )
     async def list_tallies(
         self,
         conn: Conn,
@@ -276,8 +341,37 @@ class BallotRoundController(Controller):
         "/{round_id:int}/tallies/{target:str}",
         opt=TALLY_READERS,
         summary="One target's result: items, levels, confidence, comments",
+        responses=returns(TargetTally, "The target's result (withheld under k_min)"),
     )
     async def get_tally(
         self, conn: Conn, principal: Caller, round_id: RoundId, target: FromPath[str]
     ) -> dict[str, Any]:
         return await ballot_results.target_tally(conn, principal, round_id, target)
+
+
+class CommitteeKeyController(Controller):
+    """A person's committee key: the public half of the X25519 pair their shares are sealed
+    to. The private half is made and kept by the person (browser page or their machine)."""
+
+    path = "/committee-key"
+    tags = ["ballots"]
+
+    @get(
+        "/",
+        opt=COMMITTEE,
+        summary="My registered committee key (public half)",
+        responses=returns(CommitteeKeyInfo, "The caller's registered key, or nulls"),
+    )
+    async def get_key(self, conn: Conn, principal: Caller) -> dict[str, Any]:
+        return await ballot_committee.registered_key(conn, principal)
+
+    @put(
+        "/",
+        opt=COMMITTEE,
+        summary="Register or replace my committee key (public half)",
+        responses=returns(CommitteeKeyInfo, "The key now registered"),
+    )
+    async def put_key(
+        self, conn: Conn, principal: Caller, data: JSONBody[CommitteeKey]
+    ) -> dict[str, Any]:
+        return await ballot_committee.register_key(conn, principal, data.public_key)

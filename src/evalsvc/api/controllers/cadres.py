@@ -13,7 +13,12 @@ from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Format, Limit, Offset, struct_page
 from evalsvc.api.guards import ADMIN, READERS, allow
 from evalsvc.api.openapi_docs import upload_operation
+<<<<<<< HEAD
 from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
+=======
+from evalsvc.api.schemas.lists import PeerGroupPage
+from evalsvc.api.uploads import read_upload
+>>>>>>> main
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role
 from evalsvc.domain.cadres import (
@@ -124,9 +129,9 @@ class PeerGroupController(Controller):
     tags = ["cadres"]
 
     @get("/", opt=READERS, summary="Peer groups (the scope of the HTXS quota)")
-    async def list_peer_groups(self, conn: Conn) -> dict[str, Any]:
+    async def list_peer_groups(self, conn: Conn) -> PeerGroupPage:
         items = await store.list_peer_groups(conn)
-        return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+        return PeerGroupPage(items, len(items), len(items), 0)
 
     @post(
         "/bulk",

@@ -9,8 +9,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import ADMIN, READERS
+<<<<<<< HEAD
 from evalsvc.api.openapi_docs import text_body
 from evalsvc.api.uploads import read_whole_body
+=======
+from evalsvc.api.openapi_docs import returns, text_body
+from evalsvc.api.schemas.lists import CatalogPage
+>>>>>>> main
 from evalsvc.domain import uploads
 from evalsvc.domain.bulk import format_of, parse_upload
 from evalsvc.domain.catalog import Catalog, CatalogCreate, GroupPoints
@@ -23,9 +28,9 @@ class CatalogController(Controller):
     tags = ["catalogs"]
 
     @get("/", opt=READERS, summary="All catalog versions (without items)")
-    async def list_catalogs(self, conn: Conn) -> dict[str, Any]:
+    async def list_catalogs(self, conn: Conn) -> CatalogPage:
         items = await store.list_catalogs(conn)
-        return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+        return CatalogPage(items, len(items), len(items), 0)
 
     @get("/{catalog_id:int}", opt=READERS, summary="One catalog version with its items")
     async def get_catalog(self, conn: Conn, catalog_id: FromPath[int]) -> Catalog:
@@ -37,6 +42,7 @@ class CatalogController(Controller):
         summary="Load a new catalog version from JSON",
         description="201 with the new version; 200 with the newest version when its content "
         "is identical (re-sending a catalog creates no new version).",
+        responses=returns(Catalog, "The newest version, identical to the one sent"),
     )
     async def create_catalog(self, conn: Conn, data: JSONBody[CatalogCreate]) -> Response[Catalog]:
         return _created(*await store.create_catalog(conn, data))
@@ -51,6 +57,7 @@ class CatalogController(Controller):
         opt=ADMIN,
         summary="Load a new catalog version from CSV items",
         description="Body: CSV with columns code,text,group,forms (forms as leader;staff).",
+        responses=returns(Catalog, "The newest version, identical to the one sent"),
     )
     async def create_catalog_from_csv(
         self,

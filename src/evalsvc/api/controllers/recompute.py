@@ -13,6 +13,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.openapi_docs import returns
+from evalsvc.api.schemas.lists import JobPage
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import Forbidden
 from evalsvc.domain.recompute import Job, JobState, RecomputeRequest
@@ -31,6 +33,8 @@ class RecomputeController(Controller):
     @post(
         "/",
         opt=RUNNERS,
+        status_code=202,
+        responses=returns(Job, "An unfinished job of the same period and scope"),
         summary="Start a recomputation of a month or a year (city or a unit subtree)",
         description=(
             "202 with the new job; if a job of the same period and scope is unfinished, "
@@ -82,7 +86,7 @@ class RecomputeController(Controller):
         period: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> dict[str, Any]:
+    ) -> JobPage:
         items, total = await job_store.list_jobs(
             conn,
             state=job_state,
@@ -91,4 +95,4 @@ class RecomputeController(Controller):
             offset=offset,
             units=await scope_filter(conn, principal),
         )
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        return JobPage(items, total, limit, offset)

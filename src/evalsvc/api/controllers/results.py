@@ -13,6 +13,16 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Format, Offset, ReportFormat, file_response, page
 from evalsvc.api.guards import READERS, allow
+from evalsvc.api.schemas.results import (
+    CadreComparison,
+    CadreResults,
+    MemberPage,
+    RankingPage,
+    RunPage,
+    RunView,
+    UnitComparison,
+    WhatIfResult,
+)
 from evalsvc.domain.access import Role
 from evalsvc.domain.cadres import Position
 from evalsvc.domain.errors import Forbidden
@@ -58,8 +68,9 @@ class ResultController(Controller):
         code: FromPath[str],
         period: Annotated[str | None, PERIOD_Q] = None,
         run: Annotated[int | None, RUN_Q] = None,
-    ) -> dict[str, Any]:
-        return await jobs.cadre_ratings(conn, principal, code, period, run)
+    ) -> CadreResults:
+        found = await jobs.cadre_ratings(conn, principal, code, period, run)
+        return msgspec.convert(found, CadreResults)
 
     @get("/units/{code:str}/members", opt=READERS, summary="A unit's members and their levels")
     async def list_unit_members(
@@ -78,7 +89,7 @@ class ResultController(Controller):
         limit: Limit = 100,
         offset: Offset = 0,
         format: Annotated[ReportFormat | None, REPORT_Q] = None,
-    ) -> Response[Any]:
+    ) -> Response[MemberPage]:
         if format in ("xlsx", "pdf"):
             report = await report_files.members_report_of(
                 conn, principal, code, period=period, run=run, subtree=subtree, level=level,
@@ -91,8 +102,9 @@ class ResultController(Controller):
             position=position, limit=limit, offset=offset,
         )  # fmt: skip
         return page(
-            request, format, items, total, limit, offset, f"members-{code}", jobs.MEMBER_COLUMNS
-        )
+            request, format, items, total, limit, offset, f"members-{code}", jobs.MEMBER_COLUMNS,
+            shape=MemberPage,
+        )  # fmt: skip
 
     @get("/rankings", opt=READERS, summary="Units ranked in their blocks: movement, intervals")
     async def list_rankings(
@@ -106,7 +118,7 @@ class ResultController(Controller):
         limit: Limit = 100,
         offset: Offset = 0,
         format: Annotated[ReportFormat | None, REPORT_Q] = None,
-    ) -> Response[Any]:
+    ) -> Response[RankingPage]:
         if format in ("xlsx", "pdf"):
             report = await report_files.rankings_report_of(
                 conn, period=period, run=run, block=block
@@ -115,7 +127,10 @@ class ResultController(Controller):
         items, total = await jobs.rankings(
             conn, period=period, run=run, block=block, limit=limit, offset=offset
         )
-        return page(request, format, items, total, limit, offset, "rankings", jobs.RANKING_COLUMNS)
+        return page(
+            request, format, items, total, limit, offset, "rankings", jobs.RANKING_COLUMNS,
+            shape=RankingPage,
+        )  # fmt: skip
 
     @get("/runs", opt=READERS, summary="Result runs (published or not), newest first")
     async def list_runs(
@@ -127,16 +142,17 @@ class ResultController(Controller):
         limit: Limit = 100,
         offset: Offset = 0,
         format: FromQuery[Format | None] = None,
-    ) -> Response[Any]:
+    ) -> Response[RunPage]:
         # Scoped keys see the runs of their subtree only (docs/audit.md, "Scopes").
         items, total = await jobs.runs(
             conn, period, limit, offset, await scope_filter(conn, principal)
         )
-        return page(request, format, items, total, limit, offset, "runs")
+        return page(request, format, items, total, limit, offset, "runs", shape=RunPage)
 
     @get("/runs/{run_id:int}", opt=READERS, summary="One run: profile, fingerprint, timings")
-    async def get_run(self, conn: Conn, principal: Caller, run_id: FromPath[int]) -> dict[str, Any]:
-        return await jobs.run_info(conn, run_id, await scope_filter(conn, principal))
+    async def get_run(self, conn: Conn, principal: Caller, run_id: FromPath[int]) -> RunView:
+        found = await jobs.run_info(conn, run_id, await scope_filter(conn, principal))
+        return msgspec.convert(found, RunView)
 
     @get(
         "/compare",
@@ -159,14 +175,16 @@ class ResultController(Controller):
         limit: Limit = 100,
         offset: Offset = 0,
         format: FromQuery[Format | None] = None,
-    ) -> Response[Any]:
+    ) -> Response[CadreComparison | UnitComparison]:
         _city_only(principal)
         items, total, run_a, run_b = await jobs.compare(
             conn, what=what, period=period, run_a=a, run_b=b, limit=limit, offset=offset
         )
+        shape = CadreComparison if what == "cadres" else UnitComparison
         return page(
-            request, format, items, total, limit, offset, f"compare-{what}", a=run_a, b=run_b
-        )
+            request, format, items, total, limit, offset, f"compare-{what}", a=run_a, b=run_b,
+            what=what, shape=shape,
+        )  # fmt: skip
 
 
 class WhatIfController(Controller):
@@ -179,5 +197,6 @@ class WhatIfController(Controller):
         status_code=200,
         summary="Rate a year under a changed profile and report the shifts (nothing stored)",
     )
-    async def create_what_if(self, conn: Conn, data: JSONBody[WhatIfRequest]) -> dict[str, Any]:
-        return await whatif.what_if(conn, data.period, data.profile, data.changes, data.examples)
+    async def create_what_if(self, conn: Conn, data: JSONBody[WhatIfRequest]) -> WhatIfResult:
+        found = await whatif.what_if(conn, data.period, data.profile, data.changes, data.examples)
+        return msgspec.convert(found, WhatIfResult)

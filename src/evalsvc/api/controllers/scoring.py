@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
+import msgspec
 from litestar import Controller, post
 from litestar.params import JSONBody
 
 from evalsvc.api.guards import allow
+from evalsvc.api.schemas.results import ScoringResult
 from evalsvc.domain.access import Role
 from evalsvc.domain.scoring_api import ScoringRequest
 from evalsvc.jobs import scoring_api
@@ -27,5 +28,6 @@ class ScoringController(Controller):
         summary="Score cadre-periods' inputs (tasks or totals, assessment, manifestations, "
         "d/đ/e) under a profile or a variant; nothing is stored",
     )
-    async def score_periods(self, data: JSONBody[ScoringRequest]) -> dict[str, Any]:
-        return await asyncio.to_thread(scoring_api.score_periods, data)
+    async def score_periods(self, data: JSONBody[ScoringRequest]) -> ScoringResult:
+        scored = await asyncio.to_thread(scoring_api.score_periods, data)
+        return msgspec.convert(scored, ScoringResult)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import Parameter
@@ -11,11 +12,16 @@ from litestar.params import Parameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
+<<<<<<< HEAD
 from evalsvc.api.openapi_docs import text_body
 from evalsvc.api.uploads import STREAMED_LIMIT, body_pieces, upload_limit
+=======
+from evalsvc.api.openapi_docs import UNSUPPORTED_MEDIA, returns, text_body
+from evalsvc.api.schemas.lists import TaskBatchSummary, TaskRecordPage, TaskTotalsPage
+>>>>>>> main
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
-from evalsvc.domain.tasks import parse_month
+from evalsvc.domain.tasks import TaskRow, parse_month
 from evalsvc.store import tasks as store
 from evalsvc.store.tasks import Format
 
@@ -53,6 +59,7 @@ class TaskController(Controller):
             "text/csv",
             "application/x-ndjson",
             "application/json",
+            rows=TaskRow,
         ),
         opt=WRITERS,
         request_max_body_size=STREAMED_LIMIT,
@@ -66,6 +73,7 @@ class TaskController(Controller):
             "ends mid-row is treated as truncated. Any problem rejects the whole batch and the "
             "error lists the first rows with field and reason."
         ),
+        responses={**UNSUPPORTED_MEDIA, **returns(TaskBatchSummary, "The stored batch", 201)},
     )
     async def upload_batch(
         self,
@@ -104,11 +112,12 @@ class TaskController(Controller):
         cadre: Annotated[str | None, Parameter(description="cadre code")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+    ) -> TaskRecordPage:
         items, total = await store.list_records(
             conn, principal, month=month_param(month), cadre_code=cadre, limit=limit, offset=offset
         )
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        body = {"items": items, "total": total, "limit": limit, "offset": offset}
+        return msgspec.convert(body, TaskRecordPage)
 
     @get(
         "/totals",
@@ -123,8 +132,9 @@ class TaskController(Controller):
         cadre: Annotated[str | None, Parameter(description="cadre code")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+    ) -> TaskTotalsPage:
         items, total = await store.list_totals(
             conn, principal, month=month_param(month), cadre_code=cadre, limit=limit, offset=offset
         )
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        body = {"items": items, "total": total, "limit": limit, "offset": offset}
+        return msgspec.convert(body, TaskTotalsPage)

@@ -1,4 +1,4 @@
-"""Home, login, logout, own password change and the language switch."""
+"""Home, login, logout, own password change, own committee key and the language switch."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from litestar.response import Redirect
 from evalsvc.api.deps import Conn
 from evalsvc.domain.accounts import session_hash
 from evalsvc.domain.errors import DomainError
-from evalsvc.store import users
+from evalsvc.store import ballot_committee, users
 from evalsvc.web.i18n import LOCALES
 from evalsvc.web.page import (
     EVERYONE_LOGGED_IN,
@@ -143,6 +143,41 @@ class AccountPages(Controller):
             return render(request, "password.html", status_code=422, errors=errors, done=False)
         page.user = await users.session_user(conn, page.session_token or "")
         return render(request, "password.html", errors={}, done=True)
+
+    @get("/account/committee-key", opt=EVERYONE_LOGGED_IN)
+    async def committee_key_form(
+        self, request: Request[Any, Any, Any], conn: Conn
+    ) -> Response[Any]:
+        """The person's committee key: made in this browser (the private half is saved as a
+        file by the person and never sent), only the public half is registered."""
+        page = page_of(request)
+        assert page.user is not None
+        current = await ballot_committee.registered_key(conn, page.user.principal)
+        return render(request, "committee_key.html", current=current, errors={}, done=False)
+
+    @post("/account/committee-key", opt=EVERYONE_LOGGED_IN, status_code=200)
+    async def register_committee_key(
+        self, request: Request[Any, Any, Any], conn: Conn
+    ) -> Response[Any]:
+        page = page_of(request)
+        assert page.user is not None
+        form = await request.form()
+        errors: dict[str, str] = {}
+        try:
+            await ballot_committee.register_key(
+                conn, page.user.principal, str(form.get("public_key", ""))
+            )
+        except DomainError as exc:
+            errors = {p.field: problem_text(page.t, p.reason) for p in exc.problems}
+        current = await ballot_committee.registered_key(conn, page.user.principal)
+        return render(
+            request,
+            "committee_key.html",
+            status_code=422 if errors else 200,
+            current=current,
+            errors=errors,
+            done=not errors,
+        )
 
     @get("/lang/{code:str}", opt=PUBLIC_PAGE)
     async def set_language(

@@ -22,15 +22,22 @@ from evalsvc.jobs import report_files
 from evalsvc.published import results as jobs
 from evalsvc.reports import labels
 from evalsvc.reports.numbers import integer, score_text, two
-from evalsvc.store import ballot_results, ballot_rounds, remediation
+from evalsvc.store import ballot_results, ballot_rounds, remediation, result_pages
 from evalsvc.web import charts
 from evalsvc.web.page import EVERYONE_LOGGED_IN, Page, page_of, render
+from evalsvc.web.pages.members import level_counts, member_page
+from evalsvc.web.pages.periods import PeriodMismatch, Rating, offered_periods, rating_for
 from evalsvc.web.texts import N_
 
 MEMBERS_SHOWN = 300
 """Members listed per unit page (the counts by level and the downloads hold all)."""
-LEVEL_ORDER = ("HTXS", "HTT", "HT", "KHT", "not_rated")
-BAND_CODES = ("KHT", "HT", "HTT", "HTXS")
+ROUNDS_SHOWN = 10
+TALLY_ROWS_SHOWN = 300
+"""A closed round with more people than this is a link to the round's page (its summary
+and results are there): a city-wide round has every cadre of the city as a target."""
+REMEDIATION_SHOWN = 100
+ALL_MEMBERS = report_files.ALL
+"""A download holds every member, as the XLSX and PDF do (not the first 100,000)."""
 
 
 def refusal(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -51,6 +58,26 @@ def refusal(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
                 "does not exist), so no results are shown to you."
             ),
         )
+    if isinstance(exc, PeriodMismatch):
+        return render(
+            request,
+            "error.html",
+            status_code=422,
+            title=page.t("Check the choice"),
+            message=(
+                page.t(
+                    "%(year)s is rated by quarters (profile %(profile)s): choose %(instead)s "
+                    "or the whole year.",
+                    year=exc.asked[:4], profile=exc.profile, instead=exc.instead,
+                )
+                if exc.quarterly
+                else page.t(
+                    "%(year)s is rated by months (profile %(profile)s): choose a month such "
+                    "as %(instead)s, or the whole year.",
+                    year=exc.asked[:4], profile=exc.profile, instead=exc.instead,
+                )
+            ),
+        )  # fmt: skip
     if isinstance(exc, NotFound):
         return render(
             request,
@@ -87,12 +114,21 @@ def period_name(page: Page, period: str, months_per_period: int = 1) -> str:
     return f"{month:02d}/{year}" if page.lang == "vi" else f"{year}-{month:02d}"
 
 
-async def _period(conn: Conn, asked: str | None) -> tuple[str | None, list[str]]:
-    periods = await jobs.readable_periods(conn)
-    if asked:
-        return asked, periods
-    years = [p for p in periods if len(p) == 4]
-    return (years[0] if years else (periods[0] if periods else None)), periods
+async def _period(conn: Conn, asked: str | None) -> tuple[str | None, list[str], Rating | None]:
+    """The period a page reads (the asked one, else the newest published year), the
+    periods its filter offers, and how the run of that period rates.
+
+    Raises:
+        DomainError: the asked period is malformed, unpublished or does not fit the
+            profile of its year (a quarter of a year rated by months).
+    """
+    periods = await offered_periods(conn)
+    if not asked:
+        years = [p for p in periods if len(p) == 4]
+        asked = years[0] if years else (periods[0] if periods else None)
+    if asked is None:
+        return None, periods, None
+    return asked, periods, await rating_for(conn, asked)
 
 
 def helpers(page: Page) -> dict[str, Any]:
@@ -112,8 +148,11 @@ class ResultPages(Controller):
     @get("/rankings", opt=EVERYONE_LOGGED_IN)
     async def rankings(self, request: Request[Any, Any, Any], conn: Conn) -> Response[Any]:
         page = page_of(request)
-        period, periods = await _period(conn, request.query_params.get("period"))
         block = request.query_params.get("block") or None
+        try:
+            period, periods, rating = await _period(conn, request.query_params.get("period"))
+        except DomainError as exc:
+            return refusal(request, exc)
         blocks = await jobs.ranking_blocks(conn)
         context: dict[str, Any] = {
             "periods": periods,
@@ -123,6 +162,7 @@ class ResultPages(Controller):
             "groups": [],
             "unranked": [],
             "run_id": None,
+            "months_per_period": rating.months_per_period if rating else 1,
         }
         if period is not None:
             try:
@@ -148,9 +188,10 @@ class ResultPages(Controller):
     @get("/rankings/download", opt=EVERYONE_LOGGED_IN)
     async def rankings_download(self, request: Request[Any, Any, Any], conn: Conn) -> Response[Any]:
         fmt = request.query_params.get("format", "xlsx")
-        period = request.query_params.get("period")
+        period = request.query_params.get("period") or ""
         block = request.query_params.get("block") or None
         try:
+            await rating_for(conn, period)
             if fmt == "csv":
                 items, _ = await jobs.rankings(
                     conn, period=period, run=None, block=block, limit=100_000, offset=0
@@ -171,25 +212,23 @@ class ResultPages(Controller):
         page = page_of(request)
         assert page.user is not None
         principal = page.user.principal
-        period, periods = await _period(conn, request.query_params.get("period"))
-        if period is None:
-            return refusal(request, NotFound("no published results yet"))
         try:
             offset = max(0, int(request.query_params.get("offset", "0")))
         except ValueError:
             offset = 0
         try:
+            period, periods, rating = await _period(conn, request.query_params.get("period"))
+            if period is None or rating is None:
+                raise NotFound("no published results yet")
             overview = await jobs.unit_overview(conn, principal, code, period, None)
-            members, total = await jobs.unit_members(
-                conn, principal, code, period=period, run=None, subtree=True, level=None,
-                position=None, limit=MEMBERS_SHOWN, offset=offset,
+            counts = await level_counts(conn, overview["unit"], period)
+            total = sum(c["count"] for c in counts)
+            members = await member_page(
+                conn, overview["unit"], period, members=total, limit=MEMBERS_SHOWN,
+                offset=min(offset, total),
             )  # fmt: skip
-            counts = await jobs.unit_level_counts(
-                conn, principal, code, period=period, run=None, subtree=True
-            )
         except DomainError as exc:
             return refusal(request, exc)
-        profile = overview["run"]["profile"]["name"]
         result = overview["result"]
         parts: list[tuple[str, float]] = []
         adjust = None
@@ -198,19 +237,30 @@ class ResultPages(Controller):
             diff = two(result["u"] - sum(v for _, v in parts))
             adjust = float(diff) if diff is not None and diff != 0 else None
         months = overview["months"]
+        per = rating.months_per_period
+        name = overview["unit"].name
+        title = (
+            page.t("U of %(unit)s over the quarters", unit=name)
+            if rating.quarterly
+            else page.t("U of %(unit)s over the months", unit=name)
+        )
         chart = charts.score_chart(
-            [(_tick(m["period"], 1), m["u"]) for m in months],
-            jobs.level_cuts(profile),
-            BAND_CODES,
-            page.t("U of %(unit)s over the months", unit=overview["unit"].name),
+            [(_tick(m["period"], per), m["u"]) for m in months],
+            rating.cuts,
+            rating.codes,
+            title,
             [score(page, m["u"]) for m in months],
         ) if months else None  # fmt: skip
         today = date.today()
-        items, _ = await remediation.list_items(
+        items, open_total = await remediation.list_items(
             conn, principal, filters={"unit_or_members": code, "status": "open"},
-            today=today, limit=200, offset=0,
+            today=today, limit=REMEDIATION_SHOWN, offset=0,
         )  # fmt: skip
-        rounds = await _unit_rounds(conn, principal, code)
+        _, overdue = await remediation.list_items(
+            conn, principal, filters={"unit_or_members": code, "status": "open", "overdue": True},
+            today=today, limit=1, offset=0,
+        )  # fmt: skip
+        rounds = await _unit_rounds(conn, principal, overview["unit"].id)
         return render(
             request,
             "unit.html",
@@ -230,11 +280,12 @@ class ResultPages(Controller):
             shown=MEMBERS_SHOWN,
             counts=counts,
             remediation=items,
-            overdue=sum(1 for i in items if i.overdue),
+            open_total=open_total,
+            overdue=overdue,
             rounds=rounds,
             period=period,
             periods=periods,
-            months_per_period=jobs.period_months(profile),
+            months_per_period=per,
             **helpers(page),
         )
 
@@ -246,12 +297,13 @@ class ResultPages(Controller):
         assert page.user is not None
         principal = page.user.principal
         fmt = request.query_params.get("format", "xlsx")
-        period = request.query_params.get("period")
+        period = request.query_params.get("period") or ""
         try:
+            await rating_for(conn, period)
             if fmt == "csv":
                 items, _ = await jobs.unit_members(
                     conn, principal, code, period=period, run=None, subtree=True,
-                    level=None, position=None, limit=100_000, offset=0,
+                    level=None, position=None, limit=ALL_MEMBERS, offset=0,
                 )  # fmt: skip
                 body = to_csv(items, jobs.MEMBER_COLUMNS, excel=True)
                 return _csv(body, f"ket-qua-{code}-{period}")
@@ -269,17 +321,17 @@ class ResultPages(Controller):
     ) -> Response[Any]:
         page = page_of(request)
         assert page.user is not None
-        period, periods = await _period(conn, request.query_params.get("period"))
-        if period is None:
-            return refusal(request, NotFound("no published results yet"))
-        year = period[:4]
         try:
+            period, periods, rating = await _period(conn, request.query_params.get("period"))
+            if period is None or rating is None:
+                raise NotFound("no published results yet")
+            year = period[:4]
+            # The year is read whole (chart, annual rating); a chosen month or quarter is
+            # the period opened and marked on the chart.
             body = await jobs.cadre_ratings(conn, page.user.principal, code, year, None)
         except DomainError as exc:
             return refusal(request, exc)
-        profile = body["run"]["profile"]["name"]
-        cuts = jobs.level_cuts(profile)
-        per = jobs.period_months(profile)
+        focus = period if len(period) > 4 else None
         months = body["months"]
         for m in months:  # a rounding of 0.00 explains nothing
             m["components"] = [
@@ -287,12 +339,15 @@ class ResultPages(Controller):
                 for c in m["components"]
                 if c["name"] != "rounding" or abs(c["points"]) >= 0.005
             ]
+        per = rating.months_per_period
+        marked = next((i for i, m in enumerate(months) if m["period"] == focus), None)
         chart = charts.score_chart(
             [(_tick(m["period"], per), m["score"]) for m in months],
-            cuts,
-            BAND_CODES,
+            rating.cuts,
+            rating.codes,
             page.t("Scores of %(name)s in %(year)s", name=body["cadre"]["full_name"], year=year),
             [score(page, m["score"]) for m in months],
+            mark=marked,
         ) if months else None  # fmt: skip
         return render(
             request,
@@ -302,9 +357,12 @@ class ResultPages(Controller):
             annual=body["annual"],
             months=months,
             chart=chart,
-            next_level=next_level(page, body["annual"], cuts),
+            next_level=next_level(page, body["annual"], rating),
             year=year,
-            periods=[p for p in periods if len(p) == 4],
+            period=period,
+            focus=focus,
+            periods=periods,
+            quarterly=rating.quarterly,
             months_per_period=per,
             component_names=COMPONENT_NAMES,
             **helpers(page),
@@ -368,9 +426,7 @@ HELD_BY = frozenset(
 """Reasons that keep a level below what the score alone would give."""
 
 
-def next_level(
-    page: Page, annual: dict[str, Any] | None, cuts: tuple[float, float, float]
-) -> list[str]:
+def next_level(page: Page, annual: dict[str, Any] | None, rating: Rating) -> list[str]:
     """What would reach the next level: the points missing to the next cut, and the
     conditions that held the level down this year (in the reader's words)."""
     if annual is None or annual["level"] is None:
@@ -378,13 +434,13 @@ def next_level(
     code = annual["level"]["code"]
     y = annual["score"]
     out: list[str] = []
-    if code == "HTXS":
+    order = rating.codes  # the profile's codes, lowest first (A/B/C/D under hn3814)
+    if code == order[-1]:
         return [page.t("The highest level is reached.")]
-    if code == "not_rated":
+    if code not in order:  # not rated
         return [labels.reason_label(r, page.lang) for r in annual["reasons"]]
-    order = BAND_CODES
     target = order[order.index(code) + 1]
-    cut = cuts[order.index(code)]
+    cut = rating.cuts[order.index(code)]
     if y is not None and y < cut:
         out.append(
             page.t(
@@ -406,17 +462,25 @@ def next_level(
     return out
 
 
-async def _unit_rounds(conn: Conn, principal: Any, code: str) -> list[dict[str, Any]]:
-    """The unit's ballot rounds; a closed round's results, only above k_min (the tally
-    store withholds the rest)."""
+async def _unit_rounds(conn: Conn, principal: Any, unit_id: int) -> list[dict[str, Any]]:
+    """The unit's newest ballot rounds (its own, read by its id: however many rounds the
+    city holds); a closed round's results, only above k_min (the tally store withholds the
+    rest), person by person when the round is small enough to list here."""
     if principal.role.value == "hr_system":
         return []
-    found, _ = await ballot_rounds.list_rounds(conn, principal, None, 500, 0)
-    rounds = [r for r in found if r["unit_code"] == code]
-    for r in rounds[:10]:
-        if r["status"] == "closed":
-            try:
-                r["tally"] = await ballot_results.list_tallies(conn, principal, r["id"], 500, 0)
-            except DomainError:
-                r["tally"] = None
-    return rounds[:10]
+    rounds = await ballot_rounds.unit_rounds(conn, unit_id, ROUNDS_SHOWN)
+    for r in rounds:
+        if r["status"] != "closed":
+            continue
+        if await result_pages.tally_targets_upto(conn, r["id"], TALLY_ROWS_SHOWN + 1) > (
+            TALLY_ROWS_SHOWN
+        ):
+            r["too_many"] = TALLY_ROWS_SHOWN
+            continue
+        try:
+            r["tally"] = await ballot_results.list_tallies(
+                conn, principal, r["id"], TALLY_ROWS_SHOWN, 0
+            )
+        except DomainError:
+            r["tally"] = None
+    return rounds

@@ -234,6 +234,7 @@ class RoundPages(Controller):
         error: str | None = None,
         preview: dict[str, Any] | None = None,
         share: str | None = None,
+        sealed_share: str | None = None,
     ) -> Response[Any]:
         page = page_of(request)
         assert page.user is not None
@@ -270,6 +271,7 @@ class RoundPages(Controller):
             member=mine[0] if mine else None,
             uploads=uploads,
             share=share,
+            sealed_share=sealed_share,
         )
 
     @get("/{round_id:int}", opt=READ)
@@ -305,6 +307,9 @@ class RoundPages(Controller):
         page = page_of(request)
         assert page.user is not None
         form = await request.form()
+        if form.get("confirm") != "yes":  # the page's checkbox, also without its `required`
+            error = page.t("Tick the confirmation to close the round; nothing was changed.")
+            return await self._detail(request, conn, round_id, 422, error=error)
         shares = [line.strip() for line in str(form.get("shares", "")).splitlines() if line.strip()]
         try:
             await ballot_rounds.close_round(
@@ -326,7 +331,9 @@ class RoundPages(Controller):
     async def collect_share(
         self, request: Request[Any, Any, Any], conn: Conn, round_id: FromPath[int]
     ) -> Response[Any]:
-        """A committee member's share of the round's key, shown once on this page."""
+        """A committee member's share, sealed to their committee key: the page opens it in
+        the browser with the member's key file (a round opened before 0056: the share
+        itself, shown once)."""
         page = page_of(request)
         assert page.user is not None
         try:
@@ -335,6 +342,8 @@ class RoundPages(Controller):
             )
         except DomainError as exc:
             return await self._detail(request, conn, round_id, 409, error=exc.detail)
+        if "sealed_share" in got:
+            return await self._detail(request, conn, round_id, sealed_share=got["sealed_share"])
         return await self._detail(request, conn, round_id, share=got["share"])
 
     @post("/{round_id:int}/paper/{upload_id:int}/confirm", opt=READ, status_code=200)

@@ -1,0 +1,1 @@
+"""Typed shapes of the API's JSON answers (the OpenAPI response schemas)."""
