@@ -12,10 +12,6 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from evalsvc.api.deps import AppSettings, Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import PUBLIC, allow, allow_people
-<<<<<<< HEAD
-from evalsvc.api.openapi_docs import text_body
-from evalsvc.api.uploads import read_whole_body
-=======
 from evalsvc.api.openapi_docs import returns, text_body
 from evalsvc.api.schemas.ballots import (
     BallotRound,
@@ -31,7 +27,7 @@ from evalsvc.api.schemas.ballots import (
     RoundTallies,
     TargetTally,
 )
->>>>>>> main
+from evalsvc.api.uploads import read_whole_body
 from evalsvc.delivery.invitations import invitations_of, resend_ids
 from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role

@@ -13,12 +13,8 @@ from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Format, Limit, Offset, struct_page
 from evalsvc.api.guards import ADMIN, READERS, allow
 from evalsvc.api.openapi_docs import upload_operation
-<<<<<<< HEAD
-from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
-=======
 from evalsvc.api.schemas.lists import PeerGroupPage
-from evalsvc.api.uploads import read_upload
->>>>>>> main
+from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role
 from evalsvc.domain.cadres import (

@@ -9,13 +9,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from evalsvc.api.deps import Conn
 from evalsvc.api.guards import ADMIN, READERS
-<<<<<<< HEAD
-from evalsvc.api.openapi_docs import text_body
-from evalsvc.api.uploads import read_whole_body
-=======
 from evalsvc.api.openapi_docs import returns, text_body
 from evalsvc.api.schemas.lists import CatalogPage
->>>>>>> main
+from evalsvc.api.uploads import read_whole_body
 from evalsvc.domain import uploads
 from evalsvc.domain.bulk import format_of, parse_upload
 from evalsvc.domain.catalog import Catalog, CatalogCreate, GroupPoints

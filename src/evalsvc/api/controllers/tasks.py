@@ -12,13 +12,9 @@ from litestar.params import Parameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
-<<<<<<< HEAD
-from evalsvc.api.openapi_docs import text_body
-from evalsvc.api.uploads import STREAMED_LIMIT, body_pieces, upload_limit
-=======
 from evalsvc.api.openapi_docs import UNSUPPORTED_MEDIA, returns, text_body
 from evalsvc.api.schemas.lists import TaskBatchSummary, TaskRecordPage, TaskTotalsPage
->>>>>>> main
+from evalsvc.api.uploads import STREAMED_LIMIT, body_pieces, upload_limit
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
 from evalsvc.domain.tasks import TaskRow, parse_month
