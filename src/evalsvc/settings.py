@@ -30,7 +30,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             (docs/ballots.md "Least privilege in PostgreSQL").
         data_dir: folder for the embedded server's data and the generated secret key.
         host, port: where ``evalsvc serve`` listens.
-        max_body_bytes: largest request body accepted (bulk uploads stream up to this).
+        max_body_bytes: largest body of a streamed bulk upload (rows of tasks, cadres,
+            assessments, ...): 1 GiB, since the server holds a few batches of it at a time.
+        json_max_body_bytes: largest body of any other request, which is read whole (a JSON
+            object, a scoring request, a unit tree or catalog, paper ballots).
         pool_min_size, pool_max_size: asyncpg pool bounds.
         secret_key: key for keyed hashes (ballot ledger); generated into data_dir if empty.
         ballot_remediation: what closing a ballot round opens as remediation items: "watch"
@@ -60,6 +63,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024 * 1024
+    json_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024 * 1024
     pool_min_size: Annotated[int, msgspec.Meta(ge=0)] = 1
     pool_max_size: Annotated[int, msgspec.Meta(ge=1)] = 10
     secret_key: str = ""

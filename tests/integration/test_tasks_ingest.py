@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from evalsvc.domain.errors import Forbidden, InvalidInput, RuleViolation
+from evalsvc.domain.errors import InvalidInput, RuleViolation
 from evalsvc.store.tasks import ingest_stream
 from tests.integration.tasks_helpers import HEADER, make_city, pieces, recount, row, stored_totals
 
@@ -257,13 +257,25 @@ async def test_scoped_caller_cannot_write_other_subtree(conn: asyncpg.Connection
     data = (HEADER + row("e1", "A1")).encode()
     await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
     data = (HEADER + row("e2", "A2") + row("e3", "B1")).encode()
-    with pytest.raises(Forbidden):
+    with pytest.raises(RuleViolation) as outside:  # as for a code that does not exist
         await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
+    assert [(p.row, p.field, p.reason) for p in outside.value.problems] == [
+        (2, "cadre_code", "no cadre with code 'B1'")
+    ]
     # nor move one of its records to a cadre outside the subtree
     data = (HEADER + row("e1", "B1")).encode()
-    with pytest.raises(Forbidden):
+    with pytest.raises(RuleViolation):
         await ingest_stream(conn, pieces(data), fmt="csv", principal=hr, origin="cli")
-    assert await count(conn) == 1
+    # nor replace another subtree's record by its key
+    await ingest_stream(
+        conn, pieces((HEADER + row("e9", "B1")).encode()), fmt="csv", principal=None, origin="cli"
+    )
+    with pytest.raises(RuleViolation) as taken:
+        await ingest_stream(
+            conn, pieces((HEADER + row("e9", "A1")).encode()), fmt="csv", principal=hr, origin="cli"
+        )
+    assert "B1" not in str(taken.value.problems)
+    assert await count(conn) == 2
 
 
 async def test_many_blocks_in_one_batch(
@@ -318,9 +330,11 @@ async def test_body_that_breaks_off_stores_nothing(
 async def test_controller_turns_a_disconnect_into_invalid_input() -> None:
     from litestar.exceptions import InternalServerException
 
-    from evalsvc.api.controllers.tasks import _body
+    from evalsvc.api.uploads import body_pieces
 
     class Disconnecting:
+        headers: dict[str, str] = {}
+
         async def stream(self) -> AsyncIterator[bytes]:
             yield b"source_system,"
             raise InternalServerException("client disconnected prematurely")
@@ -328,7 +342,7 @@ async def test_controller_turns_a_disconnect_into_invalid_input() -> None:
     pieces_seen: list[bytes] = []
 
     async def drain() -> None:
-        async for piece in _body(Disconnecting()):  # type: ignore[arg-type]
+        async for piece in body_pieces(Disconnecting(), 1 << 20):  # type: ignore[arg-type]
             pieces_seen.append(piece)
 
     with pytest.raises(InvalidInput, match="cut off"):

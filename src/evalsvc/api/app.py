@@ -21,7 +21,7 @@ from evalsvc.api.deps import provide_conn, provide_settings
 from evalsvc.api.errors import EXCEPTION_HANDLERS
 from evalsvc.api.guards import authorize, provide_principal
 from evalsvc.api.limits import FailureLimiter, key_rate_limit
-from evalsvc.api.observe import observe
+from evalsvc.api.observe import observe, secure_headers
 from evalsvc.api.openapi_docs import document_errors
 from evalsvc.api.validation import refuse_hostile_input
 from evalsvc.jobs import queue
@@ -75,6 +75,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         route_handlers=[*CONTROLLERS, MetricsController, *page_routes()],
         lifespan=[lifespan],
         before_request=refuse_hostile_input,
+        before_send=[secure_headers],
         middleware=[
             observe,
             PrometheusConfig(
@@ -94,7 +95,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         },
         guards=[authorize],
         exception_handlers=EXCEPTION_HANDLERS,
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.json_max_body_bytes,  # streamed uploads: api/uploads.py
         state=State(
             {
                 "settings": settings,

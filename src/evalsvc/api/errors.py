@@ -22,6 +22,7 @@ from evalsvc.domain.errors import (
     InvalidInput,
     NotFound,
     RuleViolation,
+    TooLarge,
 )
 from evalsvc.domain.recompute import READABLE_PATTERNS
 
@@ -33,6 +34,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     RuleViolation: 422,
+    TooLarge: 413,
 }
 
 

@@ -1,4 +1,4 @@
-"""Every request gets an id, one JSON access-log line and the security headers.
+"""Every request gets an id, one JSON access-log line; every response the security headers.
 
 The id comes from a well-formed ``X-Request-ID`` header (a proxy's) or is generated; it is
 sent back in the response, carried by every log line of the request (``evalsvc.logs``) and
@@ -68,9 +68,6 @@ def observe(app: ASGIApp) -> ASGIApp:
                 status = message["status"]
                 headers = MutableScopeHeaders.from_message(message)
                 headers["x-request-id"] = rid
-                for key, value in SECURITY_HEADERS.items():
-                    headers.setdefault(key, value)
-                headers.setdefault("content-security-policy", _csp(path, headers))
             await send(message)
 
         try:
@@ -90,8 +87,25 @@ def observe(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+async def secure_headers(message: Message, scope: Scope) -> None:
+    """App-level ``before_send`` hook: the security headers on every response.
+
+    A hook and not the middleware above, because Litestar runs middleware only for requests
+    that found a route: unknown paths (404) and wrong methods (405) would go without. Those
+    also get a request id here, since the middleware gave them none.
+    """
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for key, value in SECURITY_HEADERS.items():
+        headers.setdefault(key, value)
+    headers.setdefault("content-security-policy", _csp(scope.get("path", ""), headers))
+    if "x-request-id" not in headers:
+        headers["x-request-id"] = uuid.uuid4().hex
+
+
 def _csp(path: str, headers: Any) -> str:
-    if path.startswith("/schema"):
+    if path == "/schema" or path.startswith("/schema/"):
         return DOCS_CSP
     if headers.get("content-type", "").startswith("text/html"):
         return PAGE_CSP

@@ -68,4 +68,10 @@ ASSESSMENT_CSV_COLUMNS = (
     "assessed_by",
 )
 ASSESSMENT_CSV_REQUIRED = ASSESSMENT_CSV_COLUMNS[:5]
-ASSESSMENT_UPLOAD = UploadSpec(AssessmentIn, ASSESSMENT_CSV_COLUMNS, ASSESSMENT_CSV_REQUIRED)
+ASSESSMENT_UPLOAD = UploadSpec(
+    AssessmentIn,
+    ASSESSMENT_CSV_COLUMNS,
+    ASSESSMENT_CSV_REQUIRED,
+    key=lambda r: f"{r.cadre_code}/{r.month}",
+    key_field="month",
+)

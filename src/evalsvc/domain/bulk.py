@@ -75,7 +75,7 @@ def raw_json_object(data: bytes) -> Any:
     doc = _decode_json(data)
     problems = value_problems(doc)
     if problems:
-        raise InvalidInput(_summary(problems), problems)
+        raise InvalidInput(summary_of(problems), problems)
     return doc
 
 
@@ -102,15 +102,7 @@ def raw_csv_rows(
         header = next(reader, None)
         if header is None:
             raise InvalidInput("empty CSV: a header row is needed", [FieldProblem("body", "empty")])
-        header = [h.strip() for h in header]
-        unknown = [h for h in header if h not in columns]
-        missing = [c for c in required if c not in header]
-        if unknown or missing or len(set(header)) != len(header):
-            problems = [FieldProblem(h, "unknown column") for h in unknown]
-            problems += [FieldProblem(c, "required column is missing") for c in missing]
-            if len(set(header)) != len(header):
-                problems.append(FieldProblem("header", "a column appears twice"))
-            raise InvalidInput(f"bad CSV header; columns are: {', '.join(columns)}", problems)
+        header = csv_header(header, columns, required)
         rows: list[dict[str, str] | None] = []
         for record in reader:
             if not record:
@@ -125,6 +117,40 @@ def raw_csv_rows(
             [FieldProblem("body", f"line {reader.line_num}: {exc}")],
         ) from exc
     return rows
+
+
+def csv_header(cells: Sequence[str], columns: Sequence[str], required: Iterable[str]) -> list[str]:
+    """The header's column names, or InvalidInput naming unknown, missing or repeated ones."""
+    header = [h.strip() for h in cells]
+    unknown = [h for h in header if h not in columns]
+    missing = [c for c in required if c not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        problems = [FieldProblem(h, "unknown column") for h in unknown]
+        problems += [FieldProblem(c, "required column is missing") for c in missing]
+        if len(set(header)) != len(header):
+            problems.append(FieldProblem("header", "a column appears twice"))
+        raise InvalidInput(f"bad CSV header; columns are: {', '.join(columns)}", problems)
+    return header
+
+
+def json_rows_raw(data: bytes, key: str = "rows") -> list[msgspec.Raw]:
+    """The rows of a JSON array (or of an object holding it under ``key``), each left as raw
+    JSON: a few dozen bytes per row instead of a dict of Python objects."""
+    decode_utf8(data)
+    try:
+        doc = msgspec.json.decode(data, type=list[msgspec.Raw] | dict[str, msgspec.Raw])
+        if isinstance(doc, dict):
+            if key not in doc:
+                raise msgspec.ValidationError("Expected `array`, got `object`")
+            doc = msgspec.json.decode(doc[key], type=list[msgspec.Raw])
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(
+            f"expected a JSON array of rows (or {{{key!r}: [...]}})",
+            [FieldProblem("body", "not an array")],
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"malformed JSON: {exc}", [FieldProblem("body", str(exc))]) from exc
+    return doc
 
 
 @dataclass
@@ -170,7 +196,7 @@ class Upload(Generic[T]):
         """Raise with every problem (sorted by row) when there is any."""
         problems = sorted([*self.problems, *more], key=lambda p: (p.row or 0, p.field))
         if problems:
-            raise RuleViolation(_summary(problems), problems[:MAX_REPORTED_PROBLEMS])
+            raise RuleViolation(summary_of(problems), problems[:MAX_REPORTED_PROBLEMS])
 
 
 def convert_rows(
@@ -190,8 +216,28 @@ def convert_rows(
     """
     if not raw:
         raise RuleViolation("the upload has no rows", [FieldProblem("body", "no rows")])
+    return convert_batch(raw, row_type, strict=strict, rename=rename)
+
+
+def convert_batch(
+    raw: Sequence[Any],
+    row_type: type[T],
+    *,
+    strict: bool,
+    rename: dict[str, str] | None = None,
+    first: int = 1,
+) -> Upload[T]:
+    """:func:`convert_rows` for one batch of a longer upload, whose first row is ``first``;
+    items may be raw JSON (decoded here, one at a time)."""
     upload: Upload[T] = Upload([], [])
-    for number, item in enumerate(raw, start=1):
+    for number, item in enumerate(raw, start=first):
+        if isinstance(item, msgspec.Raw):
+            try:
+                item = msgspec.json.decode(item)
+            except RecursionError:
+                reason = f"nested more than {MAX_DEPTH} levels deep"
+                upload.problems.append(FieldProblem("row", reason, number))
+                continue
         if item is None:
             upload.problems.append(
                 FieldProblem("row", "has a different number of cells than the header", number)
@@ -257,6 +303,10 @@ class UploadSpec(msgspec.Struct, frozen=True):
     required: tuple[str, ...]
     csv_row: Callable[[dict[str, str]], dict[str, object]] | None = None
     csv_fields: dict[str, str] = msgspec.field(default_factory=dict)
+    key: Callable[[Any], str] | None = None
+    """What makes a row unique in one upload (a repeat is a problem); None: no such rule."""
+    key_field: str = "code"
+    """The field a repeated key is reported under."""
 
 
 def parse_upload(data: bytes, fmt: Format, spec: UploadSpec) -> Upload[Any]:
@@ -278,7 +328,7 @@ def csv_bool(value: str) -> bool | str:
     return value
 
 
-def _summary(problems: list[FieldProblem]) -> str:
+def summary_of(problems: list[FieldProblem]) -> str:
     rows = {p.row for p in problems if p.row is not None}
     shown = min(len(problems), MAX_REPORTED_PROBLEMS)
     where = f" in {len(rows)} row(s)" if rows else ""

@@ -56,4 +56,10 @@ def derived(eligible: int, present: int, low: int) -> tuple[float | None, bool, 
 
 CONFIDENCE_CSV_COLUMNS = ("cadre_code", "vote_date", "eligible", "present", "high", "medium", "low")
 CONFIDENCE_CSV_REQUIRED = CONFIDENCE_CSV_COLUMNS
-CONFIDENCE_UPLOAD = UploadSpec(ConfidenceVoteIn, CONFIDENCE_CSV_COLUMNS, CONFIDENCE_CSV_REQUIRED)
+CONFIDENCE_UPLOAD = UploadSpec(
+    ConfidenceVoteIn,
+    CONFIDENCE_CSV_COLUMNS,
+    CONFIDENCE_CSV_REQUIRED,
+    key=lambda r: f"{r.cadre_code}/{r.vote_date}",
+    key_field="vote_date",
+)

@@ -58,4 +58,10 @@ DISCIPLINE_CSV_COLUMNS = (
     "decision_no",
 )
 DISCIPLINE_CSV_REQUIRED = DISCIPLINE_CSV_COLUMNS[:-1]
-DISCIPLINE_UPLOAD = UploadSpec(DisciplineIn, DISCIPLINE_CSV_COLUMNS, DISCIPLINE_CSV_REQUIRED)
+DISCIPLINE_UPLOAD = UploadSpec(
+    DisciplineIn,
+    DISCIPLINE_CSV_COLUMNS,
+    DISCIPLINE_CSV_REQUIRED,
+    key=lambda r: f"{r.cadre_code}/{r.track}/{r.violation_id}",
+    key_field="violation_id",
+)

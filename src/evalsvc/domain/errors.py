@@ -49,6 +49,10 @@ class Forbidden(DomainError):
     """The caller's role or unit scope does not allow this: HTTP 403."""
 
 
+class TooLarge(DomainError):
+    """A body beyond what this kind of request accepts: HTTP 413."""
+
+
 def field_error(field: str, reason: str, row: int | None = None) -> RuleViolation:
     """Shorthand for a single-field rule violation."""
     return RuleViolation(f"{field}: {reason}", [FieldProblem(field, reason, row)])

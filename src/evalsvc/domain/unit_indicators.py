@@ -60,5 +60,9 @@ UNIT_INDICATOR_CSV_COLUMNS = (
 )
 UNIT_INDICATOR_CSV_REQUIRED = ("unit_code", "month")
 UNIT_INDICATOR_UPLOAD = UploadSpec(
-    UnitIndicatorIn, UNIT_INDICATOR_CSV_COLUMNS, UNIT_INDICATOR_CSV_REQUIRED
+    UnitIndicatorIn,
+    UNIT_INDICATOR_CSV_COLUMNS,
+    UNIT_INDICATOR_CSV_REQUIRED,
+    key=lambda r: f"{r.unit_code}/{r.month}",
+    key_field="month",
 )

@@ -27,9 +27,14 @@ UNITS = UploadSpec(
     {f"outstanding_years[{i}]": "outstanding_years" for i in range(100)},
 )
 CADRES = UploadSpec(
-    CadreCreate, CADRE_CSV_COLUMNS, CADRE_CSV_REQUIRED, cadre_csv_row, CADRE_CSV_FIELDS
+    CadreCreate,
+    CADRE_CSV_COLUMNS,
+    CADRE_CSV_REQUIRED,
+    cadre_csv_row,
+    CADRE_CSV_FIELDS,
+    key=lambda r: r.code,
 )
-PEER_GROUPS = UploadSpec(PeerGroupCreate, ("code", "name"), ("code", "name"))
+PEER_GROUPS = UploadSpec(PeerGroupCreate, ("code", "name"), ("code", "name"), key=lambda r: r.code)
 CATALOG_ITEMS = UploadSpec(
     CatalogItemIn,
     CATALOG_CSV_COLUMNS,

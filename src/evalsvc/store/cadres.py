@@ -28,7 +28,6 @@ from evalsvc.store.scope import (
     allowed_units,
     ensure_in_scope,
     ensure_visible,
-    refuse_outside,
     subtree_ids,
 )
 from evalsvc.store.sqlfiles import queries
@@ -49,7 +48,6 @@ async def upsert_cadres(
 
     Raises:
         RuleViolation: every problem found: bad rows, duplicates, unknown units or groups.
-        Forbidden: rows that touch units outside a scoped key's subtree.
     """
     upload = Upload.of(cadres)
     rows = upload.rows
@@ -79,11 +77,10 @@ async def upsert_cadres(
                         FieldProblem("unit_code", f"no unit with code {row.unit_code!r}", number)
                     )
                 elif row.code in before and before[row.code]["unit_id"] not in allowed:
-                    outside.append(
-                        FieldProblem("code", "the cadre's current unit is outside", number)
-                    )
-            upload.refuse_if(p for p in outside if p.field == "unit_code")
-            refuse_outside(outside)
+                    # An unknown code would be created: "in use" says no more than that.
+                    reason = f"code {row.code!r} is already in use"
+                    outside.append(FieldProblem("code", reason, number))
+            upload.refuse_if(outside)
         old_lists = await _lists_of(conn, [r["id"] for r in before.values()])
         names = [r.full_name for r in rows]
         written = await conn.fetch(

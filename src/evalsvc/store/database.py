@@ -43,11 +43,18 @@ def start_embedded(pgdata: Path) -> str:
             try:
                 server = get_server(pgdata, cleanup_mode="stop")
                 break
-            except (subprocess.TimeoutExpired, FileNotFoundError, AssertionError) as exc:
+            except (
+                subprocess.TimeoutExpired,
+                subprocess.CalledProcessError,
+                FileNotFoundError,
+                AssertionError,
+            ) as exc:
                 # The wheel gives pg_ctl 10 s to start the server; on a loaded machine that
                 # is too short, and its error report then reads the log file the server had
                 # no time to create (FileNotFoundError). The server goes on starting: wait,
-                # and take it over once it answers.
+                # and take it over once it answers. A retry that runs pg_ctl again before
+                # that server wrote its pid file starts a second postmaster, which loses
+                # the data folder's lock to the first (CalledProcessError): wait again.
                 PostgresServer._instances.pop(pgdata.resolve(), None)
                 if time.monotonic() > deadline:
                     raise

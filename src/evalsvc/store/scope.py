@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import DomainError, FieldProblem, Forbidden, NotFound
+from evalsvc.domain.errors import DomainError, Forbidden, NotFound
 from evalsvc.store.sqlfiles import queries
 
 QU = queries("units")
@@ -25,16 +25,6 @@ async def allowed_units(conn: asyncpg.Connection, principal: Principal) -> set[i
     if principal.scope_unit_id is None:
         return None
     return set(await subtree_ids(conn, principal.scope_unit_id))
-
-
-def refuse_outside(problems: list[FieldProblem]) -> None:
-    """403 naming each row and unit that lies outside the key's subtree."""
-    if problems:
-        raise Forbidden(
-            f"{len(problems)} row(s) touch units outside the unit subtree of this API key; "
-            "nothing was stored",
-            problems,
-        )
 
 
 async def ensure_in_scope(

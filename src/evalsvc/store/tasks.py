@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evalsvc.domain.access import Principal
-from evalsvc.domain.errors import MAX_REPORTED_PROBLEMS, Forbidden, InvalidInput
+from evalsvc.domain.errors import MAX_REPORTED_PROBLEMS, InvalidInput
 from evalsvc.domain.tasks import (
     CsvHeader,
     LineChunker,
@@ -145,13 +145,18 @@ def _resolve_and_encode(
     problems: Problems,
     batch_id: int,
 ) -> None:
-    """Cadre ids from codes (unknown codes and out-of-scope cadres are problems), then the
-    binary COPY data of the block."""
+    """Cadre ids from codes (unknown codes and cadres outside the scope are the same problem),
+    then the binary COPY data of the block."""
     cols = block.cols
     assert cols is not None
     n = len(cols)
     run_of_row = np.repeat(np.arange(len(block.runs)), np.diff(np.r_[block.runs, n]))
     run_ids = np.fromiter(map(cadres.ids.__getitem__, block.codes), np.int64, len(block.codes))
+    if scope is not None:  # another subtree's cadre reads as an unknown code: no probing
+        run_units = map(cadres.units.__getitem__, block.codes)
+        units_of_run = np.fromiter(run_units, np.int64, len(block.codes))
+        inside = np.isin(units_of_run, np.fromiter(scope, np.int64, len(scope)))
+        run_ids = np.where(inside, run_ids, -1)
     ids = run_ids[run_of_row]
     unknown = np.flatnonzero(ids < 0)
     for i in unknown[:MAX_REPORTED_PROBLEMS]:
@@ -160,15 +165,6 @@ def _resolve_and_encode(
     problems.total += max(0, len(unknown) - MAX_REPORTED_PROBLEMS)
     if len(unknown):
         return
-    if scope is not None:
-        run_units = map(cadres.units.__getitem__, block.codes)
-        units = np.fromiter(run_units, np.int64, len(block.codes))[run_of_row]
-        outside = int((~np.isin(units, np.fromiter(scope, np.int64, len(scope)))).sum())
-        if outside:
-            raise Forbidden(
-                f"{outside} row(s) concern cadres outside the unit subtree of this API key; "
-                "nothing was stored"
-            )
     block.records_data, block.row_ends = _encode(cols, ids, batch_id)
     block.row_no = cols.row_no
     block.totals_data = _block_totals(cols, ids)
@@ -369,8 +365,8 @@ async def ingest_stream(
 
     Raises:
         InvalidInput: undecodable input (bad bytes, malformed CSV/JSON, truncated body).
-        RuleViolation: rows breaking a rule (each problem names row, field and reason).
-        Forbidden: rows for cadres outside the caller's unit subtree.
+        RuleViolation: rows breaking a rule (each problem names row, field and reason); a
+            cadre outside the caller's unit subtree reads as an unknown code.
     """
     problems = Problems()
     scope: frozenset[int] | None = None
@@ -506,10 +502,15 @@ async def _upsert_block(
     stats = await conn.fetchrow(Q["changed_stats"], batch_id, scope)
     assert stats is not None
     if stats["out_of_scope"]:
-        raise Forbidden(
-            f"{stats['out_of_scope']} row(s) would replace records of cadres outside the unit "
-            "subtree of this API key; nothing was stored"
+        # Keys are city-wide: a key in use elsewhere cannot read as unknown (it would be
+        # added); "in use" says no more than that, and names no cadre or unit.
+        problems.add(
+            None,
+            "external_id",
+            f"{stats['out_of_scope']} row(s) reuse (source_system, external_id) keys already "
+            "in use by records this key may not change",
         )
+        return None
     if stats["repeated"]:
         await _report_repeats(conn, batch_id, problems)
         return None

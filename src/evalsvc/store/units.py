@@ -13,7 +13,7 @@ from evalsvc.domain.errors import Conflict, FieldProblem, NotFound, RuleViolatio
 from evalsvc.domain.units import Unit, UnitCreate, UpsertSummary
 from evalsvc.domain.vietnamese import fold, nfc, sort_key
 from evalsvc.store.listing import Filters, fetch_page
-from evalsvc.store.scope import allowed_units, ensure_visible, refuse_outside, subtree_ids
+from evalsvc.store.scope import allowed_units, ensure_visible, subtree_ids
 from evalsvc.store.sqlfiles import queries
 
 Q = queries("units")
@@ -28,7 +28,6 @@ async def upsert_units(
 
     Raises:
         RuleViolation: every problem found: bad rows, duplicate codes, unknown parents, a cycle.
-        Forbidden: rows outside a scoped key's subtree.
     """
     upload = Upload.of(units)
     rows = upload.rows
@@ -119,7 +118,14 @@ async def create_unit(conn: asyncpg.Connection, row: UnitCreate, principal: Prin
 async def _check_unit_scope(
     conn: asyncpg.Connection, principal: Principal, upload: Upload[UnitCreate]
 ) -> None:
-    """A scoped key may add or change units only strictly below its subtree root."""
+    """A scoped key may add or change units only strictly below its subtree root.
+
+    Answered as rule violations (422) worded as for codes that do not exist: a parent
+    outside reads "no unit with code", so a key cannot tell another subtree's codes from
+    unknown ones. A row's own code taken by a unit elsewhere cannot read as unknown (an
+    unknown code would be created): it is "already in use", which says no more than a
+    create would.
+    """
     rows = upload.rows
     wanted = [r.code for r in rows] + [r.parent_code for r in rows if r.parent_code]
     ids = {rec["code"]: rec["id"] for rec in await conn.fetch(Q["ids_by_codes"], wanted)}
@@ -129,14 +135,14 @@ async def _check_unit_scope(
         if ids.get(row.code) == principal.scope_unit_id:
             problems.append(FieldProblem("code", "is the root unit of this key's scope", number))
         elif row.code in ids and ids[row.code] not in allowed:
-            problems.append(FieldProblem("code", f"unit {row.code!r} is outside", number))
+            problems.append(FieldProblem("code", f"code {row.code!r} is already in use", number))
         elif row.parent_code in ids and ids[row.parent_code] not in allowed:
-            problems.append(
-                FieldProblem("parent_code", f"unit {row.parent_code!r} is outside", number)
-            )
+            reason = f"no unit with code {row.parent_code!r}"
+            problems.append(FieldProblem("parent_code", reason, number))
         elif row.parent_code is None and row.code not in ids:
-            problems.append(FieldProblem("parent_code", "a new root unit is outside", number))
-    refuse_outside(problems)
+            reason = "is required: a new unit of this key goes below its scope's root"
+            problems.append(FieldProblem("parent_code", reason, number))
+    upload.refuse_if(problems)
 
 
 _LIST_FILTERS: dict[str, str] = {

@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 
 from evalsvc.web.page import PAGE_EXCEPTION_HANDLERS, page_guard
 from evalsvc.web.pages.account import AccountPages
+from evalsvc.web.pages.audit import AuditPages
 from evalsvc.web.pages.recompute import RecomputePages
 from evalsvc.web.pages.results import ResultPages
 from evalsvc.web.pages.rounds import RoundPages
@@ -27,6 +28,7 @@ def page_routes() -> list[ControllerRouterHandler]:
     """Pages (public for the API-key guard; the page guard checks sessions) and assets."""
     controllers: list[Any] = [
         AccountPages, UserPages, VoterPages, RoundPages, ResultPages, RecomputePages,
+        AuditPages,
     ]  # fmt: skip
     pages = Router(
         path="/",

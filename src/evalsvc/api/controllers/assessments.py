@@ -12,7 +12,7 @@ from evalsvc.api.controllers.tasks import month_param
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.openapi_docs import upload_operation
-from evalsvc.api.uploads import read_upload
+from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.assessments import ASSESSMENT_UPLOAD, Assessment, AssessmentIn
 from evalsvc.domain.units import UpsertSummary
@@ -45,6 +45,7 @@ class AssessmentController(Controller):
     @post(
         "/bulk",
         operation_class=upload_operation(ASSESSMENT_UPLOAD),
+        request_max_body_size=STREAMED_LIMIT,
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many by (cadre, month), all or nothing",
@@ -55,9 +56,12 @@ class AssessmentController(Controller):
     async def upsert_assessments(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any]
     ) -> UpsertSummary:
-        rows = await read_upload(request, ASSESSMENT_UPLOAD)
-        summary = await store.upsert_assessments(conn, rows, principal)
-        return summary
+        return await write_upload(
+            request,
+            conn,
+            ASSESSMENT_UPLOAD,
+            lambda rows: store.upsert_assessments(conn, rows, principal),
+        )
 
     @get("/", opt=READERS, summary="Supervisor assessments, latest month first")
     async def list_assessments(

@@ -27,6 +27,7 @@ from evalsvc.api.schemas.ballots import (
     RoundTallies,
     TargetTally,
 )
+from evalsvc.api.uploads import read_whole_body
 from evalsvc.delivery.invitations import invitations_of, resend_ids
 from evalsvc.delivery.runner import keys_of, start_delivery
 from evalsvc.domain.access import Role
@@ -205,7 +206,7 @@ class BallotRoundController(Controller):
     async def upload_paper_ballots(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any], round_id: RoundId
     ) -> dict[str, Any]:
-        body = await request.body()
+        body = await read_whole_body(request)
         return await ballots.upload_paper(
             conn,
             principal,

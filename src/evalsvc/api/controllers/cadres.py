@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 import msgspec
@@ -13,7 +14,7 @@ from evalsvc.api.export import Format, Limit, Offset, struct_page
 from evalsvc.api.guards import ADMIN, READERS, allow
 from evalsvc.api.openapi_docs import upload_operation
 from evalsvc.api.schemas.lists import PeerGroupPage
-from evalsvc.api.uploads import read_upload
+from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
 from evalsvc.domain import uploads
 from evalsvc.domain.access import Role
 from evalsvc.domain.cadres import (
@@ -95,6 +96,7 @@ class CadreController(Controller):
     @post(
         "/bulk",
         operation_class=upload_operation(uploads.CADRES),
+        request_max_body_size=STREAMED_LIMIT,
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many cadres by code (all-or-nothing)",
@@ -107,8 +109,9 @@ class CadreController(Controller):
     async def upsert_cadres(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any]
     ) -> UpsertSummary:
-        rows = await read_upload(request, uploads.CADRES)
-        return await store.upsert_cadres(conn, rows, principal)
+        return await write_upload(
+            request, conn, uploads.CADRES, lambda rows: store.upsert_cadres(conn, rows, principal)
+        )
 
     @post("/{code:str}/move", opt=MOVERS, status_code=200, summary="Move a cadre to another unit")
     async def move_cadre(
@@ -129,6 +132,7 @@ class PeerGroupController(Controller):
     @post(
         "/bulk",
         operation_class=upload_operation(uploads.PEER_GROUPS),
+        request_max_body_size=STREAMED_LIMIT,
         opt=ADMIN,
         status_code=200,
         summary="Insert or update peer groups by code",
@@ -136,4 +140,6 @@ class PeerGroupController(Controller):
     async def upsert_peer_groups(
         self, conn: Conn, request: Request[Any, Any, Any]
     ) -> UpsertSummary:
-        return await store.upsert_peer_groups(conn, await read_upload(request, uploads.PEER_GROUPS))
+        return await write_upload(
+            request, conn, uploads.PEER_GROUPS, partial(store.upsert_peer_groups, conn)
+        )

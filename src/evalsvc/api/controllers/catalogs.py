@@ -11,6 +11,7 @@ from evalsvc.api.deps import Conn
 from evalsvc.api.guards import ADMIN, READERS
 from evalsvc.api.openapi_docs import returns, text_body
 from evalsvc.api.schemas.lists import CatalogPage
+from evalsvc.api.uploads import read_whole_body
 from evalsvc.domain import uploads
 from evalsvc.domain.bulk import format_of, parse_upload
 from evalsvc.domain.catalog import Catalog, CatalogCreate, GroupPoints
@@ -67,7 +68,7 @@ class CatalogController(Controller):
         group3_points: Annotated[float, QueryParameter(ge=0, le=30)] = 2.0,
     ) -> Response[Catalog]:
         items = parse_upload(
-            await request.body(),
+            await read_whole_body(request),
             format_of(request.headers.get("content-type")),
             uploads.CATALOG_ITEMS,
         ).valid_rows()

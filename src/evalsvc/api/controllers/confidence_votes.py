@@ -12,7 +12,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.openapi_docs import upload_operation
-from evalsvc.api.uploads import read_upload
+from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.confidence_votes import CONFIDENCE_UPLOAD, ConfidenceVote, ConfidenceVoteIn
 from evalsvc.domain.units import UpsertSummary
@@ -51,6 +51,7 @@ class ConfidenceVoteController(Controller):
     @post(
         "/bulk",
         operation_class=upload_operation(CONFIDENCE_UPLOAD),
+        request_max_body_size=STREAMED_LIMIT,
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many by (cadre, vote_date), all or nothing",
@@ -60,8 +61,9 @@ class ConfidenceVoteController(Controller):
     async def upsert_votes(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any]
     ) -> UpsertSummary:
-        rows = await read_upload(request, CONFIDENCE_UPLOAD)
-        return await store.upsert_votes(conn, rows, principal)
+        return await write_upload(
+            request, conn, CONFIDENCE_UPLOAD, lambda rows: store.upsert_votes(conn, rows, principal)
+        )
 
     @get("/", opt=READERS, summary="Formal confidence votes, latest first, with derived shares")
     async def list_votes(

@@ -12,7 +12,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.openapi_docs import upload_operation
-from evalsvc.api.uploads import read_upload
+from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.discipline import (
     DISCIPLINE_UPLOAD,
@@ -47,6 +47,7 @@ class DisciplineController(Controller):
     @post(
         "/bulk",
         operation_class=upload_operation(DISCIPLINE_UPLOAD),
+        request_max_body_size=STREAMED_LIMIT,
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many by (cadre, track, violation_id), all or nothing",
@@ -56,8 +57,12 @@ class DisciplineController(Controller):
     async def upsert_discipline(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any]
     ) -> UpsertSummary:
-        rows = await read_upload(request, DISCIPLINE_UPLOAD)
-        return await store.upsert_discipline(conn, rows, principal)
+        return await write_upload(
+            request,
+            conn,
+            DISCIPLINE_UPLOAD,
+            lambda rows: store.upsert_discipline(conn, rows, principal),
+        )
 
     @get("/", opt=READERS, summary="Discipline records, latest effective first")
     async def list_discipline(

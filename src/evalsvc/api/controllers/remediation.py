@@ -12,8 +12,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.openapi_docs import upload_operation
-from evalsvc.api.uploads import read_upload
+from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
 from evalsvc.domain.access import Role
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.remediation import (
     REMEDIATION_UPLOAD,
     Origin,
@@ -72,6 +73,7 @@ class RemediationController(Controller):
     @post(
         "/bulk",
         operation_class=upload_operation(REMEDIATION_UPLOAD),
+        request_max_body_size=STREAMED_LIMIT,
         opt=WRITERS,
         status_code=200,
         summary="Open many items, all or nothing (idempotent per origin reference)",
@@ -82,9 +84,11 @@ class RemediationController(Controller):
     async def create_items(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any]
     ) -> UpsertSummary:
-        rows = await read_upload(request, REMEDIATION_UPLOAD)
-        summary, _ = await store.create_items(conn, rows, principal)
-        return summary
+        async def write(rows: Upload[RemediationIn]) -> UpsertSummary:
+            summary, _ = await store.create_items(conn, rows, principal)
+            return summary
+
+        return await write_upload(request, conn, REMEDIATION_UPLOAD, write)
 
     @get("/", opt=READERS, summary="Remediation items by due date (overdue is derived)")
     async def list_items(

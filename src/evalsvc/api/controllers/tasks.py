@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.exceptions import HTTPException, InternalServerException
+from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 
 from evalsvc.api.deps import Caller, Conn
@@ -15,6 +14,7 @@ from evalsvc.api.export import Limit, Offset
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.openapi_docs import UNSUPPORTED_MEDIA, returns, text_body
 from evalsvc.api.schemas.lists import TaskBatchSummary, TaskRecordPage, TaskTotalsPage
+from evalsvc.api.uploads import STREAMED_LIMIT, body_pieces, upload_limit
 from evalsvc.domain.access import Role
 from evalsvc.domain.errors import FieldProblem, InvalidInput
 from evalsvc.domain.tasks import TaskRow, parse_month
@@ -41,18 +41,6 @@ def month_param(value: str) -> int:
     return month
 
 
-async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
-    try:
-        async for piece in request.stream():
-            if piece:
-                yield piece
-    except InternalServerException as exc:  # the client went away mid-upload
-        raise InvalidInput(
-            "the upload was cut off before its end; nothing was stored",
-            [FieldProblem("body", "client disconnected")],
-        ) from exc
-
-
 class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
@@ -70,6 +58,7 @@ class TaskController(Controller):
             rows=TaskRow,
         ),
         opt=WRITERS,
+        request_max_body_size=STREAMED_LIMIT,
         status_code=201,
         summary="Upload a batch of task records (CSV, NDJSON or a JSON array), all or nothing",
         description=(
@@ -102,7 +91,7 @@ class TaskController(Controller):
             )
         result = await store.ingest_stream(
             conn,
-            _body(request),
+            body_pieces(request, upload_limit(request)),
             fmt=fmt,
             principal=principal,
             origin="http",

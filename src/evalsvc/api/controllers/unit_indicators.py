@@ -12,7 +12,7 @@ from evalsvc.api.controllers.tasks import month_param
 from evalsvc.api.deps import Caller, Conn
 from evalsvc.api.guards import READERS, allow
 from evalsvc.api.openapi_docs import upload_operation
-from evalsvc.api.uploads import read_upload
+from evalsvc.api.uploads import STREAMED_LIMIT, write_upload
 from evalsvc.domain.access import Role
 from evalsvc.domain.unit_indicators import UNIT_INDICATOR_UPLOAD, UnitIndicator, UnitIndicatorIn
 from evalsvc.domain.units import UpsertSummary
@@ -45,6 +45,7 @@ class UnitIndicatorController(Controller):
     @post(
         "/bulk",
         operation_class=upload_operation(UNIT_INDICATOR_UPLOAD),
+        request_max_body_size=STREAMED_LIMIT,
         opt=WRITERS,
         status_code=200,
         summary="Insert or update many by (unit, month), all or nothing",
@@ -54,8 +55,12 @@ class UnitIndicatorController(Controller):
     async def upsert_indicators(
         self, conn: Conn, principal: Caller, request: Request[Any, Any, Any]
     ) -> UpsertSummary:
-        rows = await read_upload(request, UNIT_INDICATOR_UPLOAD)
-        return await store.upsert_indicators(conn, rows, principal)
+        return await write_upload(
+            request,
+            conn,
+            UNIT_INDICATOR_UPLOAD,
+            lambda rows: store.upsert_indicators(conn, rows, principal),
+        )
 
     @get("/", opt=READERS, summary="Unit indicators, latest month first")
     async def list_indicators(
