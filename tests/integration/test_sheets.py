@@ -268,3 +268,35 @@ async def test_only_a_request_that_says_so_skips_the_pool_reset(db_dsn: str) -> 
             assert await fourth.fetchval(read_it) in ("", None)
     finally:
         await pool.close()
+
+
+async def test_a_voter_with_no_colleague_hands_in_an_empty_sheet(
+    client: Client, conn: asyncpg.Connection
+) -> None:
+    """The only cadre of a unit has no one to evaluate: its empty sheet is an answer, not a 500."""
+    unit = await add_unit(conn, "UA")
+    await add_cadre(conn, "A1", unit, "staff")
+    catalog_id = await add_catalog(conn)
+    headers = await make_key(conn, Role.PERSONNEL, "UA")
+    created = await client.post(
+        "/ballot-rounds", json=round_body(catalog_id, "UA"), headers=headers
+    )
+    assert created.status_code == 201, created.text
+    round_id = created.json()["id"]
+    opened = await client.post(f"/ballot-rounds/{round_id}/open", headers=headers)
+    assert opened.status_code == 200, opened.text
+    code = (await outbox_codes(client.app.state.settings.outbox, round_id, 1))["A1"]
+    assert (await client.get("/ballot/targets", headers=bearer(code))).json()["targets"] == []
+    empty = await client.post("/ballot/sheets", json={"ballots": []}, headers=bearer(code))
+    assert empty.status_code == 201, empty.text
+    assert empty.json() | {"receipt": ""} == {
+        "round_id": round_id,
+        "ballots": 0,
+        "submitted": True,
+        "receipt": "",
+        "sealed_by": "server",
+    }
+    again = await client.post("/ballot/sheets", json={"ballots": []}, headers=bearer(code))
+    assert again.status_code == 409
+    participation = await client.get(f"/ballot-rounds/{round_id}/participation", headers=headers)
+    assert participation.json() == {"round_id": round_id, "voters": 1, "finished": 1}
