@@ -41,9 +41,16 @@ async def snapshot(conn: asyncpg.Connection) -> dict[str, str]:
     ]
     out = {}
     for table in tables:
+        # A schedule's run times are the queue's clock, rewritten whenever a worker runs it
+        # (every 5 s): what the backup must keep is which work is scheduled, and how often.
+        rows = (
+            "(select entrypoint, expression from pgqueuer_schedules)"
+            if table == "pgqueuer_schedules"
+            else f'"{table}"'
+        )
         out[table] = await conn.fetchval(
             f"select count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' "
-            f"order by t::text)), '') from \"{table}\" t"
+            f"order by t::text)), '') from {rows} t"
         )
     return out
 
