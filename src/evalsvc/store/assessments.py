@@ -15,7 +15,7 @@ from evalsvc.domain.tasks import format_month, parse_month
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import check_scope, resolve, scope_filter, upsert_counts
+from evalsvc.store.subjects import Subjects, scope_filter, upsert_rows
 
 Q = queries("assessments")
 _FILTERS = {
@@ -31,34 +31,16 @@ async def upsert_assessments(
     principal: Principal | None,
 ) -> UpsertSummary:
     """Insert or update by (cadre, month), all or nothing. đ and e are for leaders only."""
-    upload = Upload.of(upload)
-    rows = upload.rows
-    async with conn.transaction():
-        subjects, problems = await resolve(
-            conn,
-            upload.numbers,
-            cadre_codes=[r.cadre_code for r in rows],
-            principal=principal,
-        )
-        problems += upload.duplicates([f"{r.cadre_code}/{r.month}" for r in rows], "month")
-        for number, r in upload.numbered():
-            cadre = subjects.cadres.get(r.cadre_code)
-            if (
-                cadre is not None
-                and (r.organising is not None or r.cohesion is not None)
-                and cadre.position not in LEADER_POSITIONS
-            ):
-                problems.append(
-                    FieldProblem(
-                        "organising" if r.organising is not None else "cohesion",
-                        "đ and e are given to leaders (heads and deputies) only",
-                        number,
-                    )
-                )
-        upload.refuse_if(problems)
-        await check_scope(conn, principal, subjects)
-        written = await conn.fetch(
-            Q["upsert"],
+    return await upsert_rows(
+        conn,
+        upload,
+        principal,
+        query=Q["upsert"],
+        cadre_code=lambda r: r.cadre_code,
+        key=lambda r: f"{r.cadre_code}/{r.month}",
+        key_field="month",
+        check=_leaders_only,
+        columns=lambda subjects, rows: [
             [subjects.cadres[r.cadre_code].id for r in rows],
             [parse_month(r.month) for r in rows],
             [r.politics for r in rows],
@@ -67,9 +49,28 @@ async def upsert_assessments(
             [r.organising for r in rows],
             [r.cohesion for r in rows],
             [r.assessed_by for r in rows],
-        )
-    inserted, updated, unchanged = upsert_counts(len(rows), written)
-    return UpsertSummary(inserted=inserted, updated=updated, unchanged=unchanged)
+        ],
+    )
+
+
+def _leaders_only(subjects: Subjects, upload: Upload[AssessmentIn]) -> list[FieldProblem]:
+    """đ (organising) and e (cohesion) given to a cadre who is not a head or deputy."""
+    problems = []
+    for number, r in upload.numbered():
+        cadre = subjects.cadres.get(r.cadre_code)
+        if (
+            cadre is not None
+            and (r.organising is not None or r.cohesion is not None)
+            and cadre.position not in LEADER_POSITIONS
+        ):
+            problems.append(
+                FieldProblem(
+                    "organising" if r.organising is not None else "cohesion",
+                    "đ and e are given to leaders (heads and deputies) only",
+                    number,
+                )
+            )
+    return problems
 
 
 def _assessment(record: asyncpg.Record) -> Assessment:

@@ -13,7 +13,7 @@ from evalsvc.domain.confidence_votes import ConfidenceVote, ConfidenceVoteIn, de
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import check_scope, resolve, scope_filter, upsert_counts
+from evalsvc.store.subjects import scope_filter, upsert_rows
 
 Q = queries("confidence_votes")
 _FILTERS = {
@@ -29,20 +29,16 @@ async def upsert_votes(
     upload: Upload[ConfidenceVoteIn] | Sequence[ConfidenceVoteIn],
     principal: Principal | None,
 ) -> UpsertSummary:
-    upload = Upload.of(upload)
-    rows = upload.rows
-    async with conn.transaction():
-        subjects, problems = await resolve(
-            conn,
-            upload.numbers,
-            cadre_codes=[r.cadre_code for r in rows],
-            principal=principal,
-        )
-        keys = [f"{r.cadre_code}/{r.vote_date}" for r in rows]
-        upload.refuse_if([*problems, *upload.duplicates(keys, "vote_date")])
-        await check_scope(conn, principal, subjects)
-        written = await conn.fetch(
-            Q["upsert"],
+    """Insert or update by (cadre, vote date), all or nothing."""
+    return await upsert_rows(
+        conn,
+        upload,
+        principal,
+        query=Q["upsert"],
+        cadre_code=lambda r: r.cadre_code,
+        key=lambda r: f"{r.cadre_code}/{r.vote_date}",
+        key_field="vote_date",
+        columns=lambda subjects, rows: [
             [subjects.cadres[r.cadre_code].id for r in rows],
             [r.vote_date for r in rows],
             [r.eligible for r in rows],
@@ -50,9 +46,8 @@ async def upsert_votes(
             [r.high for r in rows],
             [r.medium for r in rows],
             [r.low for r in rows],
-        )
-    inserted, updated, unchanged = upsert_counts(len(rows), written)
-    return UpsertSummary(inserted=inserted, updated=updated, unchanged=unchanged)
+        ],
+    )
 
 
 def _vote(record: asyncpg.Record) -> ConfidenceVote:

@@ -13,7 +13,7 @@ from evalsvc.domain.discipline import Discipline, DisciplineIn
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import check_scope, resolve, scope_filter, upsert_counts
+from evalsvc.store.subjects import scope_filter, upsert_rows
 
 Q = queries("discipline")
 _FILTERS = {
@@ -32,20 +32,15 @@ async def upsert_discipline(
     principal: Principal | None,
 ) -> UpsertSummary:
     """Insert or update by (cadre, track, violation_id), all or nothing."""
-    upload = Upload.of(upload)
-    rows = upload.rows
-    async with conn.transaction():
-        subjects, problems = await resolve(
-            conn,
-            upload.numbers,
-            cadre_codes=[r.cadre_code for r in rows],
-            principal=principal,
-        )
-        keys = [f"{r.cadre_code}/{r.track}/{r.violation_id}" for r in rows]
-        upload.refuse_if([*problems, *upload.duplicates(keys, "violation_id")])
-        await check_scope(conn, principal, subjects)
-        written = await conn.fetch(
-            Q["upsert"],
+    return await upsert_rows(
+        conn,
+        upload,
+        principal,
+        query=Q["upsert"],
+        cadre_code=lambda r: r.cadre_code,
+        key=lambda r: f"{r.cadre_code}/{r.track}/{r.violation_id}",
+        key_field="violation_id",
+        columns=lambda subjects, rows: [
             [subjects.cadres[r.cadre_code].id for r in rows],
             [r.form for r in rows],
             [r.track for r in rows],
@@ -53,9 +48,8 @@ async def upsert_discipline(
             [r.decision_no for r in rows],
             [r.decided_on for r in rows],
             [r.effective_on for r in rows],
-        )
-    inserted, updated, unchanged = upsert_counts(len(rows), written)
-    return UpsertSummary(inserted=inserted, updated=updated, unchanged=unchanged)
+        ],
+    )
 
 
 async def create_discipline(

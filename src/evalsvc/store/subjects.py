@@ -6,14 +6,19 @@ unit indicators, remediation): one query per kind of code for a whole upload.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import asyncpg
 
 from evalsvc.domain.access import Principal
+from evalsvc.domain.bulk import Upload
 from evalsvc.domain.errors import FieldProblem
+from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.scope import ensure_in_scope, subtree_ids
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +106,43 @@ def upsert_counts(rows: int, written: list[asyncpg.Record]) -> tuple[int, int, i
 def given(values: dict[str, object]) -> dict[str, object]:
     """The filters a caller actually set."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+async def upsert_rows(
+    conn: asyncpg.Connection,
+    upload: Upload[Row] | Sequence[Row],
+    principal: Principal | None,
+    *,
+    query: str,
+    key: Callable[[Row], str],
+    key_field: str,
+    columns: Callable[[Subjects, Sequence[Row]], list[list[Any]]],
+    cadre_code: Callable[[Row], str] | None = None,
+    unit_code: Callable[[Row], str] | None = None,
+    check: Callable[[Subjects, Upload[Row]], list[FieldProblem]] | None = None,
+) -> UpsertSummary:
+    """The bulk upsert of a per-cadre or per-unit record, all or nothing.
+
+    In one transaction: resolve the rows' codes (a scoped caller's other subtrees match
+    nothing), refuse the whole upload with every problem — unknown codes, rows repeating an
+    earlier row's ``key`` (named ``key_field``), ``check``'s own — then write ``columns``
+    with ``query`` (which returns ``(xmax = 0) as inserted`` for the rows it changed).
+    """
+    upload = Upload.of(upload)
+    rows = upload.rows
+    async with conn.transaction():
+        subjects, problems = await resolve(
+            conn,
+            upload.numbers,
+            cadre_codes=[cadre_code(r) for r in rows] if cadre_code else (),
+            unit_codes=[unit_code(r) for r in rows] if unit_code else (),
+            principal=principal,
+        )
+        problems += upload.duplicates([key(r) for r in rows], key_field)
+        if check is not None:
+            problems += check(subjects, upload)
+        upload.refuse_if(problems)
+        await check_scope(conn, principal, subjects)
+        written = await conn.fetch(query, *columns(subjects, rows))
+    inserted, updated, unchanged = upsert_counts(len(rows), written)
+    return UpsertSummary(inserted=inserted, updated=updated, unchanged=unchanged)

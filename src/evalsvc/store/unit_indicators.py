@@ -13,7 +13,7 @@ from evalsvc.domain.unit_indicators import UnitIndicator, UnitIndicatorIn
 from evalsvc.domain.units import UpsertSummary
 from evalsvc.store.listing import Filters, fetch_page
 from evalsvc.store.sqlfiles import queries
-from evalsvc.store.subjects import check_scope, resolve, scope_filter, upsert_counts
+from evalsvc.store.subjects import scope_filter, upsert_rows
 
 Q = queries("unit_indicators")
 _FILTERS = {
@@ -28,29 +28,24 @@ async def upsert_indicators(
     upload: Upload[UnitIndicatorIn] | Sequence[UnitIndicatorIn],
     principal: Principal | None,
 ) -> UpsertSummary:
-    upload = Upload.of(upload)
-    rows = upload.rows
-    async with conn.transaction():
-        subjects, problems = await resolve(
-            conn,
-            upload.numbers,
-            unit_codes=[r.unit_code for r in rows],
-            principal=principal,
-        )
-        keys = [f"{r.unit_code}/{r.month}" for r in rows]
-        upload.refuse_if([*problems, *upload.duplicates(keys, "month")])
-        await check_scope(conn, principal, subjects)
-        written = await conn.fetch(
-            Q["upsert"],
+    """Insert or update by (unit, month), all or nothing."""
+    return await upsert_rows(
+        conn,
+        upload,
+        principal,
+        query=Q["upsert"],
+        unit_code=lambda r: r.unit_code,
+        key=lambda r: f"{r.unit_code}/{r.month}",
+        key_field="month",
+        columns=lambda subjects, rows: [
             [subjects.units[r.unit_code] for r in rows],
             [parse_month(r.month) for r in rows],
             [r.satisfaction_pct for r in rows],
             [r.dossiers_received for r in rows],
             [r.dossiers_late for r in rows],
             [r.par_score for r in rows],
-        )
-    inserted, updated, unchanged = upsert_counts(len(rows), written)
-    return UpsertSummary(inserted=inserted, updated=updated, unchanged=unchanged)
+        ],
+    )
 
 
 def _indicator(record: asyncpg.Record) -> UnitIndicator:
