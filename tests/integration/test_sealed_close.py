@@ -105,3 +105,28 @@ async def test_a_close_that_fails_midway_leaves_the_round_open_and_intact(
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["sheets"] == {"counted": 5, "invalid": 1}
+
+
+async def test_a_sheet_copied_in_the_database_is_refused_clearly(
+    client: Client, conn: asyncpg.Connection
+) -> None:
+    """A byte-identical copy of a stored sheet (only a DBA can make one) stops the close with
+    a 422 that says so, not a 500 from the receipts' key; the round stays open and intact."""
+    round_id, tokens = await _opened(client, conn)
+    await _vote(client, tokens)
+    copied = await conn.execute(
+        "insert into ballot_sheets (round_id, sealed, targets_tag, receipt)"
+        " select round_id, sealed, targets_tag, receipt from ballot_sheets"
+        " where round_id = $1 limit 1",
+        round_id,
+    )
+    assert copied == "INSERT 0 1"
+    before = await _stored(conn, round_id)
+    shares, members = await collect_shares(client, conn, round_id)
+    refused = await client.post(
+        f"/ballot-rounds/{round_id}/close", json={"shares": shares[:2]}, headers=members[0]
+    )
+    assert refused.status_code == 422, refused.text
+    assert "same receipt" in refused.json()["detail"]
+    assert await conn.fetchval("select status from ballot_rounds where id = $1", round_id) == "open"
+    assert await _stored(conn, round_id) == before

@@ -12,6 +12,7 @@ any failure rolls the round back to open and intact.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import os
 import time
@@ -25,6 +26,7 @@ import asyncpg
 import numpy as np
 
 from evalsvc.domain.ballots import BallotKeys
+from evalsvc.domain.errors import RuleViolation
 from evalsvc.sealing import boxes, receipts
 from evalsvc.store import copyio
 from evalsvc.store.ballot_tally import FormItems
@@ -89,6 +91,11 @@ async def open_sheets(
         now = time.perf_counter()
         seconds["open"], clock = now - clock, now
         checked, leaves = await asyncio.to_thread(_joined, batches)
+        if any(a == b for a, b in itertools.pairwise(leaves)):  # sorted: side by side
+            raise RuleViolation(
+                "two stored sheets have the same receipt: the round's sheets were changed "
+                "outside evalsvc; nothing was counted and the round stays open"
+            )
         invalid = sum(b.invalid for b in batches)
         del batches
         loop = asyncio.get_running_loop()
