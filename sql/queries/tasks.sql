@@ -66,14 +66,17 @@ insert into task_batches (key_id, origin, format) values ($1, $2, $3) returning 
 update task_batches set rows_received = $2, rows_inserted = $3, rows_updated = $4 where id = $1
 
 -- name: totals_add
--- Sums computed by the ingester for blocks of new rows (copied into task_totals_delta);
+-- Sums computed by the ingester for blocks of new rows (copied into task_totals_delta, one
+-- row per cadre and month of each block: summed again over the blocks);
 -- task_month_totals_pkey for the upsert.
 insert into task_month_totals as m (
     cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
     exceeded_records, late_records, k_done_exceeded, k_done_late)
-select cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
-       exceeded_records, late_records, k_done_exceeded, k_done_late
+select cadre_id, month, sum(records), sum(k_assigned), sum(k_done), sum(k_done_quality),
+       sum(k_done_timely), sum(exceeded_records), sum(late_records), sum(k_done_exceeded),
+       sum(k_done_late)
 from task_totals_delta
+group by cadre_id, month
 on conflict (cadre_id, month) do update set
     records = m.records + excluded.records,
     k_assigned = m.k_assigned + excluded.k_assigned,
