@@ -302,14 +302,16 @@ async def test_many_blocks_in_one_batch(
 async def test_statements_run_once_per_group_of_blocks(
     conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Blocks are parsed and COPYed one by one, the set-based statements run per WRITE_BLOCKS
-    of them: a total met in several blocks of a group is summed once, a batch turning from
-    new rows to corrections mid-way moves the totals right, and a key repeated across the
-    blocks of one group is still reported with its row, nothing stored."""
+    """Blocks are parsed and COPYed one by one, the diff statements run per WRITE_BLOCKS of
+    them and the totals upsert per TOTALS_BLOCKS: a total met in several blocks is summed
+    once, a batch turning from new rows to corrections mid-way moves the totals right, and a
+    key repeated across the blocks of one group is still reported with its row, nothing
+    stored."""
     import evalsvc.store.tasks as store
 
     monkeypatch.setattr(store, "BLOCK_BYTES", 300)
     monkeypatch.setattr(store, "WRITE_BLOCKS", 3)
+    monkeypatch.setattr(store, "TOTALS_BLOCKS", 5)
     await make_city(conn)
     cadres = ["A1", "A2", "B1"]
     body = HEADER + "".join(row(f"e{i}", cadres[i % 3], done=str(i % 9)) for i in range(100))

@@ -4,9 +4,9 @@ One path serves the HTTP endpoint and the CLI: byte pieces in, a summary out. Th
 cut into blocks of whole lines (``BLOCK_BYTES``), parsed, validated and encoded column-wise in
 a worker thread (the next block is parsed while the database writes the previous one), and
 written with binary COPY: new rows straight into ``task_records`` (their sums into a delta
-table), else into a temporary staging table. The set-based statements (the totals upsert; the
-diff and upsert of staged rows) run once per ``WRITE_BLOCKS`` blocks, so the server holds only
-about two small blocks while the database sees the same few statements per 4 MiB of input.
+table), else into a temporary staging table. The diff and upsert of staged rows run once per
+``WRITE_BLOCKS`` blocks and the totals upsert once per ``TOTALS_BLOCKS``, so the server holds
+only about two small blocks while the database sees few, large statements.
 Everything happens in one transaction: any problem, a truncated body or a dropped connection
 rolls the whole batch back.
 """
@@ -49,10 +49,14 @@ BLOCK_BYTES = 1 << 20
 written and the next one being parsed: about 12 bytes of memory per byte of input at the
 parse's peak, so 4 MiB blocks held some 150 MB and 1 MiB blocks a quarter of it."""
 WRITE_BLOCKS = 4
-"""Blocks COPYed before the set-based statements run on them (4 MiB of input, as when blocks
-were 4 MiB): each such statement upserts every (cadre, month) total the rows touch, and a
-total updated again in the same transaction leaves one more row version to walk, so running
-them once per 1 MiB block took 2.7 times as long."""
+"""Blocks staged before the diff and upsert statements run on them (4 MiB of input, as when
+blocks were 4 MiB: fewer, larger statements)."""
+TOTALS_BLOCKS = 64
+"""Blocks whose sums per (cadre, month) wait in task_totals_delta before one upsert adds
+them to task_month_totals (64 MiB of input). A totals row updated again in the same
+transaction leaves one more row version that every later update of it walks: adding the
+sums once per 1 MiB block took 2.7 times as long as once per 4 MiB, and with every 4 MiB a
+1 GiB upload touching the same cadre-months all along spent most of its time there."""
 COPY_PIECE = 256 << 10
 """Bytes per COPY data message: asyncpg copies each message and the socket buffers it, so a
 whole block in one message would be held twice more."""
@@ -457,7 +461,7 @@ async def _ingest(
             _resolve_and_encode(block, cadres, scope, problems, batch_id, not fresh)
 
     received = inserted = updated = 0
-    delta_blocks = 0  # blocks copied into task_records whose sums wait in task_totals_delta
+    delta_blocks = 0  # blocks written whose sums wait in task_totals_delta
     staged_blocks = staged_rows = 0  # blocks in task_staging, not yet diffed and upserted
 
     async def add_totals() -> None:
@@ -468,7 +472,7 @@ async def _ingest(
             delta_blocks = 0
 
     async def write_staged() -> None:
-        nonlocal staged_blocks, staged_rows, inserted, updated
+        nonlocal staged_blocks, staged_rows, inserted, updated, delta_blocks
         if not staged_blocks:
             return
         stats = await _upsert_block(conn, batch_id, scope_list, problems)
@@ -476,9 +480,12 @@ async def _ingest(
         if stats is not None:
             inserted += stats[0]
             updated += stats[1]
+            delta_blocks += staged_blocks
             if on_rows is not None:
                 on_rows(staged_rows)
         staged_blocks = staged_rows = 0
+        if delta_blocks >= TOTALS_BLOCKS:
+            await add_totals()
 
     async with conn.transaction():
         await conn.execute(Q["lock_ingest"])
@@ -504,13 +511,12 @@ async def _ingest(
                         block.release()
                         inserted += block.rows
                         delta_blocks += 1
-                        if delta_blocks >= WRITE_BLOCKS:
+                        if delta_blocks >= TOTALS_BLOCKS:
                             await add_totals()
                         if on_rows is not None:
                             on_rows(block.rows)
                         continue
                     fresh = False  # a key exists: this block and all later ones are staged
-                    await add_totals()
                 staging = await work(block.staging_data)
                 await _copy(conn, "task_staging", staging)
                 del staging
@@ -519,8 +525,8 @@ async def _ingest(
                 if staged_blocks >= WRITE_BLOCKS:
                     await write_staged()
         if not problems.total:
-            await add_totals()
             await write_staged()
+            await add_totals()
         problems.raise_if_any()
         await conn.execute(Q["finish_batch"], batch_id, received, inserted, updated)
     return IngestResult(batch_id, received, inserted, updated, received - inserted - updated)
