@@ -44,14 +44,16 @@ from evalsvc.store.sqlfiles import queries
 Q = queries("tasks")
 T = TypeVar("T")
 Format = Literal["csv", "ndjson", "json"]
-BLOCK_BYTES = 1 << 20
-"""Bytes of input per parsed block (~15,000-25,000 CSV rows). The server holds the block being
-written and the next one being parsed: about 12 bytes of memory per byte of input at the
-parse's peak, so 4 MiB blocks held some 150 MB and 1 MiB blocks a quarter of it."""
-WRITE_BLOCKS = 4
+BLOCK_BYTES = 2 << 20
+"""Bytes of input per parsed block (~30,000-50,000 CSV rows). The server holds the block being
+written and the next one being parsed, with their encoded COPY data and the parse's
+temporaries: 4 MiB blocks, three alive at once, added about 250 MB to the server; 1 MiB
+blocks about 40 MB but made first loads some 30 % slower (a savepoint, two COPYs and a delta
+of totals rows per block); 2 MiB blocks about as fast as 4 MiB ones."""
+WRITE_BLOCKS = 2
 """Blocks staged before the diff and upsert statements run on them (4 MiB of input, as when
 blocks were 4 MiB: fewer, larger statements)."""
-TOTALS_BLOCKS = 64
+TOTALS_BLOCKS = 32
 """Blocks whose sums per (cadre, month) wait in task_totals_delta before one upsert adds
 them to task_month_totals (64 MiB of input). A totals row updated again in the same
 transaction leaves one more row version that every later update of it walks: adding the
