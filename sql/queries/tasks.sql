@@ -66,14 +66,17 @@ insert into task_batches (key_id, origin, format) values ($1, $2, $3) returning 
 update task_batches set rows_received = $2, rows_inserted = $3, rows_updated = $4 where id = $1
 
 -- name: totals_add
--- Sums computed by the ingester for blocks of new rows (copied into task_totals_delta);
+-- The sums waiting in task_totals_delta (one row per cadre and month of each block of new
+-- rows, copied by the ingester, or of each diff of staged rows: summed again over them);
 -- task_month_totals_pkey for the upsert.
 insert into task_month_totals as m (
     cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
     exceeded_records, late_records, k_done_exceeded, k_done_late)
-select cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
-       exceeded_records, late_records, k_done_exceeded, k_done_late
+select cadre_id, month, sum(records), sum(k_assigned), sum(k_done), sum(k_done_quality),
+       sum(k_done_timely), sum(exceeded_records), sum(late_records), sum(k_done_exceeded),
+       sum(k_done_late)
 from task_totals_delta
+group by cadre_id, month
 on conflict (cadre_id, month) do update set
     records = m.records + excluded.records,
     k_assigned = m.k_assigned + excluded.k_assigned,
@@ -146,8 +149,9 @@ where not existed
 
 -- name: totals_changed
 -- New values add, the replaced values subtract (a correction may move a record to another
--- cadre or month); task_month_totals_pkey for the upsert.
-insert into task_month_totals as m (
+-- cadre or month): the sums per (cadre, month) of the changed rows, into task_totals_delta
+-- (totals_add adds them to task_month_totals).
+insert into task_totals_delta (
     cadre_id, month, records, k_assigned, k_done, k_done_quality, k_done_timely,
     exceeded_records, late_records, k_done_exceeded, k_done_late)
 select cadre_id, month, sum(sign),
@@ -170,17 +174,6 @@ from (
     where existed
 ) d
 group by cadre_id, month
-on conflict (cadre_id, month) do update set
-    records = m.records + excluded.records,
-    k_assigned = m.k_assigned + excluded.k_assigned,
-    k_done = m.k_done + excluded.k_done,
-    k_done_quality = m.k_done_quality + excluded.k_done_quality,
-    k_done_timely = m.k_done_timely + excluded.k_done_timely,
-    exceeded_records = m.exceeded_records + excluded.exceeded_records,
-    late_records = m.late_records + excluded.late_records,
-    k_done_exceeded = m.k_done_exceeded + excluded.k_done_exceeded,
-    k_done_late = m.k_done_late + excluded.k_done_late,
-    updated_at = now()
 
 -- name: cadres_by_codes
 -- cadres_code_key.

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -126,6 +126,21 @@ class Contract:
         return body
 
 
+def same(typed: Any, raw: Any) -> bool:
+    """A generated model's ``to_dict()`` says what the JSON said (timestamps compared as
+    times: the model writes them back with ``+00:00`` where the JSON has ``Z``)."""
+    if isinstance(typed, dict) and isinstance(raw, dict):
+        return typed.keys() == raw.keys() and all(same(typed[k], raw[k]) for k in raw)
+    if isinstance(typed, list) and isinstance(raw, list):
+        return len(typed) == len(raw) and all(same(t, r) for t, r in zip(typed, raw, strict=True))
+    if isinstance(typed, str) and isinstance(raw, str) and typed != raw:
+        try:
+            return datetime.fromisoformat(typed) == datetime.fromisoformat(raw)
+        except ValueError:
+            return False
+    return bool(typed == raw)
+
+
 def _wait_for_job(get_job: Any, client: Any, job_id: int) -> Any:
     for _ in range(600):
         job = get_job.sync(job_id=job_id, client=client)
@@ -158,6 +173,7 @@ def test_a_generated_client_builds_without_warnings_and_reads_typed_answers(
     assert lines == [f"Generating {tmp_path / 'evalsvc_client'}"], printed
 
     models = importlib.import_module("evalsvc_client.models")
+    files = importlib.import_module("evalsvc_client.types")
     client = stack.enter_context(package.AuthenticatedClient(base_url=live_server, token=token))
 
     def op(name: str) -> Any:
@@ -276,7 +292,6 @@ def test_a_generated_client_builds_without_warnings_and_reads_typed_answers(
     )
 
     # A CSV upload through the client: the body goes as bytes with its own Content-Type.
-    files = importlib.import_module("evalsvc_client.types")
     rows = "code,text,group,forms\n1.01,Đi muộn về sớm,1,leader;staff\n".encode()
     catalog = op("catalogs.catalogs_csv_create_catalog_from_csv").sync(
         client=client,
@@ -287,26 +302,97 @@ def test_a_generated_client_builds_without_warnings_and_reads_typed_answers(
     assert isinstance(catalog, models.Catalog), catalog
     assert (catalog.name, catalog.status, catalog.leader_items) == ("contract-test", "draft", 1)
 
-    # A bulk upload (JSON rows or CSV: the generated body function cannot send those, see
-    # docs/audit.md) goes through httpx; its answer still reads into the generated model.
+    # Bulk uploads (a body of JSON rows or of CSV/NDJSON bytes) through the generated
+    # functions: units as JSON rows, then as CSV; task records as CSV and as NDJSON.
+    bulk_units = op("units.units_bulk_upsert_units")
     unit = http.get("/units/SNV").json()
     fields = ("code", "name", "kind", "parent_code", "ranking_block", "agency", "outstanding_years")
     row = {k: unit[k] for k in fields}
-    sent = http.post("/units/bulk", json=[row])
-    raw_unit = contract.check("post", "/units/bulk", sent)
-    summary = models.UpsertSummary.from_dict(raw_unit)
-    assert summary.inserted == 0
-    assert summary.updated + summary.unchanged == 1
+    summary = bulk_units.sync(
+        client=client, body=[models.UnitsBulkUpsertUnitsJsonUnitCreate.from_dict(row)]
+    )
+    assert isinstance(summary, models.UpsertSummary), summary
+    assert (summary.inserted, summary.updated + summary.unchanged) == (0, 1)
+    years = ";".join(str(y) for y in unit["outstanding_years"])
+    agency = "" if unit["agency"] is None else str(unit["agency"]).lower()
+    csv_row = [unit["code"], unit["name"], unit["kind"], unit["parent_code"] or ""]
+    csv_row += [unit["ranking_block"] or "", agency, years]
+    units_csv = ",".join(fields) + "\n" + ",".join(csv_row) + "\n"
+    summary = bulk_units.sync(
+        client=client, body=files.File(payload=io.BytesIO(units_csv.encode()))
+    )
+    assert isinstance(summary, models.UpsertSummary), summary
+    assert (summary.inserted, summary.unchanged) == (0, 1)
+    upload_tasks = op("tasks.tasks_batches_upload_batch")
+    tasks_csv = (
+        "source_system,external_id,cadre_code,month,product_code,k,assigned,done\n"
+        f"contract,T-1,{rated.code},2026-11,VB,1,10,9\n"
+        f"contract,T-2,{rated.code},2026-11,VB,1.5,4,4\n"
+    )
+    batch = upload_tasks.sync(
+        client=client,
+        body=files.File(payload=io.BytesIO(tasks_csv.encode()), mime_type="text/csv"),
+    )
+    assert isinstance(batch, models.TaskBatchSummary), batch
+    assert (batch.rows, batch.inserted) == (2, 2)
+    ndjson = json.dumps(
+        {
+            "source_system": "contract",
+            "external_id": "T-1",
+            "cadre_code": rated.code,
+            "month": "2026-11",
+            "product_code": "VB",
+            "k": 1,
+            "assigned": 10,
+            "done": 10,
+        }
+    )
+    batch = upload_tasks.sync(
+        client=client,
+        body=files.File(
+            payload=io.BytesIO(f"{ndjson}\n".encode()), mime_type="application/x-ndjson"
+        ),
+    )
+    assert isinstance(batch, models.TaskBatchSummary), batch
+    assert (batch.rows, batch.updated) == (1, 1)
 
-    # The cadre's explained rating: the annual stage that applied the discipline. Read as
-    # JSON: the generated model of its task ratios breaks on the ratio named "d" (the
-    # generator's from_dict keeps the row in a local named d; docs/api-contract.md).
+    # The cadre's explained rating: the annual stage that applied the discipline, and the
+    # months' task figures, whose ratio named "d" the generated model reads like the others.
+    explained = op("results.results_cadres_code_get_cadre_results").sync(
+        code=rated.code, client=client, period="2026"
+    )
+    assert isinstance(explained, models.CadreResults), explained
     raw = contract.check(
         "get", "/results/cadres/{code}", http.get(f"/results/cadres/{rated.code}?period=2026")
     )
+    assert same(explained.to_dict(), raw)
     assert raw["annual"]["level"]["code"] == "KHT"
     assert "discipline" in raw["annual"]["reasons"]
     assert len(raw["months"]) == 12
+    assert [(m.task.d, m.task.dd, m.task.e) for m in explained.months] == [
+        (m["task"]["d"], m["task"]["dd"], m["task"]["e"]) for m in raw["months"]
+    ]
+    # A head's d (given, as an HR system knows it) through the stateless scoring: the request
+    # model writes it, the answer's task ratios read it back.
+    head = {
+        "code": "CONTRACT-1",
+        "position": "head",
+        "unit": "SNV",
+        "totals": {"assigned": 10.0, "done": 9.0, "quality": 9.0, "timely": 8.0},
+        "d": 0.5,
+        "dd": 1.0,
+        "e": 0.75,
+    }
+    scoring = {"period": "2026-05", "cadres": [head]}
+    request_model = models.ScoringRequest.from_dict(scoring)
+    assert request_model.cadres[0].d == 0.5
+    assert request_model.cadres[0].to_dict() == head
+    scored = op("scoring.scoring_periods_score_periods").sync(client=client, body=request_model)
+    assert isinstance(scored, models.ScoringResult), scored
+    raw = contract.check("post", "/scoring/periods", http.post("/scoring/periods", json=scoring))
+    assert same(scored.to_dict(), raw)
+    assert (scored.items[0].task.d, scored.items[0].task.dd) == (0.5, 1.0)
+    assert scored.items[0].task.d == raw["items"][0]["task"]["d"]
 
     # Ballot rounds, tallies and the other answers that an empty city never gives.
     rounds = contract.check("get", "/ballot-rounds", http.get("/ballot-rounds"))
@@ -314,6 +400,38 @@ def test_a_generated_client_builds_without_warnings_and_reads_typed_answers(
     round_id = closed["id"]
     tallies = contract.check(
         "get", "/ballot-rounds/{round_id}/tallies", http.get(f"/ballot-rounds/{round_id}/tallies")
+    )
+    # ... and the same through the generated client: typed models, field for field.
+    ballots = "ballots.ballot_rounds_round_id_"
+    typed_rounds = op("ballots.ballot_rounds_list_rounds").sync(client=client)
+    assert isinstance(typed_rounds, models.BallotRoundPage), typed_rounds
+    assert same(typed_rounds.to_dict(), rounds)
+    for module, model, url in (
+        ("get_round", models.BallotRound, f"/ballot-rounds/{round_id}"),
+        ("tallies_list_tallies", models.RoundTallies, f"/ballot-rounds/{round_id}/tallies"),
+        (
+            "participation_participation",
+            models.Participation,
+            f"/ballot-rounds/{round_id}/participation",
+        ),
+    ):
+        typed = op(ballots + module).sync(round_id=round_id, client=client)
+        assert isinstance(typed, model), (module, typed)
+        assert same(typed.to_dict(), http.get(url).json()), module
+    target = tallies["items"][0]["target"]
+    tally = op(ballots + "tallies_target_get_tally").sync(
+        round_id=round_id, target=target, client=client
+    )
+    assert isinstance(tally, models.TargetTally), tally
+    assert same(tally.to_dict(), http.get(f"/ballot-rounds/{round_id}/tallies/{target}").json())
+    invitations = op(ballots + "invitations_list_invitations").sync(
+        round_id=round_id, client=client
+    )
+    assert isinstance(invitations, list), invitations
+    assert all(isinstance(i, models.Invitation) for i in invitations)
+    assert same(
+        [i.to_dict() for i in invitations],
+        http.get(f"/ballot-rounds/{round_id}/invitations").json(),
     )
     for template, url in (
         ("/ballot-rounds/{round_id}", f"/ballot-rounds/{round_id}"),

@@ -299,6 +299,48 @@ async def test_many_blocks_in_one_batch(
     assert await count(conn) == 300
 
 
+async def test_statements_run_once_per_group_of_blocks(
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks are parsed and COPYed one by one, the diff statements run per WRITE_BLOCKS of
+    them and the totals upsert per TOTALS_BLOCKS: a total met in several blocks is summed
+    once, a batch turning from new rows to corrections mid-way moves the totals right, and a
+    key repeated across the blocks of one group is still reported with its row, nothing
+    stored."""
+    import evalsvc.store.tasks as store
+
+    monkeypatch.setattr(store, "BLOCK_BYTES", 300)
+    monkeypatch.setattr(store, "WRITE_BLOCKS", 3)
+    monkeypatch.setattr(store, "TOTALS_BLOCKS", 5)
+    await make_city(conn)
+    cadres = ["A1", "A2", "B1"]
+    body = HEADER + "".join(row(f"e{i}", cadres[i % 3], done=str(i % 9)) for i in range(100))
+    first = await ingest(conn, body)
+    assert (first.inserted, first.updated) == (100, 0)
+    assert await stored_totals(conn) == await recount(conn)
+    # new rows first (fresh COPY), then stored keys: 60 new, then 30 changed and 10 as stored
+    mixed = HEADER + "".join(
+        [row(f"n{i}", cadres[i % 3]) for i in range(60)]
+        + [row(f"e{i}", cadres[(i + 1) % 3], month="2026-06") for i in range(30)]
+        + [row(f"e{i}", cadres[i % 3], done=str(i % 9)) for i in range(30, 40)]
+    )
+    second = await ingest(conn, mixed)
+    assert (second.rows, second.inserted, second.updated, second.unchanged) == (100, 60, 30, 10)
+    assert await stored_totals(conn) == await recount(conn)
+    assert await count(conn) == 160
+    # through staging (the first row is stored already): a key repeated in the next parse
+    # block (about 7 rows a block), in the same group
+    before = await stored_totals(conn)
+    repeat = HEADER + "".join(
+        [row("e0", "A1", done="1")] + [row(f"r{i}") for i in range(10)] + [row("r2", done="2")]
+    )
+    with pytest.raises(RuleViolation) as info:
+        await ingest(conn, repeat)
+    assert {4, 12} <= {p.row for p in info.value.problems}
+    assert await count(conn) == 160
+    assert await stored_totals(conn) == before
+
+
 async def test_cadre_with_task_records_cannot_be_deleted(conn: asyncpg.Connection) -> None:
     await make_city(conn)
     await ingest(conn, HEADER + row("e1", "A1"))

@@ -22,7 +22,7 @@ from evalsvc.api.errors import EXCEPTION_HANDLERS
 from evalsvc.api.guards import authorize, provide_principal
 from evalsvc.api.limits import FailureLimiter, key_rate_limit
 from evalsvc.api.observe import observe, secure_headers
-from evalsvc.api.openapi_docs import document_errors
+from evalsvc.api.openapi_docs import GeneratedClientStructs, document_errors
 from evalsvc.api.validation import refuse_hostile_input
 from evalsvc.jobs import queue
 from evalsvc.settings import Settings
@@ -73,6 +73,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
 
     app = Litestar(
         route_handlers=[*CONTROLLERS, MetricsController, *page_routes()],
+        plugins=[GeneratedClientStructs()],
         lifespan=[lifespan],
         before_request=refuse_hostile_input,
         before_send=[secure_headers],

@@ -7,14 +7,20 @@ themselves to stream it, document it as a JSON array of rows or CSV with their c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import Litestar
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 from evalsvc.domain.bulk import UploadSpec
 
@@ -187,3 +193,47 @@ def text_body(
                 schema=file_schema(description), example=example if i == 0 else None
             )
     return with_body(RequestBody(required=True, description=description, content=content))
+
+
+GENERATOR_LOCAL = "d"
+"""The local that openapi-python-client's generated ``from_dict`` keeps the answer's fields in
+(``d = dict(src_dict)``, then ``<name> = ... d.pop("<name>")`` for each property in schema
+order, required ones first, then ``obj.additional_properties = d``)."""
+
+
+class GeneratedClientStructs(OpenAPISchemaPlugin):
+    """Schemas of the structs with a field named ``d`` (Decree 335's task ratio and a leader's
+    factor): that field is listed last and the object is closed (``additionalProperties:
+    false``), so a generated ``from_dict`` reads it after every other field and never uses its
+    dict again. Elsewhere the property named ``d`` replaces that dict mid-way (a client of
+    openapi-python-client 0.29.1 failed on ``d.pop("dd")``). The JSON is unchanged: msgspec
+    writes no other fields, and these structs' fields keep their names, the decree's.
+    """
+
+    def __init__(self) -> None:
+        self._structs = StructSchemaPlugin()
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        if not self._structs.is_plugin_supported_field(field_definition):
+            return False
+        info = msgspec.inspect.type_info(field_definition.type_)
+        assert isinstance(info, msgspec.inspect.StructType)
+        return any(f.encode_name == GENERATOR_LOCAL for f in info.fields)
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = self._structs.to_openapi_schema(field_definition, schema_creator)
+        properties = dict(schema.properties or {})
+        required = set(schema.required or ())
+        if GENERATOR_LOCAL in required and set(properties) - required:
+            # the generator reads optional properties after the required ones: no order of
+            # the schema's properties then keeps ``d`` last
+            raise TypeError(
+                f"{field_definition.type_}: a required field {GENERATOR_LOCAL!r} beside optional "
+                "ones breaks a generated client's from_dict"
+            )
+        local = properties.pop(GENERATOR_LOCAL)
+        schema.properties = {**properties, GENERATOR_LOCAL: local}
+        schema.additional_properties = False
+        return schema

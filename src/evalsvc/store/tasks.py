@@ -1,18 +1,21 @@
 """Task records: streaming, all-or-nothing ingestion and the monthly totals.
 
 One path serves the HTTP endpoint and the CLI: byte pieces in, a summary out. The pieces are
-cut into blocks of whole lines, parsed and validated column-wise in a worker thread (the next
-block is parsed while the database writes the previous one), written to a temporary staging
-table with binary COPY, then upserted into ``task_records`` by one set-based statement per
-block that also moves ``task_month_totals``. Everything happens in one transaction: any
-problem, a truncated body or a dropped connection rolls the whole batch back.
+cut into blocks of whole lines (``BLOCK_BYTES``), parsed, validated and encoded column-wise in
+a worker thread (the next block is parsed while the database writes the previous one), and
+written with binary COPY: new rows straight into ``task_records`` (their sums into a delta
+table), else into a temporary staging table. The diff and upsert of staged rows run once per
+``WRITE_BLOCKS`` blocks and the totals upsert once per ``TOTALS_BLOCKS``, so the server holds
+only about two small blocks while the database sees few, large statements.
+Everything happens in one transaction: any problem, a truncated body or a dropped connection
+rolls the whole batch back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -41,8 +44,24 @@ from evalsvc.store.sqlfiles import queries
 Q = queries("tasks")
 T = TypeVar("T")
 Format = Literal["csv", "ndjson", "json"]
-BLOCK_BYTES = 4 << 20
-"""Bytes of input per block: ~60,000 CSV rows; memory holds about three blocks at a time."""
+BLOCK_BYTES = 2 << 20
+"""Bytes of input per parsed block (~30,000-50,000 CSV rows). The server holds the block being
+written and the next one being parsed, with their encoded COPY data and the parse's
+temporaries: 4 MiB blocks, three alive at once, added about 250 MB to the server; 1 MiB
+blocks about 40 MB but made first loads some 30 % slower (a savepoint, two COPYs and a delta
+of totals rows per block); 2 MiB blocks about as fast as 4 MiB ones."""
+WRITE_BLOCKS = 2
+"""Blocks staged before the diff and upsert statements run on them (4 MiB of input, as when
+blocks were 4 MiB: fewer, larger statements)."""
+TOTALS_BLOCKS = 32
+"""Blocks whose sums per (cadre, month) wait in task_totals_delta before one upsert adds
+them to task_month_totals (64 MiB of input). A totals row updated again in the same
+transaction leaves one more row version that every later update of it walks: adding the
+sums once per 1 MiB block took 2.7 times as long as once per 4 MiB, and with every 4 MiB a
+1 GiB upload touching the same cadre-months all along spent most of its time there."""
+COPY_PIECE = 256 << 10
+"""Bytes per COPY data message: asyncpg copies each message and the socket buffers it, so a
+whole block in one message would be held twice more."""
 MAX_JSON_ARRAY_BYTES = 64 << 20
 """A JSON array is parsed whole, so it is for small batches; larger ones use NDJSON or CSV."""
 
@@ -67,11 +86,12 @@ class IngestResult:
 
 @dataclass(slots=True)
 class _Block:
-    """A parsed block; the payloads are set once its cadre codes are resolved and encoded.
+    """A parsed block; the payload is set once its cadre codes are resolved and encoded.
 
-    ``records_data`` is binary COPY for task_records (batch_id last); the staging payload is
-    the same with row numbers in that last column. ``totals_data`` holds the block's sums per
-    (cadre, month) for task_totals_delta, used when every row of the block is new.
+    The payload is binary COPY of task_records' columns with, last, either the batch id
+    (``staged`` False: for task_records itself, with ``totals_data``, the block's sums per
+    (cadre, month) for task_totals_delta) or the row numbers (``staged``: for task_staging).
+    Once the batch met a stored key every later block is encoded for staging only.
     """
 
     rows: int
@@ -81,16 +101,32 @@ class _Block:
     """The cadre code of each run of equal codes (a cadre's tasks usually come together)."""
     runs: npt.NDArray[np.int64]
     """Row where each run of ``codes`` starts."""
-    records_data: bytes | None = None
+    data: bytes | None = None
+    staged: bool = False
     row_ends: npt.NDArray[np.int64] | None = None
     row_no: npt.NDArray[np.int64] | None = None
     totals_data: bytes | None = None
 
+    @property
+    def encoded(self) -> bool:
+        return self.data is not None
+
     def staging_data(self) -> bytes:
-        assert self.records_data is not None
-        assert self.row_ends is not None
-        assert self.row_no is not None
-        return copybin.patch_last_int8_values(self.records_data, self.row_ends, self.row_no)
+        """The payload for task_staging (a copy with row numbers when encoded for
+        task_records); the block keeps nothing else."""
+        assert self.data is not None
+        if self.staged:
+            data = self.data
+        else:
+            assert self.row_ends is not None
+            assert self.row_no is not None
+            data = copybin.patch_last_int8_values(self.data, self.row_ends, self.row_no)
+        self.release()
+        return data
+
+    def release(self) -> None:
+        """Drop the payloads once written (a block is referenced until the next arrives)."""
+        self.data = self.totals_data = self.row_ends = self.row_no = None
 
 
 class _Worker:
@@ -144,9 +180,11 @@ def _resolve_and_encode(
     scope: frozenset[int] | None,
     problems: Problems,
     batch_id: int,
+    staged: bool,
 ) -> None:
     """Cadre ids from codes (unknown codes and cadres outside the scope are the same problem),
-    then the binary COPY data of the block."""
+    then the binary COPY data of the block: for task_staging when ``staged``, else for
+    task_records with the block's totals."""
     cols = block.cols
     assert cols is not None
     n = len(cols)
@@ -165,10 +203,15 @@ def _resolve_and_encode(
     problems.total += max(0, len(unknown) - MAX_REPORTED_PROBLEMS)
     if len(unknown):
         return
-    block.records_data, block.row_ends = _encode(cols, ids, batch_id)
-    block.row_no = cols.row_no
-    block.totals_data = _block_totals(cols, ids)
+    if staged:
+        block.data, _ = _encode(cols, ids, cols.row_no)
+    else:
+        block.data, block.row_ends = _encode(cols, ids, np.full(n, batch_id, np.int64))
+        block.row_no = cols.row_no
+        block.totals_data = _block_totals(cols, ids)
+    block.staged = staged
     block.cols = None  # the COPY data is all that is needed now
+    block.codes = []
 
 
 def units(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
@@ -208,8 +251,10 @@ def _block_totals(cols: TaskColumns, cadre_ids: npt.NDArray[np.int64]) -> bytes:
 
 
 def _encode(
-    cols: TaskColumns, cadre_ids: npt.NDArray[np.int64], batch_id: int
+    cols: TaskColumns, cadre_ids: npt.NDArray[np.int64], last: npt.NDArray[np.int64]
 ) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """task_records' columns, ``last`` in batch_id's place (the batch id, or row numbers for
+    task_staging)."""
     f, t = copybin.Fixed, copybin.Text
     return copybin.encode_with_row_ends(
         [
@@ -228,7 +273,7 @@ def _encode(
             f(cols.delays_counted, "int4"),
             f(cols.delays_objective, "int4"),
             t(cols.delays_confirmed_by, empty_is_null=True),
-            f(np.full(len(cols), batch_id, np.int64), "int8"),
+            f(last, "int8"),
         ]
     )
 
@@ -317,31 +362,28 @@ async def _blocks(
                 yield parsed
 
 
-async def _prefetch(source: AsyncIterator[_Block], depth: int = 1) -> AsyncIterator[_Block]:
-    """Run ``source`` one step ahead in a task, so parsing overlaps the database work."""
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=depth)
+async def _prefetch(source: AsyncIterator[_Block]) -> AsyncGenerator[_Block, None]:
+    """Produce the next item of ``source`` in a task while the consumer handles this one, so
+    parsing overlaps the database work. One item ahead, no more: a queue would also hold one
+    more in the producer waiting to put it."""
 
-    async def pump() -> None:
-        try:
-            async for item in source:
-                await queue.put(("item", item))
-            await queue.put(("end", None))
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            await queue.put(("error", exc))
+    async def step() -> _Block:
+        return await anext(source)
 
-    task = asyncio.create_task(pump())
+    ahead: asyncio.Task[_Block] = asyncio.create_task(step())
     try:
         while True:
-            kind, value = await queue.get()
-            if kind == "end":
+            try:
+                item = await ahead
+            except StopAsyncIteration:
                 return
-            if kind == "error":
-                raise value
-            yield value
+            ahead = asyncio.create_task(step())
+            yield item
+            del item
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        ahead.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
+            await ahead
 
 
 async def ingest_stream(
@@ -376,13 +418,6 @@ async def ingest_stream(
         scope_list = await subtree_ids(conn, principal.scope_unit_id)
         scope = frozenset(scope_list)
     cadres = _Cadres()
-
-    batch_id = 0
-
-    def finish(block: _Block) -> None:
-        if cadres.complete and not problems.total:
-            _resolve_and_encode(block, cadres, scope, problems, batch_id)
-
     # One worker thread for all CPU work of the batch: numpy's large temporaries then come
     # from one malloc arena, so memory stays flat however long the upload is.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evalsvc-ingest")
@@ -421,68 +456,103 @@ async def _ingest(
     work: _Worker,
 ) -> IngestResult:
     batch_id = 0
+    fresh = True  # no key of this batch existed so far: copy straight into task_records
 
     def finish(block: _Block) -> None:
         if cadres.complete and not problems.total:
-            _resolve_and_encode(block, cadres, scope, problems, batch_id)
+            _resolve_and_encode(block, cadres, scope, problems, batch_id, not fresh)
 
     received = inserted = updated = 0
-    fresh = True  # no key of this batch existed so far: copy straight into task_records
+    delta_blocks = 0  # blocks written whose sums wait in task_totals_delta
+    staged_blocks = staged_rows = 0  # blocks in task_staging, not yet diffed and upserted
+
+    async def add_totals() -> None:
+        nonlocal delta_blocks
+        if delta_blocks:
+            await conn.execute(Q["totals_add"])
+            await conn.execute("truncate task_totals_delta")
+            delta_blocks = 0
+
+    async def write_staged() -> None:
+        nonlocal staged_blocks, staged_rows, inserted, updated, delta_blocks
+        if not staged_blocks:
+            return
+        stats = await _upsert_block(conn, batch_id, scope_list, problems)
+        await conn.execute("truncate task_staging")
+        if stats is not None:
+            inserted += stats[0]
+            updated += stats[1]
+            delta_blocks += staged_blocks
+            if on_rows is not None:
+                on_rows(staged_rows)
+        staged_blocks = staged_rows = 0
+        if delta_blocks >= TOTALS_BLOCKS:
+            await add_totals()
+
     async with conn.transaction():
         await conn.execute(Q["lock_ingest"])
         await conn.execute(Q["create_staging"])
         key_id = principal.key_id if principal is not None and principal.key_id > 0 else None
         batch_id = await conn.fetchval(Q["new_batch"], key_id, origin, fmt)
-        source = _blocks(pieces, fmt, default_source, problems, finish, work)
-        async for block in _prefetch(source):
-            received += block.rows
-            if problems.total:
-                continue  # keep parsing to report more problems, but write nothing more
-            if block.records_data is None:
-                await cadres.load(conn, block)
-                await work(_resolve_and_encode, block, cadres, scope, problems, batch_id)
-                if block.records_data is None:
-                    continue
-            if fresh:
-                if await _copy_fresh(conn, block):
-                    inserted += block.rows
-                    if on_rows is not None:
-                        on_rows(block.rows)
-                    continue
-                fresh = False
-            await conn.execute("truncate task_staging")
-            staging = await work(block.staging_data)
-            await conn.copy_to_table("task_staging", source=_once(staging), format="binary")
-            stats = await _upsert_block(conn, batch_id, scope_list, problems)
-            if stats is not None:
-                inserted += stats[0]
-                updated += stats[1]
-            if on_rows is not None:
-                on_rows(block.rows)
+        blocks = _prefetch(_blocks(pieces, fmt, default_source, problems, finish, work))
+        async with contextlib.aclosing(blocks):
+            async for block in blocks:
+                received += block.rows
+                if problems.total:
+                    block.release()
+                    continue  # keep parsing to report more problems, but write nothing more
+                if not block.encoded:
+                    await cadres.load(conn, block)
+                    await work(
+                        _resolve_and_encode, block, cadres, scope, problems, batch_id, not fresh
+                    )
+                    if not block.encoded:
+                        continue
+                if fresh and not block.staged:
+                    if await _copy_fresh(conn, block):
+                        block.release()
+                        inserted += block.rows
+                        delta_blocks += 1
+                        if delta_blocks >= TOTALS_BLOCKS:
+                            await add_totals()
+                        if on_rows is not None:
+                            on_rows(block.rows)
+                        continue
+                    fresh = False  # a key exists: this block and all later ones are staged
+                staging = await work(block.staging_data)
+                await _copy(conn, "task_staging", staging)
+                del staging
+                staged_blocks += 1
+                staged_rows += block.rows
+                if staged_blocks >= WRITE_BLOCKS:
+                    await write_staged()
+        if not problems.total:
+            await write_staged()
+            await add_totals()
         problems.raise_if_any()
         await conn.execute(Q["finish_batch"], batch_id, received, inserted, updated)
     return IngestResult(batch_id, received, inserted, updated, received - inserted - updated)
 
 
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+async def _pieces(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), COPY_PIECE):
+        yield data[start : start + COPY_PIECE]
+
+
+async def _copy(conn: asyncpg.Connection, table: str, data: bytes) -> None:
+    """Binary COPY of ``data`` into ``table``, in messages of ``COPY_PIECE`` bytes."""
+    await conn.copy_to_table(table, source=_pieces(data), format="binary")
 
 
 async def _copy_fresh(conn: asyncpg.Connection, block: _Block) -> bool:
-    """COPY the block straight into task_records and add its sums to the totals, under a
+    """COPY the block straight into task_records and its sums into task_totals_delta, under a
     savepoint; False (nothing written) when some key already exists (task_records_pkey)."""
-    assert block.records_data is not None
+    assert block.data is not None
     assert block.totals_data is not None
     try:
         async with conn.transaction():
-            await conn.copy_to_table(
-                "task_records", source=_once(block.records_data), format="binary"
-            )
-            await conn.execute("truncate task_totals_delta")
-            await conn.copy_to_table(
-                "task_totals_delta", source=_once(block.totals_data), format="binary"
-            )
-            await conn.execute(Q["totals_add"])
+            await _copy(conn, "task_records", block.data)
+            await _copy(conn, "task_totals_delta", block.totals_data)
     except asyncpg.UniqueViolationError:
         return False
     return True
