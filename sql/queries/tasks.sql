@@ -53,7 +53,15 @@ create temp table task_changed (
 set local enable_hashjoin = off;
 set local enable_mergejoin = off;
 set local enable_seqscan = off;
-set local temp_buffers = '64MB'
+-- More memory for the staging tables, where the session may still choose it: once a session
+-- has used temporary tables (another upload's key table, say) PostgreSQL refuses to change
+-- temp_buffers, and the upload then goes on with the session's own.
+do $$
+begin
+    set local temp_buffers = '64MB';
+exception when invalid_parameter_value then
+    null;
+end $$
 
 -- name: lock_ingest
 -- Task writes are serialised: the replaced rows read by diff_block must not change under us.

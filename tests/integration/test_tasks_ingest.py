@@ -41,6 +41,21 @@ async def test_insert_then_resend_changes_nothing(conn: asyncpg.Connection) -> N
     assert await conn.fetch("select * from task_records order by external_id") == records
 
 
+async def test_a_session_that_used_temporary_tables_still_ingests(
+    conn: asyncpg.Connection,
+) -> None:
+    """A pooled connection that served another upload's temporary table first cannot change
+    temp_buffers any more (this was a 500 for every task upload on such a connection)."""
+    await make_city(conn)
+    async with conn.transaction():
+        await conn.execute("create temp table earlier_upload (k text) on commit drop")
+        await conn.execute("insert into earlier_upload values ('x')")  # local buffers now set
+    done = await ingest(conn, HEADER + row("e1") + row("e2", "A2"))
+    assert (done.rows, done.inserted) == (2, 2)
+    again = await ingest(conn, HEADER + row("e1") + row("e2", "A2"))
+    assert (again.rows, again.unchanged) == (2, 2)
+
+
 async def test_correction_replaces_and_moves_totals(conn: asyncpg.Connection) -> None:
     await make_city(conn)
     await ingest(conn, HEADER + row("e1", done="8") + row("e2", dc="2"))
