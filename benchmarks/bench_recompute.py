@@ -4,11 +4,11 @@ Usage (a seeded city must exist: ``evalsvc seed --scale 1`` takes minutes, once)
 
     EVALSVC_DATA_DIR=/tmp/evalsvc-bench1 python benchmarks/bench_recompute.py --runs 5
 
-Seeding scale 1 took 15 minutes on the 2-core machine. Let the seeding's server finish its
-autovacuum of the new tables (a few minutes with ``evalsvc serve`` or the bench running) before
-taking figures: the first run right after seeding measured one unit's members at 516 ms
-instead of 4-10 ms. A copy of the data folder made just before a run measures the disk's
-write-back of the copy as well.
+Seeding scale 1 took 15 minutes on the 2-core machine. Take figures from the second run on
+a fresh city: the first run right after seeding (beside a test suite) measured one unit's
+members at 516 ms and the city stream at 3.75 s, every later run 4-10 ms and 1.3-2.4 s (cause
+not found). A copy of the data folder made just before a run measures the disk's write-back
+of the copy as well (a month 1.2 s instead of 0.86 s).
 
 Prints median wall seconds of ``run_job`` (read in one snapshot, score, write, publish; a
 second connection reads alongside, as the workers do), its stages and this process's peak
