@@ -163,3 +163,37 @@ group by level
 select level, count(*)::int as n
 from cadre_period_results where run_id = $1 and unit_id = any($2::bigint[])
 group by level
+
+-- name: unchanged_period_runs
+-- Per period starting on one of $1: the latest complete city-wide month (quarter) run of
+-- profile $2, variant $3 and scoring version $4 that keeps its carry and whose per-month
+-- rows no write has changed since it read them (a note in input_month_changes its read
+-- snapshot does not see, 0100). The caller still compares fingerprints.
+select distinct on (r.first_month) r.first_month, r.id, r.fingerprint, r.rows_digest
+from result_runs r
+where r.kind in ('month', 'quarter') and r.scope_unit_id is null and r.status = 'complete'
+  and r.first_month = any ($1::date[]) and r.profile = $2::jsonb
+  and r.variant_digest is not distinct from $3 and r.scoring_version = $4
+  and r.read_snapshot is not null and r.rows_digest is not null
+  and exists (select 1 from result_month_carries c where c.run_id = r.id)
+  and not exists (
+      select 1 from input_month_changes x
+      where x.month between extract(year from r.first_month)::int * 100
+                            + extract(month from r.first_month)::int
+                        and extract(year from r.first_month + (r.months - 1) * interval '1 month')::int * 100
+                            + extract(month from r.first_month + (r.months - 1) * interval '1 month')::int
+        and not pg_visible_in_snapshot(x.xid, r.read_snapshot))
+  and not exists (
+      select 1 from input_month_changes x
+      where x.month is null and not pg_visible_in_snapshot(x.xid, r.read_snapshot))
+order by r.first_month, r.id desc
+
+-- name: run_read_state
+-- What a month (quarter) run read: its snapshot and the digest of its per-month rows.
+update result_runs set read_snapshot = $2::text::pg_snapshot, rows_digest = $3 where id = $1
+
+-- name: carry_insert
+insert into result_month_carries (run_id, carry) values ($1, $2)
+
+-- name: carries_of_runs
+select run_id, carry from result_month_carries where run_id = any ($1::bigint[])

@@ -15,7 +15,8 @@ declare
     r record;
     append_only constant text[] := array[
         'audit_log', 'ballot_ledger', 'ballot_receipts', 'ballot_comments', 'ballot_tallies',
-        'ballot_slip_downloads', 'result_reason_sets', 'result_reason_codes'];
+        'ballot_slip_downloads', 'result_reason_sets', 'result_reason_codes',
+        'input_month_changes'];
     read_only constant text[] := array[
         'schema_migrations', 'schema_views', 'result_levels',
         'cadre_period_results', 'cadre_year_results', 'result_units'];

@@ -50,6 +50,11 @@ REFUSED = [
     "delete from ballot_receipts",
     "update ballot_tallies set valid = 0",
     "delete from ballot_ledger",
+    # a deleted change note could make a changed month look unchanged to a year (0100)
+    "delete from input_month_changes",
+    "update input_month_changes set month = 190001",
+    "truncate input_month_changes",
+    "alter table task_month_totals disable trigger month_changes_update",
     "update schema_migrations set checksum = ''",
     "select evalsvc_analyze_ballot_tables(array['audit_log'])",
     "select evalsvc_result_partition_new('audit_log', 1)",

@@ -393,7 +393,10 @@ async def test_a_second_reader_in_the_same_snapshot_gives_the_same_results(
             yield other
 
     for period in ("2026-05", "2026"):
+        # a note that every month changed: each run reads every month (b then finds a's)
+        await conn.execute("insert into input_month_changes (tbl, month) values ('test', null)")
         a = await recompute(conn, RecomputeRequest(period=period), SYSTEM)
+        await conn.execute("insert into input_month_changes (tbl, month) values ('test', null)")
         b = await recompute(conn, RecomputeRequest(period=period), SYSTEM, reader=counting)
         assert b.state == "succeeded", b.error
         assert await _months(conn, a.run_id) == await _months(conn, b.run_id)  # type: ignore[arg-type]
@@ -461,14 +464,26 @@ async def test_a_new_scoring_version_scores_every_month_again(
 
 
 def test_the_scoring_version_follows_the_scoring_source(tmp_path: Path) -> None:
-    """A copy of the scoring package with the task component halved in monthly.py has
-    another version; the shipped package's version is the digest of its own source."""
-    import evalsvc.scoring
+    """A copy of the package with the task component halved in scoring/monthly.py, or the
+    reader of the inputs changed, has another version; other code does not count; the
+    shipped package's version is the digest of its own source."""
+    import evalsvc
 
-    shipped = Path(evalsvc.scoring.__file__).parent
-    copy = tmp_path / "scoring"
+    shipped = Path(evalsvc.__file__).parent
+    copy = tmp_path / "evalsvc"
     shutil.copytree(shipped, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert scoring_version.source_digest(copy) == scoring_version.current()
-    monthly = copy / "monthly.py"
-    monthly.write_text(monthly.read_text(encoding="utf-8") + "\n# T halved\n", encoding="utf-8")
-    assert scoring_version.source_digest(copy) != scoring_version.current()
+
+    def edited(relative: str) -> str:
+        path = copy / relative
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original + "\n# T halved\n", encoding="utf-8")
+        try:
+            return scoring_version.source_digest(copy)
+        finally:
+            path.write_text(original, encoding="utf-8")
+
+    assert edited("scoring/monthly.py") != scoring_version.current()
+    assert edited("jobs/inputs.py") != scoring_version.current()
+    assert edited("jobs/carries.py") != scoring_version.current()
+    assert edited("web/routes.py") == scoring_version.current()

@@ -7,7 +7,8 @@ serving requests. No I/O here: arrays in (:class:`~evalsvc.jobs.inputs.City`), c
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,8 @@ F64 = npt.NDArray[np.float64]
 class Computed:
     """Result rows of one run.
 
-    ``months`` are the cadre period results of the months read (``city.months``; their
+    ``months`` are the cadre period results of the months read (``city.months``; ``None``
+    for a period a year took from a month run; their
     rows are laid out by :func:`month_columns` only for the months that are written, see
     ``jobs/recompute.py``) and ``carries`` what the year needs of each; the other tables
     as ``column -> (pg_type, array)``. ``run_id``
@@ -50,7 +52,7 @@ class Computed:
     back once the carries exist, before the rank intervals, so they can be stored meanwhile.
     """
 
-    months: list[MonthResult]
+    months: list[MonthResult | None]
     cadre_years: Columns | None
     units: Columns
     rows: dict[str, int]
@@ -194,6 +196,7 @@ def compute(
     profile: Profile,
     previous: dict[int, int],
     intervals: bool = True,
+    carried: Mapping[date, MonthCarry] | None = None,
 ) -> Computed:
     """Score ``city``'s cadres for its period and return the result columns; the rest
     follows in :meth:`Computed.finish` (class docstring).
@@ -203,6 +206,8 @@ def compute(
         profile: the policy.
         previous: the previous period's published ranks, unit id -> rank.
         intervals: compute rank intervals (bootstrap) for the period's ranking.
+        carried: a year's periods (by first day) taken from month runs: not scored again,
+            their ``months`` entry is ``None``.
     """
     org, year = city.org, city.year
     prev = _previous(previous, city.unit_ids)
@@ -233,8 +238,18 @@ def compute(
 
         return Computed([mr], None, {}, {"units": org.u}, [], units_and_carry)
 
-    fresh, carries = score_periods(org, year, profile)
-    rating = rate_carried(org, carries, year, profile, prev)
+    taken = carried or {}
+    fresh_at = [i for i, start in enumerate(city.months) if start not in taken]
+    scored, scored_carries = score_periods(
+        org, dataclasses.replace(year, periods=[year.periods[i] for i in fresh_at]), profile
+    )
+    fresh: list[MonthResult | None] = [None] * len(city.months)
+    carries = [taken.get(start) for start in city.months]
+    for i, r, c in zip(fresh_at, scored, scored_carries, strict=True):
+        fresh[i], carries[i] = r, c
+    assert all(c is not None for c in carries)
+    carries_all = [c for c in carries if c is not None]
+    rating = rate_carried(org, carries_all, year, profile, prev)
     a = rating.cadres
     stages = {
         f"level_{s}": getattr(a, f"level_{s}")
@@ -297,13 +312,13 @@ def compute(
         unit_parts.append(_month_unit_columns(city, um, ranking, month_prev, profile))
         month_prev = ranking.rank
     units = _concat(unit_parts, org.u)
-    rows = {"cadre_years": n, "units": org.u * (1 + len(carries))}
+    rows = {"cadre_years": n, "units": org.u * (1 + len(carries_all))}
 
     def year_intervals(done: Computed, seed: int, carried: Callable[[], None]) -> None:
         carried()
         done.fill_intervals(
-            carried_intervals(org, carries, year, profile, rating.ranking, rating.units.u, seed)
+            carried_intervals(org, carries_all, year, profile, rating.ranking, rating.units.u, seed)
         )
 
-    later = year_intervals if intervals and carries else None
-    return Computed(fresh, years, units, rows, carries, later)
+    later = year_intervals if intervals and carries_all else None
+    return Computed(fresh, years, units, rows, carries_all, later)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -510,14 +510,17 @@ async def read_month_rows(
     conn: asyncpg.Connection,
     months: Sequence[date],
     parts: Sequence[str] = MONTH_TABLES,
+    skip: Collection[date] = (),
 ) -> MonthRows:
-    """The rows of ``months`` of the per-month tables ``parts`` (``*_month_idx`` indexes).
+    """The rows of ``months`` of the per-month tables ``parts`` (``*_month_idx`` indexes);
+    the months in ``skip`` read as if they had no rows (a year takes what they gave from a
+    month run, see ``jobs/snapshot.py``).
 
     Independent of :func:`read_base`, so a second connection in the same snapshot can
     read some of them meanwhile (:func:`merge_month_rows` joins the halves).
     """
     tables = await installed_tables(conn) & set(parts)
-    wanted = [yyyymm(m) for m in months]
+    wanted = [yyyymm(m) for m in months if m not in skip]
     tasks = assessments = indicators = None
 
     if "task_month_totals" in tables:
@@ -578,6 +581,22 @@ def _pool_quarters(
             raise ValueError(f"quarter {q:%Y-%m} is missing month(s) {', '.join(missing)}")
         pooled.append(pool_quarter([by_start[p] for p in parts], profile))
     return pooled, starts
+
+
+def add_month_rows(a: MonthRows, b: MonthRows) -> MonthRows:
+    """``a``'s months with the rows of both (``b`` read months ``a`` skipped)."""
+
+    def both(x: list[npt.NDArray[Any]] | None, y: list[npt.NDArray[Any]] | None) -> Any:
+        if x is None or y is None:
+            return x if y is None else y
+        return [np.concatenate([p, q]) for p, q in zip(x, y, strict=True)]
+
+    return MonthRows(
+        a.months,
+        both(a.tasks, b.tasks),
+        both(a.assessments, b.assessments),
+        both(a.indicators, b.indicators),
+    )
 
 
 def merge_month_rows(a: MonthRows, b: MonthRows) -> MonthRows:
@@ -740,10 +759,12 @@ class Fingerprints:
         months: per month of the period, exactly what that month's cadre and unit scores
             use: ids, the organisation, the year's remediation items, the month's inputs
             and the profile. A year run reuses a month run with the same digest.
+        rows: per month of the period, the :func:`rows_digest` of its per-month rows.
     """
 
     run: str
     months: list[str]
+    rows: list[str]
 
 
 def _digest(*parts: Any) -> bytes:
@@ -781,22 +802,70 @@ def _shared(
     return _digest(cadre_ids, unit_ids, org, remediation, unit_remediation)
 
 
-def fingerprints(city: City, profile: Profile, scoring_version: str) -> Fingerprints:
+ROWS_FIELDS = ("tasks", "sub_criteria", "has_assessment", "capacity", "cohesion", "satisfaction")
+"""What a period's inputs take from the per-month tables (``MONTH_TABLES``); the rest of
+:class:`MonthInputs` comes from what every run reads (:func:`read_base`)."""
+
+
+def rows_digest(period: MonthInputs) -> str:
+    """The digest of what a period took from the per-month tables (stored with a month
+    run: a year whose month's rows are unchanged since takes it instead of reading them)."""
+    return _digest(*(getattr(period, f) for f in ROWS_FIELDS)).hex()
+
+
+def _base_digest(period: MonthInputs) -> bytes:
+    return _digest(
+        *(getattr(period, f.name) for f in dataclasses.fields(period) if f.name not in ROWS_FIELDS)
+    )
+
+
+def _prof(profile: Profile, scoring_version: str) -> bytes:
+    return _profile_bytes(profile) + b"\0scoring:" + scoring_version.encode()
+
+
+def period_fingerprints(
+    city: City,
+    profile: Profile,
+    scoring_version: str,
+    known_rows: Mapping[date, str] | None = None,
+) -> dict[date, tuple[str, str]]:
+    """Per period read (first day): its fingerprint and its :func:`rows_digest`
+    (``known_rows``: see :func:`fingerprints`)."""
+    y = city.year
+    known = known_rows or {}
+    prof = _prof(profile, scoring_version)
+    shared = _shared(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
+    out: dict[date, tuple[str, str]] = {}
+    for start, m in zip(city.months, y.periods, strict=True):
+        rows = known[start] if start in known else rows_digest(m)
+        fp = _digest(b"month", shared, _base_digest(m), bytes.fromhex(rows), prof).hex()
+        out[start] = (fp, rows)
+    return out
+
+
+def fingerprints(
+    city: City,
+    profile: Profile,
+    scoring_version: str,
+    known_rows: Mapping[date, str] | None = None,
+) -> Fingerprints:
     """Digests of the run's inputs, profile and scoring code, and of each month's
     (:class:`Fingerprints`); a year's digest covers its months' digests.
 
     ``scoring_version`` (``jobs/scoring_version.py``) is part of every digest: a month
-    scored by other scoring code is never taken for this one.
+    scored by other scoring code is never taken for this one. ``known_rows``: for the
+    periods (by first day) whose per-month rows were not read, their :func:`rows_digest`
+    as stored by the month run that read them.
     """
     y = city.year
-    prof = _profile_bytes(profile) + b"\0scoring:" + scoring_version.encode()
+    prof = _prof(profile, scoring_version)
+    by_month = period_fingerprints(city, profile, scoring_version, known_rows)
     shared = _shared(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
-    by_month: dict[date, str] = {}
-    for start, m in zip(city.months, y.periods, strict=True):
-        by_month[start] = _digest(b"month", shared, _digest(m), prof).hex()
-    months = [by_month[start] for start in period_starts(city.period, profile)]
+    starts = period_starts(city.period, profile)
+    months = [by_month[start][0] for start in starts]
+    rows_digests = [by_month[start][1] for start in starts]
     if city.period.kind != "year":
-        return Fingerprints(months[0], months)
+        return Fingerprints(months[0], months, rows_digests)
     rest = _digest(
         y.months_employed,
         y.months_absent,
@@ -806,7 +875,7 @@ def fingerprints(city: City, profile: Profile, scoring_version: str) -> Fingerpr
         y.confidence_low_share,
     )
     digests = [bytes.fromhex(f) for f in months]
-    return Fingerprints(_digest(b"year", shared, *digests, rest, prof).hex(), months)
+    return Fingerprints(_digest(b"year", shared, *digests, rest, prof).hex(), months, rows_digests)
 
 
 def fingerprint(city: City, profile: Profile, scoring_version: str) -> str:

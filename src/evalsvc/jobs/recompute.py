@@ -175,16 +175,17 @@ async def run_job(
         if as_of is not None:
             period = period.over_by(as_of, profile.period_months)
         await stage("reading", STAGES["reading"])
-        snap = await snapshot.read(conn, period, profile, reader)
+        version = scoring_version.current()
+        reuse = None
+        if scope is None:
+            reuse = snapshot.Reuse(profile.to_dict(), row["variant_digest"], version)
+        snap = await snapshot.read(conn, period, profile, reader, reuse)
         base = snap.base
         if not row["publish"] and scope is not None:
             base = None  # an unpublished variant of a subtree stands alone
         lap("read")
         await stage("scoring", STAGES["scoring"])
-        version = scoring_version.current()
-        fps, result = await asyncio.to_thread(
-            _score, snap.city, profile, snap.previous, intervals, version
-        )
+        fps, result = await asyncio.to_thread(_score, snap, profile, intervals, version)
         lap("score")
         await stage("writing", STAGES["writing"])
         counts = dict(snap.city.counts) | {f"rows_{k}": v for k, v in result.rows.items()}
@@ -200,6 +201,8 @@ async def run_job(
             org_id=snap.org_id,
             scope=scope,
             base=base,
+            read_snapshot=snap.read_snapshot,
+            reused={start: c.run_id for start, c in snap.reused.items()},
         )
         run_id = await write.write(conn, run, stage, counts, timings)
         lap("write")
@@ -229,15 +232,14 @@ async def run_job(
 
 
 def _score(
-    city: inputs.City,
-    profile: Profile,
-    previous: dict[int, int],
-    intervals: bool,
-    version: str,
+    snap: snapshot.Snapshot, profile: Profile, intervals: bool, version: str
 ) -> tuple[inputs.Fingerprints, Computed]:
     """Fingerprints, then every score of the run (CPU only: in a worker thread)."""
-    fps = inputs.fingerprints(city, profile, version)
-    result = compute(city, profile, previous, intervals)
+    known = {start: c.rows_digest for start, c in snap.reused.items()}
+    fps = inputs.fingerprints(snap.city, profile, version, known)
+    for start, c in snap.reused.items():  # what snapshot.read checked
+        assert fps.months[snap.city.months.index(start)] == c.fingerprint, start
+    result = compute(snap.city, profile, snap.previous, intervals, snap.carries)
     result.finish(write.seed_of(fps.run))
     return fps, result
 

@@ -1,8 +1,11 @@
-"""The scoring version: a digest of the scoring package's source, as shipped.
+"""The scoring version: a digest of the code that turns stored inputs into scores.
 
-Every run records it, and it is part of every input fingerprint, so a year never takes a
-month scored by other scoring code for one scored by this code: a release that corrects a
-rule scores every month again (docs/recompute.md, "Reuse").
+That is the scoring package, the reader that assembles its inputs from the tables
+(``jobs/inputs.py`` and ``store/copyio.py``) and the month carry's format
+(``jobs/carries.py``), as shipped. Every run records it, and it is part of every input
+fingerprint, so a year never takes a month scored, read or carried by other code for one
+of this code: a release that corrects a rule scores every month again (docs/recompute.md,
+"Reuse").
 """
 
 from __future__ import annotations
@@ -11,16 +14,24 @@ import functools
 import hashlib
 from pathlib import Path
 
-import evalsvc.scoring
+import evalsvc
 
 PREFIX = "sha256:"
+PACKAGE = Path(evalsvc.__file__).parent
+SOURCES = ("scoring", "jobs/inputs.py", "jobs/carries.py", "store/copyio.py")
+"""What the version covers, relative to the ``evalsvc`` package (a folder: its ``.py``)."""
 
 
-def source_digest(package_dir: Path) -> str:
-    """SHA-256 over the package's ``.py`` files: relative path and content, path order."""
+def source_digest(root: Path, sources: tuple[str, ...] = SOURCES) -> str:
+    """SHA-256 over the ``.py`` files of ``sources`` under ``root``: relative path and
+    content, in path order."""
+    files: list[Path] = []
+    for name in sources:
+        path = root / name
+        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
     h = hashlib.sha256()
-    for path in sorted(package_dir.rglob("*.py")):
-        h.update(path.relative_to(package_dir).as_posix().encode())
+    for path in sorted(files):
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(b"\0")
         h.update(path.read_bytes())
         h.update(b"\0")
@@ -29,7 +40,7 @@ def source_digest(package_dir: Path) -> str:
 
 @functools.cache
 def _shipped() -> str:
-    return source_digest(Path(evalsvc.scoring.__file__).parent)
+    return source_digest(PACKAGE)
 
 
 def current() -> str:

@@ -1,10 +1,12 @@
 """Step 3 of a recomputation: write a run's rows in one transaction (all or nothing).
 
 Cadre period rows: a month (quarter) run writes its period. A year run names, per month
-(quarter), the run holding it. Per month, a complete
-city-wide month run with the same month fingerprint — the same inputs, profile and
-scoring version give the same rows — and writes only the other months, each as a month
-run of its own (complete, hence reusable, once the year is published). A subtree run
+(quarter), the run holding it: the month run it took the month from without reading it
+(``Run.reused``), else a complete city-wide month run with the same month fingerprint —
+the same inputs, profile and scoring version give the same rows — and writes only the
+other months, each as a month run of its own (complete, hence reusable, once the year is
+published). A city-wide month run keeps what it read (snapshot, rows digest) and its
+carry, so a later year may take it without reading it (0100). A subtree run
 merges: the base's rows outside the subtree are carried forward server-side, the
 subtree's rows are new (a month whose fingerprint equals the base's month keeps it).
 """
@@ -14,13 +16,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import asyncpg
 import numpy as np
 
 from evalsvc.domain.recompute import quarter_of
-from evalsvc.jobs import inputs
+from evalsvc.jobs import carries, inputs
 from evalsvc.jobs.compute import Columns, Computed, month_columns
 from evalsvc.jobs.rerank import merge_units
 from evalsvc.scoring import Profile
@@ -50,6 +53,9 @@ class Run:
     org_id: int
     scope: int | None
     base: int | None
+    read_snapshot: str
+    reused: dict[date, int]
+    """A year's periods (first day) taken from month runs without reading them."""
 
 
 def _select(columns: Columns, mask: np.ndarray[Any, Any]) -> Columns:
@@ -145,6 +151,10 @@ async def write(
         for i, (start, r) in enumerate(zip(starts, result.months, strict=True)):
             fp = run.fingerprints.months[i]
             target = run_id
+            if r is None:  # taken from a month run whose rows and fingerprint are the same
+                sources.append(run.reused[start])
+                reused += 1
+                continue
             if period.kind == "year":
                 found = await result_store.reusable_month_run(conn, fp)
                 if found is not None and (not merging or found == base_months[i]):
@@ -163,6 +173,14 @@ async def write(
                     fingerprint=fp,
                 )
                 await result_store.set_month_runs(conn, target, [target])
+            if scope is None:  # a city-wide period: a later year may take it as it is
+                await result_store.set_read_state(
+                    conn,
+                    target,
+                    run.read_snapshot,
+                    run.fingerprints.rows[i],
+                    carries.to_bytes(result.carries[i]),
+                )
             cols = month_columns(city, r)
             if cadre_in is not None:
                 cols = _select(cols, cadre_in)

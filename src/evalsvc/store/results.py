@@ -312,6 +312,49 @@ async def reusable_month_run(conn: asyncpg.Connection, fingerprint: str) -> int 
     return run_id
 
 
+@dataclass(frozen=True, slots=True)
+class UnchangedRun:
+    """A month (quarter) run whose per-month rows are unchanged since it read them."""
+
+    first_month: date
+    run_id: int
+    fingerprint: str
+    rows_digest: str
+
+
+async def unchanged_period_runs(
+    conn: asyncpg.Connection,
+    starts: list[date],
+    profile: dict[str, Any],
+    variant_digest: str | None,
+    scoring_version: str,
+) -> dict[date, UnchangedRun]:
+    """Per period start, the run a year may take it from if the fingerprints agree
+    (0100: ``input_month_changes``, ``read_snapshot``, ``rows_digest``)."""
+    rows = await conn.fetch(
+        Q["unchanged_period_runs"], starts, profile, variant_digest, scoring_version
+    )
+    found = (
+        UnchangedRun(r["first_month"], r["id"], r["fingerprint"], r["rows_digest"]) for r in rows
+    )
+    return {run.first_month: run for run in found}
+
+
+async def set_read_state(
+    conn: asyncpg.Connection, run_id: int, snapshot: str, rows_digest: str, carry: bytes
+) -> None:
+    """Store what a month (quarter) run read and its carry (0100), so a later year may
+    take the month from it without reading or scoring it again."""
+    await conn.execute(Q["run_read_state"], run_id, snapshot, rows_digest)
+    await conn.execute(Q["carry_insert"], run_id, carry)
+
+
+async def carries_of_runs(conn: asyncpg.Connection, run_ids: list[int]) -> dict[int, bytes]:
+    """The stored carries of ``run_ids`` (run id -> bytes)."""
+    rows = await conn.fetch(Q["carries_of_runs"], run_ids)
+    return {int(r["run_id"]): bytes(r["carry"]) for r in rows}
+
+
 async def month_runs(conn: asyncpg.Connection, run_id: int) -> list[int]:
     """Per month of the run's period, the run holding its cadre rows."""
     runs: list[int] | None = await conn.fetchval(

@@ -1,0 +1,76 @@
+-- 0100_month_reuse: let a year reuse unchanged month runs without reading their months
+-- again (issue 17; docs/recompute.md "Reuse").
+--
+-- A year takes a month from a month run whose fingerprint (the month's inputs, profile and
+-- scoring version) equals the month's. Most of that fingerprint comes from what the year
+-- reads anyway (registry, ballots, discipline, remediation); the per-month tables are what
+-- it would read twelve times over. So:
+--
+-- * every write to a per-month input table notes its transaction and months here
+--   (statement triggers, so no write path can forget it);
+-- * a month run stores the snapshot it read (`read_snapshot`) and the digest of its
+--   per-month rows (`rows_digest`): a month with no note invisible to that snapshot has the
+--   same rows, hence the same digest, without reading them;
+-- * a month run stores its carry (what the annual rating takes from a month, see
+--   scoring/carry.py), so a year rates a reused month without scoring it again.
+--
+-- The notes are append-only for the serving role: deleting one could make a changed month
+-- look unchanged; an extra one only makes a month score again.
+
+create table input_month_changes (
+    xid     xid8 not null default pg_current_xact_id(),
+    tbl     text not null,
+    month   int   -- yyyymm; NULL = every month (TRUNCATE)
+);
+create index input_month_changes_month_idx on input_month_changes (month);
+
+create function input_month_changes_note() returns trigger language plpgsql as $$
+begin
+    if tg_op = 'TRUNCATE' then
+        insert into input_month_changes (tbl, month) values (tg_table_name, null);
+    elsif tg_op = 'INSERT' then
+        insert into input_month_changes (tbl, month)
+        select distinct tg_table_name, month from new_rows;
+    elsif tg_op = 'DELETE' then
+        insert into input_month_changes (tbl, month)
+        select distinct tg_table_name, month from old_rows;
+    else
+        insert into input_month_changes (tbl, month)
+        select tg_table_name, month from new_rows union select tg_table_name, month from old_rows;
+    end if;
+    return null;
+end $$;
+
+do $$
+declare
+    t text;
+begin
+    foreach t in array array['task_month_totals', 'supervisor_assessments', 'unit_indicators'] loop
+        if to_regclass(t) is null then
+            continue;
+        end if;
+        execute format('create trigger month_changes_insert after insert on %I '
+                       'referencing new table as new_rows for each statement '
+                       'execute function input_month_changes_note()', t);
+        execute format('create trigger month_changes_update after update on %I '
+                       'referencing old table as old_rows new table as new_rows '
+                       'for each statement execute function input_month_changes_note()', t);
+        execute format('create trigger month_changes_delete after delete on %I '
+                       'referencing old table as old_rows for each statement '
+                       'execute function input_month_changes_note()', t);
+        execute format('create trigger month_changes_truncate after truncate on %I '
+                       'for each statement execute function input_month_changes_note()', t);
+    end loop;
+end $$;
+
+alter table result_runs
+    add column read_snapshot pg_snapshot,  -- the snapshot the run's inputs were read in
+    add column rows_digest text;            -- a month run: digest of its per-month rows
+
+-- One row per month run: its carry (jobs/carries.py), stored as it is (not compressed:
+-- the floats hardly compress and a year reads twelve of them).
+create table result_month_carries (
+    run_id  bigint primary key references result_runs (id) on delete cascade,
+    carry   bytea not null
+);
+alter table result_month_carries alter column carry set storage external;
