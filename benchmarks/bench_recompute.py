@@ -17,8 +17,10 @@ RSS (``bench_recompute_memory.py`` gives one job's, in a fresh process) for:
 * a month with no earlier run of its profile to reuse (a month run always scores and
   writes its month);
 * a cold year: a profile variant no run used, so every month is scored and written;
-* a year whose months are unchanged: every month referenced from the month runs of the
-  same inputs, profile and scoring version (scored again, not written again);
+* a year whose months are unchanged: every month taken from the month runs of the same
+  inputs, profile and scoring version, neither read, scored nor written again (their
+  carries are read instead; docs/recompute.md "A year does not read the months it can
+  take");
 
 then, from the published rows, one unit's members for the year (``ratings_year``, one
 unit) and the whole city's year ratings streamed (a cursor over ``ratings_year``).
@@ -162,7 +164,8 @@ def _report(label: str, walls: list[float], jobs: list[Any]) -> float:
     print(
         f"{label}: {med:.3f} s median (min {min(walls):.3f}, max {max(walls):.3f}); "
         + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
-        + f"; months reused {jobs[-1].counts.get('months_reused', 0)}; "
+        + f"; months reused {jobs[-1].counts.get('months_reused', 0)}, "
+        f"task total rows read {jobs[-1].counts.get('task_month_totals', 0):,}; "
         f"peak RSS {rss_mib():.0f} MiB; load {_load()}"
     )
     return med
@@ -215,7 +218,9 @@ async def bench(runs: int, raw_year: bool = True) -> None:
     cold_wall = _report("year 2026, cold (12 months scored and written)", walls, jobs)
     await recompute(conn, RecomputeRequest(period="2026"), SYSTEM, reader=reader)
     walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026"), reader)
-    year_wall = _report("year 2026, months unchanged (12 referenced)", walls, jobs)
+    year_wall = _report(
+        "year 2026, months unchanged (taken from month runs, not read)", walls, jobs
+    )
     year_run = jobs[-1].run_id
     await read_views(conn, runs)
     if tasks:
