@@ -119,6 +119,16 @@ async def test_the_serving_role_has_least_privilege(
             "insert into audit_log (actor_kind, action, object_type, object_key)"
             " values ('db', 'test.insert', 'test', 'x')"
         )
+        # Its writes to a per-month input table leave a change note (0100).
+        await app.execute(
+            "insert into task_month_totals (cadre_id, month, records, k_assigned, k_done,"
+            " k_done_quality, k_done_timely, exceeded_records, late_records)"
+            " values (1, 202603, 1, 1, 1, 1, 1, 0, 0)"
+        )
+        await app.execute("update task_month_totals set k_done = 0 where month = 202603")
+        notes = await conn.fetch("select tbl, month, xid from input_month_changes order by xid")
+        assert [(r["tbl"], r["month"]) for r in notes] == [("task_month_totals", 202603)] * 2
+        assert notes[0]["xid"] != notes[1]["xid"]  # one per transaction and month
         # A result partition: loadable while it is being built, closed once attached.
         part = await app.fetchval(
             "select evalsvc_result_partition_new('cadre_period_results', 999)"

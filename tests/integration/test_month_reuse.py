@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 import pytest
+import zstandard
 
 from evalsvc.democity.city import load_demo
 from evalsvc.domain.access import SYSTEM
@@ -172,6 +173,8 @@ async def test_a_month_carry_survives_storage(conn: asyncpg.Connection) -> None:
         assert np.asarray(a[key]).dtype == np.asarray(b[key]).dtype, key
     with pytest.raises(ValueError, match="not a month carry"):
         carries.from_bytes(_npz(x=np.zeros(3)))
+    with pytest.raises(ValueError, match="not a month carry"):
+        carries.from_bytes(b"not zstd")
 
 
 def _npz(**arrays: Any) -> bytes:
@@ -179,4 +182,4 @@ def _npz(**arrays: Any) -> bytes:
 
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    return buf.getvalue()
+    return zstandard.ZstdCompressor().compress(buf.getvalue())

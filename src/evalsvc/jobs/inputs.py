@@ -828,15 +828,18 @@ def period_fingerprints(
     profile: Profile,
     scoring_version: str,
     known_rows: Mapping[date, str] | None = None,
+    only: Collection[date] | None = None,
 ) -> dict[date, tuple[str, str]]:
-    """Per period read (first day): its fingerprint and its :func:`rows_digest`
-    (``known_rows``: see :func:`fingerprints`)."""
+    """Per period read (first day; ``only``: those), its fingerprint and its
+    :func:`rows_digest` (``known_rows``: see :func:`fingerprints`)."""
     y = city.year
     known = known_rows or {}
     prof = _prof(profile, scoring_version)
     shared = _shared(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
     out: dict[date, tuple[str, str]] = {}
     for start, m in zip(city.months, y.periods, strict=True):
+        if only is not None and start not in only:
+            continue
         rows = known[start] if start in known else rows_digest(m)
         fp = _digest(b"month", shared, _base_digest(m), bytes.fromhex(rows), prof).hex()
         out[start] = (fp, rows)

@@ -76,19 +76,16 @@ def _covered(starts: list[date], profile: Profile) -> list[date]:
 
 
 def _confirm(
-    base: inputs.Base,
+    city: inputs.City,
     candidates: dict[date, result_store.UnchangedRun],
     profile: Profile,
     version: str,
 ) -> dict[date, result_store.UnchangedRun]:
     """The candidates whose fingerprint is the period's, computed from what this snapshot
-    read and the candidate's stored rows digest (CPU only)."""
-    if not candidates:
-        return {}
-    probe_rows = inputs.MonthRows(_covered(sorted(candidates), profile), None, None, None)
-    probe = inputs.assemble(base, probe_rows, profile)
+    read (``city``, where their periods have no per-month rows) and the candidate's stored
+    rows digest (CPU only)."""
     known = {s: c.rows_digest for s, c in candidates.items()}
-    fps = inputs.period_fingerprints(probe, profile, version, known)
+    fps = inputs.period_fingerprints(city, profile, version, known, only=candidates.keys())
     return {s: c for s, c in candidates.items() if fps[s][0] == c.fingerprint}
 
 
@@ -97,6 +94,12 @@ def _agencies(city: inputs.City) -> tuple[list[int], list[int]]:
     rows = agency_units(city.org)
     own = np.arange(rows.shape[0], dtype=np.int64)
     return city.unit_ids.tolist(), city.unit_ids[np.where(rows >= 0, rows, own)].tolist()
+
+
+def _load_carries(
+    blobs: dict[int, bytes], reused: dict[date, result_store.UnchangedRun]
+) -> dict[date, MonthCarry]:
+    return {s: carries.from_bytes(blobs[c.run_id]) for s, c in reused.items()}
 
 
 async def read(
@@ -122,20 +125,23 @@ async def read(
                 reuse.scoring_version,
             )
         skip = set(_covered(sorted(candidates), profile))
+        taken = [c.run_id for c in candidates.values()]
         if reader is None:
             base_rows = await inputs.read_base(conn, period)
             rows = await inputs.read_month_rows(conn, months, skip=skip)
+            blobs = await result_store.carries_of_runs(conn, taken)
         else:
             exported: str = await conn.fetchval("select pg_export_snapshot()")
 
-            async def side_rows() -> inputs.MonthRows:
+            async def side_rows() -> tuple[inputs.MonthRows, dict[int, bytes]]:
                 async with (
                     reader() as side,
                     side.transaction(isolation="repeatable_read", readonly=True),
                 ):
                     await side.execute(f"set transaction snapshot '{exported}'")
                     await side.execute("set local jit = off")
-                    return await inputs.read_month_rows(side, months, SIDE_TABLES, skip)
+                    part = await inputs.read_month_rows(side, months, SIDE_TABLES, skip)
+                    return part, await result_store.carries_of_runs(side, taken)
 
             async def main_rows() -> tuple[inputs.Base, inputs.MonthRows]:
                 base = await inputs.read_base(conn, period)
@@ -146,24 +152,22 @@ async def read(
                 side = tg.create_task(side_rows())
                 main = tg.create_task(main_rows())
             base_rows, main_part = main.result()
-            rows = inputs.merge_month_rows(side.result(), main_part)
+            side_part, blobs = side.result()
+            rows = inputs.merge_month_rows(side_part, main_part)
+        city = inputs.assemble(base_rows, rows, profile)
         reused: dict[date, result_store.UnchangedRun] = {}
         if candidates:
             assert reuse is not None
             reused = await asyncio.to_thread(
-                _confirm, base_rows, candidates, profile, reuse.scoring_version
+                _confirm, city, candidates, profile, reuse.scoring_version
             )
             missed = skip - set(_covered(sorted(reused), profile))
             if missed:  # unchanged rows, other inputs changed: the month is read after all
                 extra = await inputs.read_month_rows(conn, sorted(missed))
-                rows = inputs.add_month_rows(rows, extra)
-        blobs = await result_store.carries_of_runs(conn, [c.run_id for c in reused.values()])
-        city = inputs.assemble(base_rows, rows, profile)
+                city = inputs.assemble(base_rows, inputs.add_month_rows(rows, extra), profile)
         org_id = await result_store.snapshot_org(conn, _agencies(city))
         await result_store.sync_reason_codes(conn, lv.REASONS)
         published = await result_store.published_run(conn, period.text)
         previous = await result_store.previous_ranks(conn, period.previous(), period.kind == "year")
-    loaded = await asyncio.to_thread(
-        lambda: {s: carries.from_bytes(blobs[c.run_id]) for s, c in reused.items()}
-    )
+    loaded = await asyncio.to_thread(_load_carries, blobs, reused)
     return Snapshot(city, org_id, published, previous, read_snapshot, reused, loaded)

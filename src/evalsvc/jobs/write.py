@@ -13,6 +13,7 @@ subtree's rows are new (a month whose fingerprint equals the base's month keeps 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
@@ -179,7 +180,7 @@ async def write(
                     target,
                     run.read_snapshot,
                     run.fingerprints.rows[i],
-                    carries.to_bytes(result.carries[i]),
+                    await asyncio.to_thread(carries.to_bytes, result.carries[i]),
                 )
             cols = month_columns(city, r)
             if cadre_in is not None:
