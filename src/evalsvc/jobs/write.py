@@ -174,26 +174,33 @@ async def write(
                     fingerprint=fp,
                 )
                 await result_store.set_month_runs(conn, target, [target])
-            if scope is None:  # a city-wide period: a later year may take it as it is
-                await result_store.set_read_state(
-                    conn,
-                    target,
-                    run.read_snapshot,
-                    run.fingerprints.rows[i],
-                    await asyncio.to_thread(carries.to_bytes, result.carries[i]),
+            packed = None
+            if scope is None:  # a city-wide period: a later year may take it as it is;
+                # its carry is compressed in a thread while the rows are loaded
+                packed = asyncio.ensure_future(
+                    asyncio.to_thread(carries.to_bytes, result.carries[i])
                 )
             cols = month_columns(city, r)
             if cadre_in is not None:
                 cols = _select(cols, cadre_in)
-            written += await result_store.write_cadres(
-                conn,
-                result_store.MONTH,
-                target,
-                cols,
-                n,
-                carry_from=base_months[i] if merging else None,
-                carry_except=sub_cadres,
-            )
+            try:
+                written += await result_store.write_cadres(
+                    conn,
+                    result_store.MONTH,
+                    target,
+                    cols,
+                    n,
+                    carry_from=base_months[i] if merging else None,
+                    carry_except=sub_cadres,
+                )
+            except BaseException:
+                if packed is not None:
+                    packed.cancel()
+                raise
+            if packed is not None:
+                await result_store.set_read_state(
+                    conn, target, run.read_snapshot, run.fingerprints.rows[i], await packed
+                )
             sources.append(target)
             await stage("write:cadre_months")
         await result_store.set_month_runs(conn, run_id, sources)
