@@ -195,5 +195,8 @@ update result_runs set read_snapshot = $2::text::pg_snapshot, rows_digest = $3 w
 -- name: carry_insert
 insert into result_month_carries (run_id, carry) values ($1, $2)
 
+-- name: carry_exists
+select exists (select 1 from result_month_carries where run_id = $1)
+
 -- name: carries_of_runs
 select run_id, carry from result_month_carries where run_id = any ($1::bigint[])

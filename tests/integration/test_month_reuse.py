@@ -86,6 +86,27 @@ async def test_a_month_changed_by_plain_sql_is_read_and_scored_again(
     assert await _months(conn, second.run_id) == await _months(conn, read.run_id)  # type: ignore[arg-type]
 
 
+async def test_a_month_read_again_and_found_unchanged_is_taken_by_the_next_year(
+    conn: asyncpg.Connection,
+) -> None:
+    """A write that changes nothing (July's totals set to themselves) leaves a note: the
+    next year reads July, finds the same fingerprint and keeps July's run; the year after
+    takes July without reading it again."""
+    await load_demo(conn)
+    await _add_task_data(conn)
+    first = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    before = await _month_runs(conn, first.run_id)  # type: ignore[arg-type]
+    await conn.execute("update task_month_totals set k_done = k_done where month = 202607")
+    second = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert second.counts["task_month_totals"] == await _task_rows(conn, 202607)
+    assert second.counts["rows_cadre_months"] == 0
+    assert await _month_runs(conn, second.run_id) == before  # type: ignore[arg-type]
+    third = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+    assert third.counts["task_month_totals"] == 0
+    assert third.counts["months_reused"] == 12
+    assert await _annual(conn, third.run_id) == await _annual(conn, first.run_id)  # type: ignore[arg-type]
+
+
 async def test_unchanged_rows_with_a_changed_registry_are_read_again(
     conn: asyncpg.Connection,
 ) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -161,6 +162,14 @@ async def write(
                 if found is not None and (not merging or found == base_months[i]):
                     sources.append(found)  # same inputs, profile and scoring version
                     reused += 1
+                    if scope is None:  # its rows were read again: the next year need not
+                        await result_store.refresh_read_state(
+                            conn,
+                            found,
+                            run.read_snapshot,
+                            run.fingerprints.rows[i],
+                            functools.partial(carries.to_bytes, result.carries[i]),
+                        )
                     continue
                 target = await _create_run(
                     conn,

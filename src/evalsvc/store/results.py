@@ -8,8 +8,9 @@ of that request from the same run, so they see the old set or the new one, never
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -347,6 +348,22 @@ async def set_read_state(
     take the month from it without reading or scoring it again."""
     await conn.execute(Q["run_read_state"], run_id, snapshot, rows_digest)
     await conn.execute(Q["carry_insert"], run_id, carry)
+
+
+async def refresh_read_state(
+    conn: asyncpg.Connection,
+    run_id: int,
+    snapshot: str,
+    rows_digest: str,
+    carry: Callable[[], bytes],
+) -> None:
+    """A year read a month again and found month run ``run_id`` of the same fingerprint:
+    the month's rows had ``rows_digest`` in ``snapshot`` too, so that snapshot becomes the
+    run's (a change note made since the run first read would otherwise make every later
+    year read the month again); a run stored before 0100 gets its carry."""
+    await conn.execute(Q["run_read_state"], run_id, snapshot, rows_digest)
+    if not await conn.fetchval(Q["carry_exists"], run_id):
+        await conn.execute(Q["carry_insert"], run_id, await asyncio.to_thread(carry))
 
 
 async def carries_of_runs(conn: asyncpg.Connection, run_ids: list[int]) -> dict[int, bytes]:
