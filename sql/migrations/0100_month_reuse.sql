@@ -63,8 +63,13 @@ begin
     end loop;
 end $$;
 
+-- Transaction ids mean something only in the cluster that issued them: a database
+-- restored from pg_dump into another cluster counts them again from the start, so a
+-- snapshot is only compared with notes of the cluster it was taken in (`read_cluster`,
+-- pg_control_system().system_identifier).
 alter table result_runs
     add column read_snapshot pg_snapshot,  -- the snapshot the run's inputs were read in
+    add column read_cluster text,           -- the cluster that took it
     add column rows_digest text;            -- a month run: digest of its per-month rows
 
 -- One row per month run: its carry (jobs/carries.py), stored as it is (not compressed:

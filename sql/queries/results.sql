@@ -175,6 +175,7 @@ where r.kind in ('month', 'quarter') and r.scope_unit_id is null and r.status = 
   and r.first_month = any ($1::date[]) and r.profile = $2::jsonb
   and r.variant_digest is not distinct from $3 and r.scoring_version = $4
   and r.read_snapshot is not null and r.rows_digest is not null
+  and r.read_cluster = (select system_identifier::text from pg_control_system())
   and exists (select 1 from result_month_carries c where c.run_id = r.id)
   and not exists (
       select 1 from input_month_changes x
@@ -190,7 +191,10 @@ order by r.first_month, r.id desc
 
 -- name: run_read_state
 -- What a month (quarter) run read: its snapshot and the digest of its per-month rows.
-update result_runs set read_snapshot = $2::text::pg_snapshot, rows_digest = $3 where id = $1
+update result_runs
+set read_snapshot = $2::text::pg_snapshot, rows_digest = $3,
+    read_cluster = (select system_identifier::text from pg_control_system())
+where id = $1
 
 -- name: carry_insert
 insert into result_month_carries (run_id, carry) values ($1, $2)
