@@ -14,8 +14,8 @@
 -- * a month run stores its carry (what the annual rating takes from a month, see
 --   scoring/carry.py), so a year rates a reused month without scoring it again.
 --
--- The notes are append-only for the serving role: deleting one could make a changed month
--- look unchanged; an extra one only makes a month score again.
+-- The serving role may only read the notes: deleting one could make a changed month look
+-- unchanged.
 
 create table input_month_changes (
     xid     xid8 not null default pg_current_xact_id(),
@@ -24,22 +24,27 @@ create table input_month_changes (
 );
 create index input_month_changes_month_idx on input_month_changes (month);
 
-create function input_month_changes_note() returns trigger language plpgsql as $$
+-- The notes are written by the owner's function (SECURITY DEFINER, fixed search_path,
+-- the table named with its schema): the serving role only reads them, and a temporary
+-- table of the same name or an empty search_path cannot divert or break them.
+create function input_month_changes_note() returns trigger
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
     if tg_op = 'TRUNCATE' then
-        insert into input_month_changes (tbl, month) values (tg_table_name, null);
+        insert into public.input_month_changes (tbl, month) values (tg_table_name, null);
     elsif tg_op = 'INSERT' then
-        insert into input_month_changes (tbl, month)
+        insert into public.input_month_changes (tbl, month)
         select distinct tg_table_name, month from new_rows;
     elsif tg_op = 'DELETE' then
-        insert into input_month_changes (tbl, month)
+        insert into public.input_month_changes (tbl, month)
         select distinct tg_table_name, month from old_rows;
     else
-        insert into input_month_changes (tbl, month)
+        insert into public.input_month_changes (tbl, month)
         select tg_table_name, month from new_rows union select tg_table_name, month from old_rows;
     end if;
     return null;
 end $$;
+revoke all on function input_month_changes_note() from public;
 
 do $$
 declare
@@ -63,10 +68,11 @@ begin
     end loop;
 end $$;
 
--- Transaction ids mean something only in the cluster that issued them: a database
--- restored from pg_dump into another cluster counts them again from the start, so a
--- snapshot is only compared with notes of the cluster it was taken in (`read_cluster`,
--- pg_control_system().system_identifier).
+-- Transaction ids mean something only in the history that issued them: a database
+-- restored from pg_dump into another cluster (or an older copy of this one) counts them
+-- from elsewhere, so a snapshot is only compared with notes of the cluster it was taken in
+-- (`read_cluster`, pg_control_system().system_identifier) and only when it is not ahead
+-- of the current one (its xmax not above the current xmax).
 alter table result_runs
     add column read_snapshot pg_snapshot,  -- the snapshot the run's inputs were read in
     add column read_cluster text,           -- the cluster that took it

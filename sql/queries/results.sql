@@ -176,6 +176,7 @@ where r.kind in ('month', 'quarter') and r.scope_unit_id is null and r.status = 
   and r.variant_digest is not distinct from $3 and r.scoring_version = $4
   and r.read_snapshot is not null and r.rows_digest is not null
   and r.read_cluster = (select system_identifier::text from pg_control_system())
+  and pg_snapshot_xmax(r.read_snapshot) <= pg_snapshot_xmax(pg_current_snapshot())
   and exists (select 1 from result_month_carries c where c.run_id = r.id)
   and not exists (
       select 1 from input_month_changes x

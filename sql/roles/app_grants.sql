@@ -15,11 +15,11 @@ declare
     r record;
     append_only constant text[] := array[
         'audit_log', 'ballot_ledger', 'ballot_receipts', 'ballot_comments', 'ballot_tallies',
-        'ballot_slip_downloads', 'result_reason_sets', 'result_reason_codes',
-        'input_month_changes'];
+        'ballot_slip_downloads', 'result_reason_sets', 'result_reason_codes'];
     read_only constant text[] := array[
         'schema_migrations', 'schema_views', 'result_levels',
-        'cadre_period_results', 'cadre_year_results', 'result_units'];
+        'cadre_period_results', 'cadre_year_results', 'result_units',
+        'input_month_changes'];
     definers constant text[] := array[
         'evalsvc_result_partition_new(text, bigint)',
         'evalsvc_result_partition_attach(text, bigint)',

@@ -52,6 +52,7 @@ REFUSED = [
     "delete from ballot_ledger",
     # a deleted change note could make a changed month look unchanged to a year (0100)
     "delete from input_month_changes",
+    "insert into input_month_changes (tbl, month) values ('x', 202601)",
     "update input_month_changes set month = 190001",
     "truncate input_month_changes",
     "alter table task_month_totals disable trigger month_changes_update",
@@ -119,16 +120,25 @@ async def test_the_serving_role_has_least_privilege(
             "insert into audit_log (actor_kind, action, object_type, object_key)"
             " values ('db', 'test.insert', 'test', 'x')"
         )
-        # Its writes to a per-month input table leave a change note (0100).
+        # Its writes to a per-month input table leave a change note (0100), which neither a
+        # temporary table of the same name nor an empty search_path diverts or breaks.
         await app.execute(
             "insert into task_month_totals (cadre_id, month, records, k_assigned, k_done,"
             " k_done_quality, k_done_timely, exceeded_records, late_records)"
             " values (1, 202603, 1, 1, 1, 1, 1, 0, 0)"
         )
+        await app.execute(
+            "create temp table input_month_changes (xid xid8 default pg_current_xact_id(),"
+            " tbl text, month int)"
+        )
         await app.execute("update task_month_totals set k_done = 0 where month = 202603")
+        await app.execute("set search_path = ''")
+        await app.execute("delete from public.task_month_totals where month = 202603")
+        await app.execute("reset search_path")
         notes = await conn.fetch("select tbl, month, xid from input_month_changes order by xid")
-        assert [(r["tbl"], r["month"]) for r in notes] == [("task_month_totals", 202603)] * 2
-        assert notes[0]["xid"] != notes[1]["xid"]  # one per transaction and month
+        assert [(r["tbl"], r["month"]) for r in notes] == [("task_month_totals", 202603)] * 3
+        assert len({r["xid"] for r in notes}) == 3  # one per transaction and month
+        assert await app.fetchval("select count(*) from pg_temp.input_month_changes") == 0
         # A result partition: loadable while it is being built, closed once attached.
         part = await app.fetchval(
             "select evalsvc_result_partition_new('cadre_period_results', 999)"

@@ -108,17 +108,23 @@ async def test_a_month_read_again_and_found_unchanged_is_taken_by_the_next_year(
 
 
 async def test_a_snapshot_of_another_cluster_is_not_trusted(conn: asyncpg.Connection) -> None:
-    """Restored from pg_dump into another cluster, the stored snapshots compare with
-    transaction ids counted again from the start: no month is taken on their word."""
+    """Restored from pg_dump into another cluster, or into an older copy of this one, the
+    stored snapshots compare with transaction ids of another history: no month is taken
+    on their word."""
     await load_demo(conn)
     await _add_task_data(conn)
     await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    await conn.execute("update result_runs set read_cluster = 'another cluster'")
-    again = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert again.counts["task_month_totals"] == await _task_rows(conn)
-    assert again.counts["rows_cadre_months"] == 0  # the fingerprints still match
-    taken = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
-    assert taken.counts["task_month_totals"] == 0  # read again here: this cluster's now
+    for forged in (
+        "update result_runs set read_cluster = 'another cluster'",
+        # an older copy of this cluster: its transaction ids are behind the snapshot's
+        "update result_runs set read_snapshot = '900000000:900000000:'",
+    ):
+        await conn.execute(forged)
+        again = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+        assert again.counts["task_month_totals"] == await _task_rows(conn), forged
+        assert again.counts["rows_cadre_months"] == 0  # the fingerprints still match
+        taken = await recompute(conn, RecomputeRequest(period="2026"), SYSTEM)
+        assert taken.counts["task_month_totals"] == 0  # read again here: this cluster's now
 
 
 async def test_unchanged_rows_with_a_changed_registry_are_read_again(

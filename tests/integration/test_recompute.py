@@ -486,4 +486,6 @@ def test_the_scoring_version_follows_the_scoring_source(tmp_path: Path) -> None:
     assert edited("scoring/monthly.py") != scoring_version.current()
     assert edited("jobs/inputs.py") != scoring_version.current()
     assert edited("jobs/carries.py") != scoring_version.current()
+    assert edited("jobs/compute.py") != scoring_version.current()
+    assert scoring_version.source_digest(copy, libraries=()) != scoring_version.current()
     assert edited("web/routes.py") == scoring_version.current()
