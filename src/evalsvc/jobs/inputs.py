@@ -823,6 +823,28 @@ def _prof(profile: Profile, scoring_version: str) -> bytes:
     return _profile_bytes(profile) + b"\0scoring:" + scoring_version.encode()
 
 
+def _city_shared(city: City) -> bytes:
+    y = city.year
+    return _shared(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
+
+
+def _period_fps(
+    city: City,
+    prof: bytes,
+    shared: bytes,
+    known: Mapping[date, str],
+    only: Collection[date] | None,
+) -> dict[date, tuple[str, str]]:
+    out: dict[date, tuple[str, str]] = {}
+    for start, m in zip(city.months, city.year.periods, strict=True):
+        if only is not None and start not in only:
+            continue
+        rows = known[start] if start in known else rows_digest(m)
+        fp = _digest(b"month", shared, _base_digest(m), bytes.fromhex(rows), prof).hex()
+        out[start] = (fp, rows)
+    return out
+
+
 def period_fingerprints(
     city: City,
     profile: Profile,
@@ -832,18 +854,8 @@ def period_fingerprints(
 ) -> dict[date, tuple[str, str]]:
     """Per period read (first day; ``only``: those), its fingerprint and its
     :func:`rows_digest` (``known_rows``: see :func:`fingerprints`)."""
-    y = city.year
-    known = known_rows or {}
     prof = _prof(profile, scoring_version)
-    shared = _shared(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
-    out: dict[date, tuple[str, str]] = {}
-    for start, m in zip(city.months, y.periods, strict=True):
-        if only is not None and start not in only:
-            continue
-        rows = known[start] if start in known else rows_digest(m)
-        fp = _digest(b"month", shared, _base_digest(m), bytes.fromhex(rows), prof).hex()
-        out[start] = (fp, rows)
-    return out
+    return _period_fps(city, prof, _city_shared(city), known_rows or {}, only)
 
 
 def fingerprints(
@@ -862,8 +874,8 @@ def fingerprints(
     """
     y = city.year
     prof = _prof(profile, scoring_version)
-    by_month = period_fingerprints(city, profile, scoring_version, known_rows)
-    shared = _shared(city.cadre_ids, city.unit_ids, city.org, y.remediation, y.unit_remediation)
+    shared = _city_shared(city)
+    by_month = _period_fps(city, prof, shared, known_rows or {}, None)
     starts = period_starts(city.period, profile)
     months = [by_month[start][0] for start in starts]
     rows_digests = [by_month[start][1] for start in starts]
