@@ -495,12 +495,14 @@ class MonthRows:
         assessments: supervisor assessments ``(cadre, month, politics, capacity,
             innovation, organising, cohesion)``.
         indicators: unit indicators ``(unit, month, satisfaction)``.
+        skipped: the months not read (a year takes them from month runs).
     """
 
     months: list[date]
     tasks: list[npt.NDArray[Any]] | None
     assessments: list[npt.NDArray[Any]] | None
     indicators: list[npt.NDArray[Any]] | None
+    skipped: frozenset[date] = frozenset()
 
 
 MONTH_TABLES = ("task_month_totals", "supervisor_assessments", "unit_indicators")
@@ -551,7 +553,9 @@ async def read_month_rows(
             ["int8", "int4", "float8"],
             wanted,
         )
-    return MonthRows(list(months), tasks, assessments, indicators)
+    return MonthRows(
+        list(months), tasks, assessments, indicators, frozenset(m for m in months if m in skip)
+    )
 
 
 def period_starts(span: PeriodSpan, profile: Profile) -> list[date]:
@@ -596,6 +600,7 @@ def add_month_rows(a: MonthRows, b: MonthRows) -> MonthRows:
         both(a.tasks, b.tasks),
         both(a.assessments, b.assessments),
         both(a.indicators, b.indicators),
+        a.skipped - set(b.months),
     )
 
 
@@ -606,6 +611,7 @@ def merge_month_rows(a: MonthRows, b: MonthRows) -> MonthRows:
         a.tasks if a.tasks is not None else b.tasks,
         a.assessments if a.assessments is not None else b.assessments,
         a.indicators if a.indicators is not None else b.indicators,
+        a.skipped | b.skipped,
     )
 
 
@@ -636,6 +642,14 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
 
     periods: list[MonthInputs] = []
     full = profile.sub_criterion_max
+    # A skipped month's assessment arrays: nothing reads them (its fingerprint takes the
+    # stored rows digest, its scores the stored carry), so the months share one read-only set.
+    blank = [np.full((n, 3), full), np.zeros(n, dtype=bool), np.full(n, np.nan)]
+    for arr in blank:
+        arr.flags.writeable = False
+    ballots = None
+    if bal is not None and low is not None:  # each flag's cadre row, once for all months
+        ballots = (bal, low, *_rows(cadre_ids, bal[0]), *_rows(cadre_ids, low[0]))
     for start in months:
         ym = yyyymm(start)
         mi = start.month - 1
@@ -665,11 +679,15 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
         else:
             z = np.zeros(0)
             tasks = TaskSums(np.zeros(0, dtype=np.int64), z, z, z, z, z, z)
-        sub = np.full((n, 3), full)
-        has = np.zeros(n, dtype=bool)
-        capacity = np.full(n, np.nan)
-        cohesion = np.full(n, np.nan)
-        if sa is not None:
+        if start in month_rows.skipped:
+            sub, has, capacity = blank
+            cohesion = capacity
+        else:
+            sub = np.full((n, 3), full)
+            has = np.zeros(n, dtype=bool)
+            capacity = np.full(n, np.nan)
+            cohesion = np.full(n, np.nan)
+        if sa is not None and start not in month_rows.skipped:
             sel = _all(sa[1] == ym)
             rows, ok = _picked_rows(cadre_ids, sa[0][sel])
             rr = rows[ok]
@@ -690,16 +708,14 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
         man = Manifestations.empty()
         low_conf = np.zeros(n, dtype=bool)
         month_end = np.datetime64(start, "M") + 1
-        covers = None
-        if bal is not None and low is not None:
+        if ballots is not None:
+            flags, lows, flag_rows, flag_ok, low_rows, low_ok = ballots
             m0 = np.datetime64(start, "D")
             m1 = month_end.astype("datetime64[D]") - 1
-            covers = (bal[3] <= m1) & (bal[4] >= m0)
-            rows, ok = _rows(cadre_ids, bal[0][covers])
-            man = Manifestations(rows[ok], bal[1][covers][ok], bal[2][covers][ok])
-            lc = (low[1] <= m1) & (low[2] >= m0)
-            rows, ok = _rows(cadre_ids, low[0][lc])
-            low_conf[rows[ok]] = True
+            hit = flag_ok & (flags[3] <= m1) & (flags[4] >= m0)
+            man = Manifestations(flag_rows[hit], flags[1][hit], flags[2][hit])
+            lc = low_ok & (lows[1] <= m1) & (lows[2] >= m0)
+            low_conf[low_rows[lc]] = True
         periods.append(
             MonthInputs(
                 period=np.datetime64(start, "M"),

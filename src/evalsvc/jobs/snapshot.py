@@ -4,8 +4,9 @@ One REPEATABLE READ transaction sees the registry, the year-wide tables, the per
 month rows, the organisation stored with the run (``store.results.snapshot_org``), the
 published run of the period (a subtree run's base) and the previous period's ranks, all
 as of the same moment. With a ``Reader`` a second connection joins the snapshot
-(``pg_export_snapshot``) and reads the task totals while the first reads the rest: the
-server scans on both cores.
+(``pg_export_snapshot``) and reads the task totals, a year's stored carries (decompressed
+in a thread meanwhile) and the registry's content key (``store.results.org_digest``) while
+the first reads the rest: the server scans on both cores.
 
 A city-wide year (:class:`Reuse`) does not read the per-month rows of a month whose rows
 no write has changed since a month run read them (``store.results.unchanged_period_runs``)
@@ -96,10 +97,9 @@ def _agencies(city: inputs.City) -> tuple[list[int], list[int]]:
     return city.unit_ids.tolist(), city.unit_ids[np.where(rows >= 0, rows, own)].tolist()
 
 
-def _load_carries(
-    blobs: dict[int, bytes], reused: dict[date, result_store.UnchangedRun]
-) -> dict[date, MonthCarry]:
-    return {s: carries.from_bytes(blobs[c.run_id]) for s, c in reused.items()}
+def _decode(blobs: dict[int, bytes]) -> dict[int, MonthCarry]:
+    """The candidates' carries (run id -> carry), decompressed (CPU: in a thread)."""
+    return {run_id: carries.from_bytes(blob) for run_id, blob in blobs.items()}
 
 
 async def read(
@@ -126,14 +126,16 @@ async def read(
             )
         skip = set(_covered(sorted(candidates), profile))
         taken = [c.run_id for c in candidates.values()]
+        digest: str | None = None
         if reader is None:
             base_rows = await inputs.read_base(conn, period)
             rows = await inputs.read_month_rows(conn, months, skip=skip)
             blobs = await result_store.carries_of_runs(conn, taken)
+            loaded = await asyncio.to_thread(_decode, blobs)
         else:
             exported: str = await conn.fetchval("select pg_export_snapshot()")
 
-            async def side_rows() -> tuple[inputs.MonthRows, dict[int, bytes]]:
+            async def side_rows() -> tuple[inputs.MonthRows, dict[int, MonthCarry], str]:
                 async with (
                     reader() as side,
                     side.transaction(isolation="repeatable_read", readonly=True),
@@ -141,7 +143,15 @@ async def read(
                     await side.execute(f"set transaction snapshot '{exported}'")
                     await side.execute("set local jit = off")
                     part = await inputs.read_month_rows(side, months, SIDE_TABLES, skip)
-                    return part, await result_store.carries_of_runs(side, taken)
+                    blobs = await result_store.carries_of_runs(side, taken)
+                    # the carries are decompressed while this connection keys the registry
+                    decoding = asyncio.ensure_future(asyncio.to_thread(_decode, blobs))
+                    try:
+                        key = await result_store.org_digest(side)
+                    except BaseException:
+                        decoding.cancel()
+                        raise
+                    return part, await decoding, key
 
             async def main_rows() -> tuple[inputs.Base, inputs.MonthRows]:
                 base = await inputs.read_base(conn, period)
@@ -152,7 +162,7 @@ async def read(
                 side = tg.create_task(side_rows())
                 main = tg.create_task(main_rows())
             base_rows, main_part = main.result()
-            side_part, blobs = side.result()
+            side_part, loaded, digest = side.result()
             rows = inputs.merge_month_rows(side_part, main_part)
         city = inputs.assemble(base_rows, rows, profile)
         reused: dict[date, result_store.UnchangedRun] = {}
@@ -165,9 +175,9 @@ async def read(
             if missed:  # unchanged rows, other inputs changed: the month is read after all
                 extra = await inputs.read_month_rows(conn, sorted(missed))
                 city = inputs.assemble(base_rows, inputs.add_month_rows(rows, extra), profile)
-        org_id = await result_store.snapshot_org(conn, _agencies(city))
+        org_id = await result_store.snapshot_org(conn, _agencies(city), digest)
         await result_store.sync_reason_codes(conn, lv.REASONS)
         published = await result_store.published_run(conn, period.text)
         previous = await result_store.previous_ranks(conn, period.previous(), period.kind == "year")
-    loaded = await asyncio.to_thread(_load_carries, blobs, reused)
-    return Snapshot(city, org_id, published, previous, read_snapshot, reused, loaded)
+    taken_carries = {s: loaded[c.run_id] for s, c in reused.items()}
+    return Snapshot(city, org_id, published, previous, read_snapshot, reused, taken_carries)

@@ -186,8 +186,17 @@ select md5(concat_ws('#', 'org-v3',
 """
 
 
+async def org_digest(conn: asyncpg.Connection) -> str:
+    """The content key of the registry as ``conn`` sees it (:data:`ORG_DIGEST`); a reader
+    in the same snapshot may compute it (``jobs/snapshot.py``: on the second connection)."""
+    digest: str = await conn.fetchval(ORG_DIGEST)
+    return digest
+
+
 async def snapshot_org(
-    conn: asyncpg.Connection, agency: tuple[list[int], list[int]] | None = None
+    conn: asyncpg.Connection,
+    agency: tuple[list[int], list[int]] | None = None,
+    digest: str | None = None,
 ) -> int:
     """The id of the organisation snapshot of the registry as ``conn`` sees it, stored now
     unless an identical one is stored already (one per distinct content, shared by runs).
@@ -195,9 +204,11 @@ async def snapshot_org(
     Call it in the reading snapshot (a repeatable-read transaction that may write): the
     organisation stored is the one the inputs were read from. ``agency``: unit ids and
     each one's agency (``scoring.inputs.agency_units``, own unit when none), stored as
-    ``agency_unit_id``; the content key covers everything it is computed from.
+    ``agency_unit_id``; the content key covers everything it is computed from. ``digest``:
+    :func:`org_digest` as computed in the same snapshot (else computed here).
     """
-    digest: str = await conn.fetchval(ORG_DIGEST)
+    if digest is None:
+        digest = await org_digest(conn)
     org_id: int | None = await conn.fetchval("select id from result_orgs where digest = $1", digest)
     if org_id is not None:
         return org_id
