@@ -12,7 +12,11 @@ of the copy as well (a month 1.2 s instead of 0.86 s).
 
 Prints median wall seconds of ``run_job`` (read in one snapshot, score, write, publish; a
 second connection reads alongside, as the workers do), its stages and this process's peak
-RSS (``bench_recompute_memory.py`` gives one job's, in a fresh process) for:
+RSS (``bench_recompute_memory.py`` gives one job's, in a fresh process) and the machine's
+busy CPU seconds during the job (``/proc/stat``: this process, the server's backends and the
+kernel's writeback; the machine should be otherwise idle): divided by the cores, the
+shortest wall time the same work could take here, a figure that shared machines' noise
+moves far less than the wall time does. For:
 
 * a month with no earlier run of its profile to reuse (a month run always scores and
   writes its month);
@@ -152,12 +156,33 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy so far (``/proc/stat``: user, nice,
+    system, irq, softirq; the server's processes and the kernel's writeback count too);
+    ``None`` where there is no ``/proc/stat``."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:8]]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _report(label: str, walls: list[float], jobs: list[Any]) -> float:
+def _report(
+    label: str, walls: list[float], jobs: list[Any], busy: list[float | None] | None = None
+) -> float:
     med = statistics.median(walls)
+    work = ""
+    known = [b for b in busy or [] if b is not None]
+    if known:  # the work done, whatever the wall time: a lower bound of it on this machine
+        cores = os.cpu_count() or 1
+        core_s = statistics.median(known)
+        work = f"; busy {core_s:.2f} core-s (at best {core_s / cores:.2f} s on {cores} cores)"
     names = ["read", "score", "write", "publish"]
     names += sorted({k for j in jobs for k in j.timings} - {*names, "total"})
     stages = {k: statistics.median(float(j.timings.get(k, 0.0)) for j in jobs) for k in names}
@@ -166,22 +191,25 @@ def _report(label: str, walls: list[float], jobs: list[Any]) -> float:
         + ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
         + f"; months reused {jobs[-1].counts.get('months_reused', 0)}, "
         f"task total rows read {jobs[-1].counts.get('task_month_totals', 0):,}; "
-        f"peak RSS {rss_mib():.0f} MiB; load {_load()}"
+        f"peak RSS {rss_mib():.0f} MiB{work}; load {_load()}"
     )
     return med
 
 
 async def _runs(
     conn: asyncpg.Connection, runs: int, req: Any, reader: Reader
-) -> tuple[list[float], list[Any]]:
-    walls, jobs = [], []
+) -> tuple[list[float], list[Any], list[float | None]]:
+    walls, jobs, busy = [], [], []
     for i in range(runs):
+        b0 = busy_seconds()
         t = time.perf_counter()
         job = await recompute(conn, req(i), SYSTEM, reader=reader)
         walls.append(time.perf_counter() - t)
+        b1 = busy_seconds()
+        busy.append(None if b0 is None or b1 is None else b1 - b0)
         assert job.state == "succeeded", job.error
         jobs.append(job)
-    return walls, jobs
+    return walls, jobs, busy
 
 
 def _variant(i: int) -> dict[str, Any]:
@@ -207,32 +235,33 @@ async def bench(runs: int, raw_year: bool = True) -> None:
     print(f"city: {n:,} cadres, {u:,} units; task tables installed: {tasks}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()}; runs: {runs}")
     reader = lender(dsn)
-    walls, jobs = await _runs(
+    walls, jobs, busy = await _runs(
         conn, runs, lambda i: RecomputeRequest(period="2026-05", changes=_variant(i)), reader
     )
-    month_wall = _report("month 2026-05, nothing to reuse", walls, jobs)
+    month_wall = _report("month 2026-05, nothing to reuse", walls, jobs, busy)
     month_run = jobs[-1].run_id
-    walls, jobs = await _runs(
+    walls, jobs, busy = await _runs(
         conn, runs, lambda i: RecomputeRequest(period="2026", changes=_variant(i)), reader
     )
-    cold_wall = _report("year 2026, cold (12 months scored and written)", walls, jobs)
+    cold_wall = _report("year 2026, cold (12 months scored and written)", walls, jobs, busy)
     await recompute(conn, RecomputeRequest(period="2026"), SYSTEM, reader=reader)
-    walls, jobs = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026"), reader)
+    walls, jobs, busy = await _runs(conn, runs, lambda i: RecomputeRequest(period="2026"), reader)
     year_wall = _report(
-        "year 2026, months unchanged (taken from month runs, not read)", walls, jobs
+        "year 2026, months unchanged (taken from month runs, not read)", walls, jobs, busy
     )
     year_run = jobs[-1].run_id
 
     def read_again(i: int) -> RecomputeRequest:
         return RecomputeRequest(period="2026")
 
-    walls, jobs = [], []
+    walls, jobs, busy = [], [], []
     for _ in range(runs):  # a note that every month changed: each is read and scored again
         await conn.execute("insert into input_month_changes (tbl, month) values ('bench', null)")
-        w, j = await _runs(conn, 1, read_again, reader)
+        w, j, b = await _runs(conn, 1, read_again, reader)
         walls += w
         jobs += j
-    _report("year 2026, months unchanged but read again (as before 0100)", walls, jobs)
+        busy += b
+    _report("year 2026, months unchanged but read again (as before 0100)", walls, jobs, busy)
     await read_views(conn, runs)
     if tasks:
         await compare_sql(conn, month_run, month_wall, runs)
