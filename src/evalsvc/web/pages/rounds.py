@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import msgspec
@@ -62,6 +62,13 @@ FIELDS: Final = (
 
 def _local(value: datetime) -> str:
     return value.astimezone(HANOI).strftime("%Y-%m-%dT%H:%M")
+
+
+def default_close(opens: datetime) -> datetime:
+    """A new round's proposed end: 17:00 (end of the working day) of its opening day when
+    that is at least an hour away, else 17:00 the next day (never at or before it opens)."""
+    close = opens.replace(hour=17, minute=0, second=0, microsecond=0)
+    return close if close - opens >= timedelta(hours=1) else close + timedelta(days=1)
 
 
 def _codes(text: str) -> list[str] | None:
@@ -158,7 +165,7 @@ class RoundPages(Controller):
             "k_min": "5",
             "voting_scope": "unit",
             "opens_at": _local(now),
-            "closes_at": _local(now.replace(hour=17, minute=0) if now.hour < 17 else now),
+            "closes_at": _local(default_close(now)),
             "catalog_id": str(catalogs[0]["id"]) if catalogs else "",
             "period": f"{now.year}-Q{(now.month - 1) // 3 + 1}",
         }
