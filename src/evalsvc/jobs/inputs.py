@@ -644,9 +644,11 @@ def assemble(base: Base, month_rows: MonthRows, profile: Profile) -> City:
     full = profile.sub_criterion_max
     # A skipped month's assessment arrays: nothing reads them (its fingerprint takes the
     # stored rows digest, its scores the stored carry), so the months share one read-only set.
-    blank = [np.full((n, 3), full), np.zeros(n, dtype=bool), np.full(n, np.nan)]
-    for arr in blank:
-        arr.flags.writeable = False
+    blank = []
+    if month_rows.skipped:
+        blank = [np.full((n, 3), full), np.zeros(n, dtype=bool), np.full(n, np.nan)]
+        for arr in blank:
+            arr.flags.writeable = False
     ballots = None
     if bal is not None and low is not None:  # each flag's cadre row, once for all months
         ballots = (bal, low, *_rows(cadre_ids, bal[0]), *_rows(cadre_ids, low[0]))
