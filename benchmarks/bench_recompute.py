@@ -173,12 +173,10 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _report(
-    label: str, walls: list[float], jobs: list[Any], busy: list[float | None] | None = None
-) -> float:
+def _report(label: str, walls: list[float], jobs: list[Any], busy: list[float | None]) -> float:
     med = statistics.median(walls)
     work = ""
-    known = [b for b in busy or [] if b is not None]
+    known = [b for b in busy if b is not None]
     if known:  # the work done, whatever the wall time: a lower bound of it on this machine
         cores = os.cpu_count() or 1
         core_s = statistics.median(known)
